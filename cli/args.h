@@ -1,0 +1,19 @@
+/*
+ * args.h: parsing of option values, pure so that tests can call it.
+ */
+#ifndef PGSLUICE_CLI_ARGS_H
+#define PGSLUICE_CLI_ARGS_H
+
+#include <stdint.h>
+
+/*
+ * Parses a size as PostgreSQL writes them: a number and an optional unit,
+ * B, kB, MB, GB or TB (powers of 1024; case does not matter, a space may
+ * come between).  Returns 0 and sets *bytes, or -EINVAL.
+ */
+int			args_parse_size(const char *text, int64_t *bytes);
+
+/* Parses a whole number in [min, max]; returns 0 or -EINVAL. */
+int			args_parse_int(const char *text, int min, int max, int *value);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * report.c: the summary table and the JSON report.  See report.h.
+ */
+#include "cli/report.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec/digest.h"
+#include "engine/conn.h"
+
+static void
+human_bytes(uint64_t bytes, char *out, size_t outlen)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+	double		value = (double) bytes;
+	int			unit = 0;
+
+	while (value >= 1024 && unit < 4)
+	{
+		value /= 1024;
+		unit++;
+	}
+	snprintf(out, outlen, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+}
+
+static double
+mb_per_second(uint64_t bytes, double seconds)
+{
+	return seconds > 0 ? (double) bytes / 1048576.0 / seconds : 0.0;
+}
+
+void
+report_summary(FILE *out, const clone_report *r)
+{
+	int			width = 5;
+	char		size[32];
+
+	if (r->cat == NULL || r->tables == NULL)
+		return;
+	for (int i = 0; i < r->cat->ntables; i++)
+	{
+		int			len = (int) strlen(r->cat->tables[i].qname);
+
+		if (len > width)
+			width = len > 60 ? 60 : len;
+	}
+	fprintf(out, "%-*s %12s %10s %7s %8s %8s  %s\n", width, "table", "rows", "bytes", "chunks",
+			"seconds", "MB/s", "format");
+	for (int i = 0; i < r->cat->ntables; i++)
+	{
+		const cat_table *t = &r->cat->tables[i];
+		const clone_table *ct = &r->tables[i];
+		int			planned = r->plan != NULL ? r->plan->tables[i].nchunks : 0;
+		char		chunks[32];
+
+		human_bytes(ct->bytes, size, sizeof(size));
+		if (ct->chunks_done == planned)
+			snprintf(chunks, sizeof(chunks), "%d", planned);
+		else
+			snprintf(chunks, sizeof(chunks), "%d/%d", ct->chunks_done, planned);
+		fprintf(out, "%-*s %12llu %10s %7s %8.2f %8.1f  %s\n", width, t->qname,
+				(unsigned long long) ct->rows, size, chunks, ct->seconds,
+				mb_per_second(ct->bytes, ct->seconds), t->text_reason ? "text" : "binary");
+	}
+	human_bytes(r->bytes, size, sizeof(size));
+	fprintf(out, "%-*s %12llu %10s %7d %8.2f %8.1f\n", width, "total", (unsigned long long) r->rows,
+			size, r->chunks_done, r->seconds_data, mb_per_second(r->bytes, r->seconds_data));
+	fprintf(out, "\nsteps: schema %.1f s, data %.1f s, sequences %.1f s (%d), post-data %.1f s; "
+			"total %.1f s\n", r->seconds_schema, r->seconds_data, r->seconds_sequences,
+			r->sequences_set, r->seconds_post, r->seconds_total);
+	for (int i = 0; i < r->cat->ntables; i++)
+		if (r->cat->tables[i].text_reason != NULL)
+			fprintf(out, "text format: %s: %s\n", r->cat->tables[i].qname, r->cat->tables[i].text_reason);
+}
+
+static void
+json_string(FILE *out, const char *str)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *) str; *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				fputs("\\\"", out);
+				break;
+			case '\\':
+				fputs("\\\\", out);
+				break;
+			case '\n':
+				fputs("\\n", out);
+				break;
+			case '\r':
+				fputs("\\r", out);
+				break;
+			case '\t':
+				fputs("\\t", out);
+				break;
+			default:
+				if (*p < 0x20)
+					fprintf(out, "\\u%04x", *p);
+				else
+					fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+static const char *
+chunk_status_name(chunk_status status)
+{
+	switch (status)
+	{
+		case CHUNK_RUNNING:
+			return "running";
+		case CHUNK_DONE:
+			return "done";
+		case CHUNK_FAILED:
+			return "failed";
+		case CHUNK_PENDING:
+			break;
+	}
+	return "pending";
+}
+
+static void
+json_tables(FILE *out, const clone_report *r)
+{
+	char		hex[CHUNK_DIGEST_HEX_LEN + 1];
+
+	fputs("  \"tables\": [", out);
+	for (int i = 0; r->cat != NULL && r->tables != NULL && i < r->cat->ntables; i++)
+	{
+		const cat_table *t = &r->cat->tables[i];
+		const clone_table *ct = &r->tables[i];
+		const plan_table *pt = &r->plan->tables[i];
+
+		fputs(i ? ",\n    {" : "\n    {", out);
+		fputs("\"name\": ", out);
+		json_string(out, t->qname);
+		fprintf(out, ", \"rows\": %llu, \"bytes\": %llu, \"seconds\": %.3f, \"format\": \"%s\"",
+				(unsigned long long) ct->rows, (unsigned long long) ct->bytes, ct->seconds,
+				t->text_reason ? "text" : "binary");
+		if (t->text_reason != NULL)
+		{
+			fputs(", \"text_reason\": ", out);
+			json_string(out, t->text_reason);
+		}
+		chunk_digest_hex(&ct->digest, hex);
+		fprintf(out, ", \"split\": \"%s\", \"digest\": \"%s\", \"chunks\": [",
+				plan_method_name(pt->method), hex);
+		for (int ci = pt->first_chunk; ci < pt->first_chunk + pt->nchunks; ci++)
+		{
+			const plan_chunk *pc = &r->plan->chunks[ci];
+			const clone_chunk *c = &r->chunks[ci];
+
+			chunk_digest_hex(&c->result.digest, hex);
+			fprintf(out, "%s\n      {\"chunk\": %d, \"status\": \"%s\", \"where\": ",
+					ci > pt->first_chunk ? "," : "", pc->seq, chunk_status_name(c->status));
+			if (pc->predicate != NULL)
+				json_string(out, pc->predicate);
+			else
+				fputs("null", out);
+			fprintf(out, ", \"rows\": %llu, \"bytes\": %llu, \"digest\": \"%s\", \"seconds\": %.3f, "
+					"\"worker\": %d, \"freeze\": %s}",
+					(unsigned long long) c->result.rows, (unsigned long long) c->result.bytes,
+					c->status == CHUNK_DONE ? hex : "", c->seconds, c->worker,
+					pc->freeze ? "true" : "false");
+		}
+		fputs("]}", out);
+	}
+	fputs("\n  ]", out);
+}
+
+int
+report_json(const char *path, const clone_report *r, const clone_options *opt, const sl_err *err)
+{
+	char		tmp[PATH_MAX];
+	char		redacted[2048];
+	FILE	   *out;
+	int			rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((out = fopen(tmp, "w")) == NULL)
+		return -errno;
+	fputs("{\n  \"status\": ", out);
+	json_string(out, err != NULL && err_is_set(err) ? "failed" : "done");
+	if (err != NULL && err_is_set(err))
+	{
+		fputs(",\n  \"error\": ", out);
+		json_string(out, err->msg);
+	}
+	conn_redact(opt->source, redacted, sizeof(redacted));
+	fputs(",\n  \"source\": ", out);
+	json_string(out, redacted);
+	conn_redact(opt->target, redacted, sizeof(redacted));
+	fputs(",\n  \"target\": ", out);
+	json_string(out, redacted);
+	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d", r->source_major, r->target_major);
+	fputs(",\n  \"snapshot\": ", out);
+	if (r->snapshot[0] != '\0')
+		json_string(out, r->snapshot);
+	else
+		fputs("null", out);
+	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"io\": \"%s\"", opt->jobs,
+			(long long) opt->chunk_bytes, r->io_backend);
+	fprintf(out, ",\n  \"rows\": %llu, \"bytes\": %llu, \"sequences\": %d",
+			(unsigned long long) r->rows, (unsigned long long) r->bytes, r->sequences_set);
+	fprintf(out, ",\n  \"seconds\": {\"schema\": %.3f, \"data\": %.3f, \"sequences\": %.3f, "
+			"\"post_data\": %.3f, \"total\": %.3f},\n", r->seconds_schema, r->seconds_data,
+			r->seconds_sequences, r->seconds_post, r->seconds_total);
+	json_tables(out, r);
+	fputs("\n}\n", out);
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+		rc = -errno;
+	if (fclose(out) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/*
+ * report.h: what a clone did, for people (a table on stdout) and for
+ * programs (a JSON file).
+ */
+#ifndef PGSLUICE_CLI_REPORT_H
+#define PGSLUICE_CLI_REPORT_H
+
+#include <stdio.h>
+
+#include "engine/clone.h"
+#include "engine/err.h"
+
+/* The per-table summary and the step times. */
+void		report_summary(FILE *out, const clone_report *r);
+
+/*
+ * Writes the JSON report into path (through a temporary file renamed into
+ * place).  source and target are shown redacted.  err is the run's error,
+ * or NULL.  Returns 0 or a negative errno.
+ */
+int			report_json(const char *path, const clone_report *r, const clone_options *opt,
+						const sl_err *err);
+
+#endif

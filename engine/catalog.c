@@ -1,0 +1,666 @@
+/*
+ * catalog.c: reading tables, columns, keys, types and sequences from the
+ * source.  See catalog.h.
+ *
+ * Five queries, whatever the number of tables: tables, columns, keys, the
+ * types reachable from the columns (a recursive walk through domains,
+ * arrays, composites, ranges and multiranges) with their composite fields,
+ * and sequences.  Type shapes and binary safety are then worked out in C
+ * from that closed set of types.
+ */
+#include "engine/catalog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/conn.h"
+#include "engine/sbuf.h"
+
+#define FIRST_NORMAL_OID 16384	/* OIDs below are the same on every cluster */
+#define MAX_TYPE_DEPTH 32
+
+/* The tables we copy: storage, not system, not an extension's. */
+#define TABLES_CTE \
+	"WITH tabs AS (" \
+	"  SELECT c.oid, c.relname, n.nspname, c.relpersistence, c.reltuples" \
+	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
+	"  WHERE c.relkind = 'r'" \
+	"    AND n.nspname NOT IN ('pg_catalog', 'information_schema')" \
+	"    AND n.nspname !~ '^pg_(toast|temp_)'" \
+	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d" \
+	"                    WHERE d.classid = 'pg_catalog.pg_class'::regclass" \
+	"                      AND d.objid = c.oid AND d.deptype = 'e')) "
+
+typedef struct type_info
+{
+	uint32_t	oid;
+	char	   *name;			/* format_type() */
+	char		typtype;		/* b c d e m p r */
+	bool		binary_io;		/* has send and receive functions */
+	bool		is_tsvector;
+	uint32_t	array_elem;		/* element type when a true array, else 0 */
+	uint32_t	base_type;		/* domain's base type, else 0 */
+	uint32_t	range_sub;		/* range's subtype, else 0 */
+	uint32_t	multirange_range;	/* multirange's range type, else 0 */
+	int			nfields;		/* composite: fields, in order */
+	uint32_t   *fields;
+	const ctype *shape;			/* worked out on demand */
+} type_info;
+
+typedef struct cat_arena
+{
+	ctype	  **nodes;
+	int			nnodes;
+	int			alloc;
+	type_info  *types;			/* ordered by oid */
+	int			ntypes;
+} cat_arena;
+
+static const ctype plain_shape = {CTYPE_PLAIN, 0, NULL};
+
+static char *
+dup_value(const PGresult *res, int row, int col)
+{
+	return strdup(PQgetvalue(res, row, col));
+}
+
+static uint32_t
+uint_value(const PGresult *res, int row, int col)
+{
+	return (uint32_t) strtoul(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static bool
+bool_value(const PGresult *res, int row, int col)
+{
+	return PQgetvalue(res, row, col)[0] == 't';
+}
+
+static int
+cmp_type(const void *a, const void *b)
+{
+	uint32_t	x = ((const type_info *) a)->oid;
+	uint32_t	y = ((const type_info *) b)->oid;
+
+	return x < y ? -1 : x > y;
+}
+
+static type_info *
+find_type(cat_arena *arena, uint32_t oid)
+{
+	type_info	key = {.oid = oid};
+
+	return bsearch(&key, arena->types, (size_t) arena->ntypes, sizeof(type_info), cmp_type);
+}
+
+static int
+cmp_table(const void *a, const void *b)
+{
+	uint32_t	x = ((const cat_table *) a)->oid;
+	uint32_t	y = ((const cat_table *) b)->oid;
+
+	return x < y ? -1 : x > y;
+}
+
+static cat_table *
+find_table(catalog *cat, uint32_t oid)
+{
+	cat_table	key = {.oid = oid};
+
+	return bsearch(&key, cat->tables, (size_t) cat->ntables, sizeof(cat_table), cmp_table);
+}
+
+static ctype *
+new_shape(cat_arena *arena, ctype_kind kind, uint32_t nchildren)
+{
+	ctype	   *node;
+
+	if (arena->nnodes == arena->alloc)
+	{
+		int			alloc = arena->alloc ? arena->alloc * 2 : 64;
+		ctype	  **nodes = realloc(arena->nodes, sizeof(ctype *) * (size_t) alloc);
+
+		if (nodes == NULL)
+			return NULL;
+		arena->nodes = nodes;
+		arena->alloc = alloc;
+	}
+	node = calloc(1, sizeof(ctype) + sizeof(ctype *) * nchildren);
+	if (node == NULL)
+		return NULL;
+	node->kind = kind;
+	node->nchildren = nchildren;
+	node->children = (const ctype *const *) (node + 1);
+	arena->nodes[arena->nnodes++] = node;
+	return node;
+}
+
+/*
+ * The checksum shape of a type; NULL when out of memory or nested too deep.
+ * Ranges and multiranges of plain subtypes hold no OIDs and stay plain;
+ * arrays and records never do (element OIDs, field OIDs, the nulls flag).
+ */
+static const ctype *
+type_shape(cat_arena *arena, uint32_t oid, int depth)
+{
+	type_info  *t = find_type(arena, oid);
+	ctype	   *node = NULL;
+	const ctype *child;
+
+	if (t == NULL)
+		return &plain_shape;
+	if (t->shape != NULL)
+		return t->shape;
+	if (depth > MAX_TYPE_DEPTH)
+		return NULL;
+
+	if (t->base_type != 0)
+	{
+		if ((child = type_shape(arena, t->base_type, depth + 1)) == NULL)
+			return NULL;
+		node = (ctype *) child;
+	}
+	else if (t->array_elem != 0)
+	{
+		if ((child = type_shape(arena, t->array_elem, depth + 1)) == NULL ||
+			(node = new_shape(arena, CTYPE_ARRAY, 1)) == NULL)
+			return NULL;
+		((const ctype **) node->children)[0] = child;
+	}
+	else if (t->typtype == 'c')
+	{
+		if ((node = new_shape(arena, CTYPE_RECORD, (uint32_t) t->nfields)) == NULL)
+			return NULL;
+		for (int i = 0; i < t->nfields; i++)
+		{
+			if ((child = type_shape(arena, t->fields[i], depth + 1)) == NULL)
+				return NULL;
+			((const ctype **) node->children)[i] = child;
+		}
+	}
+	else if (t->range_sub != 0 || t->multirange_range != 0)
+	{
+		uint32_t	inner = t->range_sub ? t->range_sub : t->multirange_range;
+
+		if ((child = type_shape(arena, inner, depth + 1)) == NULL)
+			return NULL;
+		if (child->kind == CTYPE_PLAIN)
+			node = (ctype *) &plain_shape;
+		else
+		{
+			if ((node = new_shape(arena, t->range_sub ? CTYPE_RANGE : CTYPE_MULTIRANGE, 1)) == NULL)
+				return NULL;
+			((const ctype **) node->children)[0] = child;
+		}
+	}
+	else
+		node = (ctype *) &plain_shape;
+	t->shape = node;
+	return node;
+}
+
+/*
+ * Why a type cannot move in binary format to a target of target_major, or
+ * NULL when it can.  The reason is written into why.
+ */
+static bool
+type_unsafe(cat_arena *arena, uint32_t oid, int target_major, int depth, char *why, size_t whylen)
+{
+	type_info  *t = find_type(arena, oid);
+
+	if (t == NULL || depth > MAX_TYPE_DEPTH)
+	{
+		snprintf(why, whylen, "type %u is not understood", oid);
+		return true;
+	}
+	if (t->is_tsvector)
+	{
+		snprintf(why, whylen, "type \"%s\" is not safe in binary format", t->name);
+		return true;
+	}
+	if (!t->binary_io)
+	{
+		snprintf(why, whylen, "type \"%s\" has no binary send/receive functions", t->name);
+		return true;
+	}
+	if (t->base_type)
+		return type_unsafe(arena, t->base_type, target_major, depth + 1, why, whylen);
+	if (t->array_elem)
+	{
+		if (target_major < 14 && t->array_elem >= FIRST_NORMAL_OID)
+		{
+			snprintf(why, whylen, "array type \"%s\" has a user-defined element type, "
+					 "which a target before PostgreSQL 14 refuses in binary format", t->name);
+			return true;
+		}
+		return type_unsafe(arena, t->array_elem, target_major, depth + 1, why, whylen);
+	}
+	for (int i = 0; i < t->nfields; i++)
+	{
+		if (target_major < 14 && t->fields[i] >= FIRST_NORMAL_OID)
+		{
+			snprintf(why, whylen, "composite type \"%s\" has a user-defined field type, "
+					 "which a target before PostgreSQL 14 refuses in binary format", t->name);
+			return true;
+		}
+		if (type_unsafe(arena, t->fields[i], target_major, depth + 1, why, whylen))
+			return true;
+	}
+	if (t->range_sub)
+		return type_unsafe(arena, t->range_sub, target_major, depth + 1, why, whylen);
+	if (t->multirange_range)
+		return type_unsafe(arena, t->multirange_range, target_major, depth + 1, why, whylen);
+	return false;
+}
+
+static int
+load_tables(PGconn *conn, catalog *cat, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	rc = conn_query(conn, SIDE_SOURCE,
+					TABLES_CTE
+					"SELECT t.oid, format('%I.%I', t.nspname, t.relname), t.relpersistence,"
+					"       pg_catalog.pg_relation_size(t.oid), t.reltuples"
+					" FROM tabs t ORDER BY t.oid", &res, err);
+	if (rc < 0)
+		return rc;
+	cat->ntables = PQntuples(res);
+	cat->tables = calloc((size_t) cat->ntables + 1, sizeof(cat_table));
+	if (cat->tables == NULL)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+	}
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		cat_table  *t = &cat->tables[i];
+
+		t->oid = uint_value(res, i, 0);
+		t->qname = dup_value(res, i, 1);
+		t->persistence = PQgetvalue(res, i, 2)[0];
+		t->bytes = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		t->pages = cat->block_size > 0 ? t->bytes / cat->block_size : 0;
+		t->reltuples = strtod(PQgetvalue(res, i, 4), NULL);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+load_columns(PGconn *conn, catalog *cat, sl_err *err)
+{
+	PGresult   *res;
+	sbuf		sql;
+	int			rc;
+	int			row = 0;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_printf(&sql, TABLES_CTE
+				"SELECT a.attrelid, quote_ident(a.attname),"
+				"       pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid"
+				" FROM pg_catalog.pg_attribute a JOIN tabs t ON t.oid = a.attrelid"
+				" WHERE a.attnum > 0 AND NOT a.attisdropped %s"
+				" ORDER BY a.attrelid, a.attnum",
+				cat->server_major >= 12 ? "AND a.attgenerated = ''" : "");
+	rc = conn_query(conn, SIDE_SOURCE, sbuf_str(&sql), &res, err);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		return rc;
+	while (row < PQntuples(res))
+	{
+		uint32_t	oid = uint_value(res, row, 0);
+		cat_table  *t = find_table(cat, oid);
+		int			n = 0;
+
+		while (row + n < PQntuples(res) && uint_value(res, row + n, 0) == oid)
+			n++;
+		if (t != NULL)
+		{
+			t->cols = calloc((size_t) n, sizeof(cat_column));
+			if (t->cols == NULL)
+				break;
+			t->ncols = n;
+			for (int i = 0; i < n; i++)
+			{
+				t->cols[i].name = dup_value(res, row + i, 1);
+				t->cols[i].type = dup_value(res, row + i, 2);
+				t->cols[i].type_oid = uint_value(res, row + i, 3);
+			}
+		}
+		row += n;
+	}
+	rc = row < PQntuples(res) ? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading columns") : 0;
+	PQclear(res);
+	return rc;
+}
+
+static int
+load_keys(PGconn *conn, catalog *cat, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+	int			row = 0;
+
+	/*
+	 * One row per key column of the best unique index of each table: the
+	 * primary key first, then unique indexes whose columns are all NOT NULL,
+	 * then the fewest columns.  INCLUDE columns are not part of the key.
+	 */
+	rc = conn_query(conn, SIDE_SOURCE,
+					TABLES_CTE
+					", idx AS ("
+					"  SELECT i.indrelid, i.indexrelid, i.indisprimary, i.indnkeyatts,"
+					"         bool_and(a.attnotnull) AS all_not_null"
+					"  FROM pg_catalog.pg_index i"
+					"  JOIN tabs t ON t.oid = i.indrelid"
+					"  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+					"  JOIN pg_catalog.pg_am am ON am.oid = ic.relam AND am.amname = 'btree'"
+					"  CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+					"  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+					"  WHERE i.indisunique AND i.indisvalid AND i.indimmediate"
+					"    AND i.indpred IS NULL AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts"
+					"  GROUP BY i.indrelid, i.indexrelid, i.indisprimary, i.indnkeyatts),"
+					" best AS ("
+					"  SELECT DISTINCT ON (indrelid) indrelid, indexrelid, indisprimary, indnkeyatts"
+					"  FROM idx ORDER BY indrelid, indisprimary DESC, all_not_null DESC,"
+					"           indnkeyatts, indexrelid)"
+					" SELECT b.indrelid, b.indisprimary, quote_ident(a.attname),"
+					"        pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull"
+					" FROM best b JOIN pg_catalog.pg_index i ON i.indexrelid = b.indexrelid"
+					" CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+					" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+					" WHERE k.ord <= b.indnkeyatts"
+					" ORDER BY b.indrelid, k.ord", &res, err);
+	if (rc < 0)
+		return rc;
+	while (row < PQntuples(res))
+	{
+		uint32_t	oid = uint_value(res, row, 0);
+		cat_table  *t = find_table(cat, oid);
+		int			n = 0;
+
+		while (row + n < PQntuples(res) && uint_value(res, row + n, 0) == oid)
+			n++;
+		if (t != NULL)
+		{
+			t->keys = calloc((size_t) n, sizeof(cat_key_column));
+			if (t->keys == NULL)
+				break;
+			t->nkeys = n;
+			t->key_kind = bool_value(res, row, 1) ? KEY_PRIMARY : KEY_UNIQUE;
+			for (int i = 0; i < n; i++)
+			{
+				t->keys[i].name = dup_value(res, row + i, 2);
+				t->keys[i].type = dup_value(res, row + i, 3);
+				t->keys[i].not_null = bool_value(res, row + i, 4);
+			}
+		}
+		row += n;
+	}
+	rc = row < PQntuples(res) ? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading keys") : 0;
+	PQclear(res);
+	return rc;
+}
+
+static int
+load_types(PGconn *conn, catalog *cat, sl_err *err)
+{
+	cat_arena  *arena = cat->arena;
+	PGresult   *res;
+	sbuf		sql;
+	int			rc;
+
+	/*
+	 * Every type reachable from a copy column.  A true array has an element
+	 * type and variable length (point, name and the like are fixed-length
+	 * "subscriptable" types, not arrays).
+	 */
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_printf(&sql,
+				"WITH RECURSIVE tabs AS ("
+				"  SELECT c.oid FROM pg_catalog.pg_class c"
+				"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				"  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+				"    AND n.nspname !~ '^pg_(toast|temp_)'),"
+				" reach(oid) AS ("
+				"  SELECT DISTINCT a.atttypid FROM pg_catalog.pg_attribute a JOIN tabs t ON t.oid = a.attrelid"
+				"  WHERE a.attnum > 0 AND NOT a.attisdropped"
+				"  UNION"
+				"  SELECT x.child FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.oid"
+				"  CROSS JOIN LATERAL ("
+				"    SELECT t.typelem AS child WHERE t.typelem <> 0"
+				"    UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0"
+				"    UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a"
+				"      WHERE t.typrelid <> 0 AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped"
+				"    UNION ALL SELECT g.rngsubtype FROM pg_catalog.pg_range g WHERE g.rngtypid = t.oid"
+				"    %s) x)"
+				" SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typtype,"
+				"        t.typsend::oid <> 0 AND t.typreceive::oid <> 0,"
+				"        t.oid = 'pg_catalog.tsvector'::regtype,"
+				"        CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE 0 END,"
+				"        t.typbasetype, coalesce(g.rngsubtype, 0), %s,"
+				"        (SELECT array_agg(a.atttypid ORDER BY a.attnum) FROM pg_catalog.pg_attribute a"
+				"          WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0"
+				"            AND NOT a.attisdropped)"
+				" FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.oid"
+				" LEFT JOIN pg_catalog.pg_range g ON g.rngtypid = t.oid"
+				" ORDER BY t.oid",
+				cat->server_major >= 14
+				? "UNION ALL SELECT g.rngtypid FROM pg_catalog.pg_range g WHERE g.rngmultitypid = t.oid" : "",
+				cat->server_major >= 14
+				? "coalesce((SELECT g2.rngtypid FROM pg_catalog.pg_range g2 WHERE g2.rngmultitypid = t.oid), 0)"
+				: "0");
+	rc = conn_query(conn, SIDE_SOURCE, sbuf_str(&sql), &res, err);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		return rc;
+	arena->ntypes = PQntuples(res);
+	arena->types = calloc((size_t) arena->ntypes + 1, sizeof(type_info));
+	if (arena->types == NULL)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading types");
+	}
+	for (int i = 0; i < arena->ntypes; i++)
+	{
+		type_info  *t = &arena->types[i];
+		const char *fields = PQgetvalue(res, i, 9);
+
+		t->oid = uint_value(res, i, 0);
+		t->name = dup_value(res, i, 1);
+		t->typtype = PQgetvalue(res, i, 2)[0];
+		t->binary_io = bool_value(res, i, 3);
+		t->is_tsvector = bool_value(res, i, 4);
+		t->array_elem = uint_value(res, i, 5);
+		t->base_type = uint_value(res, i, 6);
+		t->range_sub = uint_value(res, i, 7);
+		t->multirange_range = uint_value(res, i, 8);
+		if (!PQgetisnull(res, i, 9))
+		{
+			/* "{23,25,16390}" */
+			int			n = 1;
+
+			for (const char *p = fields; *p; p++)
+				n += *p == ',';
+			t->fields = calloc((size_t) n, sizeof(uint32_t));
+			if (t->fields == NULL)
+			{
+				PQclear(res);
+				return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading types");
+			}
+			for (const char *p = fields + 1; *p && *p != '}';)
+			{
+				char	   *end;
+
+				t->fields[t->nfields++] = (uint32_t) strtoul(p, &end, 10);
+				p = *end == ',' ? end + 1 : end;
+			}
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+load_sequences(PGconn *conn, catalog *cat, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	rc = conn_query(conn, SIDE_SOURCE,
+					"SELECT format('%I.%I', n.nspname, c.relname)"
+					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					" WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+					"   AND n.nspname !~ '^pg_(toast|temp_)'"
+					"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+					"                   WHERE d.classid = 'pg_catalog.pg_class'::regclass"
+					"                     AND d.objid = c.oid AND d.deptype = 'e')"
+					" ORDER BY 1", &res, err);
+	if (rc < 0)
+		return rc;
+	cat->nsequences = PQntuples(res);
+	cat->sequences = calloc((size_t) cat->nsequences + 1, sizeof(cat_sequence));
+	if (cat->sequences == NULL)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading sequences");
+	}
+	for (int i = 0; i < cat->nsequences; i++)
+		cat->sequences[i].qname = dup_value(res, i, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int
+resolve_columns(catalog *cat, int target_major, sl_err *err)
+{
+	qsort(cat->arena->types, (size_t) cat->arena->ntypes, sizeof(type_info), cmp_type);
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		cat_table  *t = &cat->tables[i];
+
+		t->shapes = calloc((size_t) t->ncols + 1, sizeof(ctype *));
+		if (t->shapes == NULL)
+			return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+		for (int c = 0; c < t->ncols; c++)
+		{
+			cat_column *col = &t->cols[c];
+			char		why[512];
+
+			col->shape = type_shape(cat->arena, col->type_oid, 0);
+			if (col->shape == NULL)
+				return err_set(err, SIDE_LOCAL, -ENOMEM,
+							   "could not work out the binary shape of column %s of table %s",
+							   col->name, t->qname);
+			t->shapes[c] = col->shape;
+			if (t->text_reason == NULL &&
+				type_unsafe(cat->arena, col->type_oid, target_major, 0, why, sizeof(why)))
+			{
+				sbuf		reason;
+
+				sbuf_init(&reason, 4096);
+				sbuf_printf(&reason, "column %s: %s", col->name, why);
+				t->text_reason = sbuf_take(&reason);
+			}
+		}
+	}
+	return 0;
+}
+
+int
+catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err)
+{
+	catalog    *cat;
+	PGresult   *res = NULL;
+	int			rc;
+
+	*out = NULL;
+	cat = calloc(1, sizeof(*cat));
+	if (cat == NULL || (cat->arena = calloc(1, sizeof(cat_arena))) == NULL)
+	{
+		free(cat);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+	}
+	cat->server_major = conn_major_version(conn);
+	rc = conn_query(conn, SIDE_SOURCE,
+					"SELECT current_setting('block_size'), current_setting('server_encoding')",
+					&res, err);
+	if (rc < 0)
+		goto err;
+	cat->block_size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	cat->encoding = dup_value(res, 0, 1);
+	PQclear(res);
+
+	if ((rc = load_tables(conn, cat, err)) < 0 ||
+		(rc = load_columns(conn, cat, err)) < 0 ||
+		(rc = load_keys(conn, cat, err)) < 0 ||
+		(rc = load_types(conn, cat, err)) < 0 ||
+		(rc = load_sequences(conn, cat, err)) < 0 ||
+		(rc = resolve_columns(cat, target_major, err)) < 0)
+		goto err;
+	*out = cat;
+	return 0;
+
+err:
+	catalog_destroy(cat);
+	return rc;
+}
+
+void
+catalog_destroy(catalog *cat)
+{
+	if (cat == NULL)
+		return;
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		cat_table  *t = &cat->tables[i];
+
+		for (int c = 0; c < t->ncols; c++)
+		{
+			free(t->cols[c].name);
+			free(t->cols[c].type);
+		}
+		for (int k = 0; k < t->nkeys; k++)
+		{
+			free(t->keys[k].name);
+			free(t->keys[k].type);
+		}
+		free(t->cols);
+		free(t->shapes);
+		free(t->keys);
+		free(t->qname);
+		free(t->text_reason);
+	}
+	free(cat->tables);
+	for (int i = 0; i < cat->nsequences; i++)
+		free(cat->sequences[i].qname);
+	free(cat->sequences);
+	if (cat->arena != NULL)
+	{
+		for (int i = 0; i < cat->arena->nnodes; i++)
+			free(cat->arena->nodes[i]);
+		free(cat->arena->nodes);
+		for (int i = 0; i < cat->arena->ntypes; i++)
+		{
+			free(cat->arena->types[i].name);
+			free(cat->arena->types[i].fields);
+		}
+		free(cat->arena->types);
+		free(cat->arena);
+	}
+	free(cat->encoding);
+	free(cat);
+}
+
+const cat_table *
+catalog_find(const catalog *cat, const char *qname)
+{
+	for (int i = 0; i < cat->ntables; i++)
+		if (strcmp(cat->tables[i].qname, qname) == 0)
+			return &cat->tables[i];
+	return NULL;
+}

@@ -1,0 +1,97 @@
+/*
+ * catalog.h: what the engine knows of the source database.
+ *
+ * Read once, at the run's snapshot, by the connection that holds it:
+ *   - every table with storage (ordinary tables, leaf partitions at any depth,
+ *     inheritance parents and children, each copied with ONLY), not those of
+ *     extensions or the system;
+ *   - its copy columns: not dropped, not generated (the target computes them);
+ *   - its best key for chunking: the primary key, else a unique btree index
+ *     without predicate or expressions, preferring NOT NULL columns;
+ *   - its size, and whether every column type is safe in binary format
+ *     (send and receive functions, recursively through domains, arrays,
+ *     composites and ranges; tsvector never; before PostgreSQL 14 the target
+ *     refuses arrays and records whose element or field OIDs are
+ *     user-defined); a table with one unsafe column moves as text;
+ *   - the checksum shape of each column (codec/ctype.h);
+ *   - every sequence.
+ * After catalog_load the catalog is read-only and shared by all workers.
+ */
+#ifndef PGSLUICE_ENGINE_CATALOG_H
+#define PGSLUICE_ENGINE_CATALOG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec/ctype.h"
+#include "engine/err.h"
+
+typedef struct cat_column
+{
+	char	   *name;			/* quoted identifier */
+	char	   *type;			/* format_type(), e.g. "numeric(18,4)" */
+	uint32_t	type_oid;
+	const ctype *shape;			/* owned by the catalog */
+} cat_column;
+
+typedef enum cat_key_kind
+{
+	KEY_NONE = 0,
+	KEY_PRIMARY,
+	KEY_UNIQUE
+} cat_key_kind;
+
+typedef struct cat_key_column
+{
+	char	   *name;			/* quoted identifier */
+	char	   *type;			/* format_type(), used to cast boundaries */
+	bool		not_null;
+} cat_key_column;
+
+typedef struct cat_table
+{
+	uint32_t	oid;
+	char	   *qname;			/* schema.name, each part quoted where needed */
+	char		persistence;	/* 'p' permanent, 'u' unlogged */
+	int64_t		bytes;			/* heap size (pg_relation_size) */
+	int64_t		pages;			/* heap pages */
+	double		reltuples;		/* estimate; < 0 when never analyzed */
+	int			ncols;
+	cat_column *cols;
+	const ctype **shapes;		/* ncols checksum shapes, for the parser */
+	cat_key_kind key_kind;
+	int			nkeys;
+	cat_key_column *keys;
+	char	   *text_reason;	/* NULL: binary; else why it moves as text */
+} cat_table;
+
+typedef struct cat_sequence
+{
+	char	   *qname;
+} cat_sequence;
+
+typedef struct catalog
+{
+	int			ntables;
+	cat_table  *tables;			/* ordered by oid */
+	int			nsequences;
+	cat_sequence *sequences;
+	int			server_major;
+	int64_t		block_size;
+	char	   *encoding;		/* server_encoding of the database */
+	struct cat_arena *arena;	/* ctype nodes */
+} catalog;
+
+/*
+ * Loads the catalog over conn (a source connection, in the snapshot when
+ * there is one).  target_major decides which types are binary-safe.
+ */
+int			catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err);
+
+void		catalog_destroy(catalog *cat);
+
+/* The table with that quoted name, or NULL. */
+const cat_table *catalog_find(const catalog *cat, const char *qname);
+
+#endif

@@ -1,0 +1,732 @@
+/*
+ * clone.c: the steps of a clone and the scheduler of its chunks.  See clone.h.
+ *
+ * Thread safety: the scheduler's mutex guards next_chunk, err and the
+ * status fields of report->chunks; a chunk's result is written by the one
+ * worker that took it, before it takes the lock to mark it done.  The
+ * catalog and the plan are read-only once workers start.  Workers watch
+ * sched->stop; only the main thread sets it from the global stop request,
+ * and any worker sets it after a failure.  There is one lock, so no order.
+ */
+#include "engine/clone.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/conn.h"
+#include "engine/log.h"
+#include "engine/sbuf.h"
+#include "engine/schema.h"
+
+#define BATCH_STATEMENTS 500	/* tables or sequences per batched statement */
+#define MAIN_TICK_MS 100
+#define LOCK_TIMEOUT "60s"		/* to lock the source tables */
+
+static atomic_int stop_requested;
+
+void
+clone_request_stop(void)
+{
+	atomic_store(&stop_requested, 1);
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+typedef struct scheduler
+{
+	const clone_options *opt;
+	const catalog *cat;
+	const plan *plan;
+	clone_report *report;
+	const char *snapshot;		/* NULL: best effort */
+	int		   *order;			/* chunk indexes, largest first */
+	double		started;
+
+	pthread_mutex_t lock;
+	int			next_chunk;		/* guarded by lock */
+	sl_err		err;			/* guarded by lock: the first failure */
+
+	atomic_int	stop;			/* workers abandon their chunk */
+	atomic_int	running;		/* workers not yet finished */
+	atomic_int	fallback_said;	/* the io_uring fallback was reported */
+	atomic_ullong bytes_done;
+	atomic_int	chunks_done;
+} scheduler;
+
+typedef struct worker_arg
+{
+	scheduler  *sched;
+	int			id;
+	pthread_t	thread;
+	bool		started;
+} worker_arg;
+
+static int
+open_worker_connections(scheduler *s, copy_worker *w, sl_err *err)
+{
+	conn_settings src = {s->cat->encoding, 0};
+	conn_settings dst = {s->cat->encoding, 1};
+	int			rc;
+
+	if ((rc = conn_open(&w->source, s->opt->source, SIDE_SOURCE, &src, err)) < 0 ||
+		(rc = conn_open(&w->target, s->opt->target, SIDE_TARGET, &dst, err)) < 0)
+		return rc;
+	if (s->snapshot != NULL)
+	{
+		sbuf		sql;
+
+		sbuf_init(&sql, 1024);
+		sbuf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+					"SET TRANSACTION SNAPSHOT '%s'", s->snapshot);
+		rc = conn_exec(w->source, SIDE_SOURCE, sbuf_str(&sql), err);
+		sbuf_fini(&sql);
+	}
+	return rc;
+}
+
+static void *
+worker_main(void *arg)
+{
+	worker_arg *wa = arg;
+	scheduler  *s = wa->sched;
+	copy_worker w;
+	sl_err		err;
+	char		why[256];
+	int			rc;
+
+	err_clear(&err);
+	rc = copy_worker_init(&w, wa->id, s->opt->io_kind, &s->stop, why, sizeof(why), &err);
+	if (rc == 0)
+	{
+		if (wa->id == 1)
+			snprintf(s->report->io_backend, sizeof(s->report->io_backend), "%s",
+					 io_loop_backend(w.loop));
+		if (why[0] != '\0' && atomic_exchange(&s->fallback_said, 1) == 0)
+			log_warning("io_uring is not available (%s); using poll()", why);
+		rc = open_worker_connections(s, &w, &err);
+	}
+	while (rc == 0)
+	{
+		int			idx;
+		clone_chunk *c;
+		double		t0;
+
+		pthread_mutex_lock(&s->lock);
+		if (atomic_load(&s->stop) || s->next_chunk >= s->plan->nchunks)
+		{
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		idx = s->order[s->next_chunk++];
+		c = &s->report->chunks[idx];
+		c->status = CHUNK_RUNNING;
+		c->worker = wa->id;
+		pthread_mutex_unlock(&s->lock);
+
+		t0 = now_seconds();
+		c->started = t0 - s->started;
+		rc = copy_chunk(&w, s->cat, &s->plan->chunks[idx], &c->result, &err);
+		c->seconds = now_seconds() - t0;
+
+		pthread_mutex_lock(&s->lock);
+		c->status = rc == 0 ? CHUNK_DONE : CHUNK_FAILED;
+		pthread_mutex_unlock(&s->lock);
+		if (rc == 0)
+		{
+			atomic_fetch_add(&s->bytes_done, c->result.bytes);
+			atomic_fetch_add(&s->chunks_done, 1);
+			log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", wa->id,
+						s->plan->chunks[idx].seq, s->cat->tables[s->plan->chunks[idx].table].qname,
+						(unsigned long long) c->result.rows, c->seconds);
+		}
+	}
+	if (rc < 0)
+	{
+		pthread_mutex_lock(&s->lock);
+		err_take(&s->err, &err);
+		pthread_mutex_unlock(&s->lock);
+		atomic_store(&s->stop, 1);
+	}
+	copy_worker_fini(&w);
+	atomic_fetch_sub(&s->running, 1);
+	return NULL;
+}
+
+static int
+cmp_chunk_size(const void *a, const void *b, void *arg)
+{
+	const plan *p = arg;
+	const plan_chunk *x = &p->chunks[*(const int *) a];
+	const plan_chunk *y = &p->chunks[*(const int *) b];
+
+	if (x->est_bytes != y->est_bytes)
+		return x->est_bytes > y->est_bytes ? -1 : 1;
+	return *(const int *) a - *(const int *) b;
+}
+
+static void
+log_progress(scheduler *s, double elapsed)
+{
+	uint64_t	bytes = atomic_load(&s->bytes_done);
+
+	log_info("data: %d of %d chunks, %.1f MB, %.1f MB/s", atomic_load(&s->chunks_done),
+			 s->plan->nchunks, (double) bytes / 1e6, elapsed > 0 ? (double) bytes / 1e6 / elapsed : 0.0);
+}
+
+/* Copies every chunk with opt->jobs workers; returns 0 or the first failure. */
+static int
+run_chunks(const clone_options *opt, const catalog *cat, const plan *p, const char *snapshot,
+		   clone_report *report, sl_err *err)
+{
+	scheduler	s;
+	worker_arg *workers;
+	int			jobs = opt->jobs > 0 ? opt->jobs : 1;
+	double		last_progress;
+	int			rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.opt = opt;
+	s.cat = cat;
+	s.plan = p;
+	s.report = report;
+	s.snapshot = snapshot;
+	s.started = last_progress = now_seconds();
+	s.order = calloc((size_t) p->nchunks + 1, sizeof(int));
+	workers = calloc((size_t) jobs, sizeof(worker_arg));
+	if (s.order == NULL || workers == NULL)
+	{
+		free(s.order);
+		free(workers);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory scheduling chunks");
+	}
+	for (int i = 0; i < p->nchunks; i++)
+		s.order[i] = i;
+	qsort_r(s.order, (size_t) p->nchunks, sizeof(int), cmp_chunk_size, (void *) p);
+	pthread_mutex_init(&s.lock, NULL);
+	err_clear(&s.err);
+
+	if (jobs > p->nchunks && p->nchunks > 0)
+		jobs = p->nchunks;
+	for (int i = 0; i < jobs; i++)
+	{
+		workers[i].sched = &s;
+		workers[i].id = i + 1;
+		atomic_fetch_add(&s.running, 1);
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
+		{
+			atomic_fetch_sub(&s.running, 1);
+			err_set(&s.err, SIDE_LOCAL, -EAGAIN, "could not start worker thread %d", i + 1);
+			atomic_store(&s.stop, 1);
+			break;
+		}
+		workers[i].started = true;
+	}
+
+	while (atomic_load(&s.running) > 0)
+	{
+		struct timespec tick = {0, MAIN_TICK_MS * 1000000L};
+		double		now;
+
+		nanosleep(&tick, NULL);
+		if (atomic_load(&stop_requested))
+			atomic_store(&s.stop, 1);
+		now = now_seconds();
+		if (opt->progress_seconds > 0 && now - last_progress >= opt->progress_seconds)
+		{
+			log_progress(&s, now - s.started);
+			last_progress = now;
+		}
+	}
+	for (int i = 0; i < jobs; i++)
+		if (workers[i].started)
+			pthread_join(workers[i].thread, NULL);
+
+	report->chunks_done = atomic_load(&s.chunks_done);
+	if (err_is_set(&s.err))
+		rc = err_take(err, &s.err);
+	else if (atomic_load(&stop_requested))
+		rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
+	pthread_mutex_destroy(&s.lock);
+	free(s.order);
+	free(workers);
+	return rc;
+}
+
+/* Quoted SQL string literal of str, appended to buf. */
+static void
+append_literal(sbuf *buf, PGconn *conn, const char *str)
+{
+	char	   *lit = PQescapeLiteral(conn, str, strlen(str));
+
+	sbuf_append(buf, lit != NULL ? lit : "NULL");
+	PQfreemem(lit);
+}
+
+typedef struct target_column
+{
+	char	   *table;
+	char	   *column;			/* NULL for a table without copy columns */
+	char	   *type;
+} target_column;
+
+static int
+cmp_target_column(const void *a, const void *b)
+{
+	return strcmp(((const target_column *) a)->table, ((const target_column *) b)->table);
+}
+
+/*
+ * Compares the target's tables with the source's: in schema mode none may
+ * exist; in data-only mode each must exist with the same copy columns.
+ */
+static int
+check_target_tables(PGconn *target, const catalog *cat, bool data_only, sl_err *err)
+{
+	PGresult   *res;
+	target_column *cols;
+	int			n;
+	int			rc;
+	int			conflicts = 0;
+	sbuf		msg;
+
+	rc = conn_query(target, SIDE_TARGET,
+					"SELECT format('%I.%I', n.nspname, c.relname), quote_ident(a.attname),"
+					"       pg_catalog.format_type(a.atttypid, a.atttypmod)"
+					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					" LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
+					"   AND NOT a.attisdropped AND a.attgenerated = ''"
+					" WHERE c.relkind IN ('r', 'p')"
+					"   AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+					"   AND n.nspname !~ '^pg_(toast|temp_)'", &res, err);
+	if (rc < 0)
+		return rc;
+	n = PQntuples(res);
+	cols = calloc((size_t) n + 1, sizeof(target_column));
+	if (cols == NULL)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory checking the target");
+	}
+	for (int i = 0; i < n; i++)
+	{
+		cols[i].table = PQgetvalue(res, i, 0);
+		cols[i].column = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+		cols[i].type = PQgetvalue(res, i, 2);
+	}
+	qsort(cols, (size_t) n, sizeof(target_column), cmp_target_column);
+
+	sbuf_init(&msg, 1 << 16);
+	for (int ti = 0; ti < cat->ntables && conflicts < 5; ti++)
+	{
+		const cat_table *t = &cat->tables[ti];
+		target_column key = {.table = t->qname};
+		target_column *hit = bsearch(&key, cols, (size_t) n, sizeof(target_column), cmp_target_column);
+		int			first;
+		int			last;
+
+		if (!data_only)
+		{
+			if (hit != NULL)
+				sbuf_printf(&msg, "%s%s", conflicts++ ? ", " : "", t->qname);
+			continue;
+		}
+		if (hit == NULL)
+		{
+			sbuf_printf(&msg, "%stable %s does not exist on the target", conflicts++ ? "; " : "",
+						t->qname);
+			continue;
+		}
+		first = last = (int) (hit - cols);
+		while (first > 0 && strcmp(cols[first - 1].table, t->qname) == 0)
+			first--;
+		while (last + 1 < n && strcmp(cols[last + 1].table, t->qname) == 0)
+			last++;
+		for (int c = 0; c < t->ncols; c++)
+		{
+			const target_column *match = NULL;
+
+			for (int j = first; j <= last; j++)
+				if (cols[j].column != NULL && strcmp(cols[j].column, t->cols[c].name) == 0)
+					match = &cols[j];
+			if (match == NULL)
+				sbuf_printf(&msg, "%stable %s has no column %s on the target", conflicts++ ? "; " : "",
+							t->qname, t->cols[c].name);
+			else if (strcmp(match->type, t->cols[c].type) != 0)
+				sbuf_printf(&msg, "%scolumn %s of table %s is of type %s on the target, %s on the source",
+							conflicts++ ? "; " : "", t->cols[c].name, t->qname, match->type,
+							t->cols[c].type);
+		}
+		for (int j = first; j <= last; j++)
+		{
+			bool		known = cols[j].column == NULL;
+
+			for (int c = 0; c < t->ncols && !known; c++)
+				known = strcmp(cols[j].column, t->cols[c].name) == 0;
+			if (!known)
+				sbuf_printf(&msg, "%stable %s has a column %s on the target that the source lacks",
+							conflicts++ ? "; " : "", t->qname, cols[j].column);
+		}
+	}
+	if (conflicts > 0 && !data_only)
+		rc = err_set(err, SIDE_TARGET, -EEXIST,
+					 "the target database already has tables of the source (%s%s): clone into an "
+					 "empty database, or use --data-only to load into the existing schema",
+					 sbuf_str(&msg), conflicts >= 5 ? ", ..." : "");
+	else if (conflicts > 0)
+		rc = err_set(err, SIDE_TARGET, -EINVAL, "the target's tables differ from the source's: %s%s",
+					 sbuf_str(&msg), conflicts >= 5 ? "; ..." : "");
+	sbuf_fini(&msg);
+	free(cols);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Data-only mode: finds target tables that hold rows; refuses them, or with
+ * truncate empties them all in one statement.
+ */
+static int
+check_target_empty(PGconn *target, const catalog *cat, bool truncate, sl_err *err)
+{
+	sbuf		sql;
+	sbuf		found;
+	int			nfound = 0;
+	int			rc = 0;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_init(&found, SBUF_DEFAULT_CAP);
+	for (int start = 0; start < cat->ntables && rc == 0; start += BATCH_STATEMENTS)
+	{
+		PGresult   *res;
+
+		sbuf_reset(&sql);
+		for (int i = start; i < cat->ntables && i < start + BATCH_STATEMENTS; i++)
+		{
+			sbuf_append(&sql, i > start ? " UNION ALL SELECT " : "SELECT ");
+			append_literal(&sql, target, cat->tables[i].qname);
+			sbuf_printf(&sql, " WHERE EXISTS (SELECT FROM ONLY %s)", cat->tables[i].qname);
+		}
+		if ((rc = conn_query(target, SIDE_TARGET, sbuf_str(&sql), &res, err)) < 0)
+			break;
+		for (int i = 0; i < PQntuples(res); i++)
+			sbuf_printf(&found, "%s%s", nfound++ ? ", " : "", PQgetvalue(res, i, 0));
+		PQclear(res);
+	}
+	if (rc == 0 && nfound > 0 && !truncate)
+		rc = err_set(err, SIDE_TARGET, -EEXIST,
+					 "target table%s %.600s already hold%s rows: use --truncate to replace them, "
+					 "or empty them first", nfound > 1 ? "s" : "", sbuf_str(&found),
+					 nfound > 1 ? "" : "s");
+	else if (rc == 0 && nfound > 0)
+	{
+		log_info("truncating %d target table%s that hold rows", nfound, nfound > 1 ? "s" : "");
+		sbuf_reset(&sql);
+		sbuf_printf(&sql, "TRUNCATE ONLY %s", sbuf_str(&found));
+		rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
+	}
+	sbuf_fini(&sql);
+	sbuf_fini(&found);
+	return rc;
+}
+
+/* Locks every source table in ACCESS SHARE mode, in the holder's transaction. */
+static int
+lock_source_tables(PGconn *holder, const catalog *cat, sl_err *err)
+{
+	sbuf		sql;
+	int			rc;
+
+	if (cat->ntables == 0)
+		return 0;
+	rc = conn_exec(holder, SIDE_SOURCE, "SET LOCAL lock_timeout = '" LOCK_TIMEOUT "'", err);
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	for (int start = 0; start < cat->ntables && rc == 0; start += BATCH_STATEMENTS)
+	{
+		sbuf_reset(&sql);
+		sbuf_append(&sql, "LOCK TABLE ");
+		for (int i = start; i < cat->ntables && i < start + BATCH_STATEMENTS; i++)
+			sbuf_printf(&sql, "%sONLY %s", i > start ? ", " : "", cat->tables[i].qname);
+		sbuf_append(&sql, " IN ACCESS SHARE MODE");
+		rc = conn_exec(holder, SIDE_SOURCE, sbuf_str(&sql), err);
+	}
+	sbuf_fini(&sql);
+	return rc;
+}
+
+/* Sets every sequence of the target to the source's last_value and is_called. */
+static int
+copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int *count, sl_err *err)
+{
+	sbuf		sql;
+	sbuf		set;
+	int			rc = 0;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_init(&set, SBUF_DEFAULT_CAP);
+	for (int start = 0; start < cat->nsequences && rc == 0; start += BATCH_STATEMENTS)
+	{
+		PGresult   *res;
+		int			end = start + BATCH_STATEMENTS < cat->nsequences ? start + BATCH_STATEMENTS : cat->nsequences;
+
+		sbuf_reset(&sql);
+		for (int i = start; i < end; i++)
+			sbuf_printf(&sql, "%sSELECT %d, last_value, is_called FROM %s",
+						i > start ? " UNION ALL " : "", i, cat->sequences[i].qname);
+		if ((rc = conn_query(source, SIDE_SOURCE, sbuf_str(&sql), &res, err)) < 0)
+			break;
+		sbuf_reset(&set);
+		sbuf_append(&set, "SELECT ");
+		for (int r = 0; r < PQntuples(res); r++)
+		{
+			int			i = atoi(PQgetvalue(res, r, 0));
+
+			sbuf_append(&set, r ? ", pg_catalog.setval(" : "pg_catalog.setval(");
+			append_literal(&set, target, cat->sequences[i].qname);
+			sbuf_printf(&set, ", %s, %s)", PQgetvalue(res, r, 1),
+						PQgetvalue(res, r, 2)[0] == 't' ? "true" : "false");
+		}
+		PQclear(res);
+		if (sbuf_failed(&sql) || sbuf_failed(&set))
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
+		else
+			rc = conn_exec(target, SIDE_TARGET, sbuf_str(&set), err);
+		if (rc == 0)
+			*count += end - start;
+	}
+	sbuf_fini(&sql);
+	sbuf_fini(&set);
+	return rc;
+}
+
+static void
+sum_tables(clone_report *r)
+{
+	for (int ti = 0; ti < r->cat->ntables; ti++)
+	{
+		clone_table *t = &r->tables[ti];
+		const plan_table *pt = &r->plan->tables[ti];
+		double		first = -1;
+		double		last = 0;
+
+		chunk_digest_reset(&t->digest);
+		for (int ci = pt->first_chunk; ci < pt->first_chunk + pt->nchunks; ci++)
+		{
+			const clone_chunk *c = &r->chunks[ci];
+
+			if (c->status != CHUNK_DONE)
+				continue;
+			t->rows += c->result.rows;
+			t->bytes += c->result.bytes;
+			t->chunks_done++;
+			chunk_digest_merge(&t->digest, &c->result.digest);
+			if (first < 0 || c->started < first)
+				first = c->started;
+			if (c->started + c->seconds > last)
+				last = c->started + c->seconds;
+		}
+		t->seconds = first < 0 ? 0 : last - first;
+		r->rows += t->rows;
+		r->bytes += t->bytes;
+	}
+}
+
+static void
+remove_workdir(const char *dir)
+{
+	static const char *const files[] = {"schema.dump", "pg_dump.log", "pg_restore-pre-data.log",
+	"pg_restore-post-data.log", NULL};
+	char		path[PATH_MAX];
+
+	if (dir[0] == '\0')
+		return;
+	for (int i = 0; files[i] != NULL; i++)
+	{
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+int
+clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
+{
+	clone_report *r;
+	PGconn	   *holder = NULL;
+	PGconn	   *control = NULL;
+	PGresult   *res = NULL;
+	conn_settings target_settings = {NULL, 1};
+	schema_tools tools;
+	schema_options sopt = {opt->no_owner, opt->no_privileges, &stop_requested, NULL};
+	char		workdir[PATH_MAX] = "";
+	char		dumpfile[PATH_MAX];
+	const char *snapshot = NULL;
+	double		t_start = now_seconds();
+	double		t;
+	int			rc;
+
+	if (report_out != NULL)
+		*report_out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	snprintf(r->io_backend, sizeof(r->io_backend), "none");
+
+	/* 1. connections and snapshot */
+	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
+		goto done;
+	r->source_major = conn_major_version(holder);
+	target_settings.client_encoding = PQparameterStatus(holder, "server_encoding");
+	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, &target_settings, err)) < 0)
+		goto done;
+	r->target_major = conn_major_version(control);
+	if (!opt->best_effort)
+	{
+		if ((rc = conn_exec(holder, SIDE_SOURCE,
+							"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
+			(rc = conn_query(holder, SIDE_SOURCE, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
+			goto done;
+		snprintf(r->snapshot, sizeof(r->snapshot), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+		snapshot = r->snapshot;
+		log_verbose("source snapshot %s exported", snapshot);
+	}
+
+	/* 2. catalog */
+	if ((rc = catalog_load(holder, r->target_major, &r->cat, err)) < 0)
+		goto done;
+	if (!opt->best_effort && (rc = lock_source_tables(holder, r->cat, err)) < 0)
+		goto done;
+	log_info("source: PostgreSQL %d, %d tables, %d sequences; target: PostgreSQL %d",
+			 r->source_major, r->cat->ntables, r->cat->nsequences, r->target_major);
+	for (int i = 0; i < r->cat->ntables; i++)
+		if (r->cat->tables[i].text_reason != NULL)
+			log_info("table %s moves as text: %s", r->cat->tables[i].qname,
+					 r->cat->tables[i].text_reason);
+
+	/* 3. the target */
+	if ((rc = check_target_tables(control, r->cat, opt->data_only, err)) < 0)
+		goto done;
+	if (opt->data_only && (rc = check_target_empty(control, r->cat, opt->truncate, err)) < 0)
+		goto done;
+
+	/* 4. schema pre-data */
+	t = now_seconds();
+	if (!opt->data_only)
+	{
+		const char *tmp = getenv("TMPDIR");
+
+		rc = schema_find_tools(opt->pg_bindir,
+							   r->source_major > r->target_major ? r->source_major : r->target_major,
+							   &tools, err);
+		if (rc < 0)
+			goto done;
+		snprintf(workdir, sizeof(workdir), "%s/pgsluice-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+		if (mkdtemp(workdir) == NULL)
+		{
+			rc = err_set(err, SIDE_LOCAL, -errno, "could not create a work directory in \"%s\": %s",
+						 tmp && tmp[0] ? tmp : "/tmp", strerror(errno));
+			workdir[0] = '\0';
+			goto done;
+		}
+		sopt.workdir = workdir;
+		snprintf(dumpfile, sizeof(dumpfile), "%s/schema.dump", workdir);
+		if ((rc = schema_dump(&tools, &sopt, opt->source, snapshot, dumpfile, err)) < 0 ||
+			(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
+			goto done;
+		r->seconds_schema = now_seconds() - t;
+		log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
+	}
+
+	/* 5. plan */
+	{
+		plan_options popt = {opt->chunk_bytes, !opt->data_only};
+
+		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0)
+			goto done;
+	}
+	r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(clone_chunk));
+	r->tables = calloc((size_t) r->cat->ntables + 1, sizeof(clone_table));
+	if (r->chunks == NULL || r->tables == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	log_info("data: %d tables in %d chunks, %d workers", r->cat->ntables, r->plan->nchunks,
+			 opt->jobs > 0 ? opt->jobs : 1);
+
+	/* 6. data */
+	t = now_seconds();
+	rc = run_chunks(opt, r->cat, r->plan, snapshot, r, err);
+	r->seconds_data = now_seconds() - t;
+	sum_tables(r);
+	if (rc < 0)
+		goto done;
+	if (!opt->best_effort && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
+		goto done;
+	log_info("data: %llu rows, %.1f MB in %.1f s", (unsigned long long) r->rows,
+			 (double) r->bytes / 1e6, r->seconds_data);
+
+	/* 7. sequences */
+	t = now_seconds();
+	if ((rc = copy_sequences(holder, control, r->cat, &r->sequences_set, err)) < 0)
+		goto done;
+	r->seconds_sequences = now_seconds() - t;
+
+	/* 8. schema post-data */
+	if (!opt->data_only)
+	{
+		t = now_seconds();
+		if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
+			goto done;
+		r->seconds_post = now_seconds() - t;
+		log_info("schema: post-data restored in %.1f s", r->seconds_post);
+	}
+
+done:
+	if (rc < 0 && atomic_load(&stop_requested) && err->side != SIDE_INTERRUPT)
+	{
+		/* a step cut short by the signal reports the signal, not the symptom */
+		sl_err		interrupted;
+
+		err_clear(&interrupted);
+		err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
+		*err = interrupted;
+	}
+	PQclear(res);
+	conn_close(&holder);
+	conn_close(&control);
+	remove_workdir(workdir);
+	r->seconds_total = now_seconds() - t_start;
+	if (report_out != NULL)
+		*report_out = r;
+	else
+		clone_report_destroy(r);
+	return rc;
+}
+
+void
+clone_report_destroy(clone_report *report)
+{
+	if (report == NULL)
+		return;
+	plan_destroy(report->plan);
+	catalog_destroy(report->cat);
+	free(report->chunks);
+	free(report->tables);
+	free(report);
+}

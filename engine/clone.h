@@ -1,0 +1,109 @@
+/*
+ * clone.h: one database copied from a source to a target cluster.
+ *
+ * The steps, in order:
+ *   1. connect; unless best effort, one source connection (the holder)
+ *      opens a REPEATABLE READ transaction, exports its snapshot and keeps
+ *      it until the last chunk is read;
+ *   2. read the catalog at that snapshot and lock its tables in ACCESS
+ *      SHARE mode, so that no DDL changes them during the run;
+ *   3. check the target: with the schema step, none of the tables may exist
+ *      yet; with --data-only every table must exist with the same copy
+ *      columns and hold no rows (unless --truncate empties them);
+ *   4. schema pre-data (pg_dump at the snapshot, pg_restore);
+ *   5. plan the chunks (samples read at the snapshot);
+ *   6. copy the chunks with --jobs worker threads, largest first, each
+ *      worker importing the snapshot; then release the snapshot;
+ *   7. set every sequence; 8. schema post-data with --jobs sessions.
+ * The report holds every chunk's rows, bytes and digest.
+ *
+ * Thread safety: clone_run starts and joins its worker threads itself;
+ * clone_request_stop may be called from a signal handler at any time.
+ */
+#ifndef PGSLUICE_ENGINE_CLONE_H
+#define PGSLUICE_ENGINE_CLONE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/catalog.h"
+#include "engine/copy.h"
+#include "engine/err.h"
+#include "engine/plan.h"
+#include "io/loop.h"
+
+typedef struct clone_options
+{
+	const char *source;			/* connection strings */
+	const char *target;
+	int			jobs;			/* worker threads, and pg_restore --jobs */
+	int64_t		chunk_bytes;
+	bool		data_only;		/* the target's schema exists already */
+	bool		truncate;		/* empty target tables that hold rows */
+	bool		best_effort;	/* no snapshot: each chunk consistent alone */
+	bool		no_owner;
+	bool		no_privileges;
+	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
+	io_loop_kind io_kind;
+	int			progress_seconds;	/* between progress lines; 0: none */
+} clone_options;
+
+typedef enum chunk_status
+{
+	CHUNK_PENDING = 0,
+	CHUNK_RUNNING,
+	CHUNK_DONE,
+	CHUNK_FAILED
+} chunk_status;
+
+typedef struct clone_chunk
+{
+	chunk_status status;
+	int			worker;
+	copy_result result;
+	double		started;		/* seconds since the data step began */
+	double		seconds;
+} clone_chunk;
+
+typedef struct clone_table
+{
+	uint64_t	rows;
+	uint64_t	bytes;
+	int			chunks_done;
+	double		seconds;		/* from its first chunk's start to its last chunk's end */
+	chunk_digest digest;		/* of all its rows */
+} clone_table;
+
+typedef struct clone_report
+{
+	catalog    *cat;			/* NULL when the run failed before reading it */
+	plan	   *plan;			/* NULL when it failed before planning */
+	clone_chunk *chunks;		/* parallel to plan->chunks */
+	clone_table *tables;		/* parallel to cat->tables */
+	char		snapshot[64];	/* "" in best-effort mode */
+	char		io_backend[16];
+	int			source_major;
+	int			target_major;
+	int			sequences_set;
+	int			chunks_done;
+	uint64_t	rows;
+	uint64_t	bytes;
+	double		seconds_schema; /* pre-data */
+	double		seconds_data;
+	double		seconds_sequences;
+	double		seconds_post;	/* post-data */
+	double		seconds_total;
+} clone_report;
+
+/*
+ * Runs a clone.  *report (when report is not NULL) receives what was done,
+ * also after a failure, and is freed with clone_report_destroy.
+ */
+int			clone_run(const clone_options *opt, clone_report **report, sl_err *err);
+
+void		clone_report_destroy(clone_report *report);
+
+/* Asks a running clone to stop; async-signal-safe. */
+void		clone_request_stop(void);
+
+#endif

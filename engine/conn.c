@@ -1,0 +1,284 @@
+/*
+ * conn.c: opening, configuring and querying libpq connections.  See conn.h.
+ */
+#include "engine/conn.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/sbuf.h"
+
+/* Defaults added to every connection string unless it sets them itself. */
+static const char *const default_keys[] = {
+	"application_name", "connect_timeout", "keepalives", "keepalives_idle",
+	"keepalives_interval", "keepalives_count", NULL
+};
+static const char *const default_values[] = {
+	"pgsluice", "10", "1", "30", "10", "3", NULL
+};
+
+char *
+conn_one_line(char *msg)
+{
+	char	   *out = msg;
+	bool		space = false;
+
+	for (const char *in = msg; *in != '\0'; in++)
+	{
+		if (isspace((unsigned char) *in))
+		{
+			space = out != msg;
+			continue;
+		}
+		if (space)
+			*out++ = ' ';
+		space = false;
+		*out++ = *in;
+	}
+	*out = '\0';
+	return msg;
+}
+
+int
+conn_fail(PGconn *conn, const PGresult *res, sl_side side, sl_err *err, const char *prefix)
+{
+	char		msg[SL_ERR_MSG_MAX];
+	const char *detail = NULL;
+	const char *sqlstate = NULL;
+
+	if (res != NULL && PQresultErrorMessage(res)[0] != '\0')
+	{
+		const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+		snprintf(msg, sizeof(msg), "%s", primary ? primary : PQresultErrorMessage(res));
+		detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	}
+	else
+		snprintf(msg, sizeof(msg), "%s", conn != NULL ? PQerrorMessage(conn) : "out of memory");
+	conn_one_line(msg);
+	if (msg[0] == '\0')
+		snprintf(msg, sizeof(msg), "unknown error");
+	return err_set(err, side, -EIO, "%s: %s%s%s%s%s%s", prefix, msg,
+				   detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
+				   sqlstate ? " SQLSTATE " : "", sqlstate ? sqlstate : "");
+}
+
+int
+conn_open(PGconn **out, const char *conninfo, sl_side side,
+		  const conn_settings *settings, sl_err *err)
+{
+	const char *keys[16];
+	const char *values[16];
+	int			n = 0;
+	PQconninfoOption *parsed;
+	char	   *perr = NULL;
+	PGconn	   *conn;
+	sbuf		sql;
+	int			rc;
+
+	*out = NULL;
+	parsed = PQconninfoParse(conninfo, &perr);
+	if (parsed == NULL)
+	{
+		char		why[512];
+
+		snprintf(why, sizeof(why), "%s", perr ? perr : "out of memory");
+		PQfreemem(perr);
+		return err_set(err, SIDE_USAGE, -EINVAL, "invalid %s connection string: %s",
+					   err_side_name(side), conn_one_line(why));
+	}
+	/* "dbname" first with expand_dbname: the whole string is parsed by libpq */
+	keys[n] = "dbname";
+	values[n++] = conninfo;
+	for (int i = 0; default_keys[i] != NULL; i++)
+	{
+		bool		given = false;
+
+		for (PQconninfoOption *opt = parsed; opt->keyword != NULL; opt++)
+			if (strcmp(opt->keyword, default_keys[i]) == 0 && opt->val != NULL)
+				given = true;
+		if (!given)
+		{
+			keys[n] = default_keys[i];
+			values[n++] = default_values[i];
+		}
+	}
+	keys[n] = NULL;
+	values[n] = NULL;
+	PQconninfoFree(parsed);
+
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		char		msg[SL_ERR_MSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", conn ? PQerrorMessage(conn) : "out of memory");
+		PQfinish(conn);
+		return err_set(err, side, -ECONNREFUSED, "could not connect to %s: %s",
+					   err_side_name(side), conn_one_line(msg));
+	}
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_append(&sql, "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
+				"SET extra_float_digits = 3; SET timezone = 'UTC'; SET row_security = off; "
+				"SET statement_timeout = 0; SET lock_timeout = 0; "
+				"SET idle_in_transaction_session_timeout = 0; SET bytea_output = 'hex'");
+	if (settings != NULL && settings->client_encoding != NULL)
+	{
+		char	   *lit = PQescapeLiteral(conn, settings->client_encoding,
+										  strlen(settings->client_encoding));
+
+		sbuf_printf(&sql, "; SET client_encoding = %s", lit ? lit : "''");
+		PQfreemem(lit);
+	}
+	if (settings != NULL && settings->target)
+		sbuf_append(&sql, "; SET synchronous_commit = off");
+	rc = conn_exec(conn, side, sbuf_str(&sql), err);
+	sbuf_fini(&sql);
+	if (rc < 0)
+	{
+		PQfinish(conn);
+		return rc;
+	}
+	*out = conn;
+	return 0;
+}
+
+void
+conn_close(PGconn **conn)
+{
+	if (*conn != NULL)
+		PQfinish(*conn);
+	*conn = NULL;
+}
+
+int
+conn_exec(PGconn *conn, sl_side side, const char *sql, sl_err *err)
+{
+	PGresult   *res = PQexec(conn, sql);
+	int			rc = 0;
+
+	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
+						PQresultStatus(res) != PGRES_TUPLES_OK))
+	{
+		char		prefix[160];
+
+		snprintf(prefix, sizeof(prefix), "%s query failed (%.80s%s)", err_side_name(side), sql,
+				 strlen(sql) > 80 ? "..." : "");
+		conn_one_line(prefix);
+		rc = conn_fail(conn, res, side, err, prefix);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+conn_query(PGconn *conn, sl_side side, const char *sql, PGresult **out, sl_err *err)
+{
+	PGresult   *res = PQexec(conn, sql);
+
+	*out = NULL;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		char		prefix[160];
+		int			rc;
+
+		snprintf(prefix, sizeof(prefix), "%s query failed (%.80s%s)", err_side_name(side), sql,
+				 strlen(sql) > 80 ? "..." : "");
+		conn_one_line(prefix);
+		rc = conn_fail(conn, res, side, err, prefix);
+		PQclear(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+/* Appends value in single quotes with \ and ' escaped, as libpq's parser reads them. */
+static void
+append_conninfo_value(sbuf *buf, const char *value)
+{
+	sbuf_append(buf, "'");
+	for (const char *p = value; *p != '\0'; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			sbuf_appendn(buf, "\\", 1);
+		sbuf_appendn(buf, p, 1);
+	}
+	sbuf_append(buf, "'");
+}
+
+/* Rebuilds conninfo as keyword=value pairs; the password goes to *password. */
+static int
+rebuild_conninfo(const char *conninfo, const char *password_mask, char **out, char **password)
+{
+	PQconninfoOption *parsed;
+	char	   *perr = NULL;
+	sbuf		buf;
+
+	*out = NULL;
+	if (password != NULL)
+		*password = NULL;
+	parsed = PQconninfoParse(conninfo, &perr);
+	if (parsed == NULL)
+	{
+		PQfreemem(perr);
+		return -EINVAL;
+	}
+	sbuf_init(&buf, SBUF_DEFAULT_CAP);
+	for (PQconninfoOption *opt = parsed; opt->keyword != NULL; opt++)
+	{
+		bool		is_password = strcmp(opt->keyword, "password") == 0;
+
+		if (opt->val == NULL || (is_password && password_mask == NULL && password == NULL))
+			continue;
+		if (is_password && password != NULL)
+		{
+			*password = strdup(opt->val);
+			continue;
+		}
+		if (buf.len > 0)
+			sbuf_append(&buf, " ");
+		sbuf_printf(&buf, "%s=", opt->keyword);
+		append_conninfo_value(&buf, is_password ? password_mask : opt->val);
+	}
+	PQconninfoFree(parsed);
+	if (sbuf_failed(&buf))
+	{
+		sbuf_fini(&buf);
+		return -ENOMEM;
+	}
+	*out = sbuf_take(&buf);
+	return 0;
+}
+
+int
+conn_redact(const char *conninfo, char *out, size_t outlen)
+{
+	char	   *redacted = NULL;
+	int			rc = rebuild_conninfo(conninfo, "********", &redacted, NULL);
+
+	if (rc < 0)
+		snprintf(out, outlen, "(unparsable connection string)");
+	else
+		snprintf(out, outlen, "%s", redacted);
+	free(redacted);
+	return rc;
+}
+
+int
+conn_split_password(const char *conninfo, char **without, char **password)
+{
+	return rebuild_conninfo(conninfo, NULL, without, password);
+}
+
+int
+conn_major_version(const PGconn *conn)
+{
+	return PQserverVersion(conn) / 10000;
+}

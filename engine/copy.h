@@ -1,0 +1,70 @@
+/*
+ * copy.h: one chunk, streamed from the source into the target.
+ *
+ * A copy worker owns a source and a target connection, an event loop, a
+ * bounded pipe and a parser.  copy_chunk starts COPY ... FROM STDIN on the
+ * target first (so that a target that cannot take the rows fails before the
+ * source is read), then COPY ... TO STDOUT on the source, and drives both
+ * without blocking: rows from the source are hashed as they pass and
+ * written into the pipe; the pipe is sent to the target in large batches
+ * whenever its socket can take them.  When the target is slow the source
+ * runs ahead until the pipe is full; when the source is slow the target's
+ * batches wait until they are large.  A one-chunk table is loaded with
+ * TRUNCATE + COPY FREEZE inside one transaction.
+ *
+ * At the end the three row counts must agree: the source's COPY tag, the
+ * rows parsed and hashed, and the target's COPY tag.  On any failure or stop
+ * request both connections are closed, so that the servers roll the chunk
+ * back: a chunk is in the target whole or not at all.
+ *
+ * Thread safety: a worker belongs to one thread; the stop flag is atomic.
+ */
+#ifndef PGSLUICE_ENGINE_COPY_H
+#define PGSLUICE_ENGINE_COPY_H
+
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "codec/digest.h"
+#include "engine/catalog.h"
+#include "engine/err.h"
+#include "engine/plan.h"
+#include "engine/sbuf.h"
+#include "io/loop.h"
+#include "io/pipe.h"
+
+#define COPY_PIPE_BYTES (4u << 20)	/* bounded pipe per worker */
+#define COPY_BATCH_MIN (64u << 10)	/* smallest batch sent while the source goes on */
+#define COPY_BATCH_MAX (256u << 10)	/* largest CopyData message sent */
+
+typedef struct copy_worker
+{
+	int			id;				/* 1-based, for messages */
+	PGconn	   *source;			/* owned; NULL after a failure */
+	PGconn	   *target;			/* owned; NULL after a failure */
+	io_loop    *loop;			/* owned */
+	io_pipe		pipe;
+	const atomic_int *stop;		/* set by the scheduler: abandon the chunk */
+} copy_worker;
+
+typedef struct copy_result
+{
+	uint64_t	rows;
+	uint64_t	bytes;			/* bytes of the COPY stream */
+	chunk_digest digest;
+} copy_result;
+
+/* Sets up the pipe and loop; connections are opened by the caller. */
+int			copy_worker_init(copy_worker *w, int id, io_loop_kind kind, const atomic_int *stop,
+							 char *fallback_why, size_t whylen, sl_err *err);
+void		copy_worker_fini(copy_worker *w);
+
+/*
+ * Copies one chunk.  Returns 0, or a negative errno with err naming the
+ * table, the chunk and the cause; -EINTR when the stop flag ended it.
+ */
+int			copy_chunk(copy_worker *w, const catalog *cat, const plan_chunk *chunk,
+					   copy_result *result, sl_err *err);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * err.h: the error handle of the engine.
+ *
+ * Functions return 0 (or a count) on success and a negative errno on failure,
+ * and fill an sl_err with the detail once, where the failure happens, in
+ * PostgreSQL's message style: lowercase, names quoted, the cause last.  The
+ * handle is sticky: the first error wins, as SQLite's p->rc does, so that a
+ * cleanup path that fails too does not hide the cause.  The side says which
+ * server (or the local machine) failed, and picks the exit code.
+ */
+#ifndef PGSLUICE_ENGINE_ERR_H
+#define PGSLUICE_ENGINE_ERR_H
+
+#include <stdbool.h>
+
+#define SL_ERR_MSG_MAX 2048
+
+typedef enum sl_side
+{
+	SIDE_NONE = 0,				/* no error */
+	SIDE_LOCAL,					/* this machine: files, memory, child processes */
+	SIDE_SOURCE,				/* the source cluster */
+	SIDE_TARGET,				/* the target cluster */
+	SIDE_USAGE,					/* the user's options */
+	SIDE_INTERRUPT				/* a signal asked us to stop */
+} sl_side;
+
+typedef struct sl_err
+{
+	int			code;			/* negative errno; 0 while no error is set */
+	sl_side		side;
+	char		msg[SL_ERR_MSG_MAX];
+} sl_err;
+
+/* Records the error unless one is already set; returns code either way. */
+int			err_set(sl_err *err, sl_side side, int code, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+
+/* Copies src into err unless err already holds an error; returns src->code. */
+int			err_take(sl_err *err, const sl_err *src);
+
+static inline bool
+err_is_set(const sl_err *err)
+{
+	return err->code != 0;
+}
+
+static inline void
+err_clear(sl_err *err)
+{
+	err->code = 0;
+	err->side = SIDE_NONE;
+	err->msg[0] = '\0';
+}
+
+/* "source", "target" or "local" */
+const char *err_side_name(sl_side side);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * log.h: messages to stderr, "pgsluice: " first, as PostgreSQL's tools do.
+ *
+ * The engine logs a failure once, at the level that decides what to do about
+ * it.  Lines are written whole with one call, so lines of different worker
+ * threads never interleave.  Verbose lines carry the time and the worker.
+ */
+#ifndef PGSLUICE_ENGINE_LOG_H
+#define PGSLUICE_ENGINE_LOG_H
+
+typedef enum log_level
+{
+	LOG_ERROR = 0,
+	LOG_WARNING,
+	LOG_INFO,
+	LOG_VERBOSE,
+	LOG_DEBUG
+} log_level;
+
+/* Messages above this level are dropped; set once by the CLI before any thread starts. */
+void		log_set_level(log_level level);
+log_level	log_get_level(void);
+
+void		log_msg(log_level level, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_verbose(...) log_msg(LOG_VERBOSE, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * plan.h: splitting every table into chunks of about --chunk-size.
+ *
+ *   - a table that fits one chunk is one chunk: the whole table, loaded with
+ *     TRUNCATE + COPY FREEZE in one transaction where the run may truncate;
+ *   - a keyed table is split into key ranges whose boundaries are quantiles
+ *     of a TABLESAMPLE of the key, so skewed and gappy keys still give even
+ *     chunks.  The first and last ranges are open-ended, so no row outside
+ *     the sampled range is missed, and a key with nullable columns gets one
+ *     more chunk for the rows where a key column IS NULL;
+ *   - a table without a usable key is split into ctid ranges of heap pages
+ *     (TID range scans, PostgreSQL 14 and later; before, one chunk).
+ * Key values are compared by the server only: boundaries come back from the
+ * server as literals and go into the chunk's WHERE clause cast to the key's
+ * type, so the server's own operators and collations decide.
+ */
+#ifndef PGSLUICE_ENGINE_PLAN_H
+#define PGSLUICE_ENGINE_PLAN_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/catalog.h"
+#include "engine/err.h"
+#include "engine/sbuf.h"
+
+#define PLAN_DEFAULT_CHUNK_BYTES (64ll << 20)
+
+typedef struct plan_options
+{
+	int64_t		chunk_bytes;	/* target heap bytes per chunk */
+	bool		freeze;			/* one-chunk tables may be truncated and frozen */
+} plan_options;
+
+typedef enum plan_method
+{
+	PLAN_WHOLE = 0,				/* one chunk, no predicate */
+	PLAN_KEY,					/* key ranges */
+	PLAN_CTID					/* heap page ranges */
+} plan_method;
+
+typedef struct plan_chunk
+{
+	int			table;			/* index into catalog->tables */
+	int			seq;			/* 1-based number within its table */
+	char	   *predicate;		/* WHERE clause without "WHERE"; NULL: whole table */
+	int64_t		est_bytes;		/* share of the table's heap */
+	bool		freeze;			/* TRUNCATE + COPY FREEZE in one transaction */
+} plan_chunk;
+
+typedef struct plan_table
+{
+	int			first_chunk;	/* index into plan->chunks */
+	int			nchunks;
+	plan_method method;
+} plan_table;
+
+typedef struct plan
+{
+	int			nchunks;
+	plan_chunk *chunks;			/* grouped by table, in table order */
+	int			ntables;
+	plan_table *tables;			/* parallel to catalog->tables */
+} plan;
+
+/*
+ * Plans every table of cat.  conn is a source connection at the run's
+ * snapshot (samples are read there).  Returns 0 or a negative errno.
+ */
+int			plan_build(PGconn *conn, const catalog *cat, const plan_options *opt,
+					   plan **out, sl_err *err);
+
+void		plan_destroy(plan *p);
+
+const char *plan_method_name(plan_method method);
+
+/* SQL builders, pure, exposed for tests. */
+
+/*
+ * Appends a key-range predicate: key >= lower AND key < upper, where lower
+ * and upper are row literals as built by plan_key_literal (NULL: open end),
+ * plus "col IS NOT NULL" for each nullable key column.
+ */
+void		plan_key_predicate(sbuf *out, const cat_key_column *keys, int nkeys,
+							   const char *lower, const char *upper);
+
+/* Appends the predicate of the rows where some key column is NULL. */
+void		plan_null_predicate(sbuf *out, const cat_key_column *keys, int nkeys);
+
+/*
+ * Appends a literal for one key value: literals[i] is a quoted SQL string
+ * literal of key column i's text; the result casts each to its type and, for
+ * several columns, makes a row: ('1'::integer, 'a'::text).
+ */
+void		plan_key_literal(sbuf *out, const cat_key_column *keys, int nkeys,
+							 const char *const *literals);
+
+/* Appends a predicate for heap pages [first_page, end_page); -1: open end. */
+void		plan_ctid_predicate(sbuf *out, int64_t first_page, int64_t end_page);
+
+/* The source COPY of a chunk: COPY (SELECT ...) TO STDOUT (FORMAT ...). */
+void		plan_copy_out_sql(sbuf *out, const cat_table *table, const char *predicate, bool text);
+
+/* The target COPY: COPY table (cols) FROM STDIN (FORMAT ...[, FREEZE]). */
+void		plan_copy_in_sql(sbuf *out, const cat_table *table, bool text, bool freeze);
+
+/* Appends "c1, c2, c3" (the copy columns). */
+void		plan_column_list(sbuf *out, const cat_table *table);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * schema.c: running pg_dump and pg_restore.  See schema.h.
+ */
+#include "engine/schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/conn.h"
+#include "engine/log.h"
+#include "engine/sbuf.h"
+
+extern char **environ;
+
+#define CHILD_POLL_MS 100
+#define MAX_ARGS 32
+
+/* Major version printed by "TOOL --version" ("pg_dump (PostgreSQL) 15.18"), or -1. */
+static int
+tool_major(const char *path)
+{
+	char		cmd[PATH_MAX + 32];
+	char		line[256] = "";
+	FILE	   *out;
+	const char *p;
+
+	if (access(path, X_OK) != 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", path);
+	if ((out = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), out) == NULL)
+		line[0] = '\0';
+	pclose(out);
+	p = strstr(line, ") ");
+	return p != NULL ? atoi(p + 2) : -1;
+}
+
+static bool
+try_bindir(const char *dir, int need_major, schema_tools *tools)
+{
+	int			major;
+
+	if (dir == NULL || dir[0] == '\0' || strchr(dir, '\'') != NULL)
+		return false;
+	snprintf(tools->pg_dump, sizeof(tools->pg_dump), "%s/pg_dump", dir);
+	snprintf(tools->pg_restore, sizeof(tools->pg_restore), "%s/pg_restore", dir);
+	major = tool_major(tools->pg_dump);
+	if (major < need_major || tool_major(tools->pg_restore) != major)
+		return false;
+	tools->major = major;
+	return true;
+}
+
+int
+schema_find_tools(const char *bindir, int need_major, schema_tools *tools, sl_err *err)
+{
+	char		dir[PATH_MAX];
+	FILE	   *out;
+	const char *path;
+
+	if (bindir != NULL)
+	{
+		if (try_bindir(bindir, need_major, tools))
+			return 0;
+		return err_set(err, SIDE_USAGE, -ENOENT,
+					   "no pg_dump and pg_restore of PostgreSQL %d or later in \"%s\"",
+					   need_major, bindir);
+	}
+	for (int major = need_major; major < need_major + 10; major++)
+	{
+		snprintf(dir, sizeof(dir), "/usr/lib/postgresql/%d/bin", major);
+		if (try_bindir(dir, need_major, tools))
+			return 0;
+	}
+	if ((out = popen("pg_config --bindir 2>/dev/null", "r")) != NULL)
+	{
+		bool		found = false;
+
+		if (fgets(dir, sizeof(dir), out) != NULL)
+		{
+			dir[strcspn(dir, "\n")] = '\0';
+			found = try_bindir(dir, need_major, tools);
+		}
+		pclose(out);
+		if (found)
+			return 0;
+	}
+	if ((path = getenv("PATH")) != NULL)
+	{
+		char	   *copy = strdup(path);
+		char	   *save = NULL;
+
+		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+		{
+			if (try_bindir(d, need_major, tools))
+			{
+				free(copy);
+				return 0;
+			}
+		}
+		free(copy);
+	}
+	return err_set(err, SIDE_LOCAL, -ENOENT,
+				   "no pg_dump and pg_restore of PostgreSQL %d or later found: install "
+				   "postgresql-client-%d, or name their directory with --pg-bindir",
+				   need_major, need_major);
+}
+
+/* The first "error:" line of a child's stderr file, or its first line. */
+static void
+first_error_line(const char *logfile, char *out, size_t outlen)
+{
+	FILE	   *f = fopen(logfile, "r");
+	char		line[1024];
+	bool		have_first = false;
+
+	snprintf(out, outlen, "no message");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		conn_one_line(line);
+		if (strstr(line, "error:") != NULL)
+		{
+			snprintf(out, outlen, "%s", line);
+			break;
+		}
+		if (!have_first && line[0] != '\0')
+		{
+			snprintf(out, outlen, "%s", line);
+			have_first = true;
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * Runs argv with PGPASSWORD set to password (when not NULL), stderr into
+ * logfile; waits for it, killing it when the stop flag is raised.
+ */
+static int
+run_child(const schema_options *opt, char *const argv[], const char *password,
+		  const char *logfile, sl_side side, const char *what, sl_err *err)
+{
+	pid_t		pid;
+	int			status = 0;
+	char	   *pwenv = NULL;
+	char	  **envp;
+	int			nenv = 0;
+	bool		killed = false;
+
+	/* Built before fork: the child may only call async-signal-safe functions. */
+	for (char **e = environ; *e != NULL; e++)
+		nenv++;
+	envp = calloc((size_t) nenv + 2, sizeof(char *));
+	if (envp == NULL || (password != NULL && asprintf(&pwenv, "PGPASSWORD=%s", password) < 0))
+	{
+		free(envp);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting %s", what);
+	}
+	nenv = 0;
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "PGPASSWORD=", 11) != 0 || pwenv == NULL)
+			envp[nenv++] = *e;
+	if (pwenv != NULL)
+		envp[nenv++] = pwenv;
+	envp[nenv] = NULL;
+
+	pid = fork();
+	if (pid < 0)
+	{
+		int			saved = errno;
+
+		free(pwenv);
+		free(envp);
+		return err_set(err, SIDE_LOCAL, -saved, "could not start %s: %s", what, strerror(saved));
+	}
+	if (pid == 0)
+	{
+		int			fd = open(logfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int			devnull = open("/dev/null", O_RDWR);
+
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		if (devnull >= 0)
+		{
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+		}
+		execve(argv[0], argv, envp);
+		{
+			static const char msg[] = "error: could not execute the program\n";
+
+			(void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		}
+		_exit(127);
+	}
+	free(pwenv);
+	free(envp);
+
+	for (;;)
+	{
+		pid_t		r = waitpid(pid, &status, WNOHANG);
+		struct timespec nap = {0, CHILD_POLL_MS * 1000000L};
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return err_set(err, SIDE_LOCAL, -errno, "could not wait for %s: %s", what, strerror(errno));
+		if (!killed && opt->stop != NULL && atomic_load(opt->stop))
+		{
+			kill(pid, SIGTERM);
+			killed = true;
+		}
+		nanosleep(&nap, NULL);
+	}
+	if (killed)
+		return err_set(err, SIDE_INTERRUPT, -EINTR, "%s stopped", what);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	{
+		char		line[1024];
+
+		first_error_line(logfile, line, sizeof(line));
+		return err_set(err, side, -EIO, "%s failed: %s", what, line);
+	}
+	return 0;
+}
+
+int
+schema_dump(const schema_tools *tools, const schema_options *opt, const char *conninfo,
+			const char *snapshot, const char *file, sl_err *err)
+{
+	char	   *dsn = NULL;
+	char	   *password = NULL;
+	char		logfile[PATH_MAX];
+	char	   *argv[MAX_ARGS];
+	int			n = 0;
+	int			rc;
+
+	if (conn_split_password(conninfo, &dsn, &password) < 0)
+		return err_set(err, SIDE_USAGE, -EINVAL, "invalid source connection string");
+	snprintf(logfile, sizeof(logfile), "%s/pg_dump.log", opt->workdir);
+	argv[n++] = (char *) tools->pg_dump;
+	argv[n++] = "--schema-only";
+	argv[n++] = "--format=custom";
+	argv[n++] = "--no-password";
+	argv[n++] = "--file";
+	argv[n++] = (char *) file;
+	if (snapshot != NULL)
+	{
+		argv[n++] = "--snapshot";
+		argv[n++] = (char *) snapshot;
+	}
+	argv[n++] = "--dbname";
+	argv[n++] = dsn;
+	argv[n] = NULL;
+	rc = run_child(opt, argv, password, logfile, SIDE_SOURCE, "pg_dump of the source schema", err);
+	free(dsn);
+	free(password);
+	return rc;
+}
+
+int
+schema_restore(const schema_tools *tools, const schema_options *opt, const char *conninfo,
+			   const char *file, const char *section, int jobs, sl_err *err)
+{
+	char	   *dsn = NULL;
+	char	   *password = NULL;
+	char		logfile[PATH_MAX];
+	char		jobs_arg[32];
+	char		what[64];
+	char	   *argv[MAX_ARGS];
+	int			n = 0;
+	int			rc;
+
+	if (conn_split_password(conninfo, &dsn, &password) < 0)
+		return err_set(err, SIDE_USAGE, -EINVAL, "invalid target connection string");
+	snprintf(logfile, sizeof(logfile), "%s/pg_restore-%s.log", opt->workdir, section);
+	snprintf(jobs_arg, sizeof(jobs_arg), "--jobs=%d", jobs > 0 ? jobs : 1);
+	snprintf(what, sizeof(what), "pg_restore of the %s schema", section);
+	argv[n++] = (char *) tools->pg_restore;
+	argv[n++] = "--section";
+	argv[n++] = (char *) section;
+	argv[n++] = "--exit-on-error";
+	argv[n++] = "--no-password";
+	if (strcmp(section, "pre-data") == 0)
+		argv[n++] = "--single-transaction";
+	else
+		argv[n++] = jobs_arg;
+	if (opt->no_owner)
+		argv[n++] = "--no-owner";
+	if (opt->no_privileges)
+		argv[n++] = "--no-privileges";
+	argv[n++] = "--dbname";
+	argv[n++] = dsn;
+	argv[n++] = (char *) file;
+	argv[n] = NULL;
+	rc = run_child(opt, argv, password, logfile, SIDE_TARGET, what, err);
+	free(dsn);
+	free(password);
+	return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * schema.h: the schema before and after the data, through pg_dump and
+ * pg_restore.
+ *
+ * The source's schema is dumped once, at the run's snapshot, in custom
+ * format; its pre-data section (types, tables, sequences, functions) is
+ * restored in one transaction before the data, and its post-data section
+ * (indexes, constraints, triggers, policies, materialized view refreshes)
+ * after it with --jobs parallel sessions.  The tools are those of the newer
+ * of the two servers' major versions, so that the dump can read the source
+ * and the target can read the dump.
+ *
+ * Child processes get the connection string without its password on their
+ * command line (which anyone can read with ps) and the password in their
+ * environment.  Their stderr goes to a file; on failure the error quotes
+ * its first error line.
+ */
+#ifndef PGSLUICE_ENGINE_SCHEMA_H
+#define PGSLUICE_ENGINE_SCHEMA_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "engine/err.h"
+
+typedef struct schema_tools
+{
+	char		pg_dump[PATH_MAX];
+	char		pg_restore[PATH_MAX];
+	int			major;			/* their major version */
+} schema_tools;
+
+/*
+ * Finds pg_dump and pg_restore of at least major version need_major: in
+ * bindir when given, else PostgreSQL's Debian layout, pg_config --bindir and
+ * PATH.  Returns 0 or -ENOENT with err saying what to install.
+ */
+int			schema_find_tools(const char *bindir, int need_major, schema_tools *tools, sl_err *err);
+
+typedef struct schema_options
+{
+	bool		no_owner;		/* pg_restore --no-owner */
+	bool		no_privileges;	/* pg_restore --no-privileges */
+	const atomic_int *stop;		/* checked while a child runs; kills it */
+	const char *workdir;		/* where the dump and the logs go */
+} schema_options;
+
+/* pg_dump --schema-only of the source, at snapshot (NULL: none), into file. */
+int			schema_dump(const schema_tools *tools, const schema_options *opt, const char *conninfo,
+						const char *snapshot, const char *file, sl_err *err);
+
+/*
+ * pg_restore of one section ("pre-data" or "post-data") of file into the
+ * target: pre-data in a single transaction, post-data with jobs sessions.
+ */
+int			schema_restore(const schema_tools *tools, const schema_options *opt, const char *conninfo,
+						   const char *file, const char *section, int jobs, sl_err *err);
+
+#endif

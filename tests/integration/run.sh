@@ -1,0 +1,473 @@
+#!/usr/bin/env bash
+# run.sh PGSLUICE_BINARY: the integration suite of pgsluice, against two throwaway clusters.
+#
+# Starts a source and a target cluster (tools/pgcluster.sh) in a temporary directory, loads
+# tests/integration/sample.sql into database "src" of the source, then runs the cases below,
+# each against fresh target databases, and proves every copy with compare.sh (plain SQL,
+# independent of pgsluice). Prints TAP-style "ok N - name" / "not ok N - name" lines, the tail
+# of the log of each failing case, and at the end "N passed, M failed"; exits 1 if any case
+# failed, 2 if the suite could not start. Both clusters are stopped and the temporary directory
+# removed on any exit (set PGSLUICE_IT_KEEP=1 to keep the directory and its logs).
+#
+# Run by ctest (label integration) or by hand:  tests/integration/run.sh build/pgsluice
+# PGSLUICE_IT_CASES="a c g" runs only those cases (letters as below).
+set -uo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: run.sh PGSLUICE_BINARY" >&2
+  exit 2
+fi
+here=$(cd -P -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd -P -- "$here/../.." && pwd)
+bin=$1
+case "$bin" in /*) ;; *) bin=$PWD/$bin ;; esac
+if [ ! -x "$bin" ]; then
+  echo "run.sh: \"$bin\" is not an executable pgsluice binary" >&2
+  exit 2
+fi
+
+# shellcheck disable=SC1091  # tools/pgcluster.sh, found at run time
+. "$repo/tools/pgcluster.sh"
+bindir=$(pgcluster_bindir) || exit 2
+psql_bin=$bindir/psql
+pg_dump_bin=$bindir/pg_dump
+if [ ! -x "$psql_bin" ]; then psql_bin=$(command -v psql) || exit 2; fi
+if [ ! -x "$pg_dump_bin" ]; then pg_dump_bin=$(command -v pg_dump) || exit 2; fi
+compare=$here/compare.sh
+python=$(command -v python3 || true)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgsluice-it.XXXXXX") || exit 2
+chmod 0711 "$tmp"            # the cluster owner (postgres, when run as root) must reach it
+src_dir=$tmp/source
+dst_dir=$tmp/target
+src_port=54401
+dst_port=54402
+logs=$tmp/logs
+mkdir -p "$logs"
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  pgcluster_stop "$src_dir" >/dev/null 2>&1 || true
+  pgcluster_stop "$dst_dir" >/dev/null 2>&1 || true
+  if [ "${PGSLUICE_IT_KEEP:-0}" = 1 ]; then
+    echo "# kept $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Helpers, usable inside the cases
+# ---------------------------------------------------------------------------------------------
+
+src_conn() { printf 'host=%s port=%s user=postgres dbname=%s' "$src_dir" "$src_port" "$1"; }
+dst_conn() { printf 'host=%s port=%s user=postgres dbname=%s' "$dst_dir" "$dst_port" "$1"; }
+# psql_src DB ARGS... / psql_dst DB ARGS...: quiet, unaligned, stop on the first error.
+psql_src() { local db=$1; shift; "$psql_bin" -X -q -A -t -v ON_ERROR_STOP=1 -d "$(src_conn "$db")" "$@"; }
+psql_dst() { local db=$1; shift; "$psql_bin" -X -q -A -t -v ON_ERROR_STOP=1 -d "$(dst_conn "$db")" "$@"; }
+
+# fail MESSAGE: ends the current case as failed.
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+# create_dst DB: a new, empty target database.
+create_dst() {
+  psql_dst postgres -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\"" || fail "could not create target database $1"
+}
+
+# schema_copy SRCDB DSTDB: creates DSTDB on the target with the schema of SRCDB, no rows.
+schema_copy() {
+  create_dst "$2"
+  "$pg_dump_bin" --schema-only -d "$(src_conn "$1")" >"$case_dir/schema-$2.sql" || fail "pg_dump --schema-only failed"
+  psql_dst "$2" -f "$case_dir/schema-$2.sql" >/dev/null || fail "could not load the schema into $2"
+}
+
+# sluice ARGS...: runs pgsluice (with a time limit) and keeps its stdout in $case_dir/out and
+# its stderr in $case_dir/err, both also copied to the case log; returns its exit status.
+sluice() {
+  local status=0
+  echo "+ pgsluice $*"
+  timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-300}" "$bin" "$@" >"$case_dir/out" 2>"$case_dir/err" || status=$?
+  echo "--- stdout"; cat "$case_dir/out"
+  echo "--- stderr"; cat "$case_dir/err"
+  echo "--- exit status $status"
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "pgsluice did not finish within ${PGSLUICE_IT_TIMEOUT:-300} s"
+  fi
+  return "$status"
+}
+
+# expect_identical SRCDB DSTDB: compare.sh must find both databases identical.
+expect_identical() {
+  local status=0
+  echo "+ compare.sh $1 $2"
+  "$compare" "$(src_conn "$1")" "$(dst_conn "$2")" >"$case_dir/compare.out" 2>&1 || status=$?
+  cat "$case_dir/compare.out"
+  [ "$status" -eq 0 ] || fail "compare.sh found differences between $1 and $2 (exit $status)"
+}
+
+# tables_json DB: every table with storage of the source database, as a JSON array of
+# [schema, name] (relkind 'r', so leaf partitions and not partitioned parents).
+tables_json() {
+  psql_src "$1" -c "SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname) ORDER BY 1), '[]')
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE c.relkind = 'r' AND n.nspname !~ '^pg_'
+                      AND n.nspname NOT IN ('information_schema', 'pgsluice')" >"$case_dir/tables.json" \
+    || fail "could not list the tables of $1"
+}
+
+# check_summary_names: every table of $case_dir/tables.json appears in $case_dir/out, by its
+# name, its quoted name, or (for a name with control characters) an escaped form of it.
+check_summary_names() {
+  [ -n "$python" ] || { echo "no python3: summary names not checked"; return 0; }
+  "$python" - "$case_dir/tables.json" "$case_dir/out" <<'EOF' || fail "the summary does not name every table"
+import json, re, sys
+tables = json.load(open(sys.argv[1], encoding="utf-8"))
+out = open(sys.argv[2], encoding="utf-8", errors="replace").read()
+def quote(name):
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+missing = []
+for schema, name in tables:
+    forms = {name, quote(name)}
+    for form in list(forms):
+        forms.add(form.encode("unicode_escape").decode("ascii"))
+        forms.add(re.sub(r"[\x00-\x1f\x7f]", "\\\\n", form))
+        forms.add(re.sub(r"[\x00-\x1f\x7f]", " ", form))
+        forms.add(re.sub(r"[\x00-\x1f\x7f]", "?", form))
+        forms.add(re.sub(r"[\x00-\x1f\x7f]", ".", form))
+    if not any(f in out for f in forms):
+        missing.append(schema + "." + name)
+for m in missing:
+    print("summary does not name table %r" % m)
+print("summary names %d of %d tables" % (len(tables) - len(missing), len(tables)))
+sys.exit(1 if missing else 0)
+EOF
+}
+
+# one_line_error WHAT PASSWORD: $case_dir/err holds exactly one line, a pgsluice error naming
+# WHAT (source or target); the password is in neither stdout nor stderr.
+one_line_error() {
+  local lines
+  lines=$(grep -c . "$case_dir/err" || true)
+  [ "$lines" -eq 1 ] || fail "stderr has $lines lines, not one"
+  grep -q '^pgsluice: ' "$case_dir/err" || fail "the error does not start with \"pgsluice: \""
+  grep -qi "$1" "$case_dir/err" || fail "the error does not mention the $1"
+  if grep -qF -- "$2" "$case_dir/out" "$case_dir/err"; then fail "the password appears in the output"; fi
+}
+
+# closed_port: a TCP port on 127.0.0.1 where nothing listens.
+closed_port() {
+  if [ -n "$python" ]; then
+    "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  else
+    echo 9   # discard: nothing listens there on a test machine
+  fi
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---------------------------------------------------------------------------------------------
+# The cases
+# ---------------------------------------------------------------------------------------------
+
+case_a() {   # parallel clone with small chunks into an empty database
+  create_dst dst_a
+  tables_json src
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_a)" --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice clone exited with status $?"
+  check_summary_names
+  expect_identical src dst_a
+}
+
+case_b() {   # one job, default chunk size
+  create_dst dst_b
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_b)" --jobs 1 \
+    || fail "pgsluice clone exited with status $?"
+  expect_identical src dst_b
+}
+
+case_c() {   # --data-only into a schema made beforehand
+  schema_copy src dst_c
+  [ "$(psql_dst dst_c -c 'SELECT count(*) FROM k_bigint')" = 0 ] || fail "the target schema copy holds rows"
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_c)" --data-only --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice clone --data-only exited with status $?"
+  expect_identical src dst_c
+}
+
+case_d() {   # a target table that already holds a row: refused, then --truncate
+  local status=0 left
+  schema_copy src dst_d
+  psql_dst dst_d -c "INSERT INTO k_uuid VALUES ('12345678-1234-1234-1234-123456789abc', 'pre-existing row')" \
+    || fail "could not insert the pre-existing row"
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_d)" --data-only --jobs 2 --chunk-size 1MB \
+    || status=$?
+  [ "$status" -ne 0 ] || fail "pgsluice clone --data-only into a non-empty table exited 0"
+  grep -q 'k_uuid' "$case_dir/err" || fail "the error does not name the table k_uuid"
+  left=$(psql_dst dst_d -c "SELECT count(*) FROM k_uuid WHERE v = 'pre-existing row'")
+  [ "$left" = 1 ] || fail "the pre-existing row is gone ($left left)"
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_d)" --data-only --truncate --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice clone --data-only --truncate exited with status $?"
+  expect_identical src dst_d
+}
+
+case_e() {   # a target that already has the schema, without --data-only: refused, nothing changed
+  local status=0
+  schema_copy src dst_e
+  psql_dst dst_e -c "INSERT INTO empty_t VALUES (1, 'marker')" || fail "could not insert the marker row"
+  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" >"$case_dir/before.sql" || fail "pg_dump of the target failed"
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_e)" --jobs 2 || status=$?
+  [ "$status" -ne 0 ] || fail "pgsluice clone into a database with the schema exited 0"
+  grep -qiE 'exist|already|not empty|data-only' "$case_dir/err" \
+    || fail "the error does not say that the target already has the schema"
+  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" >"$case_dir/after.sql" || fail "pg_dump of the target failed"
+  diff -u "$case_dir/before.sql" "$case_dir/after.sql" | head -n 40
+  cmp -s "$case_dir/before.sql" "$case_dir/after.sql" || fail "the target changed"
+}
+
+case_f() {   # bad connections: one-line error, fast, no password shown
+  local status start secs port password=s3cr3t-xyz
+  create_dst dst_f
+  port=$(closed_port)
+
+  echo "== source: no such socket directory"
+  status=0; start=$(now)
+  sluice clone --source "host=/nonexistent port=1 user=postgres dbname=src password=$password" \
+    --target "$(dst_conn dst_f)" || status=$?
+  secs=$(elapsed "$start")
+  [ "$status" -eq 3 ] || fail "exit status $status, not 3 (source error)"
+  awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "took $secs s"
+  one_line_error source "$password"
+
+  echo "== target: no such database"
+  status=0; start=$(now)
+  sluice clone --source "$(src_conn src) password=$password" \
+    --target "$(dst_conn no_such_database) password=$password" || status=$?
+  secs=$(elapsed "$start")
+  [ "$status" -eq 4 ] || fail "exit status $status, not 4 (target error)"
+  awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "took $secs s"
+  one_line_error target "$password"
+
+  echo "== target: nothing listens on 127.0.0.1:$port"
+  status=0; start=$(now)
+  sluice clone --source "$(src_conn src)" \
+    --target "host=127.0.0.1 port=$port user=postgres dbname=dst_f password=$password" || status=$?
+  secs=$(elapsed "$start")
+  [ "$status" -eq 4 ] || fail "exit status $status, not 4 (target error)"
+  awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "took $secs s"
+  one_line_error target "$password"
+
+  echo "== source: nothing listens on 127.0.0.1:$port, URI with a password"
+  status=0; start=$(now)
+  sluice clone --source "postgresql://postgres:$password@127.0.0.1:$port/src" \
+    --target "$(dst_conn dst_f)" || status=$?
+  secs=$(elapsed "$start")
+  [ "$status" -eq 3 ] || fail "exit status $status, not 3 (source error)"
+  awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "took $secs s"
+  one_line_error source "$password"
+
+  # Nothing of the failed runs may be left in the target database.
+  [ "$(psql_dst dst_f -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'pgsluice')")" = 0 ] \
+    || fail "a failed run left objects in the target database"
+}
+
+# slow_setup: database slow on the source (one keyed table of ~9 MB) and target database $1
+# with its schema, whose rows are slowed down by a trigger that fires even with
+# session_replication_role = replica.
+slow_setup() {
+  if [ "$(psql_src postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'slow'")" = 0 ]; then
+    psql_src postgres -c "CREATE DATABASE slow" || fail "could not create database slow"
+    psql_src slow -c "CREATE TABLE slow_t (id bigint PRIMARY KEY, pad text NOT NULL)" \
+      -c "INSERT INTO slow_t SELECT i, repeat(md5(i::text), 3) FROM generate_series(1, 80000) AS i" \
+      -c "VACUUM ANALYZE slow_t" || fail "could not fill database slow"
+  fi
+  schema_copy slow "$1"
+  psql_dst "$1" <<'EOF' || fail "could not add the slow-down trigger"
+CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id % 50 = 0 THEN
+    PERFORM pg_sleep(0.01);
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER slow_down BEFORE INSERT ON slow_t FOR EACH ROW EXECUTE FUNCTION slow_down();
+ALTER TABLE slow_t ENABLE ALWAYS TRIGGER slow_down;
+EOF
+}
+
+# kill_copies SIDE DB: runs pgsluice clone --data-only from database slow into target database
+# DB, and while it runs terminates every backend on SIDE (source or target) whose query is a
+# COPY; pgsluice must fail, naming the table and the chunk.
+kill_copies() {
+  local side=$1 db=$2 pid status=0 kills=0 deadline n
+  local -a killer
+  if [ "$side" = source ]; then killer=(psql_src slow); else killer=(psql_dst "$db"); fi
+  echo "+ pgsluice clone --data-only --jobs 2 --chunk-size 1MB (killing $side COPY backends)"
+  timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-300}" "$bin" clone --source "$(src_conn slow)" \
+    --target "$(dst_conn "$db")" --data-only --jobs 2 --chunk-size 1MB \
+    >"$case_dir/out" 2>"$case_dir/err" &
+  pid=$!
+  deadline=$(( $(date +%s) + 120 ))
+  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+    n=$("${killer[@]}" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                            WHERE datname = current_database() AND pid <> pg_backend_pid()
+                              AND backend_type = 'client backend'
+                              AND query ~* '^\\s*(/\\*.*?\\*/\\s*)?copy\\M'" 2>/dev/null) || n=0
+    kills=$((kills + ${n:-0}))
+    sleep 0.2
+  done
+  wait "$pid" || status=$?
+  echo "--- stdout"; cat "$case_dir/out"
+  echo "--- stderr"; cat "$case_dir/err"
+  echo "--- exit status $status after $kills terminated $side backends"
+  [ "$kills" -gt 0 ] || fail "no $side COPY backend was caught while pgsluice ran (exit $status)"
+  [ "$status" -ne 0 ] || fail "pgsluice exited 0 although $kills $side COPY backends were terminated"
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then fail "pgsluice did not finish in time"; fi
+  grep -q 'slow_t' "$case_dir/err" || fail "the error does not name the table slow_t"
+  grep -qi 'chunk' "$case_dir/err" || fail "the error does not name the chunk"
+}
+
+case_g() {   # a target backend, then a source backend, killed mid-chunk
+  slow_setup slow_dst_t
+  kill_copies target slow_dst_t
+  slow_setup slow_dst_s
+  kill_copies source slow_dst_s
+}
+
+case_h() {   # --best-effort: no shared snapshot
+  create_dst dst_h
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_h)" --best-effort --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice clone --best-effort exited with status $?"
+  expect_identical src dst_h
+}
+
+case_i() {   # --json: valid JSON with a digest for every chunk of every table
+  create_dst dst_i
+  tables_json src
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_i)" --jobs 2 --chunk-size 1MB \
+    --json "$case_dir/report.json" || fail "pgsluice clone --json exited with status $?"
+  [ -s "$case_dir/report.json" ] || fail "no JSON report written"
+  [ -n "$python" ] || { echo "no python3: JSON not checked"; expect_identical src dst_i; return 0; }
+  "$python" -m json.tool "$case_dir/report.json" >/dev/null || fail "the report is not valid JSON"
+  "$python" - "$case_dir/tables.json" "$case_dir/report.json" <<'EOF' || fail "the report lacks per-chunk digests"
+# A chunk is an object with a digest-like key ("digest", "hash", "checksum", ...) that is an
+# element of a list held under a key naming chunks, or that has a key naming a chunk. Its
+# table is named by a string in it or in an object around it: "schema.name" (quoted or not),
+# or schema and name as separate strings.
+import json, re, sys
+tables = json.load(open(sys.argv[1], encoding="utf-8"))
+report = json.load(open(sys.argv[2], encoding="utf-8"))
+digest_key = re.compile(r"digest|hash|checksum|xxh", re.I)
+chunk_key = re.compile(r"chunk", re.I)
+contexts = []
+def walk(node, strings, in_chunk_list):
+    if isinstance(node, dict):
+        here = strings + [v for v in node.values() if isinstance(v, str)]
+        has_digest = any(digest_key.search(k) and isinstance(v, (str, int)) and v not in ("", None)
+                         for k, v in node.items())
+        if has_digest and (in_chunk_list or any(chunk_key.search(k) for k in node)):
+            contexts.append(set(here))
+        for k, v in node.items():
+            walk(v, here, isinstance(v, list) and bool(chunk_key.search(k)))
+    elif isinstance(node, list):
+        for v in node:
+            walk(v, strings, in_chunk_list)
+walk(report, [], False)
+def quote(name):
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+missing = []
+for schema, name in tables:
+    qualified = {schema + "." + name, quote(schema) + "." + quote(name)}
+    if not any(ctx & qualified or (schema in ctx and name in ctx) for ctx in contexts):
+        missing.append(quote(schema) + "." + quote(name))
+for m in missing:
+    print("no per-chunk digest for table %s" % m)
+print("%d chunk digests found; %d of %d tables covered" % (len(contexts), len(tables) - len(missing), len(tables)))
+if missing and isinstance(report, dict):
+    print("top-level keys of the report: %s" % ", ".join(report.keys()))
+sys.exit(1 if missing or not contexts else 0)
+EOF
+  expect_identical src dst_i
+}
+
+cases=(
+  "a|clone --jobs 2 --chunk-size 1MB into an empty database"
+  "b|clone --jobs 1 with the default chunk size"
+  "c|clone --data-only into a schema made with pg_dump --schema-only"
+  "d|clone --data-only into a non-empty table fails, then --truncate succeeds"
+  "e|clone into a database that already has the schema fails and changes nothing"
+  "f|bad connections fail fast with one line and no password"
+  "g|a backend killed mid-chunk on the target, then on the source, fails the run"
+  "h|clone --best-effort"
+  "i|clone --json writes a per-chunk digest for every table"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Setup
+# ---------------------------------------------------------------------------------------------
+
+suite_start=$(now)
+echo "# pgsluice integration suite: $bin"
+echo "# work directory $tmp"
+if ! pgcluster_start "$src_dir" "$src_port" >"$logs/setup.log" 2>&1 \
+   || ! pgcluster_start "$dst_dir" "$dst_port" >>"$logs/setup.log" 2>&1; then
+  echo "Bail out! could not start the clusters"
+  cat "$logs/setup.log"
+  exit 2
+fi
+load_start=$(now)
+if ! { psql_src postgres -c "CREATE DATABASE src" &&
+       psql_src src -f "$here/sample.sql"; } >>"$logs/setup.log" 2>&1; then
+  echo "Bail out! could not load sample.sql"
+  tail -n 30 "$logs/setup.log"
+  exit 2
+fi
+echo "# sample.sql loaded in $(elapsed "$load_start") s"
+
+# ---------------------------------------------------------------------------------------------
+# Run
+# ---------------------------------------------------------------------------------------------
+
+number=0
+passed=0
+failed=0
+for entry in "${cases[@]}"; do
+  letter=${entry%%|*}
+  title=${entry#*|}
+  if [ -n "${PGSLUICE_IT_CASES:-}" ] && [[ " $PGSLUICE_IT_CASES " != *" $letter "* ]]; then
+    continue
+  fi
+  number=$((number + 1))
+  case_dir=$tmp/case-$letter
+  mkdir -p "$case_dir"
+  log=$logs/$letter.log
+  start=$(now)
+  ( set +e; "case_$letter" ) >"$log" 2>&1 </dev/null
+  status=$?
+  secs=$(elapsed "$start")
+  if [ "$status" -eq 0 ]; then
+    passed=$((passed + 1))
+    echo "ok $number - $letter: $title ($secs s)"
+  else
+    failed=$((failed + 1))
+    echo "not ok $number - $letter: $title ($secs s)"
+    tail -n "${PGSLUICE_IT_TAIL:-25}" "$log" | sed 's/^/#   /'
+  fi
+done
+echo "1..$number"
+echo "# total $(elapsed "$suite_start") s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

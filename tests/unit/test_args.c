@@ -1,0 +1,45 @@
+/*
+ * test_args.c: option values as users write them.
+ */
+#include <criterion/criterion.h>
+
+#include "cli/args.h"
+
+Test(args, sizes_use_postgres_units, .timeout = 10)
+{
+	int64_t		bytes = 0;
+
+	cr_assert_eq(args_parse_size("64MB", &bytes), 0);
+	cr_assert_eq(bytes, 64ll << 20, "got %lld", (long long) bytes);
+	cr_assert_eq(args_parse_size("512kB", &bytes), 0);
+	cr_assert_eq(bytes, 512ll << 10);
+	cr_assert_eq(args_parse_size("1 gb", &bytes), 0);
+	cr_assert_eq(bytes, 1ll << 30);
+	cr_assert_eq(args_parse_size("4096", &bytes), 0);
+	cr_assert_eq(bytes, 4096);
+	cr_assert_eq(args_parse_size("1.5MB", &bytes), 0);
+	cr_assert_eq(bytes, 3ll << 19);
+}
+
+Test(args, sizes_reject_nonsense, .timeout = 10)
+{
+	int64_t		bytes = 0;
+
+	cr_assert_lt(args_parse_size("", &bytes), 0);
+	cr_assert_lt(args_parse_size("MB", &bytes), 0);
+	cr_assert_lt(args_parse_size("-5MB", &bytes), 0);
+	cr_assert_lt(args_parse_size("5XB", &bytes), 0);
+	cr_assert_lt(args_parse_size("0", &bytes), 0);
+	cr_assert_lt(args_parse_size("99999999TB", &bytes), 0);
+}
+
+Test(args, ints_respect_their_range, .timeout = 10)
+{
+	int			value = 0;
+
+	cr_assert_eq(args_parse_int("8", 1, 256, &value), 0);
+	cr_assert_eq(value, 8);
+	cr_assert_lt(args_parse_int("0", 1, 256, &value), 0);
+	cr_assert_lt(args_parse_int("8x", 1, 256, &value), 0);
+	cr_assert_lt(args_parse_int("", 1, 256, &value), 0);
+}

@@ -1,0 +1,137 @@
+/*
+ * test_plan.c: the SQL that chunks are made of.  The server compares key
+ * values; these tests check that the predicates say what they must:
+ * open ends, nullable key columns kept out of ranges, row comparisons for
+ * composite keys, quoted names kept as they are.
+ */
+#include <criterion/criterion.h>
+
+#include "engine/plan.h"
+
+static cat_key_column int_key[] = {{"id", "bigint", true}};
+static cat_key_column pair_key[] = {{"a", "integer", true}, {"\"b c\"", "text", false}};
+
+static char *
+key_pred(const cat_key_column *keys, int n, const char *lower, const char *upper)
+{
+	sbuf		out;
+
+	sbuf_init(&out, 1 << 20);
+	plan_key_predicate(&out, keys, n, lower, upper);
+	cr_assert(!sbuf_failed(&out));
+	return sbuf_take(&out);
+}
+
+Test(plan, single_key_range_is_half_open, .timeout = 10)
+{
+	char	   *p = key_pred(int_key, 1, "'10'::bigint", "'20'::bigint");
+
+	cr_assert_str_eq(p, "id >= '10'::bigint AND id < '20'::bigint");
+	free(p);
+}
+
+Test(plan, first_and_last_ranges_are_open_ended, .timeout = 10)
+{
+	char	   *first = key_pred(int_key, 1, NULL, "'10'::bigint");
+	char	   *last = key_pred(int_key, 1, "'90'::bigint", NULL);
+
+	cr_assert_str_eq(first, "id < '10'::bigint");
+	cr_assert_str_eq(last, "id >= '90'::bigint");
+	free(first);
+	free(last);
+}
+
+Test(plan, composite_key_uses_row_comparison_and_excludes_nulls, .timeout = 10)
+{
+	char	   *p = key_pred(pair_key, 2, "('1'::integer, 'x'::text)", NULL);
+
+	cr_assert_str_eq(p, "\"b c\" IS NOT NULL AND (a, \"b c\") >= ('1'::integer, 'x'::text)");
+	free(p);
+}
+
+Test(plan, null_chunk_takes_rows_with_any_null_key_column, .timeout = 10)
+{
+	sbuf		out;
+
+	sbuf_init(&out, 1 << 20);
+	plan_null_predicate(&out, pair_key, 2);
+	cr_assert_str_eq(sbuf_str(&out), "\"b c\" IS NULL");
+	sbuf_fini(&out);
+}
+
+Test(plan, key_literal_casts_each_column, .timeout = 10)
+{
+	const char *lits[] = {"'7'", "'it''s'"};
+	sbuf		out;
+
+	sbuf_init(&out, 1 << 20);
+	plan_key_literal(&out, pair_key, 2, lits);
+	cr_assert_str_eq(sbuf_str(&out), "('7'::integer, 'it''s'::text)");
+	sbuf_reset(&out);
+	plan_key_literal(&out, int_key, 1, lits);
+	cr_assert_str_eq(sbuf_str(&out), "'7'::bigint");
+	sbuf_fini(&out);
+}
+
+Test(plan, ctid_ranges_cover_the_heap_without_gaps, .timeout = 10)
+{
+	sbuf		out;
+
+	sbuf_init(&out, 1 << 20);
+	plan_ctid_predicate(&out, -1, 100);
+	cr_assert_str_eq(sbuf_str(&out), "ctid < '(100,0)'::pg_catalog.tid");
+	sbuf_reset(&out);
+	plan_ctid_predicate(&out, 100, 200);
+	cr_assert_str_eq(sbuf_str(&out),
+					 "ctid >= '(100,0)'::pg_catalog.tid AND ctid < '(200,0)'::pg_catalog.tid");
+	sbuf_reset(&out);
+	plan_ctid_predicate(&out, 200, -1);
+	cr_assert_str_eq(sbuf_str(&out), "ctid >= '(200,0)'::pg_catalog.tid");
+	sbuf_fini(&out);
+}
+
+static cat_column cols[] = {{"id", "bigint", 20, NULL}, {"\"Name\"", "text", 25, NULL}};
+
+Test(plan, copy_statements_name_columns_and_format, .timeout = 10)
+{
+	cat_table	t = {.qname = "s.\"T\"", .ncols = 2, .cols = cols};
+	sbuf		out;
+
+	sbuf_init(&out, 1 << 20);
+	plan_copy_out_sql(&out, &t, NULL, false);
+	cr_assert_str_eq(sbuf_str(&out), "COPY s.\"T\" (id, \"Name\") TO STDOUT (FORMAT binary)");
+	sbuf_reset(&out);
+	plan_copy_out_sql(&out, &t, "id < '5'::bigint", true);
+	cr_assert_str_eq(sbuf_str(&out),
+					 "COPY (SELECT id, \"Name\" FROM ONLY s.\"T\" WHERE id < '5'::bigint) TO STDOUT (FORMAT text)");
+	sbuf_reset(&out);
+	plan_copy_in_sql(&out, &t, false, true);
+	cr_assert_str_eq(sbuf_str(&out), "COPY s.\"T\" (id, \"Name\") FROM STDIN (FORMAT binary, FREEZE)");
+	sbuf_fini(&out);
+}
+
+Test(plan, zero_column_table_copies_without_a_column_list, .timeout = 10)
+{
+	cat_table	t = {.qname = "z", .ncols = 0};
+	sbuf		out;
+
+	sbuf_init(&out, 1 << 20);
+	plan_copy_in_sql(&out, &t, false, false);
+	cr_assert_str_eq(sbuf_str(&out), "COPY z FROM STDIN (FORMAT binary)");
+	sbuf_reset(&out);
+	plan_copy_out_sql(&out, &t, NULL, false);
+	cr_assert_str_eq(sbuf_str(&out), "COPY z TO STDOUT (FORMAT binary)");
+	sbuf_fini(&out);
+}
+
+Test(sbuf, refuses_to_grow_past_its_cap, .timeout = 10)
+{
+	sbuf		out;
+
+	sbuf_init(&out, 8);
+	cr_assert_eq(sbuf_append(&out, "12345678"), 0);
+	cr_assert_lt(sbuf_append(&out, "9"), 0);
+	cr_assert(sbuf_failed(&out));
+	cr_assert_str_eq(sbuf_str(&out), "12345678");
+	sbuf_fini(&out);
+}
