@@ -536,6 +536,36 @@ load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 }
 
 static int
+load_matviews(PGconn *conn, catalog *cat, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	rc = conn_query(conn, SIDE_SOURCE,
+					"SELECT format('%I.%I', n.nspname, c.relname)"
+					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					" WHERE c.relkind = 'm' AND c.relispopulated"
+					"   AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+					"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+					"                   WHERE d.classid = 'pg_catalog.pg_class'::regclass"
+					"                     AND d.objid = c.oid AND d.deptype = 'e')"
+					" ORDER BY c.oid", &res, err);
+	if (rc < 0)
+		return rc;
+	cat->nmatviews = PQntuples(res);
+	cat->matviews = calloc((size_t) cat->nmatviews + 1, sizeof(char *));
+	if (cat->matviews == NULL)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading materialized views");
+	}
+	for (int i = 0; i < cat->nmatviews; i++)
+		cat->matviews[i] = dup_value(res, i, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int
 resolve_columns(catalog *cat, int target_major, sl_err *err)
 {
 	qsort(cat->arena->types, (size_t) cat->arena->ntypes, sizeof(type_info), cmp_type);
@@ -600,6 +630,7 @@ catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err)
 		(rc = load_keys(conn, cat, err)) < 0 ||
 		(rc = load_types(conn, cat, err)) < 0 ||
 		(rc = load_sequences(conn, cat, err)) < 0 ||
+		(rc = load_matviews(conn, cat, err)) < 0 ||
 		(rc = resolve_columns(cat, target_major, err)) < 0)
 		goto err;
 	*out = cat;
@@ -639,6 +670,9 @@ catalog_destroy(catalog *cat)
 	for (int i = 0; i < cat->nsequences; i++)
 		free(cat->sequences[i].qname);
 	free(cat->sequences);
+	for (int i = 0; i < cat->nmatviews; i++)
+		free(cat->matviews[i]);
+	free(cat->matviews);
 	if (cat->arena != NULL)
 	{
 		for (int i = 0; i < cat->arena->nnodes; i++)

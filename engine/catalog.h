@@ -14,7 +14,8 @@
  *     refuses arrays and records whose element or field OIDs are
  *     user-defined); a table with one unsafe column moves as text;
  *   - the checksum shape of each column (codec/ctype.h);
- *   - every sequence.
+ *   - every sequence, and the materialized views that hold data (the target
+ *     refreshes them after the data: a refresh is not part of a schema dump).
  * After catalog_load the catalog is read-only and shared by all workers.
  */
 #ifndef PGSLUICE_ENGINE_CATALOG_H
@@ -77,6 +78,8 @@ typedef struct catalog
 	cat_table  *tables;			/* ordered by oid */
 	int			nsequences;
 	cat_sequence *sequences;
+	int			nmatviews;
+	char	  **matviews;		/* populated materialized views, quoted names */
 	int			server_major;
 	int64_t		block_size;
 	char	   *encoding;		/* server_encoding of the database */

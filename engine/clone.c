@@ -512,6 +512,49 @@ copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int *count, s
 	return rc;
 }
 
+/*
+ * Refreshes the materialized views that hold data on the source.  One may
+ * read another, so those that fail for want of a populated one are tried
+ * again in the next round, until a round makes no progress.
+ */
+static int
+refresh_matviews(PGconn *target, const catalog *cat, sl_err *err)
+{
+	bool	   *done = calloc((size_t) cat->nmatviews + 1, sizeof(bool));
+	int			left = cat->nmatviews;
+	int			progress = 1;
+	sbuf		sql;
+	sl_err		last;
+
+	if (done == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory refreshing materialized views");
+	err_clear(&last);
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	while (left > 0 && progress > 0)
+	{
+		progress = 0;
+		for (int i = 0; i < cat->nmatviews; i++)
+		{
+			if (done[i])
+				continue;
+			sbuf_reset(&sql);
+			sbuf_printf(&sql, "REFRESH MATERIALIZED VIEW %s", cat->matviews[i]);
+			err_clear(&last);
+			if (conn_exec(target, SIDE_TARGET, sbuf_str(&sql), &last) == 0)
+			{
+				done[i] = true;
+				left--;
+				progress++;
+			}
+		}
+	}
+	sbuf_fini(&sql);
+	free(done);
+	if (left > 0)
+		return err_take(err, &last);
+	return 0;
+}
+
 static void
 sum_tables(clone_report *r)
 {
@@ -693,8 +736,11 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		t = now_seconds();
 		if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
 			goto done;
+		if ((rc = refresh_matviews(control, r->cat, err)) < 0)
+			goto done;
 		r->seconds_post = now_seconds() - t;
-		log_info("schema: post-data restored in %.1f s", r->seconds_post);
+		log_info("schema: post-data restored and %d materialized views refreshed in %.1f s",
+				 r->cat->nmatviews, r->seconds_post);
 	}
 
 done:
