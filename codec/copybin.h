@@ -23,8 +23,17 @@
  *                 bytes
  * so rows are equal exactly when their normalised bytes are.
  *
- * Usage: copybin_init, then copybin_step with each buffer as it arrives until
- * it returns 1 (trailer seen), then copybin_fini.  Errors are sticky.
+ * Checks beyond the framing: every nested length must fit its parent's
+ * exactly (no overrun, no bytes left over); an array has 0 to 6 dimensions,
+ * none negative, at most INT32_MAX elements; a record has as many fields as
+ * its ctype has children (a RECORD ctype with no children reads any number of
+ * fields, all plain); array elements and record fields may be NULL (length
+ * -1), range bounds and multirange members may not.  Nested values may be
+ * open at most 32 deep at once.
+ *
+ * Usage: copybin_create, then copybin_step with each buffer as it arrives
+ * until it returns 1 (trailer seen), then copybin_destroy (or copybin_reset
+ * for another stream).  Errors are sticky.
  */
 #ifndef PGSLUICE_CODEC_COPYBIN_H
 #define PGSLUICE_CODEC_COPYBIN_H
@@ -62,9 +71,11 @@ void		copybin_destroy(copybin_parser *parser);
  * Consumes bytes from in, adding each complete tuple's hash to digest.
  * Returns 0 when it needs more input (in->pos == in->size), 1 once the trailer
  * has been read (in->pos just past it; bytes after it are not consumed), or a
- * negative errno (-EPROTO for a malformed stream) with copybin_error() saying
- * what is wrong and at which byte offset of the stream.  After an error, or
- * after 1, further calls return the same result.
+ * negative errno with copybin_error() saying what is wrong and at which byte
+ * offset of the stream: -EPROTO for a malformed stream, -ENOTSUP for values
+ * nested deeper than 32, -EINVAL for a ctype of unknown kind.  After an
+ * error, or after 1, further calls return the same result and consume
+ * nothing.
  */
 int			copybin_step(copybin_parser *parser, codec_in *in, chunk_digest *digest);
 

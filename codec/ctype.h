@@ -24,7 +24,8 @@ typedef enum ctype_kind
 {
 	CTYPE_PLAIN = 0,			/* bytes hashed as they are */
 	CTYPE_ARRAY,				/* array_send: children[0] is the element type */
-	CTYPE_RECORD,				/* record_send: children[i] is field i (dropped fields absent) */
+	CTYPE_RECORD,				/* record_send: children[i] is field i (dropped fields
+								 * absent); no children: any fields, all plain */
 	CTYPE_RANGE,				/* range_send: children[0] is the subtype */
 	CTYPE_MULTIRANGE			/* multirange_send: children[0] is the range type */
 } ctype_kind;

@@ -30,6 +30,7 @@ void		chunk_digest_add(chunk_digest *digest, uint64_t hash_low, uint64_t hash_hi
 /* Adds every row of other into digest (the digest of the union of both row sets). */
 void		chunk_digest_merge(chunk_digest *digest, const chunk_digest *other);
 
+/* Nonzero when both the sums and the row counts are equal. */
 int			chunk_digest_equal(const chunk_digest *a, const chunk_digest *b);
 
 /*

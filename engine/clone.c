@@ -660,6 +660,14 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		if (r->cat->tables[i].text_reason != NULL)
 			log_info("table %s moves as text: %s", r->cat->tables[i].qname,
 					 r->cat->tables[i].text_reason);
+	if ((rc = conn_query(holder, SIDE_SOURCE,
+						 "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &res, err)) < 0)
+		goto done;
+	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		log_warning("the source holds %s large objects: the target gets them empty, "
+					"their contents are not copied", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = NULL;
 
 	/* 3. the target */
 	if ((rc = check_target_tables(control, r->cat, opt->data_only, err)) < 0)

@@ -18,7 +18,7 @@ static const char *const default_keys[] = {
 	"keepalives_interval", "keepalives_count", NULL
 };
 static const char *const default_values[] = {
-	"pgsluice", "10", "1", "30", "10", "3", NULL
+	"pgsluice", "5", "1", "30", "10", "3", NULL
 };
 
 char *
