@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs (Debian packages), builds the
+# normal and the sanitizer (ASan + UBSan) builds, and runs
+#   - the unit tests (Criterion, no server) in both builds,
+#   - the fuzz targets (libFuzzer, clang) for a short time each,
+#   - the integration suite (throwaway clusters it starts and stops) with both builds' binaries.
+# Usage: tools/test.sh [unit|fuzz|integration]...   (default: all of them)
+# Environment: JOBS (parallel build jobs), FUZZ_SECONDS (per fuzz target, default 30).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(unit fuzz integration)
+want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
+
+tools/deps.sh test
+jobs=${JOBS:-$(nproc)}
+
+build() {  # build DIR CMAKE_ARGS...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.cmake.log" 2>&1 \
+    || { cat "$dir.cmake.log" >&2; return 1; }
+  cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || { cat "$dir.build.log" >&2; return 1; }
+}
+
+declare -a results=()
+passed=0
+failed=0
+step() {  # step NAME COMMAND...: runs a test step and records it
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then results+=("ok      $name"); passed=$((passed + 1))
+  else results+=("FAILED  $name"); failed=$((failed + 1)); fi
+}
+
+mkdir -p build build-asan
+build build
+build build-asan -DPGSLUICE_SANITIZE=ON
+
+if want unit; then
+  step "unit tests" ctest --test-dir build -L unit --output-on-failure
+  step "unit tests (sanitizers)" ctest --test-dir build-asan -L unit --output-on-failure
+fi
+if want fuzz; then
+  mkdir -p build-fuzz
+  if CC=clang build build-fuzz -DPGSLUICE_FUZZ=ON -DPGSLUICE_TESTS=OFF; then
+    step "fuzz targets" ctest --test-dir build-fuzz -L fuzz --output-on-failure
+  else
+    results+=("FAILED  fuzz build"); failed=$((failed + 1))
+  fi
+fi
+if want integration; then
+  step "integration" tests/integration/run.sh "$PWD/build/pgsluice"
+  step "integration (sanitizers)" env ASAN_OPTIONS=detect_leaks=1 \
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" tests/integration/run.sh "$PWD/build-asan/pgsluice"
+fi
+
+echo
+printf '%s\n' "${results[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
