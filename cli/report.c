@@ -33,17 +33,39 @@ mb_per_second(uint64_t bytes, double seconds)
 	return seconds > 0 ? (double) bytes / 1048576.0 / seconds : 0.0;
 }
 
+/* A name fit for one line of the table: control characters as \n, \t or \xNN. */
+static const char *
+display_name(const char *name, char *out, size_t outlen)
+{
+	size_t		len = 0;
+
+	for (const unsigned char *p = (const unsigned char *) name; *p && len + 5 < outlen; p++)
+	{
+		if (*p == '\n')
+			len += (size_t) snprintf(out + len, outlen - len, "\\n");
+		else if (*p == '\t')
+			len += (size_t) snprintf(out + len, outlen - len, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			len += (size_t) snprintf(out + len, outlen - len, "\\x%02x", *p);
+		else
+			out[len++] = (char) *p;
+	}
+	out[len] = '\0';
+	return out;
+}
+
 void
 report_summary(FILE *out, const clone_report *r)
 {
 	int			width = 5;
 	char		size[32];
+	char		name[512];
 
 	if (r->cat == NULL || r->tables == NULL)
 		return;
 	for (int i = 0; i < r->cat->ntables; i++)
 	{
-		int			len = (int) strlen(r->cat->tables[i].qname);
+		int			len = (int) strlen(display_name(r->cat->tables[i].qname, name, sizeof(name)));
 
 		if (len > width)
 			width = len > 60 ? 60 : len;
@@ -62,7 +84,8 @@ report_summary(FILE *out, const clone_report *r)
 			snprintf(chunks, sizeof(chunks), "%d", planned);
 		else
 			snprintf(chunks, sizeof(chunks), "%d/%d", ct->chunks_done, planned);
-		fprintf(out, "%-*s %12llu %10s %7s %8.2f %8.1f  %s\n", width, t->qname,
+		fprintf(out, "%-*s %12llu %10s %7s %8.2f %8.1f  %s\n", width,
+				display_name(t->qname, name, sizeof(name)),
 				(unsigned long long) ct->rows, size, chunks, ct->seconds,
 				mb_per_second(ct->bytes, ct->seconds), t->text_reason ? "text" : "binary");
 	}
@@ -74,7 +97,8 @@ report_summary(FILE *out, const clone_report *r)
 			r->sequences_set, r->seconds_post, r->seconds_total);
 	for (int i = 0; i < r->cat->ntables; i++)
 		if (r->cat->tables[i].text_reason != NULL)
-			fprintf(out, "text format: %s: %s\n", r->cat->tables[i].qname, r->cat->tables[i].text_reason);
+			fprintf(out, "text format: %s: %s\n", display_name(r->cat->tables[i].qname, name, sizeof(name)),
+					r->cat->tables[i].text_reason);
 }
 
 static void

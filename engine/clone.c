@@ -63,6 +63,7 @@ typedef struct scheduler
 	atomic_int	stop;			/* workers abandon their chunk */
 	atomic_int	running;		/* workers not yet finished */
 	atomic_int	fallback_said;	/* the io_uring fallback was reported */
+	atomic_int	replica_said;	/* the session_replication_role refusal was reported */
 	atomic_ullong bytes_done;
 	atomic_int	chunks_done;
 } scheduler;
@@ -85,6 +86,27 @@ open_worker_connections(scheduler *s, copy_worker *w, sl_err *err)
 	if ((rc = conn_open(&w->source, s->opt->source, SIDE_SOURCE, &src, err)) < 0 ||
 		(rc = conn_open(&w->target, s->opt->target, SIDE_TARGET, &dst, err)) < 0)
 		return rc;
+	if (s->opt->data_only)
+	{
+		/*
+		 * The schema exists with its foreign keys and triggers; like
+		 * pg_restore --disable-triggers, load without firing them (chunks
+		 * arrive in any order, and the rows fired their triggers on the
+		 * source already).  Only a superuser may; others get the
+		 * constraint's own error if the order matters.
+		 */
+		PGresult   *res = PQexec(w->target, "SET session_replication_role = replica");
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&s->replica_said, 1) == 0)
+		{
+			char		msg[512];
+
+			snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(res));
+			log_warning("could not disable triggers and foreign keys on the target while loading: %s",
+						conn_one_line(msg));
+		}
+		PQclear(res);
+	}
 	if (s->snapshot != NULL)
 	{
 		sbuf		sql;
@@ -738,18 +760,16 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		goto done;
 	r->seconds_sequences = now_seconds() - t;
 
-	/* 8. schema post-data */
-	if (!opt->data_only)
-	{
-		t = now_seconds();
-		if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
-			goto done;
-		if ((rc = refresh_matviews(control, r->cat, err)) < 0)
-			goto done;
-		r->seconds_post = now_seconds() - t;
-		log_info("schema: post-data restored and %d materialized views refreshed in %.1f s",
-				 r->cat->nmatviews, r->seconds_post);
-	}
+	/* 8. schema post-data, and materialized views over the new data */
+	t = now_seconds();
+	if (!opt->data_only &&
+		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
+		goto done;
+	if ((rc = refresh_matviews(control, r->cat, err)) < 0)
+		goto done;
+	r->seconds_post = now_seconds() - t;
+	log_info("schema: %s%d materialized views refreshed in %.1f s",
+			 opt->data_only ? "" : "post-data restored, ", r->cat->nmatviews, r->seconds_post);
 
 done:
 	if (rc < 0 && atomic_load(&stop_requested) && err->side != SIDE_INTERRUPT)

@@ -9,12 +9,15 @@
  *      SHARE mode, so that no DDL changes them during the run;
  *   3. check the target: with the schema step, none of the tables may exist
  *      yet; with --data-only every table must exist with the same copy
- *      columns and hold no rows (unless --truncate empties them);
+ *      columns and hold no rows (unless --truncate empties them), and the
+ *      workers load with session_replication_role = replica, so that the
+ *      target's triggers and foreign keys do not fire;
  *   4. schema pre-data (pg_dump at the snapshot, pg_restore);
  *   5. plan the chunks (samples read at the snapshot);
  *   6. copy the chunks with --jobs worker threads, largest first, each
  *      worker importing the snapshot; then release the snapshot;
- *   7. set every sequence; 8. schema post-data with --jobs sessions.
+ *   7. set every sequence; 8. schema post-data with --jobs sessions, and
+ *      refresh the materialized views that hold data on the source.
  * The report holds every chunk's rows, bytes and digest.
  *
  * Thread safety: clone_run starts and joins its worker threads itself;

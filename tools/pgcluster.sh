@@ -124,7 +124,9 @@ pgcluster_start() {
     conf+="shared_buffers = '128MB'"$'\n'
     conf+="max_wal_size = '2GB'"$'\n'
   fi
-  for item in ${PGCLUSTER_CONF:-}; do
+  local -a items=()
+  read -r -a items <<<"${PGCLUSTER_CONF:-}" || true
+  for item in "${items[@]}"; do
     case "$item" in
       *=*) ;;
       *) echo "pgcluster: PGCLUSTER_CONF item \"$item\" is not name=value" >&2; return 2 ;;

@@ -10,7 +10,8 @@
 # removed on any exit (set PGSLUICE_IT_KEEP=1 to keep the directory and its logs).
 #
 # Run by ctest (label integration) or by hand:  tests/integration/run.sh build/pgsluice
-# PGSLUICE_IT_CASES="a c g" runs only those cases (letters as below).
+# PGSLUICE_IT_CASES="a c g" runs only those cases (letters as below); PGSLUICE_IT_TIMEOUT limits
+# each pgsluice run (seconds, default 180), PGSLUICE_IT_DEADLINE the whole suite (default 1200).
 set -uo pipefail
 
 if [ $# -ne 1 ]; then
@@ -45,9 +46,24 @@ dst_port=54402
 logs=$tmp/logs
 mkdir -p "$logs"
 
+case_pid=""
+
+# kill_tree PID: ends a process and everything it started, children first.
+kill_tree() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    kill_tree "$child"
+  done
+  kill "$1" 2>/dev/null || true
+}
+
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [ -n "$case_pid" ]; then
+    kill_tree "$case_pid"
+    wait "$case_pid" 2>/dev/null
+  fi
   pgcluster_stop "$src_dir" >/dev/null 2>&1 || true
   pgcluster_stop "$dst_dir" >/dev/null 2>&1 || true
   if [ "${PGSLUICE_IT_KEEP:-0}" = 1 ]; then
@@ -94,12 +110,12 @@ schema_copy() {
 sluice() {
   local status=0
   echo "+ pgsluice $*"
-  timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-300}" "$bin" "$@" >"$case_dir/out" 2>"$case_dir/err" || status=$?
+  timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-180}" "$bin" "$@" >"$case_dir/out" 2>"$case_dir/err" || status=$?
   echo "--- stdout"; cat "$case_dir/out"
   echo "--- stderr"; cat "$case_dir/err"
   echo "--- exit status $status"
   if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-    echo "pgsluice did not finish within ${PGSLUICE_IT_TIMEOUT:-300} s"
+    echo "pgsluice did not finish within ${PGSLUICE_IT_TIMEOUT:-180} s"
   fi
   return "$status"
 }
@@ -114,9 +130,11 @@ expect_identical() {
 }
 
 # tables_json DB: every table with storage of the source database, as a JSON array of
-# [schema, name] (relkind 'r', so leaf partitions and not partitioned parents).
+# [schema, name, quoted schema.name] (relkind 'r': leaf partitions, not partitioned parents).
 tables_json() {
-  psql_src "$1" -c "SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname) ORDER BY 1), '[]')
+  psql_src "$1" -c "SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname,
+                                                              format('%I.%I', n.nspname, c.relname))
+                                             ORDER BY n.nspname, c.relname), '[]')
                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE c.relkind = 'r' AND n.nspname !~ '^pg_'
                       AND n.nspname NOT IN ('information_schema', 'pgsluice')" >"$case_dir/tables.json" \
@@ -131,13 +149,9 @@ check_summary_names() {
 import json, re, sys
 tables = json.load(open(sys.argv[1], encoding="utf-8"))
 out = open(sys.argv[2], encoding="utf-8", errors="replace").read()
-def quote(name):
-    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
 missing = []
-for schema, name in tables:
-    forms = {name, quote(name)}
+for schema, name, qname in tables:
+    forms = {name, qname, qname.split(".", 1)[1] if qname.count(".") == 1 else qname}
     for form in list(forms):
         forms.add(form.encode("unicode_escape").decode("ascii"))
         forms.add(re.sub(r"[\x00-\x1f\x7f]", "\\\\n", form))
@@ -224,12 +238,15 @@ case_e() {   # a target that already has the schema, without --data-only: refuse
   local status=0
   schema_copy src dst_e
   psql_dst dst_e -c "INSERT INTO empty_t VALUES (1, 'marker')" || fail "could not insert the marker row"
-  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" >"$case_dir/before.sql" || fail "pg_dump of the target failed"
+  # (\restrict lines hold a random key that differs at every pg_dump run)
+  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" | grep -v '^\\\(un\)\{0,1\}restrict ' \
+    >"$case_dir/before.sql" || fail "pg_dump of the target failed"
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_e)" --jobs 2 || status=$?
   [ "$status" -ne 0 ] || fail "pgsluice clone into a database with the schema exited 0"
   grep -qiE 'exist|already|not empty|data-only' "$case_dir/err" \
     || fail "the error does not say that the target already has the schema"
-  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" >"$case_dir/after.sql" || fail "pg_dump of the target failed"
+  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" | grep -v '^\\\(un\)\{0,1\}restrict ' \
+    >"$case_dir/after.sql" || fail "pg_dump of the target failed"
   diff -u "$case_dir/before.sql" "$case_dir/after.sql" | head -n 40
   cmp -s "$case_dir/before.sql" "$case_dir/after.sql" || fail "the target changed"
 }
@@ -245,6 +262,14 @@ case_f() {   # bad connections: one-line error, fast, no password shown
     --target "$(dst_conn dst_f)" || status=$?
   secs=$(elapsed "$start")
   [ "$status" -eq 3 ] || fail "exit status $status, not 3 (source error)"
+  awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "took $secs s"
+  one_line_error source "$password"
+
+  echo "== source: a connection string libpq cannot parse"
+  status=0; start=$(now)
+  sluice clone --source "dbname=src password=$password port" --target "$(dst_conn dst_f)" || status=$?
+  secs=$(elapsed "$start")
+  [ "$status" -eq 2 ] || [ "$status" -eq 3 ] || fail "exit status $status, not 2 (bad usage) or 3 (source error)"
   awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "took $secs s"
   one_line_error source "$password"
 
@@ -281,9 +306,9 @@ case_f() {   # bad connections: one-line error, fast, no password shown
     || fail "a failed run left objects in the target database"
 }
 
-# slow_setup: database slow on the source (one keyed table of ~9 MB) and target database $1
-# with its schema, whose rows are slowed down by a trigger that fires even with
-# session_replication_role = replica.
+# slow_setup DB: database slow on the source (one keyed table of ~10 MB), and target database
+# DB with its schema, where loading rows is slowed down by a CHECK constraint that sleeps now
+# and then: unlike a trigger, session_replication_role and DISABLE TRIGGER cannot turn it off.
 slow_setup() {
   if [ "$(psql_src postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'slow'")" = 0 ]; then
     psql_src postgres -c "CREATE DATABASE slow" || fail "could not create database slow"
@@ -292,18 +317,17 @@ slow_setup() {
       -c "VACUUM ANALYZE slow_t" || fail "could not fill database slow"
   fi
   schema_copy slow "$1"
-  psql_dst "$1" <<'EOF' || fail "could not add the slow-down trigger"
-CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS $$
+  psql_dst "$1" <<'SQL' || fail "could not add the slow-down constraint"
+CREATE FUNCTION slow_down(id bigint) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.id % 50 = 0 THEN
+  IF id % 50 = 0 THEN
     PERFORM pg_sleep(0.01);
   END IF;
-  RETURN NEW;
+  RETURN true;
 END
 $$;
-CREATE TRIGGER slow_down BEFORE INSERT ON slow_t FOR EACH ROW EXECUTE FUNCTION slow_down();
-ALTER TABLE slow_t ENABLE ALWAYS TRIGGER slow_down;
-EOF
+ALTER TABLE slow_t ADD CONSTRAINT slow_down CHECK (slow_down(id)) NOT VALID;
+SQL
 }
 
 # kill_copies SIDE DB: runs pgsluice clone --data-only from database slow into target database
@@ -314,7 +338,7 @@ kill_copies() {
   local -a killer
   if [ "$side" = source ]; then killer=(psql_src slow); else killer=(psql_dst "$db"); fi
   echo "+ pgsluice clone --data-only --jobs 2 --chunk-size 1MB (killing $side COPY backends)"
-  timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-300}" "$bin" clone --source "$(src_conn slow)" \
+  timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-180}" "$bin" clone --source "$(src_conn slow)" \
     --target "$(dst_conn "$db")" --data-only --jobs 2 --chunk-size 1MB \
     >"$case_dir/out" 2>"$case_dir/err" &
   pid=$!
@@ -358,11 +382,12 @@ case_i() {   # --json: valid JSON with a digest for every chunk of every table
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_i)" --jobs 2 --chunk-size 1MB \
     --json "$case_dir/report.json" || fail "pgsluice clone --json exited with status $?"
   [ -s "$case_dir/report.json" ] || fail "no JSON report written"
-  [ -n "$python" ] || { echo "no python3: JSON not checked"; expect_identical src dst_i; return 0; }
+  [ -n "$python" ] || { echo "no python3: JSON not checked"; return 0; }
   "$python" -m json.tool "$case_dir/report.json" >/dev/null || fail "the report is not valid JSON"
   "$python" - "$case_dir/tables.json" "$case_dir/report.json" <<'EOF' || fail "the report lacks per-chunk digests"
 # A chunk is an object with a digest-like key ("digest", "hash", "checksum", ...) that is an
-# element of a list held under a key naming chunks, or that has a key naming a chunk. Its
+# element of a list held under a key naming chunks, or that has a scalar under a key naming a
+# chunk ("chunk": 3). Its
 # table is named by a string in it or in an object around it: "schema.name" (quoted or not),
 # or schema and name as separate strings.
 import json, re, sys
@@ -376,7 +401,8 @@ def walk(node, strings, in_chunk_list):
         here = strings + [v for v in node.values() if isinstance(v, str)]
         has_digest = any(digest_key.search(k) and isinstance(v, (str, int)) and v not in ("", None)
                          for k, v in node.items())
-        if has_digest and (in_chunk_list or any(chunk_key.search(k) for k in node)):
+        if has_digest and (in_chunk_list or any(chunk_key.search(k) and not isinstance(v, (list, dict))
+                                                for k, v in node.items())):
             contexts.append(set(here))
         for k, v in node.items():
             walk(v, here, isinstance(v, list) and bool(chunk_key.search(k)))
@@ -384,15 +410,11 @@ def walk(node, strings, in_chunk_list):
         for v in node:
             walk(v, strings, in_chunk_list)
 walk(report, [], False)
-def quote(name):
-    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
 missing = []
-for schema, name in tables:
-    qualified = {schema + "." + name, quote(schema) + "." + quote(name)}
+for schema, name, qname in tables:
+    qualified = {schema + "." + name, qname}
     if not any(ctx & qualified or (schema in ctx and name in ctx) for ctx in contexts):
-        missing.append(quote(schema) + "." + quote(name))
+        missing.append(qname)
 for m in missing:
     print("no per-chunk digest for table %s" % m)
 print("%d chunk digests found; %d of %d tables covered" % (len(contexts), len(tables) - len(missing), len(tables)))
@@ -400,7 +422,6 @@ if missing and isinstance(report, dict):
     print("top-level keys of the report: %s" % ", ".join(report.keys()))
 sys.exit(1 if missing or not contexts else 0)
 EOF
-  expect_identical src dst_i
 }
 
 cases=(
@@ -420,6 +441,7 @@ cases=(
 # ---------------------------------------------------------------------------------------------
 
 suite_start=$(now)
+deadline=${PGSLUICE_IT_DEADLINE:-1200}   # seconds; ctest's own limit is 1800
 echo "# pgsluice integration suite: $bin"
 echo "# work directory $tmp"
 if ! pgcluster_start "$src_dir" "$src_port" >"$logs/setup.log" 2>&1 \
@@ -455,8 +477,17 @@ for entry in "${cases[@]}"; do
   mkdir -p "$case_dir"
   log=$logs/$letter.log
   start=$(now)
-  ( set +e; "case_$letter" ) >"$log" 2>&1 </dev/null
-  status=$?
+  if [ "$(awk -v a="$suite_start" -v b="$(now)" 'BEGIN { print int(b - a) }')" -ge "$deadline" ]; then
+    failed=$((failed + 1))
+    echo "not ok $number - $letter: $title (not run: the suite passed its ${deadline} s deadline)"
+    continue
+  fi
+  # In the background, so that a signal reaches the trap at once rather than after the case.
+  ( set +e; "case_$letter" ) >"$log" 2>&1 </dev/null &
+  case_pid=$!
+  status=0
+  wait "$case_pid" || status=$?
+  case_pid=""
   secs=$(elapsed "$start")
   if [ "$status" -eq 0 ]; then
     passed=$((passed + 1))
