@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "codec/digest.h"
@@ -235,6 +236,15 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 			(long long) opt->chunk_bytes, r->io_backend);
 	fprintf(out, ",\n  \"rows\": %llu, \"bytes\": %llu, \"sequences\": %d",
 			(unsigned long long) r->rows, (unsigned long long) r->bytes, r->sequences_set);
+	{
+		/* this process alone: pg_dump and pg_restore are children, not counted */
+		struct rusage self;
+
+		getrusage(RUSAGE_SELF, &self);
+		fprintf(out, ",\n  \"cpu_user_seconds\": %.3f, \"cpu_system_seconds\": %.3f, \"max_rss_kb\": %ld",
+				(double) self.ru_utime.tv_sec + (double) self.ru_utime.tv_usec / 1e6,
+				(double) self.ru_stime.tv_sec + (double) self.ru_stime.tv_usec / 1e6, self.ru_maxrss);
+	}
 	fprintf(out, ",\n  \"seconds\": {\"schema\": %.3f, \"data\": %.3f, \"sequences\": %.3f, "
 			"\"post_data\": %.3f, \"total\": %.3f},\n", r->seconds_schema, r->seconds_data,
 			r->seconds_sequences, r->seconds_post, r->seconds_total);
