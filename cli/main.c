@@ -77,6 +77,8 @@ usage_clone(FILE *out)
 			"                           newer server's major version, found by themselves)\n"
 			"      --json=FILE          write a JSON report with every chunk and its digest\n"
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
+			"      --no-direct-copy     move rows through libpq's COPY functions also on\n"
+			"                           unencrypted connections (slower; encrypted ones always do)\n"
 			"      --progress-interval=SECONDS\n"
 			"                           seconds between progress lines, 0 for none (default: 10)\n"
 			"  -q, --quiet              print errors only\n"
@@ -178,6 +180,7 @@ enum
 	OPT_PG_BINDIR,
 	OPT_JSON,
 	OPT_IO,
+	OPT_NO_DIRECT_COPY,
 	OPT_PROGRESS
 };
 
@@ -197,6 +200,7 @@ cmd_clone(int argc, char **argv)
 		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
 		{"json", required_argument, NULL, OPT_JSON},
 		{"io", required_argument, NULL, OPT_IO},
+		{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY},
 		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -268,6 +272,9 @@ cmd_clone(int argc, char **argv)
 					opt.io_kind = IO_LOOP_POLL;
 				else
 					return bad_usage("invalid value \"%s\" for --io: want auto, io_uring or poll", optarg);
+				break;
+			case OPT_NO_DIRECT_COPY:
+				opt.via_libpq = true;
 				break;
 			case OPT_PROGRESS:
 				if (args_parse_int(optarg, 0, 86400, &opt.progress_seconds) < 0)

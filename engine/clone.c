@@ -131,7 +131,8 @@ worker_main(void *arg)
 	int			rc;
 
 	err_clear(&err);
-	rc = copy_worker_init(&w, wa->id, s->opt->io_kind, &s->stop, why, sizeof(why), &err);
+	rc = copy_worker_init(&w, wa->id, s->opt->io_kind, s->opt->via_libpq, &s->stop, why, sizeof(why),
+						  &err);
 	if (rc == 0)
 	{
 		if (wa->id == 1)

@@ -48,6 +48,7 @@ typedef struct clone_options
 	bool		no_privileges;
 	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
 	io_loop_kind io_kind;
+	bool		via_libpq;		/* libpq's COPY functions even where the direct path works */
 	int			progress_seconds;	/* between progress lines; 0: none */
 } clone_options;
 

@@ -18,7 +18,7 @@ jobs=${JOBS:-$(nproc)}
 
 build() {  # build DIR CMAKE_ARGS...
   local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.cmake.log" 2>&1 \
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSLUICE_TESTS=ON "$@" >"$dir.cmake.log" 2>&1 \
     || { cat "$dir.cmake.log" >&2; return 1; }
   cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || { cat "$dir.build.log" >&2; return 1; }
 }

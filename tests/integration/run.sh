@@ -333,13 +333,13 @@ SQL
 # kill_copies SIDE DB: runs pgsluice clone --data-only from database slow into target database
 # DB, and while it runs terminates every backend on SIDE (source or target) whose query is a
 # COPY; pgsluice must fail, naming the table and the chunk.
-kill_copies() {
-  local side=$1 db=$2 pid status=0 kills=0 deadline n
+kill_copies() {   # kill_copies SIDE DB CHUNK_SIZE
+  local side=$1 db=$2 chunk_size=$3 pid status=0 kills=0 deadline n
   local -a killer
   if [ "$side" = source ]; then killer=(psql_src slow); else killer=(psql_dst "$db"); fi
-  echo "+ pgsluice clone --data-only --jobs 2 --chunk-size 1MB (killing $side COPY backends)"
+  echo "+ pgsluice clone --data-only --jobs 2 --chunk-size $chunk_size (killing $side COPY backends)"
   timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-180}" "$bin" clone --source "$(src_conn slow)" \
-    --target "$(dst_conn "$db")" --data-only --jobs 2 --chunk-size 1MB \
+    --target "$(dst_conn "$db")" --data-only --jobs 2 --chunk-size "$chunk_size" \
     >"$case_dir/out" 2>"$case_dir/err" &
   pid=$!
   deadline=$(( $(date +%s) + 120 ))
@@ -364,9 +364,18 @@ kill_copies() {
 
 case_g() {   # a target backend, then a source backend, killed mid-chunk
   slow_setup slow_dst_t
-  kill_copies target slow_dst_t
+  kill_copies target slow_dst_t 1MB
+  # one chunk larger than a worker's pipe (4 MB), so that the source is still sending
+  # while the slowed target loads
   slow_setup slow_dst_s
-  kill_copies source slow_dst_s
+  kill_copies source slow_dst_s 64MB
+}
+
+case_j() {   # libpq's COPY functions, the path TLS connections take
+  create_dst dst_j
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_j)" --jobs 2 --chunk-size 1MB \
+    --no-direct-copy || fail "pgsluice clone --no-direct-copy exited with status $?"
+  expect_identical src dst_j
 }
 
 case_h() {   # --best-effort: no shared snapshot
@@ -434,6 +443,7 @@ cases=(
   "g|a backend killed mid-chunk on the target, then on the source, fails the run"
   "h|clone --best-effort"
   "i|clone --json writes a per-chunk digest for every table"
+  "j|clone --no-direct-copy (libpq's COPY functions, as on encrypted connections)"
 )
 
 # ---------------------------------------------------------------------------------------------
