@@ -627,7 +627,7 @@ stream_chunk(chunk_stream *s)
 	for (;;)
 	{
 		if (atomic_load(s->w->stop))
-			return err_set(s->err, SIDE_INTERRUPT, -EINTR, "%s: stopped", s->what);
+			return err_set(s->err, SIDE_INTERRUPT, -EINTR, "%s: interrupted and rolled back", s->what);
 		rc = s->direct_source ? pump_source_direct(s) : pump_source_libpq(s);
 		if (rc == 0)
 			rc = s->direct_target ? pump_target_direct(s) : pump_target_libpq(s);
