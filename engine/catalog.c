@@ -78,6 +78,18 @@ bool_value(const PGresult *res, int row, int col)
 	return PQgetvalue(res, row, col)[0] == 't';
 }
 
+/* How many rows from row on share column 0's relation, in a result ordered by it. */
+static int
+group_size(const PGresult *res, int row)
+{
+	uint32_t	oid = uint_value(res, row, 0);
+	int			n = 1;
+
+	while (row + n < PQntuples(res) && uint_value(res, row + n, 0) == oid)
+		n++;
+	return n;
+}
+
 static int
 cmp_type(const void *a, const void *b)
 {
@@ -312,12 +324,8 @@ load_columns(PGconn *conn, catalog *cat, sl_err *err)
 		return rc;
 	while (row < PQntuples(res))
 	{
-		uint32_t	oid = uint_value(res, row, 0);
-		cat_table  *t = find_table(cat, oid);
-		int			n = 0;
-
-		while (row + n < PQntuples(res) && uint_value(res, row + n, 0) == oid)
-			n++;
+		cat_table  *t = find_table(cat, uint_value(res, row, 0));
+		int			n = group_size(res, row);
 		if (t != NULL)
 		{
 			t->cols = calloc((size_t) n, sizeof(cat_column));
@@ -379,12 +387,8 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 		return rc;
 	while (row < PQntuples(res))
 	{
-		uint32_t	oid = uint_value(res, row, 0);
-		cat_table  *t = find_table(cat, oid);
-		int			n = 0;
-
-		while (row + n < PQntuples(res) && uint_value(res, row + n, 0) == oid)
-			n++;
+		cat_table  *t = find_table(cat, uint_value(res, row, 0));
+		int			n = group_size(res, row);
 		if (t != NULL)
 		{
 			t->keys = calloc((size_t) n, sizeof(cat_key_column));

@@ -157,6 +157,18 @@ conn_close(PGconn **conn)
 	*conn = NULL;
 }
 
+/* Sets err for a statement that failed, naming the side and the statement's start. */
+static int
+statement_failed(PGconn *conn, const PGresult *res, sl_side side, const char *sql, sl_err *err)
+{
+	char		prefix[160];
+
+	snprintf(prefix, sizeof(prefix), "%s query failed (%.80s%s)", err_side_name(side), sql,
+			 strlen(sql) > 80 ? "..." : "");
+	conn_one_line(prefix);
+	return conn_fail(conn, res, side, err, prefix);
+}
+
 int
 conn_exec(PGconn *conn, sl_side side, const char *sql, sl_err *err)
 {
@@ -165,14 +177,7 @@ conn_exec(PGconn *conn, sl_side side, const char *sql, sl_err *err)
 
 	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK &&
 						PQresultStatus(res) != PGRES_TUPLES_OK))
-	{
-		char		prefix[160];
-
-		snprintf(prefix, sizeof(prefix), "%s query failed (%.80s%s)", err_side_name(side), sql,
-				 strlen(sql) > 80 ? "..." : "");
-		conn_one_line(prefix);
-		rc = conn_fail(conn, res, side, err, prefix);
-	}
+		rc = statement_failed(conn, res, side, sql, err);
 	PQclear(res);
 	return rc;
 }
@@ -181,17 +186,12 @@ int
 conn_query(PGconn *conn, sl_side side, const char *sql, PGresult **out, sl_err *err)
 {
 	PGresult   *res = PQexec(conn, sql);
+	int			rc;
 
 	*out = NULL;
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		char		prefix[160];
-		int			rc;
-
-		snprintf(prefix, sizeof(prefix), "%s query failed (%.80s%s)", err_side_name(side), sql,
-				 strlen(sql) > 80 ? "..." : "");
-		conn_one_line(prefix);
-		rc = conn_fail(conn, res, side, err, prefix);
+		rc = statement_failed(conn, res, side, sql, err);
 		PQclear(res);
 		return rc;
 	}
