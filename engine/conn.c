@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/pgwire.h"
 #include "engine/sbuf.h"
 
 /* Defaults added to every connection string unless it sets them itself. */
@@ -66,6 +67,21 @@ conn_fail(PGconn *conn, const PGresult *res, sl_side side, sl_err *err, const ch
 	return err_set(err, side, -EIO, "%s: %s%s%s%s%s%s", prefix, msg,
 				   detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
 				   sqlstate ? " SQLSTATE " : "", sqlstate ? sqlstate : "");
+}
+
+int
+conn_fail_message(const uint8_t *payload, size_t size, sl_side side, sl_err *err, const char *prefix)
+{
+	char		message[1024] = "unknown error";
+	char		detail[1024] = "";
+	char		sqlstate[8] = "";
+
+	pgwire_error_field(payload, size, 'M', message, sizeof(message));
+	pgwire_error_field(payload, size, 'D', detail, sizeof(detail));
+	pgwire_error_field(payload, size, 'C', sqlstate, sizeof(sqlstate));
+	return err_set(err, side, -EIO, "%s: %s%s%s%s%s%s", prefix, conn_one_line(message),
+				   detail[0] ? " (" : "", conn_one_line(detail), detail[0] ? ")" : "",
+				   sqlstate[0] ? " SQLSTATE " : "", sqlstate);
 }
 
 int

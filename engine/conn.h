@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/err.h"
 
@@ -47,6 +48,13 @@ int			conn_query(PGconn *conn, sl_side side, const char *sql, PGresult **res, sl
  */
 int			conn_fail(PGconn *conn, const PGresult *res, sl_side side, sl_err *err,
 					  const char *prefix);
+
+/*
+ * Sets err from an ErrorResponse payload read off the wire (the direct COPY
+ * path): message, detail and SQLSTATE, after prefix.
+ */
+int			conn_fail_message(const uint8_t *payload, size_t size, sl_side side, sl_err *err,
+							  const char *prefix);
 
 /* Folds a multi-line libpq message into one line, in place; returns msg. */
 char	   *conn_one_line(char *msg);

@@ -19,8 +19,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include "codec/copybin.h"
-#include "codec/copytext.h"
 #include "codec/pgwire.h"
 #include "engine/conn.h"
 #include "engine/log.h"
@@ -32,32 +30,16 @@ typedef struct chunk_stream
 	copy_worker *w;
 	const cat_table *table;
 	const plan_chunk *chunk;
-	bool		text;
-	bool		direct_source;	/* read the source socket ourselves */
 	bool		direct_target;	/* write CopyData frames ourselves */
-	copybin_parser *bin;		/* binary chunks */
-	copytext_parser *txt;		/* text chunks */
-	copy_result *result;
+	copy_reader src;			/* the source's COPY stream */
 	sl_err	   *err;
 	char		what[512];		/* "chunk 2 of table t (id >= ...)" for messages */
-
-	/* libpq source path */
-	char	   *row;			/* row from PQgetCopyData not yet all in the pipe */
-	int			row_len;
-	int			row_off;
-
-	/* direct source path */
-	pgwire_reader wire;
-	codec_in	read_in;		/* unparsed bytes of w->read_buf */
 
 	/* direct target path: one CopyData frame of frame_len pipe bytes in flight */
 	uint8_t		frame_header[5];
 	size_t		frame_len;
 	size_t		frame_sent;		/* header and payload bytes written */
 
-	bool		trailer_seen;	/* binary: the -1 trailer has been parsed */
-	bool		source_done;	/* source COPY finished, its result read */
-	uint64_t	source_rows;	/* the source's COPY tag */
 	bool		target_blocked; /* bytes unsent: wait for POLLOUT */
 	bool		target_ended;	/* PQputCopyEnd queued */
 } chunk_stream;
@@ -73,7 +55,7 @@ copy_worker_init(copy_worker *w, int id, io_loop_kind kind, bool via_libpq, cons
 	w->stop = stop;
 	w->via_libpq = via_libpq;
 	if ((rc = io_pipe_init(&w->pipe, COPY_PIPE_BYTES)) < 0 ||
-		(w->read_buf = malloc(COPY_READ_BYTES)) == NULL)
+		(w->read_buf = malloc(READER_BUF_BYTES)) == NULL)
 	{
 		io_pipe_fini(&w->pipe);
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "could not allocate the buffers of worker %d", id);
@@ -128,241 +110,6 @@ fail(chunk_stream *s, sl_side side, PGconn *conn, const PGresult *res, const cha
 	return conn_fail(conn, res, side, s->err, prefix);
 }
 
-/* Fails with the server's ErrorResponse (payload of an 'E' message). */
-static int
-fail_server(chunk_stream *s, sl_side side, const char *doing, const uint8_t *payload, size_t size)
-{
-	char		message[1024] = "unknown error";
-	char		detail[1024] = "";
-	char		sqlstate[8] = "";
-
-	pgwire_error_field(payload, size, 'M', message, sizeof(message));
-	pgwire_error_field(payload, size, 'D', detail, sizeof(detail));
-	pgwire_error_field(payload, size, 'C', sqlstate, sizeof(sqlstate));
-	return err_set(s->err, side, -EIO, "%s: %s %s: %s%s%s%s%s%s", s->what, doing, err_side_name(side),
-				   conn_one_line(message), detail[0] ? " (" : "", conn_one_line(detail),
-				   detail[0] ? ")" : "", sqlstate[0] ? " SQLSTATE " : "", sqlstate);
-}
-
-/* Hashes a piece of the COPY stream, split anywhere. */
-static int
-hash_bytes(chunk_stream *s, const uint8_t *data, size_t len)
-{
-	codec_in	in = {data, len, 0};
-	int			rc;
-
-	if (s->text)
-	{
-		rc = copytext_step(s->txt, &in, &s->result->digest);
-		if (rc < 0)
-			return err_set(s->err, SIDE_SOURCE, rc, "%s: malformed COPY data from the source: %s",
-						   s->what, copytext_error(s->txt));
-		return 0;
-	}
-	rc = copybin_step(s->bin, &in, &s->result->digest);
-	if (rc < 0)
-		return err_set(s->err, SIDE_SOURCE, rc, "%s: malformed COPY data from the source: %s",
-					   s->what, copybin_error(s->bin));
-	if (rc == 1)
-	{
-		if (in.pos != in.size)
-			return err_set(s->err, SIDE_SOURCE, -EPROTO,
-						   "%s: malformed COPY data from the source: %zu bytes after the trailer",
-						   s->what, in.size - in.pos);
-		s->trailer_seen = true;
-	}
-	return 0;
-}
-
-static int
-finish_source(chunk_stream *s)
-{
-	PGresult   *res;
-	int			rc = 0;
-
-	while ((res = PQgetResult(s->w->source)) != NULL)
-	{
-		if (PQresultStatus(res) == PGRES_COMMAND_OK)
-			s->source_rows = strtoull(PQcmdTuples(res), NULL, 10);
-		else if (PQresultStatus(res) != PGRES_EMPTY_QUERY && rc == 0)
-			rc = fail(s, SIDE_SOURCE, s->w->source, res, "could not read from");
-		PQclear(res);
-	}
-	s->source_done = true;
-	return rc;
-}
-
-/* libpq path: moves rows from the source into the pipe until it is full or the source is dry. */
-static int
-pump_source_libpq(chunk_stream *s)
-{
-	copy_worker *w = s->w;
-	bool		consumed = false;
-
-	for (;;)
-	{
-		char	   *buf = NULL;
-		int			len;
-		int			rc;
-
-		if (s->row != NULL)
-		{
-			s->row_off += (int) io_pipe_write(&w->pipe, s->row + s->row_off,
-											  (size_t) (s->row_len - s->row_off));
-			if (s->row_off < s->row_len)
-				return 0;		/* the pipe is full */
-			PQfreemem(s->row);
-			s->row = NULL;
-		}
-		if (s->source_done || io_pipe_space(&w->pipe) == 0)
-			return 0;
-
-		len = PQgetCopyData(w->source, &buf, 1);
-		if (len > 0)
-		{
-			consumed = false;
-			s->row = buf;
-			s->row_len = len;
-			s->row_off = 0;
-			s->result->bytes += (uint64_t) len;
-			if ((rc = hash_bytes(s, (const uint8_t *) buf, (size_t) len)) < 0)
-				return rc;
-			continue;
-		}
-		if (len == 0)
-		{
-			/* Read what the socket already holds before paying for a wait. */
-			if (consumed)
-				return 0;
-			if (!PQconsumeInput(w->source))
-				return fail(s, SIDE_SOURCE, w->source, NULL, "lost the connection to");
-			consumed = true;
-			continue;
-		}
-		if (len == -1)
-			return finish_source(s);
-		return fail(s, SIDE_SOURCE, w->source, NULL, "could not read from");
-	}
-}
-
-/*
- * Direct path, after the source's ReadyForQuery: libpq still waits for the
- * COPY's results, which it never saw.  An empty query gives it a complete,
- * ordinary response (EmptyQueryResponse, ReadyForQuery) to end on.
- */
-static int
-resync_source(chunk_stream *s)
-{
-	static const char empty_query[] = {'Q', 0, 0, 0, 5, 0};
-	int			fd = PQsocket(s->w->source);
-	size_t		sent = 0;
-
-	while (sent < sizeof(empty_query))
-	{
-		ssize_t		n = send(fd, empty_query + sent, sizeof(empty_query) - sent, MSG_NOSIGNAL);
-
-		if (n > 0)
-			sent += (size_t) n;
-		else if (n < 0 && errno == EAGAIN)
-		{
-			struct pollfd pfd = {fd, POLLOUT, 0};
-
-			poll(&pfd, 1, COPY_WAIT_MS);
-		}
-		else if (n < 0 && errno != EINTR)
-			return err_set(s->err, SIDE_SOURCE, -errno, "%s: lost the connection to source: %s",
-						   s->what, strerror(errno));
-	}
-	return finish_source(s);
-}
-
-/* Direct path: one backend message of the source's COPY OUT response. */
-static int
-source_message(chunk_stream *s, const pgwire_event *ev)
-{
-	switch (ev->type)
-	{
-		case 'H':				/* CopyOutResponse: its overall format must be ours */
-			if (ev->size < 1 || ev->data[0] != (s->text ? 0 : 1))
-				return err_set(s->err, SIDE_SOURCE, -EPROTO,
-							   "%s: the source answered COPY in an unexpected format", s->what);
-			return 0;
-		case 'c':				/* CopyDone */
-			return 0;
-		case 'C':				/* CommandComplete "COPY n" */
-			if (ev->size > 5 && memcmp(ev->data, "COPY ", 5) == 0)
-				s->source_rows = strtoull((const char *) ev->data + 5, NULL, 10);
-			return 0;
-		case 'E':
-			return fail_server(s, SIDE_SOURCE, "could not read from", ev->data, ev->size);
-		case 'Z':				/* ReadyForQuery: the COPY is over */
-			return resync_source(s);
-		case 'N':				/* notices, parameter changes, notifications */
-		case 'S':
-		case 'A':
-			return 0;
-		default:
-			return err_set(s->err, SIDE_SOURCE, -EPROTO,
-						   "%s: unexpected message type 0x%02x from the source", s->what, ev->type);
-	}
-}
-
-/* Direct path: reads the source socket into the pipe until it is full or the socket is dry. */
-static int
-pump_source_direct(chunk_stream *s)
-{
-	copy_worker *w = s->w;
-	bool		read_once = false;
-
-	while (!s->source_done && io_pipe_space(&w->pipe) > 0)
-	{
-		pgwire_event ev;
-		int			rc;
-
-		if (s->read_in.pos == s->read_in.size)
-		{
-			ssize_t		n;
-
-			if (read_once)
-				return 0;		/* one read per turn: then let the target have its go */
-			n = recv(PQsocket(w->source), w->read_buf, COPY_READ_BYTES, MSG_DONTWAIT);
-			if (n > 0)
-			{
-				s->read_in = (codec_in) {w->read_buf, (size_t) n, 0};
-				read_once = true;
-				continue;
-			}
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return 0;
-			if (n < 0 && errno == EINTR)
-				continue;
-			return err_set(s->err, SIDE_SOURCE, n == 0 ? -ECONNRESET : -errno,
-						   "%s: lost the connection to source: %s", s->what,
-						   n == 0 ? "the server closed the connection" : strerror(errno));
-		}
-		rc = pgwire_next(&s->wire, &s->read_in, &ev);
-		if (rc == 0)
-			continue;
-		if (rc < 0)
-			return err_set(s->err, SIDE_SOURCE, rc, "%s: malformed protocol data from the source: %s",
-						   s->what, pgwire_error(&s->wire));
-		if (ev.kind == PGWIRE_COPY_DATA)
-		{
-			size_t		taken = io_pipe_write(&w->pipe, ev.data, ev.size);
-
-			if (taken < ev.size)
-				pgwire_unread(&s->wire, &s->read_in, ev.size - taken);
-			s->result->bytes += taken;
-			if ((rc = hash_bytes(s, ev.data, taken)) < 0)
-				return rc;
-			continue;
-		}
-		if ((rc = source_message(s, &ev)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
 /* The server's reason when a write to the target failed, if it sent one. */
 static int
 fail_target_write(chunk_stream *s, int error)
@@ -381,7 +128,11 @@ fail_target_write(chunk_stream *s, int error)
 		{
 			if (ev.kind == PGWIRE_MESSAGE && ev.type == 'E')
 			{
-				int			rc = fail_server(s, SIDE_TARGET, "could not send to", ev.data, ev.size);
+				char		prefix[768];
+				int			rc;
+
+				snprintf(prefix, sizeof(prefix), "%s: could not send to target", s->what);
+				rc = conn_fail_message(ev.data, ev.size, SIDE_TARGET, s->err, prefix);
 
 				pgwire_fini(&reader);
 				return rc;
@@ -414,7 +165,7 @@ pump_target_direct(chunk_stream *s)
 			if (w->pipe.used == 0)
 				break;
 			/* While the source goes on, wait for a batch worth a message. */
-			if (!s->source_done && w->pipe.used < COPY_BATCH_MIN && io_pipe_space(&w->pipe) > 0)
+			if (!s->src.done && w->pipe.used < COPY_BATCH_MIN && io_pipe_space(&w->pipe) > 0)
 				break;
 			s->frame_len = io_pipe_peek(&w->pipe, &span, COPY_BATCH_MAX);
 			s->frame_sent = 0;
@@ -479,7 +230,7 @@ pump_target_libpq(chunk_stream *s)
 		}
 		if (w->pipe.used == 0 || s->target_ended)
 			break;
-		if (!s->source_done && w->pipe.used < COPY_BATCH_MIN && io_pipe_space(&w->pipe) > 0)
+		if (!s->src.done && w->pipe.used < COPY_BATCH_MIN && io_pipe_space(&w->pipe) > 0)
 			break;
 		n = io_pipe_peek(&w->pipe, &span, COPY_BATCH_MAX);
 		if (PQputCopyData(w->target, (const char *) span, (int) n) != 1)
@@ -496,15 +247,11 @@ end_target(chunk_stream *s)
 	copy_worker *w = s->w;
 	int			rc;
 
-	if (s->target_ended || !s->source_done || s->row != NULL || w->pipe.used > 0 ||
+	if (s->target_ended || !s->src.done || s->src.row != NULL || w->pipe.used > 0 ||
 		s->frame_len > 0 || s->target_blocked)
 		return 0;
-	if (!s->text && !s->trailer_seen)
-		return err_set(s->err, SIDE_SOURCE, -EPROTO,
-					   "%s: the source's COPY data ended without its trailer", s->what);
-	if (s->text && (rc = copytext_finish(s->txt)) < 0)
-		return err_set(s->err, SIDE_SOURCE, rc, "%s: malformed COPY data from the source: %s",
-					   s->what, copytext_error(s->txt));
+	if ((rc = copy_reader_finish(&s->src)) < 0)
+		return rc;
 	rc = PQputCopyEnd(w->target, NULL);
 	if (rc < 0)
 		return fail(s, SIDE_TARGET, w->target, NULL, "could not end the COPY on");
@@ -520,7 +267,7 @@ wait_sockets(chunk_stream *s)
 {
 	copy_worker *w = s->w;
 	io_watch	watch[2];
-	bool		want_source = !s->source_done && s->row == NULL && io_pipe_space(&w->pipe) > 0;
+	bool		want_source = copy_reader_wants_socket(&s->src, &w->pipe);
 	int			rc;
 
 	watch[0] = (io_watch) {.fd = want_source ? PQsocket(w->source) : -1, .events = POLLIN};
@@ -586,7 +333,7 @@ start_copies(chunk_stream *s)
 	}
 	if (rc == 0)
 	{
-		plan_copy_in_sql(&sql, s->table, s->text, s->chunk->freeze);
+		plan_copy_in_sql(&sql, s->table, s->table->text_reason != NULL, s->chunk->freeze);
 		res = PQexec(w->target, sbuf_str(&sql));
 		if (PQresultStatus(res) != PGRES_COPY_IN)
 			rc = fail(s, SIDE_TARGET, w->target, res, "could not start COPY on");
@@ -595,21 +342,10 @@ start_copies(chunk_stream *s)
 	}
 	if (rc == 0)
 	{
-		plan_copy_out_sql(&sql, s->table, s->chunk->predicate, s->text);
+		plan_copy_out_sql(&sql, s->table, s->chunk->predicate, s->table->text_reason != NULL);
 		log_debug("worker %d: %s", w->id, sbuf_str(&sql));
-		if (s->direct_source)
-		{
-			/* libpq sends and flushes the query; the responses are ours to read */
-			if (!PQsendQuery(w->source, sbuf_str(&sql)))
-				rc = fail(s, SIDE_SOURCE, w->source, NULL, "could not start COPY on");
-		}
-		else
-		{
-			res = PQexec(w->source, sbuf_str(&sql));
-			if (PQresultStatus(res) != PGRES_COPY_OUT)
-				rc = fail(s, SIDE_SOURCE, w->source, res, "could not start COPY on");
-			PQclear(res);
-		}
+		rc = copy_reader_begin(&s->src, w->source, SIDE_SOURCE, s->table, sbuf_str(&sql),
+							   !w->via_libpq && !encrypted(w->source), w->read_buf, s->what, s->err);
 	}
 	if (rc == 0 && sbuf_failed(&sql))
 		rc = err_set(s->err, SIDE_LOCAL, -ENOMEM, "%s: out of memory", s->what);
@@ -628,7 +364,7 @@ stream_chunk(chunk_stream *s)
 	{
 		if (atomic_load(s->w->stop))
 			return err_set(s->err, SIDE_INTERRUPT, -EINTR, "%s: interrupted and rolled back", s->what);
-		rc = s->direct_source ? pump_source_direct(s) : pump_source_libpq(s);
+		rc = copy_reader_step(&s->src, &s->w->pipe);
 		if (rc == 0)
 			rc = s->direct_target ? pump_target_direct(s) : pump_target_libpq(s);
 		if (rc == 0)
@@ -646,8 +382,7 @@ stream_chunk(chunk_stream *s)
 			s->target_blocked = true;
 		}
 		/* the source's socket may hold more than one read took */
-		if (s->direct_source && !s->source_done && io_pipe_space(&s->w->pipe) > 0 &&
-			s->read_in.pos < s->read_in.size)
+		if (copy_reader_has_buffered(&s->src) && io_pipe_space(&s->w->pipe) > 0)
 			continue;
 		/* neither side can move without the network now */
 		if ((rc = wait_sockets(s)) < 0)
@@ -670,8 +405,6 @@ copy_chunk(copy_worker *w, const catalog *cat, const plan_chunk *chunk,
 	s.w = w;
 	s.table = table;
 	s.chunk = chunk;
-	s.text = table->text_reason != NULL;
-	s.result = result;
 	s.err = err;
 	if (chunk->predicate != NULL)
 		snprintf(s.what, sizeof(s.what), "chunk %d of table %s (%.300s)", chunk->seq,
@@ -681,34 +414,23 @@ copy_chunk(copy_worker *w, const catalog *cat, const plan_chunk *chunk,
 
 	if (w->source == NULL || w->target == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "%s: worker %d has no connection", s.what, w->id);
-	s.direct_source = !w->via_libpq && !encrypted(w->source);
 	s.direct_target = !w->via_libpq && !encrypted(w->target);
-	pgwire_init(&s.wire);
-
-	if (s.text)
-		rc = copytext_create(&s.txt);
-	else
-		rc = copybin_create(&s.bin, (uint16_t) table->ncols, table->shapes);
-	if (rc < 0)
-		return err_set(err, SIDE_LOCAL, rc, "%s: out of memory", s.what);
 
 	io_pipe_clear(&w->pipe);
 	if ((rc = start_copies(&s)) == 0 && (rc = stream_chunk(&s)) == 0)
 		rc = finish_target(&s, &target_rows);
 	if (rc == 0)
 	{
-		result->rows = result->digest.rows;
-		if (s.source_rows != result->rows || target_rows != result->rows)
+		result->digest = s.src.digest;
+		result->bytes = s.src.bytes;
+		result->rows = s.src.digest.rows;
+		if (target_rows != result->rows)
 			rc = err_set(err, SIDE_LOCAL, -EPROTO,
-						 "%s: row counts disagree: the source sent %llu, %llu were hashed, "
-						 "the target loaded %llu", s.what, (unsigned long long) s.source_rows,
-						 (unsigned long long) result->rows, (unsigned long long) target_rows);
+						 "%s: row counts disagree: the source sent %llu, the target loaded %llu",
+						 s.what, (unsigned long long) result->rows, (unsigned long long) target_rows);
 	}
 	if (rc < 0)
 		abandon(w);
-	PQfreemem(s.row);
-	pgwire_fini(&s.wire);
-	copybin_destroy(s.bin);
-	copytext_destroy(s.txt);
+	copy_reader_end(&s.src);
 	return rc;
 }

@@ -12,17 +12,11 @@
  * batches wait until they are large.  A one-chunk table is loaded with
  * TRUNCATE + COPY FREEZE inside one transaction.
  *
- * On connections without TLS or GSS encryption, the data bypasses libpq's
- * per-row path: libpq sends the COPY statement, then the worker reads the
- * source socket itself in large reads, frames the CopyData messages
- * (codec/pgwire.h) and hashes and forwards the rows where they lie; at the
- * end it sends an empty query so that libpq, which never saw the COPY's
- * responses, reads an ordinary EmptyQueryResponse and ReadyForQuery and is
- * idle again.  On the target, while libpq is in COPY IN with an empty output
- * buffer, the worker writes CopyData frames from the pipe straight to the
- * socket, and PQputCopyEnd ends the COPY.  This saves libpq's allocation and
- * copy of every row and reads 1 MB per system call instead of 16 kB.
- * Encrypted connections use libpq's COPY functions.
+ * The source side is a copy_reader (engine/reader.h), which on unencrypted
+ * connections reads the socket itself.  On the target, likewise, while libpq
+ * is in COPY IN with an empty output buffer, the worker writes CopyData
+ * frames from the pipe straight to the socket, and PQputCopyEnd ends the
+ * COPY; encrypted connections go through PQputCopyData.
  *
  * At the end the three row counts must agree: the source's COPY tag, the
  * rows parsed and hashed, and the target's COPY tag.  On any failure or stop
@@ -43,6 +37,7 @@
 #include "engine/catalog.h"
 #include "engine/err.h"
 #include "engine/plan.h"
+#include "engine/reader.h"
 #include "engine/sbuf.h"
 #include "io/loop.h"
 #include "io/pipe.h"
@@ -50,7 +45,6 @@
 #define COPY_PIPE_BYTES (4u << 20)	/* bounded pipe per worker */
 #define COPY_BATCH_MIN (64u << 10)	/* smallest batch sent while the source goes on */
 #define COPY_BATCH_MAX (256u << 10)	/* largest CopyData message sent */
-#define COPY_READ_BYTES (1u << 20)	/* socket read buffer of the direct path */
 
 typedef struct copy_worker
 {
@@ -59,7 +53,7 @@ typedef struct copy_worker
 	PGconn	   *target;			/* owned; NULL after a failure */
 	io_loop    *loop;			/* owned */
 	io_pipe		pipe;
-	uint8_t    *read_buf;		/* COPY_READ_BYTES, owned: direct reads of the source */
+	uint8_t    *read_buf;		/* READER_BUF_BYTES, owned: direct reads of the source */
 	bool		via_libpq;		/* never read or write the sockets directly */
 	const atomic_int *stop;		/* set by the scheduler: abandon the chunk */
 } copy_worker;

@@ -1,0 +1,95 @@
+/*
+ * reader.h: one COPY ... TO STDOUT stream, read from a server and hashed.
+ *
+ * A reader hashes every row of the stream (codec/copybin.h or copytext.h)
+ * and hands the bytes to a pipe (a clone's target side drains it) or drops
+ * them (a verification needs only the digest).  It never blocks: each step
+ * moves what the socket holds and returns; the caller waits for the socket
+ * when copy_reader_wants_socket() says so.
+ *
+ * Two ways to read.  libpq's PQgetCopyData hands over each CopyData message
+ * (one per row) in a fresh allocation after reading the socket 16 kB at a
+ * time.  On a connection without TLS or GSS encryption the reader does
+ * better: libpq only sends the statement, the reader reads the socket itself
+ * in large reads, frames the messages (codec/pgwire.h) and hashes and
+ * forwards the rows where they lie.  After the server's ReadyForQuery it
+ * sends an empty query, so that libpq, which never saw the COPY's
+ * responses, reads an ordinary EmptyQueryResponse and ReadyForQuery and is
+ * idle again.
+ *
+ * Thread safety: a reader belongs to one thread.
+ */
+#ifndef PGSLUICE_ENGINE_READER_H
+#define PGSLUICE_ENGINE_READER_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec/copybin.h"
+#include "codec/copytext.h"
+#include "codec/digest.h"
+#include "codec/pgwire.h"
+#include "engine/catalog.h"
+#include "engine/err.h"
+#include "io/pipe.h"
+
+#define READER_BUF_BYTES (1u << 20)	/* socket reads of the direct path */
+
+typedef struct copy_reader
+{
+	PGconn	   *conn;			/* borrowed */
+	sl_side		side;
+	const char *what;			/* names the chunk in messages; borrowed */
+	sl_err	   *err;
+	bool		text;			/* FORMAT text, else binary */
+	bool		direct;			/* reads the socket itself */
+	uint8_t    *read_buf;		/* READER_BUF_BYTES, borrowed */
+	copybin_parser *bin;
+	copytext_parser *txt;
+	chunk_digest digest;		/* of the rows read so far */
+	uint64_t	bytes;			/* COPY stream bytes read */
+	uint64_t	server_rows;	/* the server's COPY tag */
+	bool		trailer_seen;	/* binary: the -1 trailer was parsed */
+	bool		done;			/* the COPY is over and its result read */
+
+	char	   *row;			/* libpq path: a row not yet all in the pipe */
+	int			row_len;
+	int			row_off;
+
+	pgwire_reader wire;			/* direct path */
+	codec_in	read_in;		/* unparsed bytes of read_buf */
+} copy_reader;
+
+/*
+ * Sends sql (a COPY ... TO STDOUT of table's copy columns) and prepares to
+ * read its rows.  direct chooses the direct path (the caller checks that the
+ * connection is not encrypted).  Returns 0 or a negative errno.
+ */
+int			copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const cat_table *table,
+							  const char *sql, bool direct, uint8_t *read_buf, const char *what,
+							  sl_err *err);
+
+/*
+ * Reads what the socket holds (one read on the direct path) into sink, or
+ * hashes and drops it when sink is NULL, until the sink is full, the socket
+ * is dry or the COPY is over.  Returns 0 or a negative errno.
+ */
+int			copy_reader_step(copy_reader *r, io_pipe *sink);
+
+/* True when the reader can go on only after its socket becomes readable. */
+bool		copy_reader_wants_socket(const copy_reader *r, const io_pipe *sink);
+
+/* True when bytes already read wait to be parsed (the sink was full). */
+bool		copy_reader_has_buffered(const copy_reader *r);
+
+/*
+ * After done: checks that the stream ended properly and that the rows hashed
+ * are the rows the server says it sent.  Returns 0 or a negative errno.
+ */
+int			copy_reader_finish(copy_reader *r);
+
+/* Frees what the reader holds; the connection stays open. */
+void		copy_reader_end(copy_reader *r);
+
+#endif
