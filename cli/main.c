@@ -21,6 +21,7 @@
 #include "cli/report.h"
 #include "engine/clone.h"
 #include "engine/log.h"
+#include "engine/sched.h"
 
 #define EXIT_OK 0
 #define EXIT_FAILURE_OTHER 1
@@ -111,7 +112,7 @@ on_signal(int signo)
 	(void) signo;
 	if (signals_seen++ == 0)
 	{
-		clone_request_stop();
+		sched_request_stop();
 		(void) !write(STDERR_FILENO, first, sizeof(first) - 1);
 		return;
 	}

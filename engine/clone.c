@@ -1,17 +1,14 @@
 /*
  * clone.c: the steps of a clone and the scheduler of its chunks.  See clone.h.
  *
- * Thread safety: the scheduler's mutex guards next_chunk, err and the
- * status fields of report->chunks; a chunk's result is written by the one
- * worker that took it, before it takes the lock to mark it done.  The
- * catalog and the plan are read-only once workers start.  Workers watch
- * sched->stop; only the main thread sets it from the global stop request,
- * and any worker sets it after a failure.  There is one lock, so no order.
+ * Thread safety: the chunks run on engine/sched.c's workers; a chunk's slot
+ * in the report is written by the one worker that runs it and read after
+ * the scheduler has joined them all.  The catalog and the plan are
+ * read-only once workers start; the clone's context has two atomics.
  */
 #include "engine/clone.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,19 +20,11 @@
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/sbuf.h"
+#include "engine/sched.h"
 #include "engine/schema.h"
 
 #define BATCH_STATEMENTS 500	/* tables or sequences per batched statement */
-#define MAIN_TICK_MS 100
 #define LOCK_TIMEOUT "60s"		/* to lock the source tables */
-
-static atomic_int stop_requested;
-
-void
-clone_request_stop(void)
-{
-	atomic_store(&stop_requested, 1);
-}
 
 static double
 now_seconds(void)
@@ -46,47 +35,30 @@ now_seconds(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-typedef struct scheduler
+/* What the clone's workers share; read-only but for the atomics and each chunk's slot. */
+typedef struct clone_ctx
 {
 	const clone_options *opt;
 	const catalog *cat;
 	const plan *plan;
 	clone_report *report;
 	const char *snapshot;		/* NULL: best effort */
-	int		   *order;			/* chunk indexes, largest first */
 	double		started;
-
-	pthread_mutex_t lock;
-	int			next_chunk;		/* guarded by lock */
-	sl_err		err;			/* guarded by lock: the first failure */
-
-	atomic_int	stop;			/* workers abandon their chunk */
-	atomic_int	running;		/* workers not yet finished */
 	atomic_int	fallback_said;	/* the io_uring fallback was reported */
 	atomic_int	replica_said;	/* the session_replication_role refusal was reported */
-	atomic_ullong bytes_done;
-	atomic_int	chunks_done;
-} scheduler;
-
-typedef struct worker_arg
-{
-	scheduler  *sched;
-	int			id;
-	pthread_t	thread;
-	bool		started;
-} worker_arg;
+} clone_ctx;
 
 static int
-open_worker_connections(scheduler *s, copy_worker *w, sl_err *err)
+open_worker_connections(clone_ctx *ctx, copy_worker *w, sl_err *err)
 {
-	conn_settings src = {s->cat->encoding, 0};
-	conn_settings dst = {s->cat->encoding, 1};
+	conn_settings src = {ctx->cat->encoding, 0};
+	conn_settings dst = {ctx->cat->encoding, 1};
 	int			rc;
 
-	if ((rc = conn_open(&w->source, s->opt->source, SIDE_SOURCE, &src, err)) < 0 ||
-		(rc = conn_open(&w->target, s->opt->target, SIDE_TARGET, &dst, err)) < 0)
+	if ((rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &src, err)) < 0 ||
+		(rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &dst, err)) < 0)
 		return rc;
-	if (s->opt->data_only)
+	if (ctx->opt->data_only)
 	{
 		/*
 		 * The schema exists with its foreign keys and triggers; like
@@ -97,7 +69,7 @@ open_worker_connections(scheduler *s, copy_worker *w, sl_err *err)
 		 */
 		PGresult   *res = PQexec(w->target, "SET session_replication_role = replica");
 
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&s->replica_said, 1) == 0)
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&ctx->replica_said, 1) == 0)
 		{
 			char		msg[512];
 
@@ -107,186 +79,84 @@ open_worker_connections(scheduler *s, copy_worker *w, sl_err *err)
 		}
 		PQclear(res);
 	}
-	if (s->snapshot != NULL)
-	{
-		sbuf		sql;
-
-		sbuf_init(&sql, 1024);
-		sbuf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
-					"SET TRANSACTION SNAPSHOT '%s'", s->snapshot);
-		rc = conn_exec(w->source, SIDE_SOURCE, sbuf_str(&sql), err);
-		sbuf_fini(&sql);
-	}
-	return rc;
-}
-
-static void *
-worker_main(void *arg)
-{
-	worker_arg *wa = arg;
-	scheduler  *s = wa->sched;
-	copy_worker w;
-	sl_err		err;
-	char		why[256];
-	int			rc;
-
-	err_clear(&err);
-	rc = copy_worker_init(&w, wa->id, s->opt->io_kind, s->opt->via_libpq, &s->stop, why, sizeof(why),
-						  &err);
-	if (rc == 0)
-	{
-		if (wa->id == 1)
-			snprintf(s->report->io_backend, sizeof(s->report->io_backend), "%s",
-					 io_loop_backend(w.loop));
-		if (why[0] != '\0' && atomic_exchange(&s->fallback_said, 1) == 0)
-			log_warning("io_uring is not available (%s); using poll()", why);
-		rc = open_worker_connections(s, &w, &err);
-	}
-	while (rc == 0)
-	{
-		int			idx;
-		clone_chunk *c;
-		double		t0;
-
-		pthread_mutex_lock(&s->lock);
-		if (atomic_load(&s->stop) || s->next_chunk >= s->plan->nchunks)
-		{
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		idx = s->order[s->next_chunk++];
-		c = &s->report->chunks[idx];
-		c->status = CHUNK_RUNNING;
-		c->worker = wa->id;
-		pthread_mutex_unlock(&s->lock);
-
-		t0 = now_seconds();
-		c->started = t0 - s->started;
-		rc = copy_chunk(&w, s->cat, &s->plan->chunks[idx], &c->result, &err);
-		c->seconds = now_seconds() - t0;
-
-		pthread_mutex_lock(&s->lock);
-		c->status = rc == 0 ? CHUNK_DONE : CHUNK_FAILED;
-		pthread_mutex_unlock(&s->lock);
-		if (rc == 0)
-		{
-			atomic_fetch_add(&s->bytes_done, c->result.bytes);
-			atomic_fetch_add(&s->chunks_done, 1);
-			log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", wa->id,
-						s->plan->chunks[idx].seq, s->cat->tables[s->plan->chunks[idx].table].qname,
-						(unsigned long long) c->result.rows, c->seconds);
-		}
-	}
-	if (rc < 0)
-	{
-		pthread_mutex_lock(&s->lock);
-		err_take(&s->err, &err);
-		pthread_mutex_unlock(&s->lock);
-		atomic_store(&s->stop, 1);
-	}
-	copy_worker_fini(&w);
-	atomic_fetch_sub(&s->running, 1);
-	return NULL;
+	return conn_import_snapshot(w->source, SIDE_SOURCE, ctx->snapshot, err);
 }
 
 static int
-cmp_chunk_size(const void *a, const void *b, void *arg)
+clone_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err *err)
 {
-	const plan *p = arg;
-	const plan_chunk *x = &p->chunks[*(const int *) a];
-	const plan_chunk *y = &p->chunks[*(const int *) b];
+	clone_ctx  *ctx = arg;
+	copy_worker *w = calloc(1, sizeof(*w));
+	char		why[256];
+	int			rc;
 
-	if (x->est_bytes != y->est_bytes)
-		return x->est_bytes > y->est_bytes ? -1 : 1;
-	return *(const int *) a - *(const int *) b;
+	*state = w;
+	if (w == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
+	rc = copy_worker_init(w, id, ctx->opt->io_kind, ctx->opt->via_libpq, stop, why, sizeof(why), err);
+	if (rc < 0)
+		return rc;
+	if (id == 1)
+		snprintf(ctx->report->io_backend, sizeof(ctx->report->io_backend), "%s",
+				 io_loop_backend(w->loop));
+	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
+		log_warning("io_uring is not available (%s); using poll()", why);
+	return open_worker_connections(ctx, w, err);
+}
+
+static int64_t
+clone_worker_run(void *arg, void *state, int idx, sl_err *err)
+{
+	clone_ctx  *ctx = arg;
+	copy_worker *w = state;
+	clone_chunk *c = &ctx->report->chunks[idx];
+	const plan_chunk *pc = &ctx->plan->chunks[idx];
+	double		t0 = now_seconds();
+	int			rc;
+
+	c->status = CHUNK_RUNNING;
+	c->worker = w->id;
+	c->started = t0 - ctx->started;
+	rc = copy_chunk(w, ctx->cat, pc, &c->result, err);
+	c->seconds = now_seconds() - t0;
+	c->status = rc == 0 ? CHUNK_DONE : CHUNK_FAILED;
+	if (rc < 0)
+		return rc;
+	log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", w->id, pc->seq,
+				ctx->cat->tables[pc->table].qname, (unsigned long long) c->result.rows, c->seconds);
+	return (int64_t) c->result.bytes;
 }
 
 static void
-log_progress(scheduler *s, double elapsed)
+clone_worker_close(void *arg, void *state)
 {
-	uint64_t	bytes = atomic_load(&s->bytes_done);
+	copy_worker *w = state;
 
-	log_info("data: %d of %d chunks, %.1f MB, %.1f MB/s", atomic_load(&s->chunks_done),
-			 s->plan->nchunks, (double) bytes / 1e6, elapsed > 0 ? (double) bytes / 1e6 / elapsed : 0.0);
+	(void) arg;
+	if (w == NULL)
+		return;
+	copy_worker_fini(w);
+	free(w);
 }
+
+static const sched_ops clone_ops = {clone_worker_open, clone_worker_run, clone_worker_close};
 
 /* Copies every chunk with opt->jobs workers; returns 0 or the first failure. */
 static int
 run_chunks(const clone_options *opt, const catalog *cat, const plan *p, const char *snapshot,
 		   clone_report *report, sl_err *err)
 {
-	scheduler	s;
-	worker_arg *workers;
-	int			jobs = opt->jobs > 0 ? opt->jobs : 1;
-	double		last_progress;
-	int			rc = 0;
+	clone_ctx	ctx;
+	sched_options sopt = {opt->jobs, opt->progress_seconds, "data", NULL};
 
-	memset(&s, 0, sizeof(s));
-	s.opt = opt;
-	s.cat = cat;
-	s.plan = p;
-	s.report = report;
-	s.snapshot = snapshot;
-	s.started = last_progress = now_seconds();
-	s.order = calloc((size_t) p->nchunks + 1, sizeof(int));
-	workers = calloc((size_t) jobs, sizeof(worker_arg));
-	if (s.order == NULL || workers == NULL)
-	{
-		free(s.order);
-		free(workers);
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory scheduling chunks");
-	}
-	for (int i = 0; i < p->nchunks; i++)
-		s.order[i] = i;
-	qsort_r(s.order, (size_t) p->nchunks, sizeof(int), cmp_chunk_size, (void *) p);
-	pthread_mutex_init(&s.lock, NULL);
-	err_clear(&s.err);
-
-	if (jobs > p->nchunks && p->nchunks > 0)
-		jobs = p->nchunks;
-	for (int i = 0; i < jobs; i++)
-	{
-		workers[i].sched = &s;
-		workers[i].id = i + 1;
-		atomic_fetch_add(&s.running, 1);
-		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
-		{
-			atomic_fetch_sub(&s.running, 1);
-			err_set(&s.err, SIDE_LOCAL, -EAGAIN, "could not start worker thread %d", i + 1);
-			atomic_store(&s.stop, 1);
-			break;
-		}
-		workers[i].started = true;
-	}
-
-	while (atomic_load(&s.running) > 0)
-	{
-		struct timespec tick = {0, MAIN_TICK_MS * 1000000L};
-		double		now;
-
-		nanosleep(&tick, NULL);
-		if (atomic_load(&stop_requested))
-			atomic_store(&s.stop, 1);
-		now = now_seconds();
-		if (opt->progress_seconds > 0 && now - last_progress >= opt->progress_seconds)
-		{
-			log_progress(&s, now - s.started);
-			last_progress = now;
-		}
-	}
-	for (int i = 0; i < jobs; i++)
-		if (workers[i].started)
-			pthread_join(workers[i].thread, NULL);
-
-	report->chunks_done = atomic_load(&s.chunks_done);
-	if (err_is_set(&s.err))
-		rc = err_take(err, &s.err);
-	else if (atomic_load(&stop_requested))
-		rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
-	pthread_mutex_destroy(&s.lock);
-	free(s.order);
-	free(workers);
-	return rc;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.opt = opt;
+	ctx.cat = cat;
+	ctx.plan = p;
+	ctx.report = report;
+	ctx.snapshot = snapshot;
+	ctx.started = now_seconds();
+	return sched_run(&clone_ops, &ctx, p, &sopt, &report->chunks_done, err);
 }
 
 /* Quoted SQL string literal of str, appended to buf. */
@@ -636,7 +506,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	PGresult   *res = NULL;
 	conn_settings target_settings = {NULL, 1};
 	schema_tools tools;
-	schema_options sopt = {opt->no_owner, opt->no_privileges, &stop_requested, NULL};
+	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL};
 	char		workdir[PATH_MAX] = "";
 	char		dumpfile[PATH_MAX];
 	const char *snapshot = NULL;
@@ -773,7 +643,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			 opt->data_only ? "" : "post-data restored, ", r->cat->nmatviews, r->seconds_post);
 
 done:
-	if (rc < 0 && atomic_load(&stop_requested) && err->side != SIDE_INTERRUPT)
+	if (rc < 0 && atomic_load(sched_stop_flag()) && err->side != SIDE_INTERRUPT)
 	{
 		/* a step cut short by the signal reports the signal, not the symptom */
 		sl_err		interrupted;

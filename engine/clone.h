@@ -21,7 +21,7 @@
  * The report holds every chunk's rows, bytes and digest.
  *
  * Thread safety: clone_run starts and joins its worker threads itself;
- * clone_request_stop may be called from a signal handler at any time.
+ * sched_request_stop (engine/sched.h) stops it from a signal handler.
  */
 #ifndef PGSLUICE_ENGINE_CLONE_H
 #define PGSLUICE_ENGINE_CLONE_H
@@ -106,8 +106,5 @@ typedef struct clone_report
 int			clone_run(const clone_options *opt, clone_report **report, sl_err *err);
 
 void		clone_report_destroy(clone_report *report);
-
-/* Asks a running clone to stop; async-signal-safe. */
-void		clone_request_stop(void);
 
 #endif

@@ -294,6 +294,32 @@ conn_split_password(const char *conninfo, char **without, char **password)
 }
 
 int
+conn_import_snapshot(PGconn *conn, sl_side side, const char *snapshot, sl_err *err)
+{
+	sbuf		sql;
+	char	   *lit;
+	int			rc;
+
+	if (snapshot == NULL)
+		return 0;
+	lit = PQescapeLiteral(conn, snapshot, strlen(snapshot));
+	if (lit == NULL)
+		return conn_fail(conn, NULL, side, err, "could not quote the snapshot name");
+	sbuf_init(&sql, 1024);
+	sbuf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT %s", lit);
+	PQfreemem(lit);
+	rc = conn_exec(conn, side, sbuf_str(&sql), err);
+	sbuf_fini(&sql);
+	return rc;
+}
+
+bool
+conn_encrypted(PGconn *conn)
+{
+	return PQsslInUse(conn) || PQgssEncInUse(conn);
+}
+
+int
 conn_major_version(const PGconn *conn)
 {
 	return PQserverVersion(conn) / 10000;

@@ -15,6 +15,7 @@
 #define PGSLUICE_ENGINE_CONN_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,15 @@ int			conn_redact(const char *conninfo, char *out, size_t outlen);
  * for its environment.  Both are malloc()ed.  Returns 0 or -EINVAL/-ENOMEM.
  */
 int			conn_split_password(const char *conninfo, char **without, char **password);
+
+/*
+ * Opens a read-only REPEATABLE READ transaction at snapshot (exported by
+ * another session); does nothing when snapshot is NULL.
+ */
+int			conn_import_snapshot(PGconn *conn, sl_side side, const char *snapshot, sl_err *err);
+
+/* True when TLS or GSS encrypts the connection (the direct COPY path cannot read it). */
+bool		conn_encrypted(PGconn *conn);
 
 /* Server major version (e.g. 15) of an open connection. */
 int			conn_major_version(const PGconn *conn);

@@ -95,12 +95,6 @@ abandon(copy_worker *w)
 	io_pipe_clear(&w->pipe);
 }
 
-static bool
-encrypted(PGconn *conn)
-{
-	return PQsslInUse(conn) || PQgssEncInUse(conn);
-}
-
 static int
 fail(chunk_stream *s, sl_side side, PGconn *conn, const PGresult *res, const char *doing)
 {
@@ -344,8 +338,11 @@ start_copies(chunk_stream *s)
 	{
 		plan_copy_out_sql(&sql, s->table, s->chunk->predicate, s->table->text_reason != NULL);
 		log_debug("worker %d: %s", w->id, sbuf_str(&sql));
-		rc = copy_reader_begin(&s->src, w->source, SIDE_SOURCE, s->table, sbuf_str(&sql),
-							   !w->via_libpq && !encrypted(w->source), w->read_buf, s->what, s->err);
+		copy_reader_columns columns = {s->table->ncols, s->table->shapes, s->table->text_reason != NULL};
+
+		rc = copy_reader_begin(&s->src, w->source, SIDE_SOURCE, &columns, sbuf_str(&sql),
+							   !w->via_libpq && !conn_encrypted(w->source), w->read_buf, s->what,
+							   s->err);
 	}
 	if (rc == 0 && sbuf_failed(&sql))
 		rc = err_set(s->err, SIDE_LOCAL, -ENOMEM, "%s: out of memory", s->what);
@@ -414,7 +411,7 @@ copy_chunk(copy_worker *w, const catalog *cat, const plan_chunk *chunk,
 
 	if (w->source == NULL || w->target == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "%s: worker %d has no connection", s.what, w->id);
-	s.direct_target = !w->via_libpq && !encrypted(w->target);
+	s.direct_target = !w->via_libpq && !conn_encrypted(w->target);
 
 	io_pipe_clear(&w->pipe);
 	if ((rc = start_copies(&s)) == 0 && (rc = stream_chunk(&s)) == 0)

@@ -24,7 +24,7 @@ fail(copy_reader *r, const PGresult *res, const char *doing)
 }
 
 int
-copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const cat_table *table,
+copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const copy_reader_columns *columns,
 				  const char *sql, bool direct, uint8_t *read_buf, const char *what, sl_err *err)
 {
 	int			rc;
@@ -34,7 +34,7 @@ copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const cat_table *t
 	r->side = side;
 	r->what = what;
 	r->err = err;
-	r->text = table->text_reason != NULL;
+	r->text = columns->text;
 	r->direct = direct;
 	r->read_buf = read_buf;
 	chunk_digest_reset(&r->digest);
@@ -42,7 +42,7 @@ copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const cat_table *t
 	if (r->text)
 		rc = copytext_create(&r->txt);
 	else
-		rc = copybin_create(&r->bin, (uint16_t) table->ncols, table->shapes);
+		rc = copybin_create(&r->bin, (uint16_t) columns->ncols, columns->shapes);
 	if (rc < 0)
 		return err_set(err, SIDE_LOCAL, rc, "%s: out of memory", what);
 

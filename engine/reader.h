@@ -28,9 +28,9 @@
 
 #include "codec/copybin.h"
 #include "codec/copytext.h"
+#include "codec/ctype.h"
 #include "codec/digest.h"
 #include "codec/pgwire.h"
-#include "engine/catalog.h"
 #include "engine/err.h"
 #include "io/pipe.h"
 
@@ -61,14 +61,22 @@ typedef struct copy_reader
 	codec_in	read_in;		/* unparsed bytes of read_buf */
 } copy_reader;
 
+/* What a reader reads: the stream's columns and format. */
+typedef struct copy_reader_columns
+{
+	int			ncols;
+	const ctype *const *shapes; /* ncols checksum shapes, kept until the end */
+	bool		text;			/* FORMAT text, else binary */
+} copy_reader_columns;
+
 /*
- * Sends sql (a COPY ... TO STDOUT of table's copy columns) and prepares to
- * read its rows.  direct chooses the direct path (the caller checks that the
+ * Sends sql (a COPY ... TO STDOUT of those columns) and prepares to read its
+ * rows.  direct chooses the direct path (the caller checks that the
  * connection is not encrypted).  Returns 0 or a negative errno.
  */
-int			copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const cat_table *table,
-							  const char *sql, bool direct, uint8_t *read_buf, const char *what,
-							  sl_err *err);
+int			copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side,
+							  const copy_reader_columns *columns, const char *sql, bool direct,
+							  uint8_t *read_buf, const char *what, sl_err *err);
 
 /*
  * Reads what the socket holds (one read on the direct path) into sink, or

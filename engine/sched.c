@@ -1,0 +1,203 @@
+/*
+ * sched.c: worker threads over a plan's chunks.  See sched.h.
+ */
+#include "engine/sched.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/log.h"
+
+#define MAIN_TICK_MS 100
+
+static atomic_int stop_requested;
+
+void
+sched_request_stop(void)
+{
+	atomic_store(&stop_requested, 1);
+}
+
+const atomic_int *
+sched_stop_flag(void)
+{
+	return &stop_requested;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+typedef struct scheduler
+{
+	const sched_ops *ops;
+	void	   *ctx;
+	const plan *plan;
+	int		   *order;			/* chunk indexes, largest first */
+	int			norder;
+
+	pthread_mutex_t lock;
+	int			next;			/* guarded by lock: next index into order */
+	sl_err		err;			/* guarded by lock: the first failure */
+
+	atomic_int	stop;			/* running chunks give up */
+	atomic_int	running;		/* workers not yet finished */
+	atomic_llong bytes_done;
+	atomic_int	chunks_done;
+} scheduler;
+
+typedef struct worker_arg
+{
+	scheduler  *sched;
+	int			id;
+	pthread_t	thread;
+	bool		started;
+} worker_arg;
+
+static void *
+worker_main(void *arg)
+{
+	worker_arg *wa = arg;
+	scheduler  *s = wa->sched;
+	void	   *state = NULL;
+	sl_err		err;
+	int			rc;
+
+	err_clear(&err);
+	rc = s->ops->open(s->ctx, wa->id, &s->stop, &state, &err);
+	while (rc == 0)
+	{
+		int			chunk;
+		int64_t		moved;
+
+		pthread_mutex_lock(&s->lock);
+		if (atomic_load(&s->stop) || s->next >= s->norder)
+		{
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		chunk = s->order[s->next++];
+		pthread_mutex_unlock(&s->lock);
+
+		moved = s->ops->run(s->ctx, state, chunk, &err);
+		if (moved < 0)
+		{
+			rc = (int) moved;
+			break;
+		}
+		atomic_fetch_add(&s->bytes_done, moved);
+		atomic_fetch_add(&s->chunks_done, 1);
+	}
+	if (rc < 0)
+	{
+		pthread_mutex_lock(&s->lock);
+		err_take(&s->err, &err);
+		pthread_mutex_unlock(&s->lock);
+		atomic_store(&s->stop, 1);
+	}
+	s->ops->close(s->ctx, state);
+	atomic_fetch_sub(&s->running, 1);
+	return NULL;
+}
+
+static int
+cmp_chunk_size(const void *a, const void *b, void *arg)
+{
+	const plan *p = arg;
+	const plan_chunk *x = &p->chunks[*(const int *) a];
+	const plan_chunk *y = &p->chunks[*(const int *) b];
+
+	if (x->est_bytes != y->est_bytes)
+		return x->est_bytes > y->est_bytes ? -1 : 1;
+	return *(const int *) a - *(const int *) b;
+}
+
+int
+sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *opt,
+		  int *chunks_done, sl_err *err)
+{
+	scheduler	s;
+	worker_arg *workers;
+	int			jobs = opt->jobs > 0 ? opt->jobs : 1;
+	double		started = now_seconds();
+	double		last_progress = started;
+	int			rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.ops = ops;
+	s.ctx = ctx;
+	s.plan = p;
+	s.order = calloc((size_t) p->nchunks + 1, sizeof(int));
+	workers = calloc((size_t) jobs, sizeof(worker_arg));
+	if (s.order == NULL || workers == NULL)
+	{
+		free(s.order);
+		free(workers);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory scheduling chunks");
+	}
+	for (int i = 0; i < p->nchunks; i++)
+		if (opt->skip == NULL || !opt->skip[i])
+			s.order[s.norder++] = i;
+	qsort_r(s.order, (size_t) s.norder, sizeof(int), cmp_chunk_size, (void *) p);
+	pthread_mutex_init(&s.lock, NULL);
+	err_clear(&s.err);
+
+	if (jobs > s.norder && s.norder > 0)
+		jobs = s.norder;
+	for (int i = 0; i < jobs; i++)
+	{
+		workers[i].sched = &s;
+		workers[i].id = i + 1;
+		atomic_fetch_add(&s.running, 1);
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
+		{
+			atomic_fetch_sub(&s.running, 1);
+			err_set(&s.err, SIDE_LOCAL, -EAGAIN, "could not start worker thread %d", i + 1);
+			atomic_store(&s.stop, 1);
+			break;
+		}
+		workers[i].started = true;
+	}
+
+	while (atomic_load(&s.running) > 0)
+	{
+		struct timespec tick = {0, MAIN_TICK_MS * 1000000L};
+		double		now;
+
+		nanosleep(&tick, NULL);
+		if (atomic_load(&stop_requested))
+			atomic_store(&s.stop, 1);
+		now = now_seconds();
+		if (opt->progress_seconds > 0 && now - last_progress >= opt->progress_seconds)
+		{
+			long long	bytes = atomic_load(&s.bytes_done);
+
+			log_info("%s: %d of %d chunks, %.1f MB, %.1f MB/s", opt->label,
+					 atomic_load(&s.chunks_done), s.norder, (double) bytes / 1e6,
+					 (double) bytes / 1e6 / (now - started));
+			last_progress = now;
+		}
+	}
+	for (int i = 0; i < jobs; i++)
+		if (workers[i].started)
+			pthread_join(workers[i].thread, NULL);
+
+	*chunks_done = atomic_load(&s.chunks_done);
+	if (err_is_set(&s.err))
+		rc = err_take(err, &s.err);
+	else if (atomic_load(&stop_requested))
+		rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
+	pthread_mutex_destroy(&s.lock);
+	free(s.order);
+	free(workers);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * sched.h: runs the chunks of a plan on worker threads, largest first.
+ *
+ * The scheduler knows nothing of what a chunk is for: a clone copies it, a
+ * verification hashes it on both sides.  The caller's ops open a worker's
+ * resources (its connections) in its thread, run one chunk, and close the
+ * worker.  The first failure stops the run: the scheduler raises the stop
+ * flag that running chunks watch, and keeps that failure's error.  A stop
+ * request (a signal) raises the same flag.  Progress lines go to the log
+ * every progress_seconds.
+ *
+ * Thread safety: the scheduler's mutex guards the next chunk and the first
+ * error; counters are atomic; ops->run writes only its own chunk's results,
+ * which the caller reads after sched_run returns.  One lock, so no order.
+ * sched_request_stop may be called from a signal handler.
+ */
+#ifndef PGSLUICE_ENGINE_SCHED_H
+#define PGSLUICE_ENGINE_SCHED_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "engine/err.h"
+#include "engine/plan.h"
+
+typedef struct sched_ops
+{
+	/* In the worker's thread: opens its resources; *state receives them. */
+	int			(*open) (void *ctx, int worker_id, const atomic_int *stop, void **state, sl_err *err);
+	/* Runs chunk (an index into the plan); returns the bytes it moved, or a negative errno. */
+	int64_t		(*run) (void *ctx, void *state, int chunk, sl_err *err);
+	/* Releases what open made, also after a failure; state may be NULL. */
+	void		(*close) (void *ctx, void *state);
+} sched_ops;
+
+typedef struct sched_options
+{
+	int			jobs;
+	int			progress_seconds;	/* 0: no progress lines */
+	const char *label;			/* "data", "verify": starts each progress line */
+	const uint8_t *skip;		/* NULL, or per chunk: nonzero to leave it out */
+} sched_options;
+
+/*
+ * Runs every chunk of p.  Returns 0, or the first failure (err says which
+ * chunk and why; -EINTR after a stop request).  *chunks_done counts the
+ * chunks that succeeded.
+ */
+int			sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *opt,
+					  int *chunks_done, sl_err *err);
+
+/* Asks every running scheduler and child process to stop; async-signal-safe. */
+void		sched_request_stop(void);
+
+/* The flag sched_request_stop raises, for waits outside the scheduler. */
+const atomic_int *sched_stop_flag(void);
+
+#endif
