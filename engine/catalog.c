@@ -116,6 +116,12 @@ cmp_table(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int
+cmp_table_name(const void *a, const void *b)
+{
+	return strcmp((*(const cat_table *const *) a)->qname, (*(const cat_table *const *) b)->qname);
+}
+
 static cat_table *
 find_table(catalog *cat, uint32_t oid)
 {
@@ -637,6 +643,15 @@ catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err)
 		(rc = load_matviews(conn, cat, err)) < 0 ||
 		(rc = resolve_columns(cat, target_major, err)) < 0)
 		goto err;
+	cat->by_name = calloc((size_t) cat->ntables + 1, sizeof(cat_table *));
+	if (cat->by_name == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+		goto err;
+	}
+	for (int i = 0; i < cat->ntables; i++)
+		cat->by_name[i] = &cat->tables[i];
+	qsort(cat->by_name, (size_t) cat->ntables, sizeof(cat_table *), cmp_table_name);
 	*out = cat;
 	return 0;
 
@@ -691,14 +706,63 @@ catalog_destroy(catalog *cat)
 		free(cat->arena);
 	}
 	free(cat->encoding);
+	free(cat->by_name);
 	free(cat);
 }
 
 const cat_table *
 catalog_find(const catalog *cat, const char *qname)
 {
-	for (int i = 0; i < cat->ntables; i++)
-		if (strcmp(cat->tables[i].qname, qname) == 0)
-			return &cat->tables[i];
-	return NULL;
+	cat_table	key = {.qname = (char *) qname};
+	const cat_table *keyp = &key;
+	const cat_table **hit = bsearch(&keyp, cat->by_name, (size_t) cat->ntables,
+									sizeof(cat_table *), cmp_table_name);
+
+	return hit != NULL ? *hit : NULL;
+}
+
+#define SEQUENCES_PER_QUERY 500
+
+int
+catalog_read_sequences(PGconn *conn, sl_side side, const catalog *cat,
+					   cat_sequence_value *values, sl_err *err)
+{
+	sbuf		sql;
+	int			rc = 0;
+
+	memset(values, 0, sizeof(cat_sequence_value) * (size_t) cat->nsequences);
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	for (int start = 0; start < cat->nsequences && rc == 0; start += SEQUENCES_PER_QUERY)
+	{
+		PGresult   *res;
+		int			end = start + SEQUENCES_PER_QUERY < cat->nsequences
+			? start + SEQUENCES_PER_QUERY : cat->nsequences;
+
+		sbuf_reset(&sql);
+		for (int i = start; i < end; i++)
+			sbuf_printf(&sql, "%sSELECT %d, last_value, is_called FROM %s",
+						i > start ? " UNION ALL " : "", i, cat->sequences[i].qname);
+		if (sbuf_failed(&sql))
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading sequences");
+		else if ((rc = conn_query(conn, side, sbuf_str(&sql), &res, err)) == 0)
+		{
+			for (int r = 0; r < PQntuples(res); r++)
+			{
+				int			i = atoi(PQgetvalue(res, r, 0));
+
+				values[i].last_value = dup_value(res, r, 1);
+				values[i].is_called = bool_value(res, r, 2);
+			}
+			PQclear(res);
+		}
+	}
+	sbuf_fini(&sql);
+	return rc;
+}
+
+void
+catalog_free_sequence_values(cat_sequence_value *values, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(values[i].last_value);
 }

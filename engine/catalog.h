@@ -84,6 +84,7 @@ typedef struct catalog
 	int64_t		block_size;
 	char	   *encoding;		/* server_encoding of the database */
 	struct cat_arena *arena;	/* ctype nodes */
+	const cat_table **by_name;	/* tables sorted by qname, for catalog_find */
 } catalog;
 
 /*
@@ -94,7 +95,22 @@ int			catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err);
 
 void		catalog_destroy(catalog *cat);
 
-/* The table with that quoted name, or NULL. */
+/* The table with that quoted name, or NULL (a binary search: tables are sorted by name too). */
 const cat_table *catalog_find(const catalog *cat, const char *qname);
+
+typedef struct cat_sequence_value
+{
+	char	   *last_value;		/* as the server prints it */
+	bool		is_called;
+} cat_sequence_value;
+
+/*
+ * Reads every sequence's last_value and is_called over conn (either side;
+ * a sequence missing there is an error).  values has cat->nsequences slots;
+ * free them with catalog_free_sequence_values.
+ */
+int			catalog_read_sequences(PGconn *conn, sl_side side, const catalog *cat,
+								   cat_sequence_value *values, sl_err *err);
+void		catalog_free_sequence_values(cat_sequence_value *values, int n);
 
 #endif

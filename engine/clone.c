@@ -364,44 +364,36 @@ lock_source_tables(PGconn *holder, const catalog *cat, sl_err *err)
 static int
 copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int *count, sl_err *err)
 {
-	sbuf		sql;
+	cat_sequence_value *values = calloc((size_t) cat->nsequences + 1, sizeof(cat_sequence_value));
 	sbuf		set;
-	int			rc = 0;
+	int			rc;
 
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	if (values == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
+	rc = catalog_read_sequences(source, SIDE_SOURCE, cat, values, err);
 	sbuf_init(&set, SBUF_DEFAULT_CAP);
 	for (int start = 0; start < cat->nsequences && rc == 0; start += BATCH_STATEMENTS)
 	{
-		PGresult   *res;
 		int			end = start + BATCH_STATEMENTS < cat->nsequences ? start + BATCH_STATEMENTS : cat->nsequences;
 
-		sbuf_reset(&sql);
-		for (int i = start; i < end; i++)
-			sbuf_printf(&sql, "%sSELECT %d, last_value, is_called FROM %s",
-						i > start ? " UNION ALL " : "", i, cat->sequences[i].qname);
-		if ((rc = conn_query(source, SIDE_SOURCE, sbuf_str(&sql), &res, err)) < 0)
-			break;
 		sbuf_reset(&set);
 		sbuf_append(&set, "SELECT ");
-		for (int r = 0; r < PQntuples(res); r++)
+		for (int i = start; i < end; i++)
 		{
-			int			i = atoi(PQgetvalue(res, r, 0));
-
-			sbuf_append(&set, r ? ", pg_catalog.setval(" : "pg_catalog.setval(");
+			sbuf_append(&set, i > start ? ", pg_catalog.setval(" : "pg_catalog.setval(");
 			append_literal(&set, target, cat->sequences[i].qname);
-			sbuf_printf(&set, ", %s, %s)", PQgetvalue(res, r, 1),
-						PQgetvalue(res, r, 2)[0] == 't' ? "true" : "false");
+			sbuf_printf(&set, ", %s, %s)", values[i].last_value, values[i].is_called ? "true" : "false");
 		}
-		PQclear(res);
-		if (sbuf_failed(&sql) || sbuf_failed(&set))
+		if (sbuf_failed(&set))
 			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
 		else
 			rc = conn_exec(target, SIDE_TARGET, sbuf_str(&set), err);
 		if (rc == 0)
 			*count += end - start;
 	}
-	sbuf_fini(&sql);
 	sbuf_fini(&set);
+	catalog_free_sequence_values(values, cat->nsequences);
+	free(values);
 	return rc;
 }
 
