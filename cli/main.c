@@ -1,9 +1,10 @@
 /*
  * main.c: the pgsluice program: commands, options, exit codes.
  *
- * The only place that exits.  Exit codes:
+ * The only place that exits.  Exit codes of clone:
  *   0 success, 1 other failure (local I/O, memory, a child program),
- *   2 bad usage, 3 source error, 4 target error, 5 interrupted.
+ *   2 bad usage, 3 source error, 4 target error, 5 interrupted;
+ * of verify: 0 identical, 1 different, 2 error (usage, connection, signal).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "engine/clone.h"
 #include "engine/log.h"
 #include "engine/sched.h"
+#include "engine/verify.h"
 
 #define EXIT_OK 0
 #define EXIT_FAILURE_OTHER 1
@@ -29,6 +31,10 @@
 #define EXIT_SOURCE 3
 #define EXIT_TARGET 4
 #define EXIT_INTERRUPTED 5
+
+/* verify's own: 0 identical, 1 different, 2 error */
+#define VERIFY_EXIT_DIFFERENT 1
+#define VERIFY_EXIT_ERROR 2
 
 static const char *progname = "pgsluice";
 
@@ -41,7 +47,8 @@ usage_main(FILE *out)
 			"Usage:\n"
 			"  %s COMMAND [OPTION]...\n\n"
 			"Commands:\n"
-			"  clone        copy a database: schema, data, sequences, indexes and constraints\n\n"
+			"  clone        copy a database: schema, data, sequences, indexes and constraints\n"
+			"  verify       prove that two databases hold the same rows, without writing\n\n"
 			"General options:\n"
 			"  -V, --version  output version information, then exit\n"
 			"  -?, --help     show this help, then exit\n\n"
@@ -87,6 +94,40 @@ usage_clone(FILE *out)
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage, 3 source error,\n"
 			"4 target error, 5 interrupted.\n",
+			progname, progname);
+}
+
+static void
+usage_verify(FILE *out)
+{
+	fprintf(out,
+			"%s verify proves that two databases hold the same rows, without writing to\n"
+			"either: it compares the catalogs (tables, columns, keys, sequences), then reads\n"
+			"every table chunk by chunk on both sides at once, at one snapshot per side, and\n"
+			"compares each chunk's row count and 128-bit digest.\n\n"
+			"Usage:\n"
+			"  %s verify --source CONNINFO --target CONNINFO [OPTION]...\n\n"
+			"Connection options:\n"
+			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n\n"
+			"Options:\n"
+			"  -j, --jobs=N             worker threads, each with one connection per side\n"
+			"                           (default: 4)\n"
+			"      --chunk-size=SIZE    heap bytes per chunk, e.g. 64MB (default: 64MB)\n"
+			"      --snapshot=ID        read the source at this exported snapshot (default:\n"
+			"                           export one)\n"
+			"      --sample=FRACTION    check this share of the chunks only, e.g. 0.05\n"
+			"      --counts             compare row counts only\n"
+			"      --json=FILE          write a JSON report with every chunk checked\n"
+			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
+			"      --no-direct-copy     read rows through libpq's COPY functions also on\n"
+			"                           unencrypted connections\n"
+			"      --progress-interval=SECONDS\n"
+			"                           seconds between progress lines, 0 for none (default: 10)\n"
+			"  -q, --quiet              print errors only\n"
+			"  -v, --verbose            print a line per table; twice for debug messages\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 identical, 1 different, 2 error.\n",
 			progname, progname);
 }
 
@@ -155,6 +196,8 @@ exit_code(const sl_err *err)
 	return EXIT_FAILURE_OTHER;
 }
 
+static const char *command = "clone";	/* for "Try ... --help" */
+
 static int	bad_usage(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
 static int
@@ -166,7 +209,7 @@ bad_usage(const char *fmt,...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry \"%s clone --help\" for more information.\n", progname);
+	fprintf(stderr, "\nTry \"%s %s --help\" for more information.\n", progname, command);
 	return EXIT_USAGE;
 }
 
@@ -182,67 +225,159 @@ enum
 	OPT_JSON,
 	OPT_IO,
 	OPT_NO_DIRECT_COPY,
-	OPT_PROGRESS
+	OPT_PROGRESS,
+	OPT_SNAPSHOT,
+	OPT_SAMPLE,
+	OPT_COUNTS
 };
+
+/* The options every command that reads both servers takes. */
+#define COMMON_LONG_OPTIONS \
+	{"source", required_argument, NULL, 's'}, \
+	{"target", required_argument, NULL, 't'}, \
+	{"jobs", required_argument, NULL, 'j'}, \
+	{"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE}, \
+	{"json", required_argument, NULL, OPT_JSON}, \
+	{"io", required_argument, NULL, OPT_IO}, \
+	{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY}, \
+	{"progress-interval", required_argument, NULL, OPT_PROGRESS}, \
+	{"quiet", no_argument, NULL, 'q'}, \
+	{"verbose", no_argument, NULL, 'v'}, \
+	{"help", no_argument, NULL, '?'}
+#define COMMON_SHORT_OPTIONS "s:t:j:qv?"
+
+typedef struct common_options
+{
+	const char *source;
+	const char *target;
+	int			jobs;
+	int64_t		chunk_bytes;
+	const char *json_path;
+	io_loop_kind io_kind;
+	bool		via_libpq;
+	int			progress_seconds;
+	log_level	level;
+	bool		help;
+} common_options;
+
+static void
+common_defaults(common_options *co)
+{
+	memset(co, 0, sizeof(*co));
+	co->source = getenv("PGSLUICE_SOURCE");
+	co->target = getenv("PGSLUICE_TARGET");
+	co->jobs = 4;
+	co->chunk_bytes = PLAN_DEFAULT_CHUNK_BYTES;
+	co->io_kind = IO_LOOP_AUTO;
+	co->progress_seconds = 10;
+	co->level = LOG_INFO;
+}
+
+/*
+ * Takes option c if it is a common one: returns 1 when taken, 0 when not,
+ * or -1 after reporting a bad value.
+ */
+static int
+common_option(common_options *co, int c, char **argv)
+{
+	switch (c)
+	{
+		case 's':
+			co->source = optarg;
+			return 1;
+		case 't':
+			co->target = optarg;
+			return 1;
+		case 'j':
+			if (args_parse_int(optarg, 1, 256, &co->jobs) < 0)
+				return bad_usage("invalid value \"%s\" for --jobs: want a number from 1 to 256", optarg), -1;
+			return 1;
+		case OPT_CHUNK_SIZE:
+			if (args_parse_size(optarg, &co->chunk_bytes) < 0 || co->chunk_bytes < 8192)
+				return bad_usage("invalid value \"%s\" for --chunk-size: want a size such as 64MB, "
+								 "at least 8kB", optarg), -1;
+			return 1;
+		case OPT_JSON:
+			co->json_path = optarg;
+			return 1;
+		case OPT_IO:
+			if (strcmp(optarg, "auto") == 0)
+				co->io_kind = IO_LOOP_AUTO;
+			else if (strcmp(optarg, "io_uring") == 0)
+				co->io_kind = IO_LOOP_URING;
+			else if (strcmp(optarg, "poll") == 0)
+				co->io_kind = IO_LOOP_POLL;
+			else
+				return bad_usage("invalid value \"%s\" for --io: want auto, io_uring or poll", optarg), -1;
+			return 1;
+		case OPT_NO_DIRECT_COPY:
+			co->via_libpq = true;
+			return 1;
+		case OPT_PROGRESS:
+			if (args_parse_int(optarg, 0, 86400, &co->progress_seconds) < 0)
+				return bad_usage("invalid value \"%s\" for --progress-interval: want seconds", optarg), -1;
+			return 1;
+		case 'q':
+			co->level = LOG_ERROR;
+			return 1;
+		case 'v':
+			co->level = co->level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG;
+			return 1;
+		case '?':
+			if (optopt != 0 || (strcmp(argv[optind - 1], "-?") != 0 &&
+								strcmp(argv[optind - 1], "--help") != 0))
+				return bad_usage("%s", "invalid option"), -1;
+			co->help = true;
+			return 1;
+	}
+	return 0;
+}
+
+/* Checks what every command needs once the options are read; returns 0 or EXIT_USAGE. */
+static int
+common_finish(common_options *co, int argc, char **argv)
+{
+	if (optind < argc)
+		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (co->source == NULL || co->source[0] == '\0')
+		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
+	if (co->target == NULL || co->target[0] == '\0')
+		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	log_set_level(co->level);
+	install_signals();
+	return 0;
+}
 
 static int
 cmd_clone(int argc, char **argv)
 {
 	static const struct option long_options[] = {
-		{"source", required_argument, NULL, 's'},
-		{"target", required_argument, NULL, 't'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
+		COMMON_LONG_OPTIONS,
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
 		{"truncate", no_argument, NULL, OPT_TRUNCATE},
 		{"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
 		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
 		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
 		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
-		{"json", required_argument, NULL, OPT_JSON},
-		{"io", required_argument, NULL, OPT_IO},
-		{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY},
-		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0}
 	};
+	common_options co;
 	clone_options opt = {0};
 	clone_report *report = NULL;
-	const char *json_path = NULL;
-	log_level level = LOG_INFO;
 	sl_err		err;
 	int			c;
 	int			rc;
 
-	opt.source = getenv("PGSLUICE_SOURCE");
-	opt.target = getenv("PGSLUICE_TARGET");
-	opt.jobs = 4;
-	opt.chunk_bytes = PLAN_DEFAULT_CHUNK_BYTES;
-	opt.io_kind = IO_LOOP_AUTO;
-	opt.progress_seconds = 10;
-
+	common_defaults(&co);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:t:j:qv?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
+		if ((rc = common_option(&co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
 		switch (c)
 		{
-			case 's':
-				opt.source = optarg;
-				break;
-			case 't':
-				opt.target = optarg;
-				break;
-			case 'j':
-				if (args_parse_int(optarg, 1, 256, &opt.jobs) < 0)
-					return bad_usage("invalid value \"%s\" for --jobs: want a number from 1 to 256", optarg);
-				break;
-			case OPT_CHUNK_SIZE:
-				if (args_parse_size(optarg, &opt.chunk_bytes) < 0 || opt.chunk_bytes < 8192)
-					return bad_usage("invalid value \"%s\" for --chunk-size: want a size such as 64MB, "
-									 "at least 8kB", optarg);
-				break;
 			case OPT_DATA_ONLY:
 				opt.data_only = true;
 				break;
@@ -261,67 +396,39 @@ cmd_clone(int argc, char **argv)
 			case OPT_PG_BINDIR:
 				opt.pg_bindir = optarg;
 				break;
-			case OPT_JSON:
-				json_path = optarg;
-				break;
-			case OPT_IO:
-				if (strcmp(optarg, "auto") == 0)
-					opt.io_kind = IO_LOOP_AUTO;
-				else if (strcmp(optarg, "io_uring") == 0)
-					opt.io_kind = IO_LOOP_URING;
-				else if (strcmp(optarg, "poll") == 0)
-					opt.io_kind = IO_LOOP_POLL;
-				else
-					return bad_usage("invalid value \"%s\" for --io: want auto, io_uring or poll", optarg);
-				break;
-			case OPT_NO_DIRECT_COPY:
-				opt.via_libpq = true;
-				break;
-			case OPT_PROGRESS:
-				if (args_parse_int(optarg, 0, 86400, &opt.progress_seconds) < 0)
-					return bad_usage("invalid value \"%s\" for --progress-interval: want seconds", optarg);
-				break;
-			case 'q':
-				level = LOG_ERROR;
-				break;
-			case 'v':
-				level = level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG;
-				break;
-			case '?':
-				if (optopt == 0 && strcmp(argv[optind - 1], "-?") != 0 &&
-					strcmp(argv[optind - 1], "--help") != 0)
-					return bad_usage("%s", "unknown option");
-				if (optopt != 0 && optopt != '?')
-					return bad_usage("%s", "invalid option");
-				usage_clone(stdout);
-				return EXIT_OK;
 			default:
 				return bad_usage("%s", "invalid option");
 		}
 	}
-	if (optind < argc)
-		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
-	if (opt.source == NULL || opt.source[0] == '\0')
-		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
-	if (opt.target == NULL || opt.target[0] == '\0')
-		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (co.help)
+	{
+		usage_clone(stdout);
+		return EXIT_OK;
+	}
+	if ((rc = common_finish(&co, argc, argv)) != 0)
+		return rc;
 	if (opt.truncate && !opt.data_only)
 		return bad_usage("%s", "--truncate goes with --data-only (a clone with the schema step "
 						 "needs an empty target database)");
-	log_set_level(level);
-	install_signals();
+	opt.source = co.source;
+	opt.target = co.target;
+	opt.jobs = co.jobs;
+	opt.chunk_bytes = co.chunk_bytes;
+	opt.io_kind = co.io_kind;
+	opt.via_libpq = co.via_libpq;
+	opt.progress_seconds = co.progress_seconds;
 
 	err_clear(&err);
 	rc = clone_run(&opt, &report, &err);
-	if (report != NULL && (rc == 0 || report->chunks_done > 0) && level > LOG_ERROR)
+	if (report != NULL && (rc == 0 || report->chunks_done > 0) && co.level > LOG_ERROR)
 		report_summary(stdout, report);
-	if (json_path != NULL && report != NULL)
+	if (co.json_path != NULL && report != NULL)
 	{
-		int			jrc = report_json(json_path, report, &opt, rc < 0 ? &err : NULL);
+		int			jrc = report_json(co.json_path, report, &opt, rc < 0 ? &err : NULL);
 
 		if (jrc < 0)
 		{
-			log_error("could not write the JSON report \"%s\": %s", json_path, strerror(-jrc));
+			log_error("could not write the JSON report \"%s\": %s", co.json_path, strerror(-jrc));
 			if (rc == 0)
 				rc = err_set(&err, SIDE_LOCAL, jrc, "could not write the JSON report");
 		}
@@ -335,6 +442,89 @@ cmd_clone(int argc, char **argv)
 	}
 	clone_report_destroy(report);
 	return rc < 0 ? exit_code(&err) : EXIT_OK;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		COMMON_LONG_OPTIONS,
+		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+		{"sample", required_argument, NULL, OPT_SAMPLE},
+		{"counts", no_argument, NULL, OPT_COUNTS},
+		{NULL, 0, NULL, 0}
+	};
+	common_options co;
+	verify_options opt = {0};
+	verify_report *report = NULL;
+	sl_err		err;
+	char	   *end;
+	int			c;
+	int			rc;
+
+	command = "verify";
+	common_defaults(&co);
+	opt.sample = 1.0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	{
+		if ((rc = common_option(&co, c, argv)) < 0)
+			return VERIFY_EXIT_ERROR;
+		if (rc > 0)
+			continue;
+		switch (c)
+		{
+			case OPT_SNAPSHOT:
+				opt.snapshot = optarg;
+				break;
+			case OPT_SAMPLE:
+				opt.sample = strtod(optarg, &end);
+				if (*end != '\0' || !(opt.sample > 0.0 && opt.sample <= 1.0))
+					return bad_usage("invalid value \"%s\" for --sample: want a fraction above 0, "
+									 "at most 1, such as 0.05", optarg), VERIFY_EXIT_ERROR;
+				break;
+			case OPT_COUNTS:
+				opt.counts = true;
+				break;
+			default:
+				return bad_usage("%s", "invalid option"), VERIFY_EXIT_ERROR;
+		}
+	}
+	if (co.help)
+	{
+		usage_verify(stdout);
+		return EXIT_OK;
+	}
+	if (common_finish(&co, argc, argv) != 0)
+		return VERIFY_EXIT_ERROR;
+	opt.source = co.source;
+	opt.target = co.target;
+	opt.jobs = co.jobs;
+	opt.chunk_bytes = co.chunk_bytes;
+	opt.io_kind = co.io_kind;
+	opt.via_libpq = co.via_libpq;
+	opt.progress_seconds = co.progress_seconds;
+
+	err_clear(&err);
+	rc = verify_run(&opt, &report, &err);
+	if (report != NULL && co.level > LOG_ERROR && rc == 0)
+		report_verify_summary(stdout, report, co.level >= LOG_VERBOSE);
+	if (co.json_path != NULL && report != NULL)
+	{
+		int			jrc = report_verify_json(co.json_path, report, &opt, rc < 0 ? &err : NULL);
+
+		if (jrc < 0)
+		{
+			log_error("could not write the JSON report \"%s\": %s", co.json_path, strerror(-jrc));
+			if (rc == 0)
+				rc = jrc;
+		}
+	}
+	if (rc < 0 && err_is_set(&err))
+		log_error("%s", err.msg);
+	c = rc < 0 ? VERIFY_EXIT_ERROR : verify_identical(report) ? EXIT_OK : VERIFY_EXIT_DIFFERENT;
+	verify_report_destroy(report);
+	return c;
 }
 
 int
@@ -357,6 +547,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "clone") == 0)
 		return cmd_clone(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	fprintf(stderr, "%s: error: unknown command \"%s\"\nTry \"%s --help\" for more information.\n",
 			progname, argv[1], progname);
 	return EXIT_USAGE;

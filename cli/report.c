@@ -201,41 +201,37 @@ json_tables(FILE *out, const clone_report *r)
 	fputs("\n  ]", out);
 }
 
-int
-report_json(const char *path, const clone_report *r, const clone_options *opt, const sl_err *err)
+/*
+ * Opens path's temporary file and writes the report's head: status, error
+ * and both connection strings, redacted.  json_close renames it into place.
+ */
+static FILE *
+json_open(const char *path, char *tmp, size_t tmplen, const char *status, const sl_err *err,
+		  const char *source, const char *target)
 {
-	char		tmp[PATH_MAX];
 	char		redacted[2048];
 	FILE	   *out;
-	int			rc = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp))
-		return -ENAMETOOLONG;
+	if (snprintf(tmp, tmplen, "%s.tmp", path) >= (int) tmplen)
+	{
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
 	if ((out = fopen(tmp, "w")) == NULL)
-		return -errno;
+		return NULL;
 	fputs("{\n  \"status\": ", out);
-	json_string(out, err != NULL && err_is_set(err) ? "failed" : "done");
+	json_string(out, status);
 	if (err != NULL && err_is_set(err))
 	{
 		fputs(",\n  \"error\": ", out);
 		json_string(out, err->msg);
 	}
-	conn_redact(opt->source, redacted, sizeof(redacted));
+	conn_redact(source, redacted, sizeof(redacted));
 	fputs(",\n  \"source\": ", out);
 	json_string(out, redacted);
-	conn_redact(opt->target, redacted, sizeof(redacted));
+	conn_redact(target, redacted, sizeof(redacted));
 	fputs(",\n  \"target\": ", out);
 	json_string(out, redacted);
-	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d", r->source_major, r->target_major);
-	fputs(",\n  \"snapshot\": ", out);
-	if (r->snapshot[0] != '\0')
-		json_string(out, r->snapshot);
-	else
-		fputs("null", out);
-	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"io\": \"%s\"", opt->jobs,
-			(long long) opt->chunk_bytes, r->io_backend);
-	fprintf(out, ",\n  \"rows\": %llu, \"bytes\": %llu, \"sequences\": %d",
-			(unsigned long long) r->rows, (unsigned long long) r->bytes, r->sequences_set);
 	{
 		/* this process alone: pg_dump and pg_restore are children, not counted */
 		struct rusage self;
@@ -245,10 +241,15 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 				(double) self.ru_utime.tv_sec + (double) self.ru_utime.tv_usec / 1e6,
 				(double) self.ru_stime.tv_sec + (double) self.ru_stime.tv_usec / 1e6, self.ru_maxrss);
 	}
-	fprintf(out, ",\n  \"seconds\": {\"schema\": %.3f, \"data\": %.3f, \"sequences\": %.3f, "
-			"\"post_data\": %.3f, \"total\": %.3f},\n", r->seconds_schema, r->seconds_data,
-			r->seconds_sequences, r->seconds_post, r->seconds_total);
-	json_tables(out, r);
+	return out;
+}
+
+/* Ends the report, syncs it and renames it into place; returns 0 or a negative errno. */
+static int
+json_close(FILE *out, const char *tmp, const char *path)
+{
+	int			rc = 0;
+
 	fputs("\n}\n", out);
 	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
 		rc = -errno;
@@ -259,4 +260,138 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 	if (rc < 0)
 		unlink(tmp);
 	return rc;
+}
+
+int
+report_json(const char *path, const clone_report *r, const clone_options *opt, const sl_err *err)
+{
+	char		tmp[PATH_MAX];
+	FILE	   *out;
+
+	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" : "done",
+					err, opt->source, opt->target);
+	if (out == NULL)
+		return -errno;
+	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d", r->source_major, r->target_major);
+	fputs(",\n  \"snapshot\": ", out);
+	if (r->snapshot[0] != '\0')
+		json_string(out, r->snapshot);
+	else
+		fputs("null", out);
+	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"io\": \"%s\"", opt->jobs,
+			(long long) opt->chunk_bytes, r->io_backend);
+	fprintf(out, ",\n  \"rows\": %llu, \"bytes\": %llu, \"sequences\": %d",
+			(unsigned long long) r->rows, (unsigned long long) r->bytes, r->sequences_set);
+	fprintf(out, ",\n  \"seconds\": {\"schema\": %.3f, \"data\": %.3f, \"sequences\": %.3f, "
+			"\"post_data\": %.3f, \"total\": %.3f},\n", r->seconds_schema, r->seconds_data,
+			r->seconds_sequences, r->seconds_post, r->seconds_total);
+	json_tables(out, r);
+	return json_close(out, tmp, path);
+}
+
+void
+report_verify_summary(FILE *out, const verify_report *r, bool verbose)
+{
+	char		name[512];
+	int			width = 5;
+
+	for (int i = 0; i < r->nproblems; i++)
+		fprintf(out, "difference: %s\n", r->problems[i]);
+	if (r->source_cat == NULL || r->plan == NULL || r->chunks == NULL)
+		return;
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		const plan_chunk *pc = &r->plan->chunks[i];
+		const verify_chunk *vc = &r->chunks[i];
+
+		if (vc->status != VERIFY_DIFFERENT)
+			continue;
+		fprintf(out, "difference: table %s chunk %d (%s): %llu rows on the source, %llu on the target%s\n",
+				display_name(r->source_cat->tables[pc->table].qname, name, sizeof(name)), pc->seq,
+				pc->predicate ? pc->predicate : "whole table", (unsigned long long) vc->source.rows,
+				(unsigned long long) vc->target.rows,
+				vc->source.rows == vc->target.rows ? ", rows differ" : "");
+	}
+	if (verbose)
+	{
+		for (int i = 0; i < r->source_cat->ntables; i++)
+		{
+			int			len = (int) strlen(display_name(r->source_cat->tables[i].qname, name, sizeof(name)));
+
+			if (len > width)
+				width = len > 60 ? 60 : len;
+		}
+		fprintf(out, "%-*s %12s %12s %7s  %s\n", width, "table", "source rows", "target rows", "chunks", "result");
+		for (int i = 0; i < r->source_cat->ntables; i++)
+		{
+			const verify_table *vt = &r->tables[i];
+
+			fprintf(out, "%-*s %12llu %12llu %7d  %s\n", width,
+					display_name(r->source_cat->tables[i].qname, name, sizeof(name)),
+					(unsigned long long) vt->rows_source, (unsigned long long) vt->rows_target,
+					vt->chunks_checked, !vt->comparable ? "not compared" :
+					vt->chunks_different > 0 ? "different" : "equal");
+		}
+	}
+	fprintf(out, "verify: %d tables, %d chunks, %llu rows checked in %.1f s: %s",
+			r->tables_compared, r->chunks_checked, (unsigned long long) r->rows_source, r->seconds,
+			verify_identical(r) ? "identical\n" : "");
+	if (!verify_identical(r))
+		fprintf(out, "%d chunks differ, %d catalog differences\n", r->chunks_different, r->nproblems);
+}
+
+int
+report_verify_json(const char *path, const verify_report *r, const verify_options *opt, const sl_err *err)
+{
+	char		tmp[PATH_MAX];
+	char		hex[CHUNK_DIGEST_HEX_LEN + 1];
+	FILE	   *out;
+
+	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" :
+					verify_identical(r) ? "identical" : "different", err, opt->source, opt->target);
+	if (out == NULL)
+		return -errno;
+	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"counts_only\": %s, \"sample\": %.4f, \"io\": \"%s\"",
+			opt->jobs, (long long) opt->chunk_bytes, opt->counts ? "true" : "false", opt->sample,
+			r->io_backend);
+	fprintf(out, ",\n  \"tables_compared\": %d, \"chunks_checked\": %d, \"chunks_different\": %d, "
+			"\"rows_source\": %llu, \"rows_target\": %llu, \"bytes\": %llu, \"seconds\": %.3f",
+			r->tables_compared, r->chunks_checked, r->chunks_different,
+			(unsigned long long) r->rows_source, (unsigned long long) r->rows_target,
+			(unsigned long long) r->bytes, r->seconds);
+	fputs(",\n  \"differences\": [", out);
+	for (int i = 0; i < r->nproblems; i++)
+	{
+		fputs(i ? ", " : "", out);
+		json_string(out, r->problems[i]);
+	}
+	fputs("],\n  \"chunks\": [", out);
+	for (int i = 0, n = 0; r->plan != NULL && r->chunks != NULL && i < r->plan->nchunks; i++)
+	{
+		const plan_chunk *pc = &r->plan->chunks[i];
+		const verify_chunk *vc = &r->chunks[i];
+
+		if (vc->status == VERIFY_SKIPPED)
+			continue;
+		fputs(n++ ? ",\n    {\"table\": " : "\n    {\"table\": ", out);
+		json_string(out, r->source_cat->tables[pc->table].qname);
+		fprintf(out, ", \"chunk\": %d, \"where\": ", pc->seq);
+		if (pc->predicate != NULL)
+			json_string(out, pc->predicate);
+		else
+			fputs("null", out);
+		fprintf(out, ", \"status\": \"%s\", \"source_rows\": %llu, \"target_rows\": %llu",
+				verify_status_name(vc->status), (unsigned long long) vc->source.rows,
+				(unsigned long long) vc->target.rows);
+		if (!opt->counts)
+		{
+			chunk_digest_hex(&vc->source, hex);
+			fprintf(out, ", \"source_digest\": \"%s\"", hex);
+			chunk_digest_hex(&vc->target, hex);
+			fprintf(out, ", \"target_digest\": \"%s\"", hex);
+		}
+		fputs("}", out);
+	}
+	fputs("\n  ]", out);
+	return json_close(out, tmp, path);
 }

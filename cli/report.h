@@ -9,6 +9,7 @@
 
 #include "engine/clone.h"
 #include "engine/err.h"
+#include "engine/verify.h"
 
 /* The per-table summary and the step times. */
 void		report_summary(FILE *out, const clone_report *r);
@@ -20,5 +21,12 @@ void		report_summary(FILE *out, const clone_report *r);
  */
 int			report_json(const char *path, const clone_report *r, const clone_options *opt,
 						const sl_err *err);
+
+/* A verification's findings: catalog differences, differing chunks, per-table lines, the verdict. */
+void		report_verify_summary(FILE *out, const verify_report *r, bool verbose);
+
+/* The verification as JSON, written like report_json. */
+int			report_verify_json(const char *path, const verify_report *r, const verify_options *opt,
+							   const sl_err *err);
 
 #endif

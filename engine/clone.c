@@ -590,7 +590,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 	/* 5. plan */
 	{
-		plan_options popt = {opt->chunk_bytes, !opt->data_only};
+		plan_options popt = {opt->chunk_bytes, !opt->data_only, false};
 
 		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0)
 			goto done;

@@ -378,7 +378,7 @@ plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out
 		rc = 0;
 		if (nchunks > 1 && t->nkeys > 0)
 			rc = plan_keyed(conn, &b, cat, ti, nchunks, err);
-		else if (nchunks > 1 && cat->server_major >= 14 && t->pages >= nchunks)
+		else if (nchunks > 1 && !opt->no_ctid && cat->server_major >= 14 && t->pages >= nchunks)
 		{
 			if ((rc = plan_ctid(&b, t, ti, nchunks, err)) == 0)
 				rc = 1;

@@ -31,6 +31,7 @@ typedef struct plan_options
 {
 	int64_t		chunk_bytes;	/* target heap bytes per chunk */
 	bool		freeze;			/* one-chunk tables may be truncated and frozen */
+	bool		no_ctid;		/* keyless tables stay whole: their rows are matched across clusters */
 } plan_options;
 
 typedef enum plan_method

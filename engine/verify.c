@@ -1,0 +1,577 @@
+/*
+ * verify.c: catalog comparison and two-sided chunk digests.  See verify.h.
+ *
+ * Thread safety: chunks run on engine/sched.c's workers, each with its own
+ * pair of connections, loop and read buffers; a chunk's slot in the report
+ * is written by the worker that runs it and read after all are joined.
+ */
+#include "engine/verify.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/conn.h"
+#include "engine/log.h"
+#include "engine/sbuf.h"
+#include "engine/sched.h"
+
+#define VERIFY_WAIT_MS 200
+#define ANY_TARGET_VERSION 1000 /* binary safety as the types themselves allow */
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+const char *
+verify_status_name(verify_status status)
+{
+	switch (status)
+	{
+		case VERIFY_EQUAL:
+			return "equal";
+		case VERIFY_DIFFERENT:
+			return "different";
+		case VERIFY_SKIPPED:
+			return "skipped";
+		case VERIFY_FAILED:
+			return "failed";
+		case VERIFY_PENDING:
+			break;
+	}
+	return "pending";
+}
+
+static int	add_problem(verify_report *r, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+static int
+add_problem(verify_report *r, const char *fmt,...)
+{
+	char	  **grown = realloc(r->problems, sizeof(char *) * (size_t) (r->nproblems + 1));
+	char	   *text = NULL;
+	va_list		ap;
+
+	if (grown == NULL)
+		return -ENOMEM;
+	r->problems = grown;
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (text == NULL)
+		return -ENOMEM;
+	r->problems[r->nproblems++] = text;
+	return 0;
+}
+
+static const cat_column *
+find_column(const cat_table *t, const char *name)
+{
+	for (int i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].name, name) == 0)
+			return &t->cols[i];
+	return NULL;
+}
+
+/* Compares one source table with the target's of the same name. */
+static int
+compare_table(verify_report *r, int ti)
+{
+	const cat_table *s = &r->source_cat->tables[ti];
+	verify_table *vt = &r->tables[ti];
+	const cat_table *t = catalog_find(r->target_cat, s->qname);
+	bool		same = true;
+	int			rc = 0;
+
+	vt->target = t;
+	if (t == NULL)
+		return add_problem(r, "table %s is missing on the target", s->qname);
+	for (int c = 0; c < s->ncols && rc == 0; c++)
+	{
+		const cat_column *tc = find_column(t, s->cols[c].name);
+
+		if (tc == NULL)
+			rc = add_problem(r, "column %s of table %s is missing on the target", s->cols[c].name, s->qname);
+		else if (strcmp(tc->type, s->cols[c].type) != 0)
+			rc = add_problem(r, "column %s of table %s is of type %s on the source, %s on the target",
+							 s->cols[c].name, s->qname, s->cols[c].type, tc->type);
+		same &= tc != NULL && strcmp(tc->type, s->cols[c].type) == 0;
+	}
+	for (int c = 0; c < t->ncols && rc == 0; c++)
+	{
+		if (find_column(s, t->cols[c].name) == NULL)
+		{
+			rc = add_problem(r, "column %s of table %s exists on the target only", t->cols[c].name, s->qname);
+			same = false;
+		}
+	}
+	if (rc == 0 && (s->nkeys > 0) != (t->nkeys > 0))
+		rc = add_problem(r, "table %s has a unique key on the %s only", s->qname,
+						 s->nkeys > 0 ? "source" : "target");
+	if (rc < 0 || !same)
+		return rc;
+
+	/* comparable: both sides read the source's column order, each with its own type shapes */
+	vt->comparable = true;
+	vt->target_shapes = calloc((size_t) s->ncols + 1, sizeof(ctype *));
+	if (vt->target_shapes == NULL)
+		return -ENOMEM;
+	for (int c = 0; c < s->ncols; c++)
+		vt->target_shapes[c] = find_column(t, s->cols[c].name)->shape;
+	vt->source_columns = (copy_reader_columns) {s->ncols, s->shapes, false};
+	vt->target_columns = (copy_reader_columns) {s->ncols, vt->target_shapes, false};
+	vt->source_columns.text = vt->target_columns.text = s->text_reason != NULL || t->text_reason != NULL;
+	return 0;
+}
+
+static int
+compare_catalogs(verify_report *r, sl_err *err)
+{
+	int			rc = 0;
+
+	for (int ti = 0; ti < r->source_cat->ntables && rc == 0; ti++)
+	{
+		rc = compare_table(r, ti);
+		r->tables_compared += r->tables[ti].comparable;
+	}
+	for (int ti = 0; ti < r->target_cat->ntables && rc == 0; ti++)
+		if (catalog_find(r->source_cat, r->target_cat->tables[ti].qname) == NULL)
+			rc = add_problem(r, "table %s exists on the target only", r->target_cat->tables[ti].qname);
+	if (rc < 0)
+		return err_set(err, SIDE_LOCAL, rc, "out of memory comparing the catalogs");
+	return 0;
+}
+
+static int
+find_sequence(const catalog *cat, const char *qname)
+{
+	for (int i = 0; i < cat->nsequences; i++)
+		if (strcmp(cat->sequences[i].qname, qname) == 0)
+			return i;
+	return -1;
+}
+
+/* Compares every sequence's last_value and is_called. */
+static int
+compare_sequences(verify_report *r, PGconn *source, PGconn *target, sl_err *err)
+{
+	const catalog *sc = r->source_cat;
+	const catalog *tc = r->target_cat;
+	cat_sequence_value *sv = calloc((size_t) sc->nsequences + 1, sizeof(cat_sequence_value));
+	cat_sequence_value *tv = calloc((size_t) tc->nsequences + 1, sizeof(cat_sequence_value));
+	int			rc;
+
+	if (sv == NULL || tv == NULL)
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory comparing sequences");
+	else if ((rc = catalog_read_sequences(source, SIDE_SOURCE, sc, sv, err)) == 0 &&
+			 (rc = catalog_read_sequences(target, SIDE_TARGET, tc, tv, err)) == 0)
+	{
+		for (int i = 0; i < sc->nsequences && rc == 0; i++)
+		{
+			int			j = find_sequence(tc, sc->sequences[i].qname);
+
+			if (j < 0)
+				rc = add_problem(r, "sequence %s is missing on the target", sc->sequences[i].qname);
+			else if (strcmp(sv[i].last_value, tv[j].last_value) != 0 || sv[i].is_called != tv[j].is_called)
+				rc = add_problem(r, "sequence %s is at %s%s on the source, %s%s on the target",
+								 sc->sequences[i].qname, sv[i].last_value,
+								 sv[i].is_called ? "" : " (not yet called)", tv[j].last_value,
+								 tv[j].is_called ? "" : " (not yet called)");
+		}
+		for (int j = 0; j < tc->nsequences && rc == 0; j++)
+			if (find_sequence(sc, tc->sequences[j].qname) < 0)
+				rc = add_problem(r, "sequence %s exists on the target only", tc->sequences[j].qname);
+		if (rc < 0)
+			rc = err_set(err, SIDE_LOCAL, rc, "out of memory comparing sequences");
+	}
+	if (sv != NULL)
+		catalog_free_sequence_values(sv, sc->nsequences);
+	if (tv != NULL)
+		catalog_free_sequence_values(tv, tc->nsequences);
+	free(sv);
+	free(tv);
+	return rc;
+}
+
+typedef struct verify_ctx
+{
+	const verify_options *opt;
+	verify_report *r;
+	const char *source_snapshot;
+	const char *target_snapshot;
+	const char *encoding;
+	atomic_int	fallback_said;
+} verify_ctx;
+
+typedef struct verify_worker
+{
+	int			id;
+	PGconn	   *source;
+	PGconn	   *target;
+	io_loop    *loop;
+	uint8_t    *buf[2];			/* read buffers of the two readers */
+	const atomic_int *stop;
+} verify_worker;
+
+static int
+verify_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err *err)
+{
+	verify_ctx *ctx = arg;
+	verify_worker *w = calloc(1, sizeof(*w));
+	conn_settings settings = {ctx->encoding, 0};
+	char		why[256];
+	int			rc;
+
+	*state = w;
+	if (w == NULL || (w->buf[0] = malloc(READER_BUF_BYTES)) == NULL ||
+		(w->buf[1] = malloc(READER_BUF_BYTES)) == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
+	w->id = id;
+	w->stop = stop;
+	if ((rc = io_loop_create(&w->loop, ctx->opt->io_kind, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "could not set up io_uring for worker %d: %s", id, strerror(-rc));
+	if (id == 1)
+		snprintf(ctx->r->io_backend, sizeof(ctx->r->io_backend), "%s", io_loop_backend(w->loop));
+	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
+		log_warning("io_uring is not available (%s); using poll()", why);
+	if ((rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0 ||
+		(rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0 ||
+		(rc = conn_import_snapshot(w->source, SIDE_SOURCE, ctx->source_snapshot, err)) < 0 ||
+		(rc = conn_import_snapshot(w->target, SIDE_TARGET, ctx->target_snapshot, err)) < 0)
+		return rc;
+	return 0;
+}
+
+static void
+verify_worker_close(void *arg, void *state)
+{
+	verify_worker *w = state;
+
+	(void) arg;
+	if (w == NULL)
+		return;
+	if (w->loop != NULL)
+		io_loop_forget(w->loop);
+	conn_close(&w->source);
+	conn_close(&w->target);
+	io_loop_destroy(w->loop);
+	free(w->buf[0]);
+	free(w->buf[1]);
+	free(w);
+}
+
+/* Row counts of the chunk on both sides, the two queries running at once. */
+static int
+count_chunk(verify_worker *w, const cat_table *t, const plan_chunk *pc, verify_chunk *vc,
+			const char *what, sl_err *err)
+{
+	PGconn	   *conns[2] = {w->source, w->target};
+	chunk_digest *out[2] = {&vc->source, &vc->target};
+	sbuf		sql;
+	int			rc = 0;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_printf(&sql, "SELECT count(*) FROM ONLY %s%s%s", t->qname, pc->predicate ? " WHERE " : "",
+				pc->predicate ? pc->predicate : "");
+	for (int i = 0; i < 2 && rc == 0; i++)
+		if (!PQsendQuery(conns[i], sbuf_str(&sql)))
+			rc = conn_fail(conns[i], NULL, i ? SIDE_TARGET : SIDE_SOURCE, err, what);
+	for (int i = 0; i < 2 && rc == 0; i++)
+	{
+		PGresult   *res;
+
+		while ((res = PQgetResult(conns[i])) != NULL)
+		{
+			if (PQresultStatus(res) == PGRES_TUPLES_OK)
+				out[i]->rows = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+			else if (rc == 0)
+				rc = conn_fail(conns[i], res, i ? SIDE_TARGET : SIDE_SOURCE, err, what);
+			PQclear(res);
+		}
+	}
+	sbuf_fini(&sql);
+	return rc;
+}
+
+/* Both sides' COPY of the chunk, read at once and hashed. */
+static int
+digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const plan_chunk *pc,
+			 verify_chunk *vc, const char *what, bool via_libpq, sl_err *err)
+{
+	copy_reader readers[2];
+	sbuf		sql;
+	int			rc;
+
+	memset(readers, 0, sizeof(readers));
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	plan_copy_out_sql(&sql, t, pc->predicate, vt->source_columns.text);
+	rc = copy_reader_begin(&readers[0], w->source, SIDE_SOURCE, &vt->source_columns, sbuf_str(&sql),
+						   !via_libpq && !conn_encrypted(w->source), w->buf[0], what, err);
+	if (rc == 0)
+		rc = copy_reader_begin(&readers[1], w->target, SIDE_TARGET, &vt->target_columns, sbuf_str(&sql),
+							   !via_libpq && !conn_encrypted(w->target), w->buf[1], what, err);
+	sbuf_fini(&sql);
+
+	while (rc == 0 && !(readers[0].done && readers[1].done))
+	{
+		io_watch	watch[2];
+		bool		buffered = false;
+
+		if (atomic_load(w->stop))
+		{
+			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
+			break;
+		}
+		for (int i = 0; i < 2 && rc == 0; i++)
+		{
+			rc = copy_reader_step(&readers[i], NULL);
+			buffered |= copy_reader_has_buffered(&readers[i]);
+		}
+		if (rc < 0 || buffered || (readers[0].done && readers[1].done))
+			continue;
+		for (int i = 0; i < 2; i++)
+			watch[i] = (io_watch) {copy_reader_wants_socket(&readers[i], NULL)
+				? PQsocket(readers[i].conn) : -1, POLLIN, 0};
+		if ((rc = io_loop_wait(w->loop, watch, 2, VERIFY_WAIT_MS)) > 0)
+			rc = 0;
+		else if (rc < 0)
+			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the servers failed: %s", what, strerror(-rc));
+	}
+	if (rc == 0 && (rc = copy_reader_finish(&readers[0])) == 0)
+		rc = copy_reader_finish(&readers[1]);
+	if (rc == 0)
+	{
+		vc->source = readers[0].digest;
+		vc->target = readers[1].digest;
+		vc->bytes = readers[0].bytes + readers[1].bytes;
+	}
+	copy_reader_end(&readers[0]);
+	copy_reader_end(&readers[1]);
+	return rc;
+}
+
+static int64_t
+verify_worker_run(void *arg, void *state, int idx, sl_err *err)
+{
+	verify_ctx *ctx = arg;
+	verify_worker *w = state;
+	verify_report *r = ctx->r;
+	const plan_chunk *pc = &r->plan->chunks[idx];
+	const cat_table *t = &r->source_cat->tables[pc->table];
+	verify_chunk *vc = &r->chunks[idx];
+	char		what[512];
+	double		t0 = now_seconds();
+	int			rc;
+
+	if (w->source == NULL || w->target == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOTCONN, "worker %d has no connection", w->id);
+	if (pc->predicate != NULL)
+		snprintf(what, sizeof(what), "chunk %d of table %s (%.300s)", pc->seq, t->qname, pc->predicate);
+	else
+		snprintf(what, sizeof(what), "chunk 1 of table %s (whole table)", t->qname);
+	chunk_digest_reset(&vc->source);
+	chunk_digest_reset(&vc->target);
+	if (ctx->opt->counts)
+		rc = count_chunk(w, t, pc, vc, what, err);
+	else
+		rc = digest_chunk(w, &r->tables[pc->table], t, pc, vc, what, ctx->opt->via_libpq, err);
+	vc->seconds = now_seconds() - t0;
+	if (rc < 0)
+	{
+		vc->status = VERIFY_FAILED;
+		io_loop_forget(w->loop);
+		conn_close(&w->source);		/* in an unknown state: the run ends anyway */
+		conn_close(&w->target);
+		return rc;
+	}
+	vc->status = chunk_digest_equal(&vc->source, &vc->target) ? VERIFY_EQUAL : VERIFY_DIFFERENT;
+	if (vc->status == VERIFY_DIFFERENT)
+		log_verbose("%s differs: %llu rows on the source, %llu on the target", what,
+					(unsigned long long) vc->source.rows, (unsigned long long) vc->target.rows);
+	return (int64_t) vc->bytes;
+}
+
+static const sched_ops verify_ops = {verify_worker_open, verify_worker_run, verify_worker_close};
+
+/* A chunk is in the sample when a hash of its number falls below the share. */
+static bool
+in_sample(int idx, double sample)
+{
+	uint64_t	x = (uint64_t) idx + 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return (double) (x >> 11) / 9007199254740992.0 < sample;
+}
+
+/* Opens a holder: a connection in a read-only transaction at a snapshot it exports or imports. */
+static int
+open_holder(PGconn **conn, const char *conninfo, sl_side side, const char *encoding,
+			const char *import, char *exported, size_t exportlen, sl_err *err)
+{
+	conn_settings settings = {encoding, 0};
+	PGresult   *res;
+	int			rc;
+
+	if ((rc = conn_open(conn, conninfo, side, &settings, err)) < 0)
+		return rc;
+	if (import != NULL)
+	{
+		snprintf(exported, exportlen, "%s", import);
+		return conn_import_snapshot(*conn, side, import, err);
+	}
+	if ((rc = conn_exec(*conn, side, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
+		(rc = conn_query(*conn, side, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
+		return rc;
+	snprintf(exported, exportlen, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int
+verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
+{
+	verify_report *r = calloc(1, sizeof(*r));
+	verify_ctx	ctx;
+	PGconn	   *source = NULL;
+	PGconn	   *target = NULL;
+	char		source_snapshot[64] = "";
+	char		target_snapshot[64] = "";
+	uint8_t    *skip = NULL;
+	double		t_start = now_seconds();
+	int			chunks_done = 0;
+	int			rc;
+
+	if (report_out != NULL)
+		*report_out = NULL;
+	if (r == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	memset(&ctx, 0, sizeof(ctx));
+	snprintf(r->io_backend, sizeof(r->io_backend), "none");
+
+	/* the source's encoding is the client encoding of every session, both sides */
+	if ((rc = conn_open(&source, opt->source, SIDE_SOURCE, NULL, err)) < 0)
+		goto done;
+	ctx.encoding = strdup(PQparameterStatus(source, "server_encoding"));
+	conn_close(&source);
+	if (ctx.encoding == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = open_holder(&source, opt->source, SIDE_SOURCE, ctx.encoding, opt->snapshot,
+						  source_snapshot, sizeof(source_snapshot), err)) < 0 ||
+		(rc = open_holder(&target, opt->target, SIDE_TARGET, ctx.encoding, NULL,
+						  target_snapshot, sizeof(target_snapshot), err)) < 0)
+		goto done;
+	if ((rc = catalog_load(source, ANY_TARGET_VERSION, &r->source_cat, err)) < 0 ||
+		(rc = catalog_load(target, ANY_TARGET_VERSION, &r->target_cat, err)) < 0)
+		goto done;
+	r->tables = calloc((size_t) r->source_cat->ntables + 1, sizeof(verify_table));
+	if (r->tables == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = compare_catalogs(r, err)) < 0 || (rc = compare_sequences(r, source, target, err)) < 0)
+		goto done;
+	log_info("verify: %d tables on the source, %d on the target, %d to compare; %d catalog differences",
+			 r->source_cat->ntables, r->target_cat->ntables, r->tables_compared, r->nproblems);
+
+	{
+		plan_options popt = {opt->chunk_bytes, false, true};
+
+		if ((rc = plan_build(source, r->source_cat, &popt, &r->plan, err)) < 0)
+			goto done;
+	}
+	r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(verify_chunk));
+	skip = calloc((size_t) r->plan->nchunks + 1, 1);
+	if (r->chunks == NULL || skip == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		skip[i] = !r->tables[r->plan->chunks[i].table].comparable ||
+			(opt->sample < 1.0 && !in_sample(i, opt->sample));
+		if (skip[i])
+			r->chunks[i].status = VERIFY_SKIPPED;
+	}
+
+	ctx.opt = opt;
+	ctx.r = r;
+	ctx.source_snapshot = source_snapshot;
+	ctx.target_snapshot = target_snapshot;
+	{
+		sched_options sopt = {opt->jobs, opt->progress_seconds, "verify", skip};
+
+		rc = sched_run(&verify_ops, &ctx, r->plan, &sopt, &chunks_done, err);
+	}
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		const verify_chunk *vc = &r->chunks[i];
+		verify_table *vt = &r->tables[r->plan->chunks[i].table];
+
+		if (vc->status != VERIFY_EQUAL && vc->status != VERIFY_DIFFERENT)
+			continue;
+		r->chunks_checked++;
+		vt->chunks_checked++;
+		vt->rows_source += vc->source.rows;
+		vt->rows_target += vc->target.rows;
+		r->rows_source += vc->source.rows;
+		r->rows_target += vc->target.rows;
+		r->bytes += vc->bytes;
+		if (vc->status == VERIFY_DIFFERENT)
+		{
+			r->chunks_different++;
+			vt->chunks_different++;
+		}
+	}
+
+done:
+	conn_close(&source);
+	conn_close(&target);
+	free(skip);
+	free((char *) ctx.encoding);
+	r->seconds = now_seconds() - t_start;
+	if (report_out != NULL)
+		*report_out = r;
+	else
+		verify_report_destroy(r);
+	return rc;
+}
+
+bool
+verify_identical(const verify_report *r)
+{
+	return r->nproblems == 0 && r->chunks_different == 0;
+}
+
+void
+verify_report_destroy(verify_report *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; r->tables != NULL && i < r->source_cat->ntables; i++)
+		free(r->tables[i].target_shapes);
+	for (int i = 0; i < r->nproblems; i++)
+		free(r->problems[i]);
+	free(r->problems);
+	free(r->tables);
+	free(r->chunks);
+	plan_destroy(r->plan);
+	catalog_destroy(r->source_cat);
+	catalog_destroy(r->target_cat);
+	free(r);
+}

@@ -1,0 +1,108 @@
+/*
+ * verify.h: proving that two databases hold the same rows, without writing.
+ *
+ * Before any data is read, the catalogs of both sides are compared: a table
+ * on one side only, columns that differ in name or type, a table keyed on
+ * one side only, a sequence missing or at another value.  Then every table
+ * present on both sides with the same columns is read chunk by chunk on both
+ * sides at once, with the same plan (the source's key ranges; a keyless
+ * table is one chunk, since its physical order differs between clusters),
+ * as COPY ... TO STDOUT (FORMAT binary, or text where either side needs
+ * it), each stream hashed into the order-independent digest the clone uses.
+ * A chunk whose digests differ is reported with both row counts.
+ *
+ * Both sides are read in read-only REPEATABLE READ transactions at one
+ * snapshot per side: exported by a holder connection, or, for the source,
+ * one the caller names (--snapshot, exported by another session).
+ */
+#ifndef PGSLUICE_ENGINE_VERIFY_H
+#define PGSLUICE_ENGINE_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec/digest.h"
+#include "engine/catalog.h"
+#include "engine/err.h"
+#include "engine/plan.h"
+#include "engine/reader.h"
+#include "io/loop.h"
+
+typedef struct verify_options
+{
+	const char *source;			/* connection strings */
+	const char *target;
+	int			jobs;
+	int64_t		chunk_bytes;
+	const char *snapshot;		/* source snapshot to read at; NULL: export one */
+	double		sample;			/* share of chunks checked, (0, 1]; 1: all */
+	bool		counts;			/* compare row counts only */
+	io_loop_kind io_kind;
+	bool		via_libpq;
+	int			progress_seconds;
+} verify_options;
+
+typedef enum verify_status
+{
+	VERIFY_PENDING = 0,
+	VERIFY_EQUAL,
+	VERIFY_DIFFERENT,
+	VERIFY_SKIPPED,				/* not in the sample, or its table is not comparable */
+	VERIFY_FAILED
+} verify_status;
+
+typedef struct verify_chunk
+{
+	verify_status status;
+	chunk_digest source;		/* rows and digest (digest left empty with --counts) */
+	chunk_digest target;
+	uint64_t	bytes;			/* both sides */
+	double		seconds;
+} verify_chunk;
+
+typedef struct verify_table
+{
+	const cat_table *target;	/* the target's table of that name, or NULL */
+	bool		comparable;		/* present on both sides with the same copy columns */
+	copy_reader_columns source_columns;
+	copy_reader_columns target_columns; /* target's shapes, in the source's column order */
+	const ctype **target_shapes;	/* owned */
+	uint64_t	rows_source;
+	uint64_t	rows_target;
+	int			chunks_checked;
+	int			chunks_different;
+} verify_table;
+
+typedef struct verify_report
+{
+	catalog    *source_cat;
+	catalog    *target_cat;
+	plan	   *plan;			/* over source_cat */
+	verify_chunk *chunks;		/* parallel to plan->chunks */
+	verify_table *tables;		/* parallel to source_cat->tables */
+	int			nproblems;		/* differences found in the catalogs */
+	char	  **problems;
+	int			tables_compared;
+	int			chunks_checked;
+	int			chunks_different;
+	uint64_t	rows_source;
+	uint64_t	rows_target;
+	uint64_t	bytes;
+	double		seconds;
+	char		io_backend[16];
+} verify_report;
+
+/*
+ * Runs a verification.  Returns 0 when it ran to the end (then
+ * verify_identical says the verdict) or a negative errno; *report, when
+ * report is not NULL, receives what was found either way.
+ */
+int			verify_run(const verify_options *opt, verify_report **report, sl_err *err);
+
+bool		verify_identical(const verify_report *report);
+
+void		verify_report_destroy(verify_report *report);
+
+const char *verify_status_name(verify_status status);
+
+#endif
