@@ -378,6 +378,43 @@ case_j() {   # libpq's COPY functions, the path TLS connections take
   expect_identical src dst_j
 }
 
+case_k() {   # verify: a clone is identical; each difference made on the target alone is found
+  local change name pattern status
+  create_dst dst_k
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_k)" --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice clone exited with status $?"
+  sluice verify --source "$(src_conn src)" --target "$(dst_conn dst_k)" --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice verify of a fresh clone exited with status $? (want 0)"
+  grep -q 'identical' "$case_dir/out" || fail "verify did not say identical"
+  sluice verify --source "$(src_conn src)" --target "$(dst_conn dst_k)" --no-direct-copy --counts \
+    || fail "pgsluice verify --counts --no-direct-copy exited with status $? (want 0)"
+
+  # name^SQL run on a copy of the target^text the report must hold
+  while IFS='^' read -r name change pattern; do
+    [ -n "$name" ] || continue
+    psql_dst postgres -c "DROP DATABASE IF EXISTS dst_k_changed" \
+      -c "CREATE DATABASE dst_k_changed TEMPLATE dst_k" || fail "could not copy dst_k"
+    psql_dst dst_k_changed -c "$change" >/dev/null || fail "could not apply change $name"
+    status=0
+    sluice verify --source "$(src_conn src)" --target "$(dst_conn dst_k_changed)" --jobs 2 \
+      --chunk-size 1MB --progress-interval 0 || status=$?
+    [ "$status" -eq 1 ] || fail "change $name: verify exited with status $status (want 1)"
+    grep -qF -- "$pattern" "$case_dir/out" || fail "change $name: the report does not mention \"$pattern\""
+  done <<'CHANGES'
+trailing space^UPDATE public.k_bigint SET payload = payload || ' ' WHERE id = (SELECT min(id) FROM public.k_bigint WHERE payload IS NOT NULL)^table public.k_bigint chunk
+zero to minus zero^UPDATE public.types_all SET c_double = CASE WHEN c_double::text = '-0' THEN '0' ELSE '-0' END::float8 WHERE id = (SELECT min(id) FROM public.types_all)^table public.types_all chunk
+a NaN^UPDATE public.types_all SET c_double = 'NaN' WHERE id = (SELECT max(id) FROM public.types_all WHERE c_double::text <> 'NaN')^table public.types_all chunk
+one byte of a 10 MB value^UPDATE public.big_values SET b = set_byte(b, 5000000, (get_byte(b, 5000000) + 1) % 256) WHERE id = 1^table public.big_values chunk
+a row deleted^DELETE FROM public.k_bigint WHERE id = (SELECT max(id) FROM public.k_bigint)^table public.k_bigint chunk
+a row inserted^INSERT INTO public.k_bigint (id, n, payload) VALUES (-999999999999, 1, 'new')^table public.k_bigint chunk
+a duplicate removed^DELETE FROM public.nokey WHERE ctid = (SELECT min(n.ctid) FROM public.nokey n JOIN (SELECT a, b, c FROM public.nokey WHERE a IS NOT NULL AND b IS NOT NULL AND c IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1 LIMIT 1) d ON (n.a, n.b, n.c) = (d.a, d.b, d.c))^table public.nokey chunk 1
+a row moved between partitions^UPDATE public.measurement SET city_id = 1 WHERE id = (SELECT min(id) FROM part_other.measurement_2022_c34)^measurement_2022_c
+a sequence behind^SELECT setval('public.seq_advanced', 1)^sequence public.seq_advanced is at
+a missing table^DROP TABLE public.k_text CASCADE^table public.k_text is missing on the target
+a column of another type^ALTER TABLE public.big_values ALTER COLUMN id TYPE bigint^column id of table public.big_values is of type integer on the source, bigint on the target
+CHANGES
+}
+
 case_h() {   # --best-effort: no shared snapshot
   create_dst dst_h
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_h)" --best-effort --jobs 2 --chunk-size 1MB \
@@ -444,6 +481,7 @@ cases=(
   "h|clone --best-effort"
   "i|clone --json writes a per-chunk digest for every table"
   "j|clone --no-direct-copy (libpq's COPY functions, as on encrypted connections)"
+  "k|verify: a clone is identical (exit 0); each change made on the target is found (exit 1)"
 )
 
 # ---------------------------------------------------------------------------------------------
