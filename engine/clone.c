@@ -26,15 +26,6 @@
 #define BATCH_STATEMENTS 500	/* tables or sequences per batched statement */
 #define LOCK_TIMEOUT "60s"		/* to lock the source tables */
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* What the clone's workers share; read-only but for the atomics and each chunk's slot. */
 typedef struct clone_ctx
 {
@@ -111,14 +102,14 @@ clone_worker_run(void *arg, void *state, int idx, sl_err *err)
 	copy_worker *w = state;
 	clone_chunk *c = &ctx->report->chunks[idx];
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
-	double		t0 = now_seconds();
+	double		t0 = sched_now();
 	int			rc;
 
 	c->status = CHUNK_RUNNING;
 	c->worker = w->id;
 	c->started = t0 - ctx->started;
 	rc = copy_chunk(w, ctx->cat, pc, &c->result, err);
-	c->seconds = now_seconds() - t0;
+	c->seconds = sched_now() - t0;
 	c->status = rc == 0 ? CHUNK_DONE : CHUNK_FAILED;
 	if (rc < 0)
 		return rc;
@@ -155,7 +146,7 @@ run_chunks(const clone_options *opt, const catalog *cat, const plan *p, const ch
 	ctx.plan = p;
 	ctx.report = report;
 	ctx.snapshot = snapshot;
-	ctx.started = now_seconds();
+	ctx.started = sched_now();
 	return sched_run(&clone_ops, &ctx, p, &sopt, &report->chunks_done, err);
 }
 
@@ -502,7 +493,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	char		workdir[PATH_MAX] = "";
 	char		dumpfile[PATH_MAX];
 	const char *snapshot = NULL;
-	double		t_start = now_seconds();
+	double		t_start = sched_now();
 	double		t;
 	int			rc;
 
@@ -561,7 +552,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		goto done;
 
 	/* 4. schema pre-data */
-	t = now_seconds();
+	t = sched_now();
 	if (!opt->data_only)
 	{
 		const char *tmp = getenv("TMPDIR");
@@ -584,7 +575,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		if ((rc = schema_dump(&tools, &sopt, opt->source, snapshot, dumpfile, err)) < 0 ||
 			(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
 			goto done;
-		r->seconds_schema = now_seconds() - t;
+		r->seconds_schema = sched_now() - t;
 		log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
 	}
 
@@ -606,9 +597,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			 opt->jobs > 0 ? opt->jobs : 1);
 
 	/* 6. data */
-	t = now_seconds();
+	t = sched_now();
 	rc = run_chunks(opt, r->cat, r->plan, snapshot, r, err);
-	r->seconds_data = now_seconds() - t;
+	r->seconds_data = sched_now() - t;
 	sum_tables(r);
 	if (rc < 0)
 		goto done;
@@ -618,19 +609,19 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			 (double) r->bytes / 1e6, r->seconds_data);
 
 	/* 7. sequences */
-	t = now_seconds();
+	t = sched_now();
 	if ((rc = copy_sequences(holder, control, r->cat, &r->sequences_set, err)) < 0)
 		goto done;
-	r->seconds_sequences = now_seconds() - t;
+	r->seconds_sequences = sched_now() - t;
 
 	/* 8. schema post-data, and materialized views over the new data */
-	t = now_seconds();
+	t = sched_now();
 	if (!opt->data_only &&
 		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
 		goto done;
 	if ((rc = refresh_matviews(control, r->cat, err)) < 0)
 		goto done;
-	r->seconds_post = now_seconds() - t;
+	r->seconds_post = sched_now() - t;
 	log_info("schema: %s%d materialized views refreshed in %.1f s",
 			 opt->data_only ? "" : "post-data restored, ", r->cat->nmatviews, r->seconds_post);
 
@@ -648,7 +639,7 @@ done:
 	conn_close(&holder);
 	conn_close(&control);
 	remove_workdir(workdir);
-	r->seconds_total = now_seconds() - t_start;
+	r->seconds_total = sched_now() - t_start;
 	if (report_out != NULL)
 		*report_out = r;
 	else

@@ -28,8 +28,8 @@ sched_stop_flag(void)
 	return &stop_requested;
 }
 
-static double
-now_seconds(void)
+double
+sched_now(void)
 {
 	struct timespec ts;
 
@@ -128,7 +128,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	scheduler	s;
 	worker_arg *workers;
 	int			jobs = opt->jobs > 0 ? opt->jobs : 1;
-	double		started = now_seconds();
+	double		started = sched_now();
 	double		last_progress = started;
 	int			rc = 0;
 
@@ -176,7 +176,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 		nanosleep(&tick, NULL);
 		if (atomic_load(&stop_requested))
 			atomic_store(&s.stop, 1);
-		now = now_seconds();
+		now = sched_now();
 		if (opt->progress_seconds > 0 && now - last_progress >= opt->progress_seconds)
 		{
 			long long	bytes = atomic_load(&s.bytes_done);

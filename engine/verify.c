@@ -23,15 +23,6 @@
 #define VERIFY_WAIT_MS 200
 #define ANY_TARGET_VERSION 1000 /* binary safety as the types themselves allow */
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 const char *
 verify_status_name(verify_status status)
 {
@@ -369,7 +360,7 @@ verify_worker_run(void *arg, void *state, int idx, sl_err *err)
 	const cat_table *t = &r->source_cat->tables[pc->table];
 	verify_chunk *vc = &r->chunks[idx];
 	char		what[512];
-	double		t0 = now_seconds();
+	double		t0 = sched_now();
 	int			rc;
 
 	if (w->source == NULL || w->target == NULL)
@@ -384,7 +375,7 @@ verify_worker_run(void *arg, void *state, int idx, sl_err *err)
 		rc = count_chunk(w, t, pc, vc, what, err);
 	else
 		rc = digest_chunk(w, &r->tables[pc->table], t, pc, vc, what, ctx->opt->via_libpq, err);
-	vc->seconds = now_seconds() - t0;
+	vc->seconds = sched_now() - t0;
 	if (rc < 0)
 	{
 		vc->status = VERIFY_FAILED;
@@ -448,7 +439,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	char		source_snapshot[64] = "";
 	char		target_snapshot[64] = "";
 	uint8_t    *skip = NULL;
-	double		t_start = now_seconds();
+	double		t_start = sched_now();
 	int			chunks_done = 0;
 	int			rc;
 
@@ -544,7 +535,7 @@ done:
 	conn_close(&target);
 	free(skip);
 	free((char *) ctx.encoding);
-	r->seconds = now_seconds() - t_start;
+	r->seconds = sched_now() - t_start;
 	if (report_out != NULL)
 		*report_out = r;
 	else
