@@ -16,6 +16,13 @@
 #define SAMPLE_MIN_ROWS 20000
 #define DEFAULT_ROWS_PER_PAGE 60.0
 
+/*
+ * TRUNCATE + COPY FREEZE gives a table a new relation file and drops the old
+ * one at commit; for a small table that costs more than the frozen rows save
+ * (no hint-bit writes at the first read, no freezing vacuum later).
+ */
+#define FREEZE_MIN_BYTES (4ll << 20)
+
 const char *
 plan_method_name(plan_method method)
 {
@@ -386,7 +393,7 @@ plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out
 		if (rc == 0)
 		{
 			b.p->tables[ti].method = PLAN_WHOLE;
-			if (add_chunk(&b, ti, NULL, t->bytes, opt->freeze) < 0)
+			if (add_chunk(&b, ti, NULL, t->bytes, opt->freeze && t->bytes >= FREEZE_MIN_BYTES) < 0)
 				rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory planning chunks");
 		}
 		if (rc > 0)

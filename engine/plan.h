@@ -2,7 +2,8 @@
  * plan.h: splitting every table into chunks of about --chunk-size.
  *
  *   - a table that fits one chunk is one chunk: the whole table, loaded with
- *     TRUNCATE + COPY FREEZE in one transaction where the run may truncate;
+ *     TRUNCATE + COPY FREEZE in one transaction where the run may truncate
+ *     and the table is large enough (4 MB) for frozen rows to pay;
  *   - a keyed table is split into key ranges whose boundaries are quantiles
  *     of a TABLESAMPLE of the key, so skewed and gappy keys still give even
  *     chunks.  The first and last ranges are open-ended, so no row outside
