@@ -461,10 +461,16 @@ def bars_plot(ds, tmp, tag):
         x = 0
         for section in ("clone", "verify"):
             for e in ds[section]:
+                color = {"subject": 1, "peer": 2, "other": 3, "floor": 4}[e["role"]]
                 if e["measured"]:
-                    color = {"subject": 1, "peer": 2, "other": 3, "floor": 4}[e["role"]]
-                    f.write("%d %s %.3f %.3f %.3f %d\n" % (x, gp_quote(e["label"]), e["median_seconds"],
-                                                            e["min_seconds"], e["max_seconds"], color))
+                    f.write("%d %s %.3f %.3f %.3f %d %s\n" % (
+                        x, gp_quote(e["label"]), e["median_seconds"], e["min_seconds"], e["max_seconds"],
+                        color, gp_quote("%.1f" % e["median_seconds"])))
+                    x += 1
+                elif e.get("disqualified"):
+                    # no bar: a wrong copy has no time worth showing, only the verdict
+                    f.write("%d %s 0 0 0 %d %s\n" % (x, gp_quote(e["label"]), color,
+                                                      gp_quote("DISQUALIFIED")))
                     x += 1
             x += 1  # a gap between clone and verify
     return ("set style fill solid 0.8 border -1\n"
@@ -476,7 +482,7 @@ def bars_plot(ds, tmp, tag):
             "set cbrange [1:4]\nunset colorbox\n"
             "plot %s using 1:3:6:xtic(2) with boxes lc palette, "
             "'' using 1:3:4:5 with yerrorbars lc rgb 'black' pt 7 ps 0, "
-            "'' using 1:5:(sprintf('%%.1f', $3)) with labels offset 0,0.8 font ',9'\n" % gp_quote(path))
+            "'' using 1:5:7 with labels offset 0,0.8 font ',9'\n" % gp_quote(path))
 
 
 def throughput_plot(series_by_round, tmp, tag, title):

@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config libpq-dev liburing-dev libzstd-dev libxxh
 case "$what" in
   build) ;;
   test) pkgs+=(libcriterion-dev clang libclang-rt-14-dev) ;;
-  bench) pkgs+=(pgcopydb gnuplot-nox) ;;
+  bench) pkgs+=(pgcopydb gnuplot-nox python3) ;;
   *) echo "usage: tools/deps.sh [build|test|bench]" >&2; exit 2 ;;
 esac
 
