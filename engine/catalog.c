@@ -516,6 +516,12 @@ load_types(PGconn *conn, catalog *cat, sl_err *err)
 }
 
 static int
+cmp_sequence_name(const void *a, const void *b)
+{
+	return strcmp(((const cat_sequence *) a)->qname, ((const cat_sequence *) b)->qname);
+}
+
+static int
 load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 {
 	PGresult   *res;
@@ -542,6 +548,8 @@ load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 	for (int i = 0; i < cat->nsequences; i++)
 		cat->sequences[i].qname = dup_value(res, i, 0);
 	PQclear(res);
+	/* the server sorted by its collation; lookups compare bytes */
+	qsort(cat->sequences, (size_t) cat->nsequences, sizeof(cat_sequence), cmp_sequence_name);
 	return 0;
 }
 
@@ -719,6 +727,16 @@ catalog_find(const catalog *cat, const char *qname)
 									sizeof(cat_table *), cmp_table_name);
 
 	return hit != NULL ? *hit : NULL;
+}
+
+int
+catalog_find_sequence(const catalog *cat, const char *qname)
+{
+	cat_sequence key = {.qname = (char *) qname};
+	const cat_sequence *hit = bsearch(&key, cat->sequences, (size_t) cat->nsequences,
+									  sizeof(cat_sequence), cmp_sequence_name);
+
+	return hit != NULL ? (int) (hit - cat->sequences) : -1;
 }
 
 #define SEQUENCES_PER_QUERY 500

@@ -77,7 +77,7 @@ typedef struct catalog
 	int			ntables;
 	cat_table  *tables;			/* ordered by oid */
 	int			nsequences;
-	cat_sequence *sequences;
+	cat_sequence *sequences;	/* ordered by qname (strcmp) */
 	int			nmatviews;
 	char	  **matviews;		/* populated materialized views, quoted names */
 	int			server_major;
@@ -97,6 +97,9 @@ void		catalog_destroy(catalog *cat);
 
 /* The table with that quoted name, or NULL (a binary search: tables are sorted by name too). */
 const cat_table *catalog_find(const catalog *cat, const char *qname);
+
+/* Index of the sequence with that quoted name, or -1 (a binary search). */
+int			catalog_find_sequence(const catalog *cat, const char *qname);
 
 typedef struct cat_sequence_value
 {

@@ -141,15 +141,6 @@ compare_catalogs(verify_report *r, sl_err *err)
 	return 0;
 }
 
-static int
-find_sequence(const catalog *cat, const char *qname)
-{
-	for (int i = 0; i < cat->nsequences; i++)
-		if (strcmp(cat->sequences[i].qname, qname) == 0)
-			return i;
-	return -1;
-}
-
 /* Compares every sequence's last_value and is_called. */
 static int
 compare_sequences(verify_report *r, PGconn *source, PGconn *target, sl_err *err)
@@ -167,7 +158,7 @@ compare_sequences(verify_report *r, PGconn *source, PGconn *target, sl_err *err)
 	{
 		for (int i = 0; i < sc->nsequences && rc == 0; i++)
 		{
-			int			j = find_sequence(tc, sc->sequences[i].qname);
+			int			j = catalog_find_sequence(tc, sc->sequences[i].qname);
 
 			if (j < 0)
 				rc = add_problem(r, "sequence %s is missing on the target", sc->sequences[i].qname);
@@ -178,7 +169,7 @@ compare_sequences(verify_report *r, PGconn *source, PGconn *target, sl_err *err)
 								 tv[j].is_called ? "" : " (not yet called)");
 		}
 		for (int j = 0; j < tc->nsequences && rc == 0; j++)
-			if (find_sequence(sc, tc->sequences[j].qname) < 0)
+			if (catalog_find_sequence(sc, tc->sequences[j].qname) < 0)
 				rc = add_problem(r, "sequence %s exists on the target only", tc->sequences[j].qname);
 		if (rc < 0)
 			rc = err_set(err, SIDE_LOCAL, rc, "out of memory comparing sequences");
