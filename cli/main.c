@@ -3,7 +3,8 @@
  *
  * The only place that exits.  Exit codes of clone:
  *   0 success, 1 other failure (local I/O, memory, a child program),
- *   2 bad usage, 3 source error, 4 target error, 5 interrupted;
+ *   2 bad usage, 3 source error, 4 target error, 5 interrupted,
+ *   6 the copy differs from the source (--verify);
  * of verify: 0 identical, 1 different, 2 error (usage, connection, signal).
  */
 #include <errno.h>
@@ -31,6 +32,8 @@
 #define EXIT_SOURCE 3
 #define EXIT_TARGET 4
 #define EXIT_INTERRUPTED 5
+#define EXIT_DIFFERENT 6
+#define DEFAULT_MAX_DIFFS 1000
 
 /* verify's own: 0 identical, 1 different, 2 error */
 #define VERIFY_EXIT_DIFFERENT 1
@@ -83,6 +86,11 @@ usage_clone(FILE *out)
 			"      --no-privileges      do not restore access privileges (GRANT/REVOKE)\n"
 			"      --pg-bindir=DIR      where pg_dump and pg_restore are (default: those of the\n"
 			"                           newer server's major version, found by themselves)\n"
+			"      --verify             verify the copy at the end: the target is read and\n"
+			"                           checked against the digests taken of the source rows\n"
+			"                           (both sides are read with --best-effort)\n"
+			"      --max-diffs=N        with --verify: name at most N differing rows\n"
+			"                           (default: 1000)\n"
 			"      --json=FILE          write a JSON report with every chunk and its digest\n"
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
 			"      --no-direct-copy     move rows through libpq's COPY functions also on\n"
@@ -93,7 +101,7 @@ usage_clone(FILE *out)
 			"  -v, --verbose            print more; twice for debug messages\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage, 3 source error,\n"
-			"4 target error, 5 interrupted.\n",
+			"4 target error, 5 interrupted, 6 --verify found the target different.\n",
 			progname, progname);
 }
 
@@ -104,7 +112,9 @@ usage_verify(FILE *out)
 			"%s verify proves that two databases hold the same rows, without writing to\n"
 			"either: it compares the catalogs (tables, columns, keys, sequences), then reads\n"
 			"every table chunk by chunk on both sides at once, at one snapshot per side, and\n"
-			"compares each chunk's row count and 128-bit digest.\n\n"
+			"compares each chunk's row count and 128-bit digest.  A chunk that differs is\n"
+			"narrowed down to its rows: missing on the target, extra on it, or changed (by\n"
+			"key, with the columns that differ).\n\n"
 			"Usage:\n"
 			"  %s verify --source CONNINFO --target CONNINFO [OPTION]...\n\n"
 			"Connection options:\n"
@@ -118,6 +128,8 @@ usage_verify(FILE *out)
 			"                           export one)\n"
 			"      --sample=FRACTION    check this share of the chunks only, e.g. 0.05\n"
 			"      --counts             compare row counts only\n"
+			"      --max-diffs=N        name at most N differing rows, then stop (default:\n"
+			"                           1000)\n"
 			"      --json=FILE          write a JSON report with every chunk checked\n"
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
 			"      --no-direct-copy     read rows through libpq's COPY functions also on\n"
@@ -228,8 +240,22 @@ enum
 	OPT_PROGRESS,
 	OPT_SNAPSHOT,
 	OPT_SAMPLE,
-	OPT_COUNTS
+	OPT_COUNTS,
+	OPT_MAX_DIFFS,
+	OPT_VERIFY
 };
+
+/* --max-diffs, for clone and verify alike; returns 0 or -1 after reporting. */
+static int
+parse_max_diffs(const char *arg, uint64_t *out)
+{
+	int			n;
+
+	if (args_parse_int(arg, 1, 1000000000, &n) < 0)
+		return bad_usage("invalid value \"%s\" for --max-diffs: want a number of rows, at least 1", arg), -1;
+	*out = (uint64_t) n;
+	return 0;
+}
 
 /* The options every command that reads both servers takes. */
 #define COMMON_LONG_OPTIONS \
@@ -359,6 +385,8 @@ cmd_clone(int argc, char **argv)
 		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
 		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
 		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
+		{"verify", no_argument, NULL, OPT_VERIFY},
+		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -369,6 +397,7 @@ cmd_clone(int argc, char **argv)
 	int			rc;
 
 	common_defaults(&co);
+	opt.max_diffs = DEFAULT_MAX_DIFFS;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
@@ -396,6 +425,13 @@ cmd_clone(int argc, char **argv)
 			case OPT_PG_BINDIR:
 				opt.pg_bindir = optarg;
 				break;
+			case OPT_VERIFY:
+				opt.verify = true;
+				break;
+			case OPT_MAX_DIFFS:
+				if (parse_max_diffs(optarg, &opt.max_diffs) < 0)
+					return EXIT_USAGE;
+				break;
 			default:
 				return bad_usage("%s", "invalid option");
 		}
@@ -422,6 +458,8 @@ cmd_clone(int argc, char **argv)
 	rc = clone_run(&opt, &report, &err);
 	if (report != NULL && (rc == 0 || report->chunks_done > 0) && co.level > LOG_ERROR)
 		report_summary(stdout, report);
+	if (report != NULL && report->verify != NULL && rc == 0 && co.level > LOG_ERROR)
+		report_verify_summary(stdout, report->verify, co.level >= LOG_VERBOSE);
 	if (co.json_path != NULL && report != NULL)
 	{
 		int			jrc = report_json(co.json_path, report, &opt, rc < 0 ? &err : NULL);
@@ -440,8 +478,10 @@ cmd_clone(int argc, char **argv)
 			log_error("the target database holds a partial copy (%d chunks); clone again into an "
 					  "empty database", report->chunks_done);
 	}
+	c = rc < 0 ? exit_code(&err)
+		: report->verify != NULL && !verify_identical(report->verify) ? EXIT_DIFFERENT : EXIT_OK;
 	clone_report_destroy(report);
-	return rc < 0 ? exit_code(&err) : EXIT_OK;
+	return c;
 }
 
 static int
@@ -452,6 +492,7 @@ cmd_verify(int argc, char **argv)
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"sample", required_argument, NULL, OPT_SAMPLE},
 		{"counts", no_argument, NULL, OPT_COUNTS},
+		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -465,6 +506,7 @@ cmd_verify(int argc, char **argv)
 	command = "verify";
 	common_defaults(&co);
 	opt.sample = 1.0;
+	opt.max_diffs = DEFAULT_MAX_DIFFS;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
@@ -485,6 +527,10 @@ cmd_verify(int argc, char **argv)
 				break;
 			case OPT_COUNTS:
 				opt.counts = true;
+				break;
+			case OPT_MAX_DIFFS:
+				if (parse_max_diffs(optarg, &opt.max_diffs) < 0)
+					return VERIFY_EXIT_ERROR;
 				break;
 			default:
 				return bad_usage("%s", "invalid option"), VERIFY_EXIT_ERROR;

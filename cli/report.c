@@ -13,6 +13,8 @@
 #include "codec/digest.h"
 #include "engine/conn.h"
 
+static void json_verify(FILE *out, const verify_report *r, bool counts);
+
 static void
 human_bytes(uint64_t bytes, char *out, size_t outlen)
 {
@@ -93,9 +95,11 @@ report_summary(FILE *out, const clone_report *r)
 	human_bytes(r->bytes, size, sizeof(size));
 	fprintf(out, "%-*s %12llu %10s %7d %8.2f %8.1f\n", width, "total", (unsigned long long) r->rows,
 			size, r->chunks_done, r->seconds_data, mb_per_second(r->bytes, r->seconds_data));
-	fprintf(out, "\nsteps: schema %.1f s, data %.1f s, sequences %.1f s (%d), post-data %.1f s; "
-			"total %.1f s\n", r->seconds_schema, r->seconds_data, r->seconds_sequences,
-			r->sequences_set, r->seconds_post, r->seconds_total);
+	fprintf(out, "\nsteps: schema %.1f s, data %.1f s, sequences %.1f s (%d), post-data %.1f s",
+			r->seconds_schema, r->seconds_data, r->seconds_sequences, r->sequences_set, r->seconds_post);
+	if (r->verify != NULL)
+		fprintf(out, ", verify %.1f s", r->seconds_verify);
+	fprintf(out, "; total %.1f s\n", r->seconds_total);
 	for (int i = 0; i < r->cat->ntables; i++)
 		if (r->cat->tables[i].text_reason != NULL)
 			fprintf(out, "text format: %s: %s\n", display_name(r->cat->tables[i].qname, name, sizeof(name)),
@@ -286,7 +290,32 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 			"\"post_data\": %.3f, \"total\": %.3f},\n", r->seconds_schema, r->seconds_data,
 			r->seconds_sequences, r->seconds_post, r->seconds_total);
 	json_tables(out, r);
+	if (r->verify != NULL)
+	{
+		fprintf(out, ",\n  \"verify\": {\"result\": \"%s\", \"seconds_total\": %.3f",
+				verify_identical(r->verify) ? "identical" : "different", r->seconds_verify);
+		json_verify(out, r->verify, false);
+		fputs("}", out);
+	}
 	return json_close(out, tmp, path);
+}
+
+static void
+print_diff(FILE *out, const drill_diff *d)
+{
+	const char *what = d->kind == DRILL_MISSING ? "missing on the target"
+		: d->kind == DRILL_EXTRA ? "extra on the target" : d->kind == DRILL_CHANGED ? "changed" : NULL;
+
+	if (what == NULL)
+		fprintf(out, "  %s\n", d->detail);
+	else if (d->kind == DRILL_CHANGED)
+		fprintf(out, "  changed: %s: %s\n", d->key, d->detail);
+	else if (d->key != NULL)
+		fprintf(out, "  %s: %s\n", what, d->key);
+	else if (d->count > 1)
+		fprintf(out, "  %s, %llu times: %s\n", what, (unsigned long long) d->count, d->detail);
+	else
+		fprintf(out, "  %s: %s\n", what, d->detail);
 }
 
 void
@@ -311,6 +340,10 @@ report_verify_summary(FILE *out, const verify_report *r, bool verbose)
 				pc->predicate ? pc->predicate : "whole table", (unsigned long long) vc->source.rows,
 				(unsigned long long) vc->target.rows,
 				vc->source.rows == vc->target.rows ? ", rows differ" : "");
+		for (int d = 0; d < vc->drill.ndiffs; d++)
+			print_diff(out, &vc->drill.diffs[d]);
+		if (vc->drill.truncated)
+			fprintf(out, "  (more rows differ in this chunk: the --max-diffs limit was reached)\n");
 	}
 	if (verbose)
 	{
@@ -337,28 +370,47 @@ report_verify_summary(FILE *out, const verify_report *r, bool verbose)
 			r->tables_compared, r->chunks_checked, (unsigned long long) r->rows_source, r->seconds,
 			verify_identical(r) ? "identical\n" : "");
 	if (!verify_identical(r))
-		fprintf(out, "%d chunks differ, %d catalog differences\n", r->chunks_different, r->nproblems);
+		fprintf(out, "%d chunks differ, %llu rows named%s, %d catalog differences\n",
+				r->chunks_different, (unsigned long long) r->rows_different,
+				r->diffs_truncated ? " (stopped at --max-diffs)" : "", r->nproblems);
+	if (r->chunks_not_checked > 0)
+		fprintf(out, "%d chunks were not checked: the --max-diffs limit was reached first\n",
+				r->chunks_not_checked);
 }
 
-int
-report_verify_json(const char *path, const verify_report *r, const verify_options *opt, const sl_err *err)
+static void
+json_diffs(FILE *out, const drill_result *d)
 {
-	char		tmp[PATH_MAX];
-	char		hex[CHUNK_DIGEST_HEX_LEN + 1];
-	FILE	   *out;
+	fprintf(out, ", \"rows_truncated\": %s, \"rows\": [", d->truncated ? "true" : "false");
+	for (int i = 0; i < d->ndiffs; i++)
+	{
+		fprintf(out, "%s\n      {\"kind\": \"%s\", \"count\": %llu, \"key\": ", i ? "," : "",
+				drill_kind_name(d->diffs[i].kind), (unsigned long long) d->diffs[i].count);
+		if (d->diffs[i].key != NULL)
+			json_string(out, d->diffs[i].key);
+		else
+			fputs("null", out);
+		fputs(", \"detail\": ", out);
+		json_string(out, d->diffs[i].detail);
+		fputs("}", out);
+	}
+	fputs("]", out);
+}
 
-	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" :
-					verify_identical(r) ? "identical" : "different", err, opt->source, opt->target);
-	if (out == NULL)
-		return -errno;
-	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"counts_only\": %s, \"sample\": %.4f, \"io\": \"%s\"",
-			opt->jobs, (long long) opt->chunk_bytes, opt->counts ? "true" : "false", opt->sample,
-			r->io_backend);
+/* The findings of a verification, as members of the enclosing JSON object. */
+static void
+json_verify(FILE *out, const verify_report *r, bool counts)
+{
+	char		hex[CHUNK_DIGEST_HEX_LEN + 1];
+
 	fprintf(out, ",\n  \"tables_compared\": %d, \"chunks_checked\": %d, \"chunks_different\": %d, "
-			"\"rows_source\": %llu, \"rows_target\": %llu, \"bytes\": %llu, \"seconds\": %.3f",
-			r->tables_compared, r->chunks_checked, r->chunks_different,
+			"\"chunks_not_checked\": %d, \"rows_source\": %llu, \"rows_target\": %llu, "
+			"\"rows_different\": %llu, \"rows_truncated\": %s, \"target_only\": %s, "
+			"\"bytes\": %llu, \"seconds\": %.3f",
+			r->tables_compared, r->chunks_checked, r->chunks_different, r->chunks_not_checked,
 			(unsigned long long) r->rows_source, (unsigned long long) r->rows_target,
-			(unsigned long long) r->bytes, r->seconds);
+			(unsigned long long) r->rows_different, r->diffs_truncated ? "true" : "false",
+			r->target_only ? "true" : "false", (unsigned long long) r->bytes, r->seconds);
 	fputs(",\n  \"differences\": [", out);
 	for (int i = 0; i < r->nproblems; i++)
 	{
@@ -383,15 +435,33 @@ report_verify_json(const char *path, const verify_report *r, const verify_option
 		fprintf(out, ", \"status\": \"%s\", \"source_rows\": %llu, \"target_rows\": %llu",
 				verify_status_name(vc->status), (unsigned long long) vc->source.rows,
 				(unsigned long long) vc->target.rows);
-		if (!opt->counts)
+		if (!counts)
 		{
 			chunk_digest_hex(&vc->source, hex);
 			fprintf(out, ", \"source_digest\": \"%s\"", hex);
 			chunk_digest_hex(&vc->target, hex);
 			fprintf(out, ", \"target_digest\": \"%s\"", hex);
 		}
+		if (vc->status == VERIFY_DIFFERENT && vc->drill.passes > 0)
+			json_diffs(out, &vc->drill);
 		fputs("}", out);
 	}
 	fputs("\n  ]", out);
+}
+
+int
+report_verify_json(const char *path, const verify_report *r, const verify_options *opt, const sl_err *err)
+{
+	char		tmp[PATH_MAX];
+	FILE	   *out;
+
+	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" :
+					verify_identical(r) ? "identical" : "different", err, opt->source, opt->target);
+	if (out == NULL)
+		return -errno;
+	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"counts_only\": %s, \"sample\": %.4f, \"io\": \"%s\"",
+			opt->jobs, (long long) opt->chunk_bytes, opt->counts ? "true" : "false", opt->sample,
+			r->io_backend);
+	json_verify(out, r, opt->counts);
 	return json_close(out, tmp, path);
 }

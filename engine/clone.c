@@ -137,7 +137,7 @@ run_chunks(const clone_options *opt, const catalog *cat, const plan *p, const ch
 		   clone_report *report, sl_err *err)
 {
 	clone_ctx	ctx;
-	sched_options sopt = {opt->jobs, opt->progress_seconds, "data", NULL};
+	sched_options sopt = {opt->jobs, opt->progress_seconds, "data", NULL, NULL};
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.opt = opt;
@@ -462,6 +462,49 @@ sum_tables(clone_report *r)
 	}
 }
 
+/*
+ * The verification pass after the data.  With a snapshot the clone's own
+ * source digests stand for the source, so only the target is read; in best
+ * effort there is no point in time they belong to, so both sides are read.
+ */
+static int
+verify_clone(const clone_options *opt, clone_report *r, const char *snapshot, sl_err *err)
+{
+	verify_options vopt = {0};
+	chunk_digest *digests = NULL;
+	int			rc;
+
+	vopt.source = opt->source;
+	vopt.target = opt->target;
+	vopt.jobs = opt->jobs;
+	vopt.chunk_bytes = opt->chunk_bytes;
+	vopt.sample = 1.0;
+	vopt.max_diffs = opt->max_diffs;
+	vopt.io_kind = opt->io_kind;
+	vopt.via_libpq = opt->via_libpq;
+	vopt.progress_seconds = opt->progress_seconds;
+	if (snapshot != NULL)
+	{
+		digests = calloc((size_t) r->plan->nchunks + 1, sizeof(chunk_digest));
+		if (digests == NULL)
+			return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		for (int i = 0; i < r->plan->nchunks; i++)
+			digests[i] = r->chunks[i].result.digest;
+		vopt.snapshot = snapshot;
+		vopt.clone_catalog = r->cat;
+		vopt.clone_plan = r->plan;
+		vopt.clone_digests = digests;
+	}
+	log_info("verify: %s", snapshot != NULL ? "reading the target against the digests of the copy"
+			 : "reading both sides (best effort: the source may have changed since its rows were read)");
+	rc = verify_run(&vopt, &r->verify, err);
+	free(digests);
+	if (rc == 0)
+		log_info("verify: %s", verify_identical(r->verify) ? "the target is identical to the source"
+				 : "the target differs from the source");
+	return rc;
+}
+
 static void
 remove_workdir(const char *dir)
 {
@@ -602,7 +645,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	sum_tables(r);
 	if (rc < 0)
 		goto done;
-	if (!opt->best_effort && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
+	if (!opt->best_effort && !opt->verify && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 		goto done;
 	log_info("data: %llu rows, %.1f MB in %.1f s", (unsigned long long) r->rows,
 			 (double) r->bytes / 1e6, r->seconds_data);
@@ -623,6 +666,17 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	r->seconds_post = sched_now() - t;
 	log_info("schema: %s%d materialized views refreshed in %.1f s",
 			 opt->data_only ? "" : "post-data restored, ", r->cat->nmatviews, r->seconds_post);
+
+	/* 9. verify, the source at the snapshot the holder still keeps */
+	if (opt->verify)
+	{
+		t = sched_now();
+		if ((rc = verify_clone(opt, r, snapshot, err)) < 0)
+			goto done;
+		r->seconds_verify = sched_now() - t;
+		if (!opt->best_effort && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
+			goto done;
+	}
 
 done:
 	if (rc < 0 && atomic_load(sched_stop_flag()) && err->side != SIDE_INTERRUPT)
@@ -651,6 +705,7 @@ clone_report_destroy(clone_report *report)
 {
 	if (report == NULL)
 		return;
+	verify_report_destroy(report->verify);	/* refers to the catalog and plan */
 	plan_destroy(report->plan);
 	catalog_destroy(report->cat);
 	free(report->chunks);

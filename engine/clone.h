@@ -17,7 +17,10 @@
  *   6. copy the chunks with --jobs worker threads, largest first, each
  *      worker importing the snapshot; then release the snapshot;
  *   7. set every sequence; 8. schema post-data with --jobs sessions, and
- *      refresh the materialized views that hold data on the source.
+ *      refresh the materialized views that hold data on the source;
+ *   9. with verify, the verification pass (engine/verify.h): only the
+ *      target is read, against the digests the copy took of the source,
+ *      and the snapshot is held until it ends, for drilling down.
  * The report holds every chunk's rows, bytes and digest.
  *
  * Thread safety: clone_run starts and joins its worker threads itself;
@@ -33,6 +36,7 @@
 #include "engine/copy.h"
 #include "engine/err.h"
 #include "engine/plan.h"
+#include "engine/verify.h"
 #include "io/loop.h"
 
 typedef struct clone_options
@@ -50,6 +54,8 @@ typedef struct clone_options
 	io_loop_kind io_kind;
 	bool		via_libpq;		/* libpq's COPY functions even where the direct path works */
 	int			progress_seconds;	/* between progress lines; 0: none */
+	bool		verify;			/* verify the copy at the end */
+	uint64_t	max_diffs;		/* differing rows the verification names */
 } clone_options;
 
 typedef enum chunk_status
@@ -96,6 +102,8 @@ typedef struct clone_report
 	double		seconds_data;
 	double		seconds_sequences;
 	double		seconds_post;	/* post-data */
+	double		seconds_verify;
+	verify_report *verify;		/* with --verify, once it ran */
 	double		seconds_total;
 } clone_report;
 

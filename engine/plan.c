@@ -409,6 +409,45 @@ plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out
 	return 0;
 }
 
+int
+plan_whole_keyless(const plan *p, plan **out)
+{
+	plan	   *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (w == NULL || (w->chunks = calloc((size_t) p->nchunks + 1, sizeof(plan_chunk))) == NULL ||
+		(w->tables = calloc((size_t) p->ntables + 1, sizeof(plan_table))) == NULL)
+		goto oom;
+	w->ntables = p->ntables;
+	for (int t = 0; t < p->ntables; t++)
+	{
+		const plan_table *pt = &p->tables[t];
+		int			n = pt->method == PLAN_CTID ? 1 : pt->nchunks;
+
+		w->tables[t] = (plan_table) {w->nchunks, n, pt->method == PLAN_CTID ? PLAN_WHOLE : pt->method};
+		for (int i = 0; i < n; i++)
+		{
+			const plan_chunk *pc = &p->chunks[pt->first_chunk + i];
+			plan_chunk *wc = &w->chunks[w->nchunks++];
+
+			*wc = *pc;
+			wc->predicate = NULL;
+			if (pt->method == PLAN_CTID)
+			{
+				for (int j = 1; j < pt->nchunks; j++)
+					wc->est_bytes += p->chunks[pt->first_chunk + j].est_bytes;
+			}
+			else if (pc->predicate != NULL && (wc->predicate = strdup(pc->predicate)) == NULL)
+				goto oom;
+		}
+	}
+	*out = w;
+	return 0;
+oom:
+	plan_destroy(w);
+	return -ENOMEM;
+}
+
 void
 plan_destroy(plan *p)
 {

@@ -73,6 +73,13 @@ typedef struct plan
 int			plan_build(PGconn *conn, const catalog *cat, const plan_options *opt,
 					   plan **out, sl_err *err);
 
+/*
+ * A copy of p in which every table split into ctid ranges is one chunk,
+ * for reading a cluster where the same rows lie on other pages.  Chunks
+ * keep their order; a table's chunks are still tables[t].first_chunk on.
+ */
+int			plan_whole_keyless(const plan *p, plan **out);
+
 void		plan_destroy(plan *p);
 
 const char *plan_method_name(plan_method method);

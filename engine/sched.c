@@ -42,6 +42,7 @@ typedef struct scheduler
 	const sched_ops *ops;
 	void	   *ctx;
 	const plan *plan;
+	const atomic_int *halt;		/* the caller's: hand out no more chunks */
 	int		   *order;			/* chunk indexes, largest first */
 	int			norder;
 
@@ -80,7 +81,7 @@ worker_main(void *arg)
 		int64_t		moved;
 
 		pthread_mutex_lock(&s->lock);
-		if (atomic_load(&s->stop) || s->next >= s->norder)
+		if (atomic_load(&s->stop) || s->next >= s->norder || (s->halt && atomic_load(s->halt)))
 		{
 			pthread_mutex_unlock(&s->lock);
 			break;
@@ -136,6 +137,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	s.ops = ops;
 	s.ctx = ctx;
 	s.plan = p;
+	s.halt = opt->halt;
 	s.order = calloc((size_t) p->nchunks + 1, sizeof(int));
 	workers = calloc((size_t) jobs, sizeof(worker_arg));
 	if (s.order == NULL || workers == NULL)

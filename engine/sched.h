@@ -39,6 +39,8 @@ typedef struct sched_options
 	int			progress_seconds;	/* 0: no progress lines */
 	const char *label;			/* "data", "verify": starts each progress line */
 	const uint8_t *skip;		/* NULL, or per chunk: nonzero to leave it out */
+	const atomic_int *halt;		/* NULL, or raised by a chunk to end the run early
+								 * without failing it: no more chunks start */
 } sched_options;
 
 /*

@@ -4,11 +4,14 @@
  * Thread safety: chunks run on engine/sched.c's workers, each with its own
  * pair of connections, loop and read buffers; a chunk's slot in the report
  * is written by the worker that runs it and read after all are joined.
+ * Drill-downs take drill_lock, one at a time, so that the rows they name
+ * stop exactly at max_diffs; it is the only lock.
  */
 #include "engine/verify.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +193,11 @@ typedef struct verify_ctx
 	const char *source_snapshot;
 	const char *target_snapshot;
 	const char *encoding;
+	const chunk_digest *known;	/* per chunk, the source digest on record; NULL: read the source */
 	atomic_int	fallback_said;
+	pthread_mutex_t drill_lock; /* one drill-down at a time */
+	uint64_t	rows_named;		/* by all drill-downs so far; guarded by drill_lock */
+	atomic_int	halt;			/* max_diffs reached: no more chunks */
 } verify_ctx;
 
 typedef struct verify_worker
@@ -283,20 +290,25 @@ count_chunk(verify_worker *w, const cat_table *t, const plan_chunk *pc, verify_c
 	return rc;
 }
 
-/* Both sides' COPY of the chunk, read at once and hashed. */
+/*
+ * Both sides' COPY of the chunk, read at once and hashed; or the target's
+ * alone when the source digest is on record (first = 1).
+ */
 static int
 digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const plan_chunk *pc,
-			 verify_chunk *vc, const char *what, bool via_libpq, sl_err *err)
+			 int first, verify_chunk *vc, const char *what, bool via_libpq, sl_err *err)
 {
 	copy_reader readers[2];
 	sbuf		sql;
-	int			rc;
+	int			rc = 0;
 
 	memset(readers, 0, sizeof(readers));
+	readers[0].done = first > 0;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	plan_copy_out_sql(&sql, t, pc->predicate, vt->source_columns.text);
-	rc = copy_reader_begin(&readers[0], w->source, SIDE_SOURCE, &vt->source_columns, sbuf_str(&sql),
-						   !via_libpq && !conn_encrypted(w->source), w->buf[0], what, err);
+	if (first == 0)
+		rc = copy_reader_begin(&readers[0], w->source, SIDE_SOURCE, &vt->source_columns, sbuf_str(&sql),
+							   !via_libpq && !conn_encrypted(w->source), w->buf[0], what, err);
 	if (rc == 0)
 		rc = copy_reader_begin(&readers[1], w->target, SIDE_TARGET, &vt->target_columns, sbuf_str(&sql),
 							   !via_libpq && !conn_encrypted(w->target), w->buf[1], what, err);
@@ -312,7 +324,7 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
 			break;
 		}
-		for (int i = 0; i < 2 && rc == 0; i++)
+		for (int i = first; i < 2 && rc == 0; i++)
 		{
 			rc = copy_reader_step(&readers[i], NULL);
 			buffered |= copy_reader_has_buffered(&readers[i]);
@@ -320,24 +332,55 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 		if (rc < 0 || buffered || (readers[0].done && readers[1].done))
 			continue;
 		for (int i = 0; i < 2; i++)
-			watch[i] = (io_watch) {copy_reader_wants_socket(&readers[i], NULL)
+			watch[i] = (io_watch) {i >= first && copy_reader_wants_socket(&readers[i], NULL)
 				? PQsocket(readers[i].conn) : -1, POLLIN, 0};
 		if ((rc = io_loop_wait(w->loop, watch, 2, VERIFY_WAIT_MS)) > 0)
 			rc = 0;
 		else if (rc < 0)
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the servers failed: %s", what, strerror(-rc));
 	}
-	if (rc == 0 && (rc = copy_reader_finish(&readers[0])) == 0)
+	if (rc == 0 && first == 0)
+		rc = copy_reader_finish(&readers[0]);
+	if (rc == 0)
 		rc = copy_reader_finish(&readers[1]);
 	if (rc == 0)
 	{
-		vc->source = readers[0].digest;
+		if (first == 0)
+			vc->source = readers[0].digest;
 		vc->target = readers[1].digest;
 		vc->bytes = readers[0].bytes + readers[1].bytes;
 	}
-	copy_reader_end(&readers[0]);
+	if (first == 0)
+		copy_reader_end(&readers[0]);
 	copy_reader_end(&readers[1]);
 	return rc;
+}
+
+/* Names the rows of a differing chunk, while the run may still name rows. */
+static int
+drill_down(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_chunk *pc,
+		   verify_chunk *vc, const char *what, sl_err *err)
+{
+	uint64_t	rows = vc->source.rows > vc->target.rows ? vc->source.rows : vc->target.rows;
+	int			rc = 0;
+
+	if (ctx->opt->max_diffs == 0)
+		return 0;
+	pthread_mutex_lock(&ctx->drill_lock);
+	if (ctx->rows_named >= ctx->opt->max_diffs)
+		vc->drill.truncated = ctx->opt->max_diffs > 0;
+	else if ((rc = drill_chunk(w->source, w->target, t, pc->predicate, rows,
+							   ctx->opt->max_diffs - ctx->rows_named, w->stop, what,
+							   &vc->drill, err)) == 0)
+		ctx->rows_named += vc->drill.rows;
+	if (ctx->rows_named >= ctx->opt->max_diffs)
+		atomic_store(&ctx->halt, 1);
+	pthread_mutex_unlock(&ctx->drill_lock);
+	if (rc < 0 || vc->drill.passes == 0)
+		return rc;
+	log_verbose("%s: %llu differing rows named in %d passes", what,
+				(unsigned long long) vc->drill.rows, vc->drill.passes);
+	return 0;
 }
 
 static int64_t
@@ -361,10 +404,15 @@ verify_worker_run(void *arg, void *state, int idx, sl_err *err)
 		snprintf(what, sizeof(what), "chunk 1 of table %s (whole table)", t->qname);
 	chunk_digest_reset(&vc->source);
 	chunk_digest_reset(&vc->target);
+	if (ctx->known != NULL)
+		vc->source = ctx->known[idx];
 	if (ctx->opt->counts)
 		rc = count_chunk(w, t, pc, vc, what, err);
 	else
-		rc = digest_chunk(w, &r->tables[pc->table], t, pc, vc, what, ctx->opt->via_libpq, err);
+		rc = digest_chunk(w, &r->tables[pc->table], t, pc, ctx->known != NULL, vc, what,
+						  ctx->opt->via_libpq, err);
+	if (rc == 0 && !ctx->opt->counts && !chunk_digest_equal(&vc->source, &vc->target))
+		rc = drill_down(ctx, w, t, pc, vc, what, err);
 	vc->seconds = sched_now() - t0;
 	if (rc < 0)
 	{
@@ -393,6 +441,31 @@ in_sample(int idx, double sample)
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
 	x ^= x >> 31;
 	return (double) (x >> 11) / 9007199254740992.0 < sample;
+}
+
+/*
+ * The clone's source digests, per chunk of p (the clone's plan with its
+ * ctid-split tables made whole): a whole table's digest sums its chunks'.
+ */
+static chunk_digest *
+clone_digests(const plan *clone_plan, const chunk_digest *digests, const plan *p)
+{
+	chunk_digest *known = calloc((size_t) p->nchunks + 1, sizeof(chunk_digest));
+
+	if (known == NULL)
+		return NULL;
+	for (int t = 0; t < p->ntables; t++)
+	{
+		const plan_table *ct = &clone_plan->tables[t];
+
+		for (int i = 0; i < ct->nchunks; i++)
+		{
+			int			k = p->tables[t].first_chunk + (p->tables[t].nchunks == 1 ? 0 : i);
+
+			chunk_digest_merge(&known[k], &digests[ct->first_chunk + i]);
+		}
+	}
+	return known;
 }
 
 /* Opens a holder: a connection in a read-only transaction at a snapshot it exports or imports. */
@@ -429,6 +502,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	char		source_snapshot[64] = "";
 	char		target_snapshot[64] = "";
 	uint8_t    *skip = NULL;
+	chunk_digest *known = NULL;
 	double		t_start = sched_now();
 	int			chunks_done = 0;
 	int			rc;
@@ -455,8 +529,11 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 		(rc = open_holder(&target, opt->target, SIDE_TARGET, ctx.encoding, NULL,
 						  target_snapshot, sizeof(target_snapshot), err)) < 0)
 		goto done;
-	if ((rc = catalog_load(source, ANY_TARGET_VERSION, &r->source_cat, err)) < 0 ||
-		(rc = catalog_load(target, ANY_TARGET_VERSION, &r->target_cat, err)) < 0)
+	if (opt->clone_catalog != NULL)
+		r->source_cat = opt->clone_catalog;
+	else if ((rc = catalog_load(source, ANY_TARGET_VERSION, &r->owned_cat, err)) == 0)
+		r->source_cat = r->owned_cat;
+	if (rc < 0 || (rc = catalog_load(target, ANY_TARGET_VERSION, &r->target_cat, err)) < 0)
 		goto done;
 	r->tables = calloc((size_t) r->source_cat->ntables + 1, sizeof(verify_table));
 	if (r->tables == NULL)
@@ -469,19 +546,27 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	log_info("verify: %d tables on the source, %d on the target, %d to compare; %d catalog differences",
 			 r->source_cat->ntables, r->target_cat->ntables, r->tables_compared, r->nproblems);
 
+	if (opt->clone_plan != NULL)
+		rc = plan_whole_keyless(opt->clone_plan, &r->owned_plan) < 0
+			? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory") : 0;
+	else
 	{
 		plan_options popt = {opt->chunk_bytes, false, true};
 
-		if ((rc = plan_build(source, r->source_cat, &popt, &r->plan, err)) < 0)
-			goto done;
+		rc = plan_build(source, r->source_cat, &popt, &r->owned_plan, err);
 	}
+	if (rc < 0)
+		goto done;
+	r->plan = r->owned_plan;
 	r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(verify_chunk));
 	skip = calloc((size_t) r->plan->nchunks + 1, 1);
-	if (r->chunks == NULL || skip == NULL)
+	if (r->chunks == NULL || skip == NULL ||
+		(opt->clone_digests != NULL && (known = clone_digests(opt->clone_plan, opt->clone_digests, r->plan)) == NULL))
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;
 	}
+	r->target_only = known != NULL;
 	for (int i = 0; i < r->plan->nchunks; i++)
 	{
 		skip[i] = !r->tables[r->plan->chunks[i].table].comparable ||
@@ -494,16 +579,22 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	ctx.r = r;
 	ctx.source_snapshot = source_snapshot;
 	ctx.target_snapshot = target_snapshot;
+	ctx.known = known;
+	pthread_mutex_init(&ctx.drill_lock, NULL);
 	{
-		sched_options sopt = {opt->jobs, opt->progress_seconds, "verify", skip};
+		sched_options sopt = {opt->jobs, opt->progress_seconds, "verify", skip, &ctx.halt};
 
 		rc = sched_run(&verify_ops, &ctx, r->plan, &sopt, &chunks_done, err);
 	}
+	pthread_mutex_destroy(&ctx.drill_lock);
 	for (int i = 0; i < r->plan->nchunks; i++)
 	{
 		const verify_chunk *vc = &r->chunks[i];
 		verify_table *vt = &r->tables[r->plan->chunks[i].table];
 
+		r->chunks_not_checked += vc->status == VERIFY_PENDING;
+		r->rows_different += vc->drill.rows;
+		r->diffs_truncated |= vc->drill.truncated;
 		if (vc->status != VERIFY_EQUAL && vc->status != VERIFY_DIFFERENT)
 			continue;
 		r->chunks_checked++;
@@ -524,6 +615,7 @@ done:
 	conn_close(&source);
 	conn_close(&target);
 	free(skip);
+	free(known);
 	free((char *) ctx.encoding);
 	r->seconds = sched_now() - t_start;
 	if (report_out != NULL)
@@ -550,9 +642,11 @@ verify_report_destroy(verify_report *r)
 		free(r->problems[i]);
 	free(r->problems);
 	free(r->tables);
+	for (int i = 0; r->chunks != NULL && i < r->plan->nchunks; i++)
+		drill_result_fini(&r->chunks[i].drill);
 	free(r->chunks);
-	plan_destroy(r->plan);
-	catalog_destroy(r->source_cat);
+	plan_destroy(r->owned_plan);
+	catalog_destroy(r->owned_cat);
 	catalog_destroy(r->target_cat);
 	free(r);
 }

@@ -9,7 +9,14 @@
  * table is one chunk, since its physical order differs between clusters),
  * as COPY ... TO STDOUT (FORMAT binary, or text where either side needs
  * it), each stream hashed into the order-independent digest the clone uses.
- * A chunk whose digests differ is reported with both row counts.
+ * A chunk whose digests differ is drilled into (engine/drill.h) until its
+ * differing rows are named, up to max_diffs rows in all; once that many are
+ * named no more chunks start.
+ *
+ * After a consistent clone the source's digests are on record: given the
+ * clone's catalog, plan and digests, only the target is read (a table the
+ * clone split by ctid is read whole), and the source only to drill down,
+ * at the clone's snapshot, which the clone holds until the pass ends.
  *
  * Both sides are read in read-only REPEATABLE READ transactions at one
  * snapshot per side: exported by a holder connection, or, for the source,
@@ -23,6 +30,7 @@
 
 #include "codec/digest.h"
 #include "engine/catalog.h"
+#include "engine/drill.h"
 #include "engine/err.h"
 #include "engine/plan.h"
 #include "engine/reader.h"
@@ -37,6 +45,11 @@ typedef struct verify_options
 	const char *snapshot;		/* source snapshot to read at; NULL: export one */
 	double		sample;			/* share of chunks checked, (0, 1]; 1: all */
 	bool		counts;			/* compare row counts only */
+	uint64_t	max_diffs;		/* differing rows to name; 0: none, no drill-down */
+	/* after a clone (all NULL otherwise), borrowed */
+	const catalog *clone_catalog;	/* the clone's source catalog */
+	const plan *clone_plan;		/* its plan over clone_catalog */
+	const chunk_digest *clone_digests;	/* per clone_plan chunk, its source digest */
 	io_loop_kind io_kind;
 	bool		via_libpq;
 	int			progress_seconds;
@@ -58,6 +71,7 @@ typedef struct verify_chunk
 	chunk_digest target;
 	uint64_t	bytes;			/* both sides */
 	double		seconds;
+	drill_result drill;			/* the rows that differ, for a different chunk */
 } verify_chunk;
 
 typedef struct verify_table
@@ -75,9 +89,11 @@ typedef struct verify_table
 
 typedef struct verify_report
 {
-	catalog    *source_cat;
+	const catalog *source_cat;	/* owned_cat, or the clone's */
 	catalog    *target_cat;
-	plan	   *plan;			/* over source_cat */
+	const plan *plan;			/* over source_cat; owned */
+	catalog    *owned_cat;
+	plan	   *owned_plan;
 	verify_chunk *chunks;		/* parallel to plan->chunks */
 	verify_table *tables;		/* parallel to source_cat->tables */
 	int			nproblems;		/* differences found in the catalogs */
@@ -85,8 +101,12 @@ typedef struct verify_report
 	int			tables_compared;
 	int			chunks_checked;
 	int			chunks_different;
+	int			chunks_not_checked;	/* left when max_diffs rows were named */
 	uint64_t	rows_source;
 	uint64_t	rows_target;
+	uint64_t	rows_different; /* named by the drill-downs */
+	bool		diffs_truncated;	/* more rows differ than were named */
+	bool		target_only;	/* the source digests came from the clone */
 	uint64_t	bytes;
 	double		seconds;
 	char		io_backend[16];

@@ -389,8 +389,8 @@ case_k() {   # verify: a clone is identical; each difference made on the target 
   sluice verify --source "$(src_conn src)" --target "$(dst_conn dst_k)" --no-direct-copy --counts \
     || fail "pgsluice verify --counts --no-direct-copy exited with status $? (want 0)"
 
-  # name^SQL run on a copy of the target^text the report must hold
-  while IFS='^' read -r name change pattern; do
+  # name^SQL run on a copy of the target^texts the report must hold, separated by ~
+  while IFS='^' read -r name change patterns; do
     [ -n "$name" ] || continue
     psql_dst postgres -c "DROP DATABASE IF EXISTS dst_k_changed" \
       -c "CREATE DATABASE dst_k_changed TEMPLATE dst_k" || fail "could not copy dst_k"
@@ -399,20 +399,101 @@ case_k() {   # verify: a clone is identical; each difference made on the target 
     sluice verify --source "$(src_conn src)" --target "$(dst_conn dst_k_changed)" --jobs 2 \
       --chunk-size 1MB --progress-interval 0 || status=$?
     [ "$status" -eq 1 ] || fail "change $name: verify exited with status $status (want 1)"
-    grep -qF -- "$pattern" "$case_dir/out" || fail "change $name: the report does not mention \"$pattern\""
+    IFS='~' read -r -a wanted <<<"$patterns"
+    for pattern in "${wanted[@]}"; do
+      grep -qF -- "$pattern" "$case_dir/out" || fail "change $name: the report does not say \"$pattern\""
+    done
   done <<'CHANGES'
-trailing space^UPDATE public.k_bigint SET payload = payload || ' ' WHERE id = (SELECT min(id) FROM public.k_bigint WHERE payload IS NOT NULL)^table public.k_bigint chunk
-zero to minus zero^UPDATE public.types_all SET c_double = CASE WHEN c_double::text = '-0' THEN '0' ELSE '-0' END::float8 WHERE id = (SELECT min(id) FROM public.types_all)^table public.types_all chunk
-a NaN^UPDATE public.types_all SET c_double = 'NaN' WHERE id = (SELECT max(id) FROM public.types_all WHERE c_double::text <> 'NaN')^table public.types_all chunk
-one byte of a 10 MB value^UPDATE public.big_values SET b = set_byte(b, 5000000, (get_byte(b, 5000000) + 1) % 256) WHERE id = 1^table public.big_values chunk
-a row deleted^DELETE FROM public.k_bigint WHERE id = (SELECT max(id) FROM public.k_bigint)^table public.k_bigint chunk
-a row inserted^INSERT INTO public.k_bigint (id, n, payload) VALUES (-999999999999, 1, 'new')^table public.k_bigint chunk
-a duplicate removed^DELETE FROM public.nokey WHERE ctid = (SELECT min(n.ctid) FROM public.nokey n JOIN (SELECT a, b, c FROM public.nokey WHERE a IS NOT NULL AND b IS NOT NULL AND c IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1 LIMIT 1) d ON (n.a, n.b, n.c) = (d.a, d.b, d.c))^table public.nokey chunk 1
-a row moved between partitions^UPDATE public.measurement SET city_id = 1 WHERE id = (SELECT min(id) FROM part_other.measurement_2022_c34)^measurement_2022_c
+trailing space^UPDATE public.k_bigint SET payload = payload || ' ' WHERE id = 7^table public.k_bigint chunk~changed: (id)=(7): column payload: 64 bytes of text on the source, 65 on the target, first different at byte 64
+minus zero to zero^UPDATE public.types_all SET c_double = '0' WHERE c_double::text = '-0'^column c_double: -0 on the source, 0 on the target
+a NaN^UPDATE public.types_all SET c_double = 'NaN' WHERE id = 2^changed: (id)=(2): column c_double: 1.7976931348623157e+308 on the source, NaN on the target
+one byte of a 10 MB value^UPDATE public.big_values SET b = set_byte(b, 5000000, (get_byte(b, 5000000) + 1) % 256) WHERE id = 1^changed: (id)=(1): column b: 22020099 bytes of text on the source, 22020099 on the target, first different at byte 1000000
+a row deleted^DELETE FROM public.k_bigint WHERE id = 9223372036854775807^missing on the target: (id)=(9223372036854775807)
+a row inserted^INSERT INTO public.k_bigint (id, n, payload) VALUES (-999999999999, 1, 'new')^extra on the target: (id)=(-999999999999)
+a duplicate removed^DELETE FROM public.nokey WHERE ctid = (SELECT min(ctid) FROM public.nokey WHERE a = 5)^table public.nokey chunk 1~missing on the target: (a, b, c)=(5, dup e4da3b7fbbce2345d7772b0674a318d5
+a row moved between partitions^UPDATE public.measurement SET city_id = 1 WHERE id = (SELECT min(id) FROM part_other.measurement_2022_c34)^table part_other.measurement_2022_c34 chunk 1~missing on the target: (id, logdate, city_id)=(~table public.measurement_2022_c12 chunk~extra on the target: (id, logdate, city_id)=(
 a sequence behind^SELECT setval('public.seq_advanced', 1)^sequence public.seq_advanced is at
 a missing table^DROP TABLE public.k_text CASCADE^table public.k_text is missing on the target
 a column of another type^ALTER TABLE public.big_values ALTER COLUMN id TYPE bigint^column id of table public.big_values is of type integer on the source, bigint on the target
 CHANGES
+
+  # --max-diffs: 200 rows deleted, 5 named, then the pass stops
+  psql_dst postgres -c "DROP DATABASE IF EXISTS dst_k_changed" \
+    -c "CREATE DATABASE dst_k_changed TEMPLATE dst_k" || fail "could not copy dst_k"
+  psql_dst dst_k_changed -c "DELETE FROM public.k_bigint WHERE id % 250 = 3" >/dev/null || fail "could not delete rows"
+  status=0
+  sluice verify --source "$(src_conn src)" --target "$(dst_conn dst_k_changed)" --jobs 2 \
+    --chunk-size 1MB --max-diffs 5 --json "$case_dir/verify.json" || status=$?
+  [ "$status" -eq 1 ] || fail "--max-diffs 5: verify exited with status $status (want 1)"
+  [ "$(grep -c '^  missing on the target: (id)=(' "$case_dir/out")" -eq 5 ] \
+    || fail "--max-diffs 5: the report does not name exactly 5 rows"
+  "$python" - "$case_dir/verify.json" <<'EOF' || fail "--max-diffs 5: the JSON report is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = [d for c in r["chunks"] for d in c.get("rows", [])]
+assert r["rows_different"] == 5 and len(rows) == 5 and r["rows_truncated"], r
+assert all(d["kind"] == "missing" and d["key"].startswith("(id)=(") for d in rows), rows
+EOF
+}
+
+case_l() {   # verify: no false difference in 20 runs over tables stored in other orders
+  local i status sizes=(1MB 256kB 64MB 2MB)
+  create_dst dst_l
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_l)" --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice clone exited with status $?"
+  # Rewrite half the rows of every table in place: the same data, on other pages, in another order.
+  psql_dst dst_l >/dev/null <<'SQL' || fail "could not reorder the target's rows"
+SET session_replication_role = replica;
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.oid::regclass AS t, a.attname
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN LATERAL (SELECT attname FROM pg_attribute
+                         WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
+                           AND attidentity <> 'a' AND attgenerated = ''
+                         ORDER BY attnum LIMIT 1) a ON true
+           WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  LOOP
+    EXECUTE format('UPDATE ONLY %s SET %I = %I WHERE random() < 0.5', r.t, r.attname, r.attname);
+  END LOOP;
+END $$;
+VACUUM;
+SQL
+  for i in $(seq 1 20); do
+    status=0
+    sluice verify --source "$(src_conn src)" --target "$(dst_conn dst_l)" --jobs 2 \
+      --chunk-size "${sizes[$((i % 4))]}" --progress-interval 0 || status=$?
+    [ "$status" -eq 0 ] || fail "run $i (--chunk-size ${sizes[$((i % 4))]}): verify exited with status $status (want 0)"
+  done
+}
+
+case_m() {   # clone --verify: reads only the target, and finds a row the target changed
+  create_dst dst_m
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_m)" --jobs 2 --chunk-size 1MB \
+    --verify --json "$case_dir/clone.json" || fail "pgsluice clone --verify exited with status $? (want 0)"
+  grep -q 'reading the target against the digests' "$case_dir/err" || fail "the verify pass read the source"
+  grep -q 'identical' "$case_dir/out" || fail "clone --verify did not say identical"
+  "$python" - "$case_dir/clone.json" <<'EOF' || fail "the JSON report of clone --verify is wrong"
+import json, sys
+v = json.load(open(sys.argv[1]))["verify"]
+assert v["result"] == "identical" and v["target_only"] and v["chunks_different"] == 0, v
+assert v["chunks_checked"] > 40 and v["rows_target"] == v["rows_source"] > 0, v
+EOF
+  # A trigger that fires even for replication-role sessions changes one row as it is loaded.
+  schema_copy src dst_m2
+  psql_dst dst_m2 >/dev/null <<'SQL' || fail "could not add the trigger"
+CREATE FUNCTION public.tamper() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN IF NEW.id = 7 THEN NEW.payload := upper(NEW.payload); END IF; RETURN NEW; END $$;
+CREATE TRIGGER tamper BEFORE INSERT ON public.k_bigint FOR EACH ROW EXECUTE FUNCTION public.tamper();
+ALTER TABLE public.k_bigint ENABLE ALWAYS TRIGGER tamper;
+SQL
+  status=0
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_m2)" --jobs 2 --chunk-size 1MB \
+    --data-only --verify || status=$?
+  [ "$status" -eq 6 ] || fail "clone --verify of a changed copy exited with status $status (want 6)"
+  grep -qF 'changed: (id)=(7): column payload: 8f14e45fceea167a5a36dedd4bea2543aab3238922bcc25a6f606eb525ffdc56 on the source, 8F14E45FCEEA167A5A36DEDD4BEA2543AAB3238922BCC25A6F606EB525FFDC56 on the target' \
+    "$case_dir/out" || fail "clone --verify did not name the changed row"
 }
 
 case_h() {   # --best-effort: no shared snapshot
@@ -482,6 +563,8 @@ cases=(
   "i|clone --json writes a per-chunk digest for every table"
   "j|clone --no-direct-copy (libpq's COPY functions, as on encrypted connections)"
   "k|verify: a clone is identical (exit 0); each change made on the target is found (exit 1)"
+  "l|verify: no false difference in 20 runs over rows stored in other orders"
+  "m|clone --verify reads the target only and names a row changed on the way"
 )
 
 # ---------------------------------------------------------------------------------------------
