@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -264,6 +265,13 @@ wait_sockets(chunk_stream *s)
 	bool		want_source = copy_reader_wants_socket(&s->src, &w->pipe);
 	int			rc;
 
+	if (want_source && !s->target_blocked && copy_reader_pause_us(&s->src) > 0)
+	{
+		/* only the source can bring work: let its socket fill (reader.h) */
+		struct timespec pause = {0, (long) copy_reader_pause_us(&s->src) * 1000};
+
+		nanosleep(&pause, NULL);
+	}
 	watch[0] = (io_watch) {.fd = want_source ? PQsocket(w->source) : -1, .events = POLLIN};
 	watch[1] = (io_watch) {.fd = PQsocket(w->target),
 	.events = (short) (s->target_blocked ? (POLLOUT | POLLIN) : POLLIN)};

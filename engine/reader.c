@@ -13,6 +13,9 @@
 #include "engine/conn.h"
 
 #define RESYNC_WAIT_MS 200
+#define READER_BATCH_LOW (96u << 10)	/* a read below this: pause longer */
+#define READER_BATCH_HIGH (160u << 10)	/* a read from this up: pause less */
+#define READER_PAUSE_STEP_US 25
 
 static int
 fail(copy_reader *r, const PGresult *res, const char *doing)
@@ -266,6 +269,11 @@ step_direct(copy_reader *r, io_pipe *sink)
 			n = recv(PQsocket(r->conn), r->read_buf, READER_BUF_BYTES, MSG_DONTWAIT);
 			if (n > 0)
 			{
+				if ((size_t) n < READER_BATCH_LOW)
+					r->pause_us = r->pause_us + READER_PAUSE_STEP_US < READER_PAUSE_MAX_US
+						? r->pause_us + READER_PAUSE_STEP_US : READER_PAUSE_MAX_US;
+				else if ((size_t) n >= READER_BATCH_HIGH)
+					r->pause_us = r->pause_us > READER_PAUSE_STEP_US ? r->pause_us - READER_PAUSE_STEP_US : 0;
 				r->read_in = (codec_in) {r->read_buf, (size_t) n, 0};
 				read_once = true;
 				continue;
@@ -311,6 +319,12 @@ copy_reader_wants_socket(const copy_reader *r, const io_pipe *sink)
 {
 	return !r->done && r->row == NULL && !copy_reader_has_buffered(r) &&
 		(sink == NULL || io_pipe_space(sink) > 0);
+}
+
+unsigned
+copy_reader_pause_us(const copy_reader *r)
+{
+	return r->direct ? r->pause_us : 0;
 }
 
 bool

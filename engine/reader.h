@@ -35,6 +35,7 @@
 #include "io/pipe.h"
 
 #define READER_BUF_BYTES (1u << 20)	/* socket reads of the direct path */
+#define READER_PAUSE_MAX_US 500		/* see copy_reader_pause_us */
 
 typedef struct copy_reader
 {
@@ -59,6 +60,7 @@ typedef struct copy_reader
 
 	pgwire_reader wire;			/* direct path */
 	codec_in	read_in;		/* unparsed bytes of read_buf */
+	unsigned	pause_us;		/* direct path: see copy_reader_pause_us */
 } copy_reader;
 
 /* What a reader reads: the stream's columns and format. */
@@ -90,6 +92,17 @@ bool		copy_reader_wants_socket(const copy_reader *r, const io_pipe *sink);
 
 /* True when bytes already read wait to be parsed (the sink was full). */
 bool		copy_reader_has_buffered(const copy_reader *r);
+
+/*
+ * How long to let the socket fill before waiting on it, in microseconds.
+ * A server sends COPY data 8 kB at a time; a reader that wakes for each
+ * send spends more on wake-ups than on the data, and so do the servers on
+ * a busy machine.  The pause grows while reads come back small and
+ * shrinks once they come back large (a socket buffer that fills up stalls
+ * the server), so it settles where each wake-up finds a good batch; on
+ * connections with large buffers it stays at zero.
+ */
+unsigned	copy_reader_pause_us(const copy_reader *r);
 
 /*
  * After done: checks that the stream ended properly and that the rows hashed

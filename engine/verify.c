@@ -10,8 +10,10 @@
 #include "engine/verify.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +292,23 @@ count_chunk(verify_worker *w, const cat_table *t, const plan_chunk *pc, verify_c
 	return rc;
 }
 
+/* Lets the sockets fill before the wait, as the readers suggest (the shorter pause of the two). */
+static void
+pause_for_batch(const copy_reader *readers, int first)
+{
+	unsigned	us = UINT_MAX;
+
+	for (int i = first; i < 2; i++)
+		if (copy_reader_wants_socket(&readers[i], NULL) && copy_reader_pause_us(&readers[i]) < us)
+			us = copy_reader_pause_us(&readers[i]);
+	if (us > 0 && us <= READER_PAUSE_MAX_US)
+	{
+		struct timespec pause = {0, (long) us * 1000};
+
+		nanosleep(&pause, NULL);
+	}
+}
+
 /*
  * Both sides' COPY of the chunk, read at once and hashed; or the target's
  * alone when the source digest is on record (first = 1).
@@ -299,6 +318,8 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 			 int first, verify_chunk *vc, const char *what, bool via_libpq, sl_err *err)
 {
 	copy_reader readers[2];
+	bool		ready[2] = {true, true};	/* stepped only once readable: a read of an
+											 * empty socket is a wasted call */
 	sbuf		sql;
 	int			rc = 0;
 
@@ -326,17 +347,23 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 		}
 		for (int i = first; i < 2 && rc == 0; i++)
 		{
-			rc = copy_reader_step(&readers[i], NULL);
+			if (ready[i])
+				rc = copy_reader_step(&readers[i], NULL);
 			buffered |= copy_reader_has_buffered(&readers[i]);
 		}
 		if (rc < 0 || buffered || (readers[0].done && readers[1].done))
 			continue;
+		pause_for_batch(readers, first);
 		for (int i = 0; i < 2; i++)
 			watch[i] = (io_watch) {i >= first && copy_reader_wants_socket(&readers[i], NULL)
 				? PQsocket(readers[i].conn) : -1, POLLIN, 0};
-		if ((rc = io_loop_wait(w->loop, watch, 2, VERIFY_WAIT_MS)) > 0)
+		if ((rc = io_loop_wait(w->loop, watch, 2, VERIFY_WAIT_MS)) >= 0)
+		{
+			for (int i = 0; i < 2; i++)
+				ready[i] = rc == 0 || watch[i].revents != 0;
 			rc = 0;
-		else if (rc < 0)
+		}
+		else
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the servers failed: %s", what, strerror(-rc));
 	}
 	if (rc == 0 && first == 0)
