@@ -23,7 +23,9 @@
 #include "cli/report.h"
 #include "engine/clone.h"
 #include "engine/log.h"
+#include "engine/conn.h"
 #include "engine/sched.h"
+#include "engine/state.h"
 #include "engine/verify.h"
 
 #define EXIT_OK 0
@@ -34,6 +36,7 @@
 #define EXIT_INTERRUPTED 5
 #define EXIT_DIFFERENT 6
 #define DEFAULT_MAX_DIFFS 1000
+#define DEFAULT_RETRIES 5
 
 /* verify's own: 0 identical, 1 different, 2 error */
 #define VERIFY_EXIT_DIFFERENT 1
@@ -51,7 +54,10 @@ usage_main(FILE *out)
 			"  %s COMMAND [OPTION]...\n\n"
 			"Commands:\n"
 			"  clone        copy a database: schema, data, sequences, indexes and constraints\n"
-			"  verify       prove that two databases hold the same rows, without writing\n\n"
+			"  verify       prove that two databases hold the same rows, without writing\n"
+			"  worker       join a clone that another process started\n"
+			"  status       show a clone's progress from its record in the target\n"
+			"  cleanup      remove a clone's record from the target\n\n"
 			"General options:\n"
 			"  -V, --version  output version information, then exit\n"
 			"  -?, --help     show this help, then exit\n\n"
@@ -91,6 +97,13 @@ usage_clone(FILE *out)
 			"                           (both sides are read with --best-effort)\n"
 			"      --max-diffs=N        with --verify: name at most N differing rows\n"
 			"                           (default: 1000)\n"
+			"      --resume=RUN         go on with a run that stopped (its number, or \"last\"):\n"
+			"                           the chunks it copied are skipped\n"
+			"      --require-consistent with --resume: refuse when the run's snapshot is gone\n"
+			"                           (by default the rest is copied at a new point in time)\n"
+			"      --retries=N          attempts at a chunk after a transient failure (lost\n"
+			"                           connection, server restart, deadlock...) (default: 5)\n"
+			"      --state-schema=NAME  the target schema that records runs (default: pgsluice)\n"
 			"      --json=FILE          write a JSON report with every chunk and its digest\n"
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
 			"      --no-direct-copy     move rows through libpq's COPY functions also on\n"
@@ -242,7 +255,12 @@ enum
 	OPT_SAMPLE,
 	OPT_COUNTS,
 	OPT_MAX_DIFFS,
-	OPT_VERIFY
+	OPT_VERIFY,
+	OPT_STATE_SCHEMA,
+	OPT_RESUME,
+	OPT_REQUIRE_CONSISTENT,
+	OPT_RETRIES,
+	OPT_RUN
 };
 
 /* --max-diffs, for clone and verify alike; returns 0 or -1 after reporting. */
@@ -374,6 +392,86 @@ common_finish(common_options *co, int argc, char **argv)
 	return 0;
 }
 
+
+/* The options of commands that work on a run's record. */
+static void
+run_defaults(clone_options *opt)
+{
+	opt->max_diffs = DEFAULT_MAX_DIFFS;
+	opt->state_schema = STATE_SCHEMA_DEFAULT;
+	opt->retries = DEFAULT_RETRIES;
+}
+
+/* Takes --state-schema and --retries: 1 taken, 0 not, -1 bad value (reported). */
+static int
+run_option(clone_options *opt, int c)
+{
+	switch (c)
+	{
+		case OPT_STATE_SCHEMA:
+			if (optarg[0] == '\0')
+				return bad_usage("%s", "--state-schema needs a schema name"), -1;
+			opt->state_schema = optarg;
+			return 1;
+		case OPT_RETRIES:
+			if (args_parse_int(optarg, 0, 1000, &opt->retries) < 0)
+				return bad_usage("invalid value \"%s\" for --retries: want a number from 0 to 1000",
+								 optarg), -1;
+			return 1;
+	}
+	return bad_usage("%s", "invalid option"), -1;
+}
+
+/* Appends a connection string without its password, quoted for a POSIX shell. */
+static void
+shell_conninfo(char *out, size_t outlen, const char *conninfo)
+{
+	char	   *without = NULL;
+	char	   *password = NULL;
+	size_t		n = strlen(out);
+
+	if (conn_split_password(conninfo, &without, &password) < 0)
+		return;
+	if (strpbrk(without, "\"$`\\!") == NULL)
+		snprintf(out + n, outlen - n, "\"%s\"", without);	/* the usual case reads best */
+	else
+	{
+		if (n + 1 < outlen)
+			out[n++] = '\'';
+		for (const char *p = without; *p != '\0' && n + 5 < outlen; p++)
+		{
+			if (*p == '\'')
+			{
+				memcpy(out + n, "'\\''", 4);
+				n += 4;
+			}
+			else
+				out[n++] = *p;
+		}
+		if (n + 1 < outlen)
+			out[n++] = '\'';
+		out[n] = '\0';
+	}
+	free(without);
+	free(password);
+}
+
+/* Tells how to go on with a run that stopped; nothing is lost, the done chunks stay done. */
+static void
+say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
+{
+	char		cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "%s clone --resume %lld --source ", progname, (long long) run_id);
+	shell_conninfo(cmd, sizeof(cmd), opt->source);
+	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --target ");
+	shell_conninfo(cmd, sizeof(cmd), opt->target);
+	if (strcmp(opt->state_schema, STATE_SCHEMA_DEFAULT) != 0)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --state-schema %s", opt->state_schema);
+	log_error("run %lld %s; the chunks already copied stay; to go on: %s", (long long) run_id,
+			  interrupted ? "was interrupted" : "stopped", cmd);
+}
+
 static int
 cmd_clone(int argc, char **argv)
 {
@@ -387,6 +485,10 @@ cmd_clone(int argc, char **argv)
 		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
+		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+		{"resume", required_argument, NULL, OPT_RESUME},
+		{"require-consistent", no_argument, NULL, OPT_REQUIRE_CONSISTENT},
+		{"retries", required_argument, NULL, OPT_RETRIES},
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -397,7 +499,7 @@ cmd_clone(int argc, char **argv)
 	int			rc;
 
 	common_defaults(&co);
-	opt.max_diffs = DEFAULT_MAX_DIFFS;
+	run_defaults(&opt);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
@@ -432,8 +534,16 @@ cmd_clone(int argc, char **argv)
 				if (parse_max_diffs(optarg, &opt.max_diffs) < 0)
 					return EXIT_USAGE;
 				break;
+			case OPT_RESUME:
+				opt.resume = optarg;
+				break;
+			case OPT_REQUIRE_CONSISTENT:
+				opt.require_consistent = true;
+				break;
 			default:
-				return bad_usage("%s", "invalid option");
+				if (run_option(&opt, c) < 0)
+					return EXIT_USAGE;
+				break;
 		}
 	}
 	if (co.help)
@@ -446,6 +556,8 @@ cmd_clone(int argc, char **argv)
 	if (opt.truncate && !opt.data_only)
 		return bad_usage("%s", "--truncate goes with --data-only (a clone with the schema step "
 						 "needs an empty target database)");
+	if (opt.resume != NULL && (opt.data_only || opt.truncate))
+		return bad_usage("%s", "--resume takes the run's own --data-only and --truncate: leave them out");
 	opt.source = co.source;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
@@ -474,9 +586,8 @@ cmd_clone(int argc, char **argv)
 	if (rc < 0)
 	{
 		log_error("%s", err.msg);
-		if (err.side == SIDE_INTERRUPT && report != NULL && report->chunks_done > 0)
-			log_error("the target database holds a partial copy (%d chunks); clone again into an "
-					  "empty database", report->chunks_done);
+		if (report != NULL && report->run_id > 0 && err.side != SIDE_USAGE)
+			say_resume(&opt, report->run_id, err.side == SIDE_INTERRUPT);
 	}
 	c = rc < 0 ? exit_code(&err)
 		: report->verify != NULL && !verify_identical(report->verify) ? EXIT_DIFFERENT : EXIT_OK;
@@ -573,6 +684,192 @@ cmd_verify(int argc, char **argv)
 	return c;
 }
 
+static void
+usage_worker(FILE *out)
+{
+	fprintf(out,
+			"%s worker joins a clone that another %s process started, on this host or\n"
+			"another: it imports the run's snapshot while the first process holds it and\n"
+			"copies the chunks no one has taken, each in one target transaction with its\n"
+			"record, until none are left free.\n\n"
+			"Usage:\n"
+			"  %s worker --target CONNINFO --run RUN [OPTION]...\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"  -s, --source=CONNINFO    source database (default: the run's, without its\n"
+			"                           password: .pgpass or PGPASSWORD supply it)\n"
+			"      --run=RUN            the run to join: its number, or \"last\"\n"
+			"  -j, --jobs=N             worker threads (default: 4)\n"
+			"      --retries=N          attempts after a transient failure (default: %d)\n"
+			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
+			"      --io, --no-direct-copy, --progress-interval, -q, -v   as for clone\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: as for clone.\n",
+			progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
+}
+
+static void
+usage_status(FILE *out)
+{
+	fprintf(out,
+			"%s status shows a run's progress from its record in the target: chunks done,\n"
+			"in flight and failed, rows, bytes, rate and the time left.\n\n"
+			"Usage:\n"
+			"  %s status --target CONNINFO [--run RUN] [--json FILE]\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"      --run=RUN            a run number, or \"last\" (default: last)\n"
+			"      --json=FILE          write it as JSON (\"-\": standard output)\n"
+			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 shown, 2 error.\n",
+			progname, progname, STATE_SCHEMA_DEFAULT);
+}
+
+static void
+usage_cleanup(FILE *out)
+{
+	fprintf(out,
+			"%s cleanup removes a run's record (its row and its chunks' rows) from the\n"
+			"target; the copied data stays.\n\n"
+			"Usage:\n"
+			"  %s cleanup --target CONNINFO --run RUN\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"      --run=RUN            a run number, or \"last\"\n"
+			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 removed, 2 error.\n",
+			progname, progname, STATE_SCHEMA_DEFAULT);
+}
+
+/* The options of worker, status and cleanup; the target is required, the source not. */
+static const struct option record_options[] = {
+	COMMON_LONG_OPTIONS,
+	{"run", required_argument, NULL, OPT_RUN},
+	{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+	{"retries", required_argument, NULL, OPT_RETRIES},
+	{NULL, 0, NULL, 0}
+};
+
+/* Parses a record command's options; returns 0, or the exit status to stop with (-1: help shown). */
+static int
+parse_record_options(int argc, char **argv, common_options *co, clone_options *opt, const char **run,
+					 void (*usage) (FILE *))
+{
+	int			c;
+	int			rc;
+
+	common_defaults(co);
+	run_defaults(opt);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, record_options, NULL)) != -1)
+	{
+		if ((rc = common_option(co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (c == OPT_RUN)
+			*run = optarg;
+		else if (run_option(opt, c) < 0)
+			return EXIT_USAGE;
+	}
+	if (co->help)
+	{
+		usage(stdout);
+		return -1;
+	}
+	if (optind < argc)
+		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (co->target == NULL || co->target[0] == '\0')
+		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (*run == NULL)
+		return bad_usage("%s", "no run: give --run with a run number, or \"last\"");
+	log_set_level(co->level);
+	install_signals();
+	return 0;
+}
+
+static int
+cmd_worker(int argc, char **argv)
+{
+	common_options co;
+	clone_options opt = {0};
+	clone_report *report = NULL;
+	const char *run = NULL;
+	sl_err		err;
+	int			rc;
+
+	command = "worker";
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_worker)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	opt.source = co.source;
+	opt.target = co.target;
+	opt.jobs = co.jobs;
+	opt.io_kind = co.io_kind;
+	opt.via_libpq = co.via_libpq;
+	opt.progress_seconds = co.progress_seconds;
+	err_clear(&err);
+	rc = clone_join(&opt, run, &report, &err);
+	if (report != NULL && report->chunks_done > 0 && co.level > LOG_ERROR)
+		report_summary(stdout, report);
+	if (rc < 0)
+		log_error("%s", err.msg);
+	else if (report->chunks_done == 0 && !report->nothing_to_do)
+		log_info("run %lld: no chunk was free to take", (long long) report->run_id);
+	clone_report_destroy(report);
+	return rc < 0 ? exit_code(&err) : EXIT_OK;
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	common_options co;
+	clone_options opt = {0};
+	const char *run = "last";
+	state_run	record;
+	state_summary sum;
+	sl_err		err;
+	int			rc;
+
+	command = "status";
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_status)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	err_clear(&err);
+	if (clone_status(co.target, opt.state_schema, run, &record, &sum, &err) < 0)
+	{
+		log_error("%s", err.msg);
+		return EXIT_USAGE;
+	}
+	if (co.json_path != NULL)
+		return report_status_json(co.json_path, &record, &sum) < 0 ? EXIT_USAGE : EXIT_OK;
+	report_status(stdout, &record, &sum);
+	return EXIT_OK;
+}
+
+static int
+cmd_cleanup(int argc, char **argv)
+{
+	common_options co;
+	clone_options opt = {0};
+	const char *run = NULL;
+	int64_t		removed = 0;
+	sl_err		err;
+	int			rc;
+
+	command = "cleanup";
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_cleanup)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	err_clear(&err);
+	if (clone_cleanup(co.target, opt.state_schema, run, &removed, &err) < 0)
+	{
+		log_error("%s", err.msg);
+		return EXIT_USAGE;
+	}
+	log_info("run %lld removed", (long long) removed);
+	return EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -595,6 +892,12 @@ main(int argc, char **argv)
 		return cmd_clone(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "worker") == 0)
+		return cmd_worker(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cleanup") == 0)
+		return cmd_cleanup(argc - 1, argv + 1);
 	fprintf(stderr, "%s: error: unknown command \"%s\"\nTry \"%s --help\" for more information.\n",
 			progname, argv[1], progname);
 	return EXIT_USAGE;

@@ -100,6 +100,17 @@ report_summary(FILE *out, const clone_report *r)
 	if (r->verify != NULL)
 		fprintf(out, ", verify %.1f s", r->seconds_verify);
 	fprintf(out, "; total %.1f s\n", r->seconds_total);
+	if (r->run_id > 0)
+		fprintf(out, "run %lld%s%s", (long long) r->run_id, r->resumed ? ", resumed" : "",
+				r->best_effort ? ", best effort" : "");
+	if (r->run_id > 0 && r->chunks_elsewhere > 0)
+		fprintf(out, ": %d chunks were copied before, by an earlier attempt or another process",
+				r->chunks_elsewhere);
+	if (r->run_id > 0 && r->retries > 0)
+		fprintf(out, "%s%d chunk attempts failed and were retried", r->chunks_elsewhere > 0 ? "; " : ": ",
+				r->retries);
+	if (r->run_id > 0)
+		fputs("\n", out);
 	for (int i = 0; i < r->cat->ntables; i++)
 		if (r->cat->tables[i].text_reason != NULL)
 			fprintf(out, "text format: %s: %s\n", display_name(r->cat->tables[i].qname, name, sizeof(name)),
@@ -276,6 +287,9 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 					err, opt->source, opt->target);
 	if (out == NULL)
 		return -errno;
+	fprintf(out, ",\n  \"run\": %lld, \"resumed\": %s, \"best_effort\": %s, \"chunks_copied_before\": %d, "
+			"\"retries\": %d", (long long) r->run_id, r->resumed ? "true" : "false",
+			r->best_effort ? "true" : "false", r->chunks_elsewhere, r->retries);
 	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d", r->source_major, r->target_major);
 	fputs(",\n  \"snapshot\": ", out);
 	if (r->snapshot[0] != '\0')
@@ -464,4 +478,72 @@ report_verify_json(const char *path, const verify_report *r, const verify_option
 			r->io_backend);
 	json_verify(out, r, opt->counts);
 	return json_close(out, tmp, path);
+}
+
+/* Bytes per second so far, and the seconds left at that rate (-1: unknown). */
+static void
+status_rates(const state_summary *sum, double *rate, double *eta)
+{
+	*rate = sum->seconds > 0 ? (double) sum->bytes / sum->seconds : 0;
+	*eta = sum->done == sum->chunks ? 0 : *rate > 0 ? (double) sum->est_bytes_left / *rate : -1;
+}
+
+void
+report_status(FILE *out, const state_run *run, const state_summary *sum)
+{
+	char		size[32];
+	double		rate;
+	double		eta;
+
+	status_rates(sum, &rate, &eta);
+	human_bytes(sum->bytes, size, sizeof(size));
+	fprintf(out, "run %lld: %s, step %s, started %s, %.0f s %s\n", (long long) run->id, run->status,
+			run->step, run->started_at, sum->seconds,
+			strcmp(run->status, "running") == 0 ? "so far" : "in all");
+	fprintf(out, "chunks: %d in all: %d done, %d in flight, %d with a failed attempt, %d waiting\n",
+			sum->chunks, sum->done, sum->in_flight, sum->failed,
+			sum->chunks - sum->done - sum->in_flight);
+	fprintf(out, "data: %llu rows, %s copied, %.1f MB/s", (unsigned long long) sum->rows, size, rate / 1e6);
+	if (eta > 0)
+		fprintf(out, ", about %.0f s left\n", eta);
+	else
+		fputs("\n", out);
+	if (sum->last_error[0] != '\0')
+		fprintf(out, "last error: %s\n", sum->last_error);
+}
+
+int
+report_status_json(const char *path, const state_run *run, const state_summary *sum)
+{
+	FILE	   *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	double		rate;
+	double		eta;
+
+	if (out == NULL)
+		return -errno;
+	status_rates(sum, &rate, &eta);
+	fprintf(out, "{\"run\": %lld, \"status\": ", (long long) run->id);
+	json_string(out, run->status);
+	fputs(", \"step\": ", out);
+	json_string(out, run->step);
+	fputs(", \"started_at\": ", out);
+	json_string(out, run->started_at);
+	fprintf(out, ", \"seconds\": %.3f, \"chunks\": %d, \"done\": %d, \"in_flight\": %d, \"failed\": %d, "
+			"\"waiting\": %d, \"rows\": %llu, \"bytes\": %llu, \"bytes_per_second\": %.0f, "
+			"\"eta_seconds\": ", sum->seconds, sum->chunks, sum->done, sum->in_flight, sum->failed,
+			sum->chunks - sum->done - sum->in_flight, (unsigned long long) sum->rows,
+			(unsigned long long) sum->bytes, rate);
+	if (eta >= 0)
+		fprintf(out, "%.0f", eta);
+	else
+		fputs("null", out);
+	fputs(", \"last_error\": ", out);
+	if (sum->last_error[0] != '\0')
+		json_string(out, sum->last_error);
+	else
+		fputs("null", out);
+	fputs("}\n", out);
+	if (out != stdout)
+		return fclose(out) == 0 ? 0 : -errno;
+	return fflush(out) == 0 ? 0 : -errno;
 }

@@ -29,4 +29,10 @@ void		report_verify_summary(FILE *out, const verify_report *r, bool verbose);
 int			report_verify_json(const char *path, const verify_report *r, const verify_options *opt,
 							   const sl_err *err);
 
+/* A run's record and progress, for people. */
+void		report_status(FILE *out, const state_run *run, const state_summary *sum);
+
+/* The same as JSON, into path ("-": standard output). */
+int			report_status_json(const char *path, const state_run *run, const state_summary *sum);
+
 #endif

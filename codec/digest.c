@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 void
 chunk_digest_reset(chunk_digest *digest)
@@ -56,4 +57,26 @@ chunk_digest_hex(const chunk_digest *digest, char *out)
 {
 	snprintf(out, CHUNK_DIGEST_HEX_LEN + 1, "%016" PRIx64 "%016" PRIx64,
 			 digest->sum_high, digest->sum_low);
+}
+
+int
+chunk_digest_parse_hex(const char *hex, uint64_t rows, chunk_digest *digest)
+{
+	uint64_t	half[2] = {0, 0};
+
+	if (strlen(hex) != CHUNK_DIGEST_HEX_LEN)
+		return -1;
+	for (int i = 0; i < CHUNK_DIGEST_HEX_LEN; i++)
+	{
+		int			c = hex[i];
+		int			v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			return -1;
+		half[i / 16] = half[i / 16] << 4 | (uint64_t) v;
+	}
+	digest->sum_high = half[0];
+	digest->sum_low = half[1];
+	digest->rows = rows;
+	return 0;
 }

@@ -39,4 +39,7 @@ int			chunk_digest_equal(const chunk_digest *a, const chunk_digest *b);
  */
 void		chunk_digest_hex(const chunk_digest *digest, char *out);
 
+/* The reverse of chunk_digest_hex, with the row count kept apart; 0, or -1 for bad hex. */
+int			chunk_digest_parse_hex(const char *hex, uint64_t rows, chunk_digest *digest);
+
 #endif

@@ -21,7 +21,12 @@
 #define FIRST_NORMAL_OID 16384	/* OIDs below are the same on every cluster */
 #define MAX_TYPE_DEPTH 32
 
-/* The tables we copy: storage, not system, not an extension's. */
+/* Not a schema of pgsluice's run records (engine/state.h), known by its version table. */
+#define NOT_STATE_SCHEMA \
+	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class v" \
+	"            WHERE v.relnamespace = n.oid AND v.relname = 'pgsluice_state_version')"
+
+/* The tables we copy: storage, not system, not an extension's, not run records. */
 #define TABLES_CTE \
 	"WITH tabs AS (" \
 	"  SELECT c.oid, c.relname, n.nspname, c.relpersistence, c.reltuples" \
@@ -29,6 +34,7 @@
 	"  WHERE c.relkind = 'r'" \
 	"    AND n.nspname NOT IN ('pg_catalog', 'information_schema')" \
 	"    AND n.nspname !~ '^pg_(toast|temp_)'" \
+	"    AND " NOT_STATE_SCHEMA \
 	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d" \
 	"                    WHERE d.classid = 'pg_catalog.pg_class'::regclass" \
 	"                      AND d.objid = c.oid AND d.deptype = 'e')) "
@@ -531,7 +537,7 @@ load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 					"SELECT format('%I.%I', n.nspname, c.relname)"
 					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 					" WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-					"   AND n.nspname !~ '^pg_(toast|temp_)'"
+					"   AND n.nspname !~ '^pg_(toast|temp_)' AND " NOT_STATE_SCHEMA
 					"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
 					"                   WHERE d.classid = 'pg_catalog.pg_class'::regclass"
 					"                     AND d.objid = c.oid AND d.deptype = 'e')"

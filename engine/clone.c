@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,9 +22,11 @@
 #include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
+#include "engine/state.h"
 
 #define BATCH_STATEMENTS 500	/* tables or sequences per batched statement */
 #define LOCK_TIMEOUT "60s"		/* to lock the source tables */
+#define RETRY_MAX_SECONDS 30.0	/* the longest backoff between attempts at a chunk */
 
 /* What the clone's workers share; read-only but for the atomics and each chunk's slot. */
 typedef struct clone_ctx
@@ -32,22 +35,39 @@ typedef struct clone_ctx
 	const catalog *cat;
 	const plan *plan;
 	clone_report *report;
+	const char *source;			/* connection string of the source */
 	const char *snapshot;		/* NULL: best effort */
+	int64_t		run_id;
+	PGconn	  **control;		/* the run's control connection, renewed by refresh_control */
+	char		worker_prefix[128]; /* host and pid, for the chunk records */
 	double		started;
 	atomic_int	fallback_said;	/* the io_uring fallback was reported */
 	atomic_int	replica_said;	/* the session_replication_role refusal was reported */
+	atomic_int	retries;		/* chunk attempts that failed and were retried */
 } clone_ctx;
 
-static int
-open_worker_connections(clone_ctx *ctx, copy_worker *w, sl_err *err)
+/* A clone worker: the copy machinery and the run's records over its target connection. */
+typedef struct clone_worker
 {
+	copy_worker copy;
+	state		st;				/* over copy.target; re-pointed after a reconnect */
+	char		name[160];		/* host/pid/worker, recorded with its chunks */
+} clone_worker;
+
+static int
+open_worker_connections(clone_ctx *ctx, clone_worker *cw, sl_err *err)
+{
+	copy_worker *w = &cw->copy;
 	conn_settings src = {ctx->cat->encoding, 0};
 	conn_settings dst = {ctx->cat->encoding, 1};
 	int			rc;
 
-	if ((rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &src, err)) < 0 ||
+	conn_close(&w->source);
+	conn_close(&w->target);
+	if ((rc = conn_open(&w->source, ctx->source, SIDE_SOURCE, &src, err)) < 0 ||
 		(rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &dst, err)) < 0)
 		return rc;
+	cw->st.conn = w->target;
 	if (ctx->opt->data_only)
 	{
 		/*
@@ -73,80 +93,247 @@ open_worker_connections(clone_ctx *ctx, copy_worker *w, sl_err *err)
 }
 
 static int
-clone_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err *err)
+clone_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err *err)
 {
 	clone_ctx  *ctx = arg;
-	copy_worker *w = calloc(1, sizeof(*w));
+	clone_worker *cw = calloc(1, sizeof(*cw));
 	char		why[256];
 	int			rc;
 
-	*state = w;
-	if (w == NULL)
+	*state_out = cw;
+	if (cw == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
-	rc = copy_worker_init(w, id, ctx->opt->io_kind, ctx->opt->via_libpq, stop, why, sizeof(why), err);
+	rc = copy_worker_init(&cw->copy, id, ctx->opt->io_kind, ctx->opt->via_libpq, stop, why, sizeof(why), err);
 	if (rc < 0)
 		return rc;
 	if (id == 1)
 		snprintf(ctx->report->io_backend, sizeof(ctx->report->io_backend), "%s",
-				 io_loop_backend(w->loop));
+				 io_loop_backend(cw->copy.loop));
 	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
 		log_warning("io_uring is not available (%s); using poll()", why);
-	return open_worker_connections(ctx, w, err);
+	snprintf(cw->name, sizeof(cw->name), "%s/%d", ctx->worker_prefix, id);
+	if ((rc = state_init(&cw->st, NULL, ctx->opt->state_schema, err)) < 0)
+		return rc;
+	return open_worker_connections(ctx, cw, err);
 }
 
-static int64_t
-clone_worker_run(void *arg, void *state, int idx, sl_err *err)
+/*
+ * One attempt at a chunk, in one target transaction: take the chunk's
+ * record, copy the rows, mark the record done, commit.  *claimed is false
+ * when the chunk was done already or another worker holds it.
+ */
+static int
+chunk_attempt(clone_ctx *ctx, clone_worker *cw, int idx, bool *claimed, sl_err *err)
 {
-	clone_ctx  *ctx = arg;
-	copy_worker *w = state;
+	copy_worker *w = &cw->copy;
 	clone_chunk *c = &ctx->report->chunks[idx];
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
-	double		t0 = sched_now();
+	struct timespec now;
+	double		t0;
 	int			rc;
 
+	*claimed = false;
+	if ((w->source == NULL || w->target == NULL) && (rc = open_worker_connections(ctx, cw, err)) < 0)
+		return rc;
+	if ((rc = conn_exec(w->target, SIDE_TARGET, "BEGIN", err)) < 0 ||
+		(rc = state_chunk_claim(&cw->st, ctx->run_id, idx, claimed, err)) < 0)
+		goto fail;
+	if (!*claimed)
+		return conn_exec(w->target, SIDE_TARGET, "ROLLBACK", err);
+	clock_gettime(CLOCK_REALTIME, &now);
+	t0 = sched_now();
 	c->status = CHUNK_RUNNING;
 	c->worker = w->id;
 	c->started = t0 - ctx->started;
-	rc = copy_chunk(w, ctx->cat, pc, &c->result, err);
+	if ((rc = copy_chunk(w, ctx->cat, pc, &c->result, err)) < 0)
+		goto fail;
+	if ((rc = state_chunk_done(&cw->st, ctx->run_id, idx, c->result.rows, c->result.bytes,
+							   &c->result.digest, cw->name,
+							   (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
+		(rc = conn_exec(w->target, SIDE_TARGET, "COMMIT", err)) < 0)
+		goto fail;
 	c->seconds = sched_now() - t0;
-	c->status = rc == 0 ? CHUNK_DONE : CHUNK_FAILED;
-	if (rc < 0)
-		return rc;
-	log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", w->id, pc->seq,
-				ctx->cat->tables[pc->table].qname, (unsigned long long) c->result.rows, c->seconds);
-	return (int64_t) c->result.bytes;
+	c->status = CHUNK_DONE;
+	return 0;
+fail:
+	/* closing the connections rolls the chunk back on the target */
+	c->status = CHUNK_PENDING;
+	io_loop_forget(w->loop);
+	conn_close(&w->source);
+	conn_close(&w->target);
+	return rc;
+}
+
+/* Sleeps for a retry's backoff unless a stop request comes first. */
+static void
+backoff(int attempt, const atomic_int *stop)
+{
+	double		seconds = attempt >= 6 ? RETRY_MAX_SECONDS : (double) (1 << (attempt - 1));
+	double		until = sched_now() + (seconds < RETRY_MAX_SECONDS ? seconds : RETRY_MAX_SECONDS);
+
+	while (!atomic_load(stop) && sched_now() < until)
+	{
+		struct timespec tick = {0, 100 * 1000000L};
+
+		nanosleep(&tick, NULL);
+	}
+}
+
+static int64_t
+clone_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
+{
+	clone_ctx  *ctx = arg;
+	clone_worker *cw = state_arg;
+	const plan_chunk *pc = &ctx->plan->chunks[idx];
+	const char *table = ctx->cat->tables[pc->table].qname;
+	clone_chunk *c = &ctx->report->chunks[idx];
+
+	for (int attempt = 1;; attempt++)
+	{
+		sl_err		e;
+		bool		claimed;
+		int			rc;
+
+		err_clear(&e);
+		rc = chunk_attempt(ctx, cw, idx, &claimed, &e);
+		if (rc == 0 && !claimed)
+			return 0;			/* done before, or another worker's */
+		if (rc == 0)
+		{
+			log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", cw->copy.id, pc->seq, table,
+						(unsigned long long) c->result.rows, c->seconds);
+			return (int64_t) c->result.bytes;
+		}
+		if (atomic_load(cw->copy.stop) || !err_transient(&e) || attempt > ctx->opt->retries)
+		{
+			if (err_transient(&e) && attempt > ctx->opt->retries && ctx->opt->retries > 0)
+				log_error("chunk %d of %s failed %d times; giving up", pc->seq, table, attempt);
+			c->status = CHUNK_FAILED;
+			return err_take(err, &e);
+		}
+		atomic_fetch_add(&ctx->retries, 1);
+		log_warning("%s; retrying (attempt %d of %d) on new connections", e.msg, attempt + 1,
+					ctx->opt->retries + 1);
+		backoff(attempt, cw->copy.stop);
+		/* the failure goes on record once the target takes connections again */
+		if (open_worker_connections(ctx, cw, &e) == 0)
+		{
+			sl_err		ignored;
+
+			err_clear(&ignored);
+			(void) state_chunk_failed(&cw->st, ctx->run_id, idx, e.msg, &ignored);
+		}
+	}
 }
 
 static void
-clone_worker_close(void *arg, void *state)
+clone_worker_close(void *arg, void *state_arg)
 {
-	copy_worker *w = state;
+	clone_worker *cw = state_arg;
 
 	(void) arg;
-	if (w == NULL)
+	if (cw == NULL)
 		return;
-	copy_worker_fini(w);
-	free(w);
+	copy_worker_fini(&cw->copy);
+	state_fini(&cw->st);
+	free(cw);
 }
 
 static const sched_ops clone_ops = {clone_worker_open, clone_worker_run, clone_worker_close};
 
-/* Copies every chunk with opt->jobs workers; returns 0 or the first failure. */
+/*
+ * Makes sure the control connection still works (the target may have
+ * restarted while the workers retried): reconnects, with the chunks'
+ * backoff, as many times as they may retry.
+ */
 static int
-run_chunks(const clone_options *opt, const catalog *cat, const plan *p, const char *snapshot,
-		   clone_report *report, sl_err *err)
+refresh_control(clone_ctx *ctx, state *st, sl_err *err)
 {
-	clone_ctx	ctx;
-	sched_options sopt = {opt->jobs, opt->progress_seconds, "data", NULL, NULL};
+	PGresult   *res = PQexec(st->conn, "SELECT 1");
+	bool		alive = PQresultStatus(res) == PGRES_TUPLES_OK;
+	conn_settings settings = {ctx->cat->encoding, 1};
+	PGconn	   *conn = NULL;
+	int			rc = 0;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.opt = opt;
-	ctx.cat = cat;
-	ctx.plan = p;
-	ctx.report = report;
-	ctx.snapshot = snapshot;
-	ctx.started = sched_now();
-	return sched_run(&clone_ops, &ctx, p, &sopt, &report->chunks_done, err);
+	PQclear(res);
+	if (alive)
+		return 0;
+	for (int attempt = 1;; attempt++)
+	{
+		sl_err		e;
+
+		err_clear(&e);
+		if ((rc = conn_open(&conn, ctx->opt->target, SIDE_TARGET, &settings, &e)) == 0)
+			break;
+		if (attempt > ctx->opt->retries || atomic_load(sched_stop_flag()))
+			return err_take(err, &e);
+		log_warning("%s; trying again", e.msg);
+		backoff(attempt, sched_stop_flag());
+	}
+	PQfinish(st->conn);
+	st->conn = conn;
+	*ctx->control = conn;
+	return rc;
+}
+
+/*
+ * Copies every chunk not done yet with opt->jobs workers, until the record
+ * shows them all done: chunks that other processes held when this one
+ * passed them are taken up again once free, and this process waits while
+ * others finish theirs (unless only_free: a joining worker leaves then).
+ */
+static int
+run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_err *err)
+{
+	const plan *p = ctx->plan;
+	clone_report *r = ctx->report;
+	uint8_t    *skip = calloc((size_t) p->nchunks + 1, 1);
+	int			rc = 0;
+
+	if (skip == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	ctx->started = sched_now();
+	for (;;)
+	{
+		sched_options sopt = {ctx->opt->jobs, ctx->opt->progress_seconds, "data", skip, NULL};
+		int			pending = 0;
+		int			done_now = 0;
+		state_summary sum;
+
+		for (int i = 0; i < p->nchunks; i++)
+		{
+			skip[i] = chunks[i].done || r->chunks[i].status == CHUNK_DONE;
+			pending += !skip[i];
+		}
+		if (pending == 0)
+			break;
+		if ((rc = sched_run(&clone_ops, ctx, p, &sopt, &done_now, err)) < 0)
+			break;
+		/* what this process did is in its report; the record also has what others did */
+		if ((rc = refresh_control(ctx, st, err)) < 0 ||
+			(rc = state_chunks_refresh(st, ctx->run_id, p->nchunks, chunks, err)) < 0 ||
+			(rc = state_summarize(st, ctx->run_id, &sum, err)) < 0)
+			break;
+		if (sum.done == sum.chunks || only_free)
+			break;
+		if (sum.chunks - sum.done == sum.in_flight)
+		{
+			struct timespec wait = {1, 0};
+
+			log_info("data: waiting for %d chunks that other processes are copying", sum.in_flight);
+			nanosleep(&wait, NULL);
+		}
+		if (atomic_load(sched_stop_flag()))
+		{
+			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
+			break;
+		}
+	}
+	free(skip);
+	r->chunks_done = 0;
+	for (int i = 0; i < p->nchunks; i++)
+		r->chunks_done += r->chunks[i].status == CHUNK_DONE;
+	return rc;
 }
 
 /* Quoted SQL string literal of str, appended to buf. */
@@ -194,7 +381,9 @@ check_target_tables(PGconn *target, const catalog *cat, bool data_only, sl_err *
 					"   AND NOT a.attisdropped AND a.attgenerated = ''"
 					" WHERE c.relkind IN ('r', 'p')"
 					"   AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-					"   AND n.nspname !~ '^pg_(toast|temp_)'", &res, err);
+					"   AND n.nspname !~ '^pg_(toast|temp_)'"
+					"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class v WHERE v.relnamespace = n.oid"
+					"                   AND v.relname = 'pgsluice_state_version')", &res, err);
 	if (rc < 0)
 		return rc;
 	n = PQntuples(res);
@@ -522,19 +711,254 @@ remove_workdir(const char *dir)
 	rmdir(dir);
 }
 
+/*
+ * A process killed in post-data leaves its pg_restore sessions running on
+ * the target until their statement ends (an index build commits, then the
+ * session finds its client gone).  Before post-data is redone they are
+ * ended, found by the application name the run gives them.
+ */
+static int
+end_orphans(PGconn *control, const char *appname, sl_err *err)
+{
+	const char *params[1] = {appname};
+	double		until = sched_now() + 60;
+
+	for (;;)
+	{
+		PGresult   *res = PQexecParams(control,
+									   "SELECT count(pg_catalog.pg_terminate_backend(pid))"
+									   " FROM pg_catalog.pg_stat_activity"
+									   " WHERE datname = current_database() AND application_name = $1"
+									   "   AND pid <> pg_catalog.pg_backend_pid()",
+									   1, NULL, params, NULL, NULL, 0);
+		int			left;
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			int			rc = conn_fail(control, res, SIDE_TARGET, err,
+									   "could not end the sessions of the interrupted post-data");
+
+			PQclear(res);
+			return rc;
+		}
+		left = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (left == 0)
+			return 0;
+		log_info("ending %d sessions that the interrupted run left on the target", left);
+		if (sched_now() > until)
+			return err_set(err, SIDE_TARGET, -EBUSY, "sessions of \"%s\" on the target do not end", appname);
+		{
+			struct timespec wait = {0, 200 * 1000000L};
+
+			nanosleep(&wait, NULL);
+		}
+	}
+}
+
+/* Opens a REPEATABLE READ transaction on the holder and exports its snapshot. */
+static int
+export_snapshot(PGconn *holder, char *out, size_t outlen, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	if ((rc = conn_exec(holder, SIDE_SOURCE, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
+		(rc = conn_query(holder, SIDE_SOURCE, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
+		return rc;
+	snprintf(out, outlen, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The source at a resumed run's snapshot when it still exists (another
+ * process holds it); else, unless the user requires consistency, a new
+ * snapshot, and the run is best effort from now on.
+ */
+static int
+resume_snapshot(const clone_options *opt, state *st, const state_run *run, PGconn *holder,
+				clone_report *r, sl_err *err)
+{
+	sl_err		gone;
+	int			rc;
+
+	err_clear(&gone);
+	if (!run->best_effort && run->snapshot[0] != '\0' &&
+		conn_import_snapshot(holder, SIDE_SOURCE, run->snapshot, &gone) == 0)
+	{
+		snprintf(r->snapshot, sizeof(r->snapshot), "%s", run->snapshot);
+		log_info("run %lld: its snapshot %s still exists: the copy stays consistent",
+				 (long long) run->id, run->snapshot);
+		return 0;
+	}
+	PQclear(PQexec(holder, "ROLLBACK"));
+	if (!run->best_effort && opt->require_consistent)
+		return err_set(err, SIDE_SOURCE, -ESTALE,
+					   "run %lld: its snapshot %s no longer exists (the process that held it has "
+					   "ended), and --require-consistent was given: start a new run into an empty "
+					   "database", (long long) run->id, run->snapshot);
+	if (!run->best_effort)
+		log_warning("run %lld: its snapshot %s no longer exists: the chunks not yet copied are "
+					"copied at a new point in time, so the copy as a whole is not consistent; "
+					"the run is now best effort (--require-consistent refuses instead)",
+					(long long) run->id, run->snapshot);
+	r->best_effort = true;
+	if (!opt->best_effort && (rc = export_snapshot(holder, r->snapshot, sizeof(r->snapshot), err)) < 0)
+		return rc;
+	return state_run_rebase(st, run->id, r->snapshot, true, err);
+}
+
+/* The source's catalog at the holder's snapshot, its tables locked while a snapshot is held. */
+static int
+load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	if ((rc = catalog_load(holder, r->target_major, &r->cat, err)) < 0)
+		return rc;
+	if (lock && (rc = lock_source_tables(holder, r->cat, err)) < 0)
+		return rc;
+	log_info("source: PostgreSQL %d, %d tables, %d sequences; target: PostgreSQL %d",
+			 r->source_major, r->cat->ntables, r->cat->nsequences, r->target_major);
+	for (int i = 0; i < r->cat->ntables; i++)
+		if (r->cat->tables[i].text_reason != NULL)
+			log_info("table %s moves as text: %s", r->cat->tables[i].qname,
+					 r->cat->tables[i].text_reason);
+	if ((rc = conn_query(holder, SIDE_SOURCE,
+						 "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &res, err)) < 0)
+		return rc;
+	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		log_warning("the source holds %s large objects: the target gets them empty, "
+					"their contents are not copied", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/* What the run was started with, for its record. */
+static void
+options_json(const clone_options *opt, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "{\"jobs\": %d, \"chunk_size\": %lld, \"data_only\": %s, \"truncate\": %s, "
+			 "\"best_effort\": %s, \"no_owner\": %s, \"no_privileges\": %s, \"verify\": %s}",
+			 opt->jobs, (long long) opt->chunk_bytes, opt->data_only ? "true" : "false",
+			 opt->truncate ? "true" : "false", opt->best_effort ? "true" : "false",
+			 opt->no_owner ? "true" : "false", opt->no_privileges ? "true" : "false",
+			 opt->verify ? "true" : "false");
+}
+
+/* Chunks that an earlier attempt or another process copied: their figures come from the record. */
+static void
+take_recorded_chunks(clone_report *r, const state_chunk *chunks)
+{
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		clone_chunk *c = &r->chunks[i];
+
+		if (!chunks[i].done || c->status == CHUNK_DONE)
+			continue;
+		c->status = CHUNK_DONE;
+		c->elsewhere = true;
+		c->result.rows = chunks[i].rows;
+		c->result.bytes = chunks[i].bytes;
+		c->result.digest = chunks[i].digest;
+		r->chunks_elsewhere++;
+	}
+	r->chunks_done = 0;
+	for (int i = 0; i < r->plan->nchunks; i++)
+		r->chunks_done += r->chunks[i].status == CHUNK_DONE;
+}
+
+/* The run's plan and chunks, from its record; the report's chunk slots to match. */
+static int
+load_recorded_plan(state *st, clone_report *r, state_chunk **chunks, sl_err *err)
+{
+	plan_destroy(r->plan);
+	r->plan = NULL;
+	if (state_chunks_load(st, r->run_id, r->cat, &r->plan, chunks, err) < 0)
+		return err->code;
+	free(r->chunks);
+	free(r->tables);
+	r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(clone_chunk));
+	r->tables = calloc((size_t) r->cat->ntables + 1, sizeof(clone_table));
+	if (r->chunks == NULL || r->tables == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static void
+init_ctx(clone_ctx *ctx, const clone_options *opt, const char *source, clone_report *r,
+		 PGconn **control)
+{
+	char		host[64] = "";
+
+	memset(ctx, 0, sizeof(*ctx));
+	gethostname(host, sizeof(host) - 1);
+	ctx->opt = opt;
+	ctx->cat = r->cat;
+	ctx->plan = r->plan;
+	ctx->report = r;
+	ctx->source = source;
+	ctx->snapshot = r->snapshot[0] ? r->snapshot : NULL;
+	ctx->run_id = r->run_id;
+	ctx->control = control;
+	snprintf(ctx->worker_prefix, sizeof(ctx->worker_prefix), "%s/%d", host, (int) getpid());
+}
+
+/* Records how a run ended, on a fresh connection if need be; the run's own error comes first. */
+static void
+record_end(const clone_options *opt, state *st, int64_t run_id, int rc, const sl_err *err)
+{
+	sl_err		ignored;
+	PGconn	   *conn = NULL;
+	state		fresh;
+
+	if (run_id <= 0)
+		return;
+	err_clear(&ignored);
+	if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK ||
+		PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+	{
+		if (conn_open(&conn, opt->target, SIDE_TARGET, NULL, &ignored) < 0 ||
+			state_init(&fresh, conn, opt->state_schema, &ignored) < 0)
+		{
+			conn_close(&conn);
+			return;
+		}
+		st = &fresh;
+	}
+	if (rc == 0)
+		(void) state_run_set(st, run_id, "done", STATE_STEP_DONE, NULL, &ignored);
+	else
+		(void) state_run_set(st, run_id, err->side == SIDE_INTERRUPT ? "interrupted" : "failed",
+							 NULL, err->msg, &ignored);
+	if (conn != NULL)
+	{
+		state_fini(&fresh);
+		conn_close(&conn);
+	}
+}
+
 int
 clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 {
 	clone_report *r;
 	PGconn	   *holder = NULL;
 	PGconn	   *control = NULL;
-	PGresult   *res = NULL;
 	conn_settings target_settings = {NULL, 1};
 	schema_tools tools;
-	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL};
+	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL};
+	state		st = {0};
+	char		appname[64];
+	state_run	run = {0};
+	state_chunk *chunks = NULL;
+	clone_ctx	ctx;
+	char		fingerprint[256];
 	char		workdir[PATH_MAX] = "";
 	char		dumpfile[PATH_MAX];
-	const char *snapshot = NULL;
+	bool		data_only = opt->data_only;
+	bool		pre_data_done = false;
 	double		t_start = sched_now();
 	double		t;
 	int			rc;
@@ -545,8 +969,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	if (r == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
+	r->best_effort = opt->best_effort;
 
-	/* 1. connections and snapshot */
+	/* 1. connections, the run's record, the snapshot */
 	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
 	r->source_major = conn_major_version(holder);
@@ -554,48 +979,102 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, &target_settings, err)) < 0)
 		goto done;
 	r->target_major = conn_major_version(control);
-	if (!opt->best_effort)
+	if ((rc = state_init(&st, control, opt->state_schema, err)) < 0 ||
+		(rc = state_fingerprint(holder, fingerprint, sizeof(fingerprint), err)) < 0)
+		goto done;
+	if (opt->resume != NULL)
 	{
-		if ((rc = conn_exec(holder, SIDE_SOURCE,
-							"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
-			(rc = conn_query(holder, SIDE_SOURCE, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
+		if ((rc = state_prepare(&st, err)) < 0 || (rc = state_run_load(&st, opt->resume, &run, err)) < 0)
 			goto done;
-		snprintf(r->snapshot, sizeof(r->snapshot), "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		res = NULL;
-		snapshot = r->snapshot;
-		log_verbose("source snapshot %s exported", snapshot);
+		r->run_id = run.id;
+		r->resumed = true;
+		if (strcmp(run.fingerprint, fingerprint) != 0)
+		{
+			rc = err_set(err, SIDE_USAGE, -EINVAL, "run %lld was copying from another source (%s, "
+						 "this one is %s): refusing to resume it from here", (long long) run.id,
+						 run.fingerprint, fingerprint);
+			goto done;
+		}
+		if (strcmp(run.step, STATE_STEP_DONE) == 0)
+		{
+			log_info("run %lld is complete: there is nothing to resume", (long long) run.id);
+			r->nothing_to_do = true;
+			goto done;
+		}
+		log_info("run %lld: resuming at step %s (it was %s)", (long long) run.id, run.step, run.status);
+		data_only = run.data_only;
+		if ((rc = state_run_set(&st, run.id, "running", NULL, NULL, err)) < 0 ||
+			(rc = resume_snapshot(opt, &st, &run, holder, r, err)) < 0)
+			goto done;
+	}
+	else if (!opt->best_effort)
+	{
+		if ((rc = export_snapshot(holder, r->snapshot, sizeof(r->snapshot), err)) < 0)
+			goto done;
+		log_verbose("source snapshot %s exported", r->snapshot);
 	}
 
 	/* 2. catalog */
-	if ((rc = catalog_load(holder, r->target_major, &r->cat, err)) < 0)
-		goto done;
-	if (!opt->best_effort && (rc = lock_source_tables(holder, r->cat, err)) < 0)
-		goto done;
-	log_info("source: PostgreSQL %d, %d tables, %d sequences; target: PostgreSQL %d",
-			 r->source_major, r->cat->ntables, r->cat->nsequences, r->target_major);
-	for (int i = 0; i < r->cat->ntables; i++)
-		if (r->cat->tables[i].text_reason != NULL)
-			log_info("table %s moves as text: %s", r->cat->tables[i].qname,
-					 r->cat->tables[i].text_reason);
-	if ((rc = conn_query(holder, SIDE_SOURCE,
-						 "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &res, err)) < 0)
-		goto done;
-	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-		log_warning("the source holds %s large objects: the target gets them empty, "
-					"their contents are not copied", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	res = NULL;
-
-	/* 3. the target */
-	if ((rc = check_target_tables(control, r->cat, opt->data_only, err)) < 0)
-		goto done;
-	if (opt->data_only && (rc = check_target_empty(control, r->cat, opt->truncate, err)) < 0)
+	if ((rc = load_source(r, holder, r->snapshot[0] != '\0', err)) < 0)
 		goto done;
 
-	/* 4. schema pre-data */
+	/* 3. the target, unless the run got past its schema step */
+	if (opt->resume != NULL && strcmp(run.step, STATE_STEP_START) == 0 && !data_only)
+	{
+		sl_err		exists;
+
+		/* pre-data is one transaction: either none of the tables is there, or all are */
+		err_clear(&exists);
+		if (check_target_tables(control, r->cat, false, &exists) == -EEXIST)
+		{
+			if ((rc = check_target_tables(control, r->cat, true, err)) < 0)
+				goto done;
+			pre_data_done = true;
+			log_info("run %lld: the schema's pre-data is on the target already", (long long) run.id);
+		}
+	}
+	else if (opt->resume == NULL || strcmp(run.step, STATE_STEP_START) == 0)
+	{
+		if ((rc = check_target_tables(control, r->cat, data_only, err)) < 0)
+			goto done;
+		if (data_only && (rc = check_target_empty(control, r->cat, opt->truncate, err)) < 0)
+			goto done;
+	}
+	if (opt->resume == NULL)
+	{
+		char		options[1024];
+		char	   *without = NULL;
+		char	   *password = NULL;
+
+		/* the record is made once the target has passed its checks: a refused run leaves nothing */
+		if ((rc = state_prepare(&st, err)) < 0)
+			goto done;
+		options_json(opt, options, sizeof(options));
+		if (conn_split_password(opt->source, &without, &password) < 0)
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		else
+		{
+			snprintf(run.fingerprint, sizeof(run.fingerprint), "%s", fingerprint);
+			snprintf(run.source, sizeof(run.source), "%s", without);
+			snprintf(run.snapshot, sizeof(run.snapshot), "%s", r->snapshot);
+			run.best_effort = opt->best_effort;
+			rc = state_run_create(&st, &run, options, err);
+		}
+		free(without);
+		free(password);
+		if (rc < 0)
+			goto done;
+		r->run_id = run.id;
+		log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
+	}
+
+	/* the sessions of pg_restore say which run they belong to: see end_orphans */
+	snprintf(appname, sizeof(appname), "pgsluice run %lld", (long long) r->run_id);
+	sopt.application_name = appname;
+
+	/* 4. schema: the dump serves pre-data now and post-data later */
 	t = sched_now();
-	if (!opt->data_only)
+	if (!data_only && strcmp(run.step, STATE_STEP_DONE) != 0)
 	{
 		const char *tmp = getenv("TMPDIR");
 
@@ -614,38 +1093,54 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		}
 		sopt.workdir = workdir;
 		snprintf(dumpfile, sizeof(dumpfile), "%s/schema.dump", workdir);
-		if ((rc = schema_dump(&tools, &sopt, opt->source, snapshot, dumpfile, err)) < 0 ||
-			(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
-			goto done;
-		r->seconds_schema = sched_now() - t;
-		log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
-	}
-
-	/* 5. plan */
-	{
-		plan_options popt = {opt->chunk_bytes, !opt->data_only, false};
-
-		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0)
+		if ((rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
+							  dumpfile, err)) < 0)
 			goto done;
 	}
-	r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(clone_chunk));
-	r->tables = calloc((size_t) r->cat->ntables + 1, sizeof(clone_table));
-	if (r->chunks == NULL || r->tables == NULL)
+	if (strcmp(run.step, STATE_STEP_START) == 0)
 	{
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		plan_options popt = {opt->chunk_bytes, !data_only, false};
+
+		if (!data_only && !pre_data_done)
+		{
+			if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
+				goto done;
+			r->seconds_schema = sched_now() - t;
+			log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
+		}
+		/* 5. plan, on record before any chunk is copied */
+		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0 ||
+			(rc = state_chunks_record(&st, r->run_id, r->cat, r->plan, err)) < 0)
+			goto done;
+		snprintf(run.step, sizeof(run.step), "%s", STATE_STEP_DATA);
+	}
+	if ((rc = load_recorded_plan(&st, r, &chunks, err)) < 0)
 		goto done;
-	}
-	log_info("data: %d tables in %d chunks, %d workers", r->cat->ntables, r->plan->nchunks,
-			 opt->jobs > 0 ? opt->jobs : 1);
 
 	/* 6. data */
-	t = sched_now();
-	rc = run_chunks(opt, r->cat, r->plan, snapshot, r, err);
-	r->seconds_data = sched_now() - t;
+	init_ctx(&ctx, opt, opt->source, r, &control);
+	if (strcmp(run.step, STATE_STEP_DATA) == 0)
+	{
+		int			before = 0;
+
+		for (int i = 0; i < r->plan->nchunks; i++)
+			before += chunks[i].done;
+		log_info("data: %d tables in %d chunks (%d done before), %d workers", r->cat->ntables,
+				 r->plan->nchunks, before, opt->jobs > 0 ? opt->jobs : 1);
+		t = sched_now();
+		rc = run_chunks(&ctx, &st, chunks, false, err);
+		r->seconds_data = sched_now() - t;
+		r->retries = atomic_load(&ctx.retries);
+		if (rc < 0)
+			goto done;
+		if ((rc = state_run_set(&st, r->run_id, NULL, STATE_STEP_POST, NULL, err)) < 0)
+			goto done;
+	}
+	else
+		sopt.clean = true;		/* post-data may have been cut short: redo it whole */
+	take_recorded_chunks(r, chunks);
 	sum_tables(r);
-	if (rc < 0)
-		goto done;
-	if (!opt->best_effort && !opt->verify && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
+	if (r->snapshot[0] != '\0' && !opt->verify && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 		goto done;
 	log_info("data: %llu rows, %.1f MB in %.1f s", (unsigned long long) r->rows,
 			 (double) r->bytes / 1e6, r->seconds_data);
@@ -658,23 +1153,25 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 	/* 8. schema post-data, and materialized views over the new data */
 	t = sched_now();
-	if (!opt->data_only &&
+	if (!data_only && sopt.clean && (rc = end_orphans(control, appname, err)) < 0)
+		goto done;
+	if (!data_only &&
 		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
 		goto done;
 	if ((rc = refresh_matviews(control, r->cat, err)) < 0)
 		goto done;
 	r->seconds_post = sched_now() - t;
 	log_info("schema: %s%d materialized views refreshed in %.1f s",
-			 opt->data_only ? "" : "post-data restored, ", r->cat->nmatviews, r->seconds_post);
+			 data_only ? "" : "post-data restored, ", r->cat->nmatviews, r->seconds_post);
 
 	/* 9. verify, the source at the snapshot the holder still keeps */
 	if (opt->verify)
 	{
 		t = sched_now();
-		if ((rc = verify_clone(opt, r, snapshot, err)) < 0)
+		if ((rc = verify_clone(opt, r, r->snapshot[0] && !r->best_effort ? r->snapshot : NULL, err)) < 0)
 			goto done;
 		r->seconds_verify = sched_now() - t;
-		if (!opt->best_effort && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
+		if (r->snapshot[0] != '\0' && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 			goto done;
 	}
 
@@ -688,7 +1185,10 @@ done:
 		err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
 		*err = interrupted;
 	}
-	PQclear(res);
+	if (!r->nothing_to_do)
+		record_end(opt, &st, r->run_id, rc, err);
+	free(chunks);
+	state_fini(&st);
 	conn_close(&holder);
 	conn_close(&control);
 	remove_workdir(workdir);
@@ -697,6 +1197,92 @@ done:
 		*report_out = r;
 	else
 		clone_report_destroy(r);
+	return rc;
+}
+
+int
+clone_join(const clone_options *opt, const char *which, clone_report **report_out, sl_err *err)
+{
+	clone_report *r;
+	PGconn	   *holder = NULL;
+	PGconn	   *control = NULL;
+	state		st = {0};
+	state_run	run = {0};
+	state_chunk *chunks = NULL;
+	clone_ctx	ctx;
+	char		fingerprint[256];
+	const char *source = opt->source;
+	double		t_start = sched_now();
+	int			rc;
+
+	*report_out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	snprintf(r->io_backend, sizeof(r->io_backend), "none");
+	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0 ||
+		(rc = state_init(&st, control, opt->state_schema, err)) < 0 ||
+		(rc = state_prepare(&st, err)) < 0 ||
+		(rc = state_run_load(&st, which, &run, err)) < 0)
+		goto done;
+	r->run_id = run.id;
+	r->target_major = conn_major_version(control);
+	if (strcmp(run.step, STATE_STEP_DATA) != 0 || strcmp(run.status, "running") != 0)
+	{
+		log_info("run %lld is %s at step %s: no chunks to take", (long long) run.id, run.status, run.step);
+		r->nothing_to_do = true;
+		goto done;
+	}
+	if (source == NULL)
+		source = run.source;	/* its password, if any, from .pgpass or PGPASSWORD */
+	if ((rc = conn_open(&holder, source, SIDE_SOURCE, NULL, err)) < 0 ||
+		(rc = state_fingerprint(holder, fingerprint, sizeof(fingerprint), err)) < 0)
+		goto done;
+	r->source_major = conn_major_version(holder);
+	if (strcmp(run.fingerprint, fingerprint) != 0)
+	{
+		rc = err_set(err, SIDE_USAGE, -EINVAL, "run %lld is copying from another source (%s, this one "
+					 "is %s)", (long long) run.id, run.fingerprint, fingerprint);
+		goto done;
+	}
+	if (!run.best_effort && run.snapshot[0] != '\0')
+	{
+		if (conn_import_snapshot(holder, SIDE_SOURCE, run.snapshot, err) < 0)
+		{
+			err_clear(err);
+			rc = err_set(err, SIDE_SOURCE, -ESTALE, "run %lld: its snapshot %s no longer exists (the "
+						 "process that held it has ended): resume the run with \"pgsluice clone "
+						 "--resume %lld\" instead", (long long) run.id, run.snapshot, (long long) run.id);
+			goto done;
+		}
+		snprintf(r->snapshot, sizeof(r->snapshot), "%s", run.snapshot);
+	}
+	r->best_effort = run.best_effort;
+	if ((rc = load_source(r, holder, false, err)) < 0 ||
+		(rc = state_run_load(&st, which, &run, err)) < 0)
+		goto done;
+	r->run_id = run.id;
+	if ((rc = load_recorded_plan(&st, r, &chunks, err)) < 0)
+		goto done;
+	{
+		clone_options jopt = *opt;
+
+		jopt.data_only = run.data_only;
+		init_ctx(&ctx, &jopt, source, r, &control);
+		log_info("run %lld: joining, %d workers", (long long) run.id, opt->jobs > 0 ? opt->jobs : 1);
+		rc = run_chunks(&ctx, &st, chunks, true, err);
+		r->retries = atomic_load(&ctx.retries);
+	}
+	r->seconds_data = sched_now() - t_start;
+	sum_tables(r);
+
+done:
+	free(chunks);
+	state_fini(&st);
+	conn_close(&holder);
+	conn_close(&control);
+	r->seconds_total = sched_now() - t_start;
+	*report_out = r;
 	return rc;
 }
 
@@ -711,4 +1297,52 @@ clone_report_destroy(clone_report *report)
 	free(report->chunks);
 	free(report->tables);
 	free(report);
+}
+
+/* Opens the target and the run record for status and cleanup. */
+static int
+open_record(const char *target, const char *schema, PGconn **conn, state *st, sl_err *err)
+{
+	int			rc;
+
+	if ((rc = conn_open(conn, target, SIDE_TARGET, NULL, err)) < 0 ||
+		(rc = state_init(st, *conn, schema, err)) < 0)
+		return rc;
+	if ((rc = state_exists(st, err)) == 0)
+		return err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: "
+					   "no clone has run there (or give the --state-schema it used)", st->schema);
+	return rc < 0 ? rc : 0;
+}
+
+int
+clone_status(const char *target, const char *schema, const char *which, state_run *run,
+			 state_summary *sum, sl_err *err)
+{
+	PGconn	   *conn = NULL;
+	state		st = {0};
+	int			rc;
+
+	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
+		(rc = state_run_load(&st, which, run, err)) == 0)
+		rc = state_summarize(&st, run->id, sum, err);
+	state_fini(&st);
+	conn_close(&conn);
+	return rc;
+}
+
+int
+clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id, sl_err *err)
+{
+	PGconn	   *conn = NULL;
+	state		st = {0};
+	state_run	run;
+	int			rc;
+
+	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
+		(rc = state_run_load(&st, which, &run, err)) == 0 &&
+		(rc = state_run_delete(&st, run.id, err)) == 0)
+		*run_id = run.id;
+	state_fini(&st);
+	conn_close(&conn);
+	return rc;
 }

@@ -36,6 +36,7 @@
 #include "engine/copy.h"
 #include "engine/err.h"
 #include "engine/plan.h"
+#include "engine/state.h"
 #include "engine/verify.h"
 #include "io/loop.h"
 
@@ -56,6 +57,10 @@ typedef struct clone_options
 	int			progress_seconds;	/* between progress lines; 0: none */
 	bool		verify;			/* verify the copy at the end */
 	uint64_t	max_diffs;		/* differing rows the verification names */
+	const char *state_schema;	/* where the run is recorded on the target */
+	const char *resume;			/* NULL: a new run; else a run number or "last" */
+	bool		require_consistent; /* refuse to resume at a new point in time */
+	int			retries;		/* further attempts at a chunk after a transient failure */
 } clone_options;
 
 typedef enum chunk_status
@@ -71,6 +76,7 @@ typedef struct clone_chunk
 	chunk_status status;
 	int			worker;
 	copy_result result;
+	bool		elsewhere;		/* copied by an earlier attempt at the run or another process */
 	double		started;		/* seconds since the data step began */
 	double		seconds;
 } clone_chunk;
@@ -91,6 +97,12 @@ typedef struct clone_report
 	clone_chunk *chunks;		/* parallel to plan->chunks */
 	clone_table *tables;		/* parallel to cat->tables */
 	char		snapshot[64];	/* "" in best-effort mode */
+	int64_t		run_id;			/* its record on the target; 0 before there is one */
+	bool		resumed;
+	bool		best_effort;	/* asked for, or a resumed run whose snapshot was gone */
+	bool		nothing_to_do;	/* a resumed run that had finished */
+	int			chunks_elsewhere;	/* done before this process took them up */
+	int			retries;
 	char		io_backend[16];
 	int			source_major;
 	int			target_major;
@@ -112,6 +124,22 @@ typedef struct clone_report
  * also after a failure, and is freed with clone_report_destroy.
  */
 int			clone_run(const clone_options *opt, clone_report **report, sl_err *err);
+
+/*
+ * Joins a run that another process started (which: a run number or
+ * "last"): imports its snapshot while that process holds it, and copies
+ * the chunks no one has taken, until none are left free.  opt->source may
+ * be NULL: the run's own (its password from .pgpass or PGPASSWORD).
+ */
+int			clone_join(const clone_options *opt, const char *which, clone_report **report, sl_err *err);
+
+/* A run's record and progress (which: a run number or "last"). */
+int			clone_status(const char *target, const char *schema, const char *which, state_run *run,
+						 state_summary *sum, sl_err *err);
+
+/* Removes a run's record; *run_id says which it was. */
+int			clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
+						  sl_err *err);
 
 void		clone_report_destroy(clone_report *report);
 

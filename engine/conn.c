@@ -64,6 +64,9 @@ conn_fail(PGconn *conn, const PGresult *res, sl_side side, sl_err *err, const ch
 	conn_one_line(msg);
 	if (msg[0] == '\0')
 		snprintf(msg, sizeof(msg), "unknown error");
+	if (!err_is_set(err))
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate ? sqlstate
+				 : conn != NULL && PQstatus(conn) == CONNECTION_BAD ? "08006" : "");
 	return err_set(err, side, -EIO, "%s: %s%s%s%s%s%s", prefix, msg,
 				   detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
 				   sqlstate ? " SQLSTATE " : "", sqlstate ? sqlstate : "");
@@ -79,6 +82,8 @@ conn_fail_message(const uint8_t *payload, size_t size, sl_side side, sl_err *err
 	pgwire_error_field(payload, size, 'M', message, sizeof(message));
 	pgwire_error_field(payload, size, 'D', detail, sizeof(detail));
 	pgwire_error_field(payload, size, 'C', sqlstate, sizeof(sqlstate));
+	if (!err_is_set(err))
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate);
 	return err_set(err, side, -EIO, "%s: %s%s%s%s%s%s", prefix, conn_one_line(message),
 				   detail[0] ? " (" : "", conn_one_line(detail), detail[0] ? ")" : "",
 				   sqlstate[0] ? " SQLSTATE " : "", sqlstate);

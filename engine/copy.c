@@ -304,13 +304,6 @@ finish_target(chunk_stream *s, uint64_t *target_rows)
 			rc = fail(s, SIDE_TARGET, w->target, res, "could not load into");
 		PQclear(res);
 	}
-	if (rc == 0 && s->chunk->freeze)
-	{
-		res = PQexec(w->target, "COMMIT");
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			rc = fail(s, SIDE_TARGET, w->target, res, "could not commit on");
-		PQclear(res);
-	}
 	return rc;
 }
 
@@ -325,8 +318,8 @@ start_copies(chunk_stream *s)
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	if (s->chunk->freeze)
 	{
-		/* COPY FREEZE needs the table truncated in the same transaction */
-		sbuf_printf(&sql, "BEGIN; TRUNCATE ONLY %s", s->table->qname);
+		/* COPY FREEZE needs the table truncated in the same transaction (the caller's) */
+		sbuf_printf(&sql, "TRUNCATE ONLY %s", s->table->qname);
 		res = PQexec(w->target, sbuf_str(&sql));
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			rc = fail(s, SIDE_TARGET, w->target, res, "could not truncate on");

@@ -9,8 +9,10 @@
  * written into the pipe; the pipe is sent to the target in large batches
  * whenever its socket can take them.  When the target is slow the source
  * runs ahead until the pipe is full; when the source is slow the target's
- * batches wait until they are large.  A one-chunk table is loaded with
- * TRUNCATE + COPY FREEZE inside one transaction.
+ * batches wait until they are large.  The target's side runs inside the
+ * caller's open transaction (engine/clone.c commits it together with the
+ * chunk's record); a one-chunk table is loaded with TRUNCATE + COPY FREEZE
+ * in it.
  *
  * The source side is a copy_reader (engine/reader.h), which on unencrypted
  * connections reads the socket itself.  On the target, likewise, while libpq
@@ -74,8 +76,9 @@ int			copy_worker_init(copy_worker *w, int id, io_loop_kind kind, bool via_libpq
 void		copy_worker_fini(copy_worker *w);
 
 /*
- * Copies one chunk.  Returns 0, or a negative errno with err naming the
- * table, the chunk and the cause; -EINTR when the stop flag ended it.
+ * Copies one chunk, in the target's open transaction, without committing
+ * it.  Returns 0, or a negative errno with err naming the table, the chunk
+ * and the cause; -EINTR when the stop flag ended it.
  */
 int			copy_chunk(copy_worker *w, const catalog *cat, const plan_chunk *chunk,
 					   copy_result *result, sl_err *err);

@@ -3,6 +3,7 @@
  */
 #include "engine/err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,30 @@ err_take(sl_err *err, const sl_err *src)
 	if (!err_is_set(err) && err_is_set(src))
 		memcpy(err, src, sizeof(*err));
 	return src->code;
+}
+
+bool
+err_transient(const sl_err *err)
+{
+	static const char *const states[] = {
+		"40001",				/* serialization_failure */
+		"40P01",				/* deadlock_detected */
+		"57014",				/* query_canceled */
+		"57P01",				/* admin_shutdown: terminated, or the server stopping */
+		"57P02",				/* crash_shutdown */
+		"57P03",				/* cannot_connect_now: starting up */
+		"53300",				/* too_many_connections */
+	};
+
+	if (err->side != SIDE_SOURCE && err->side != SIDE_TARGET)
+		return false;
+	if (strncmp(err->sqlstate, "08", 2) == 0)	/* connection_exception */
+		return true;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(err->sqlstate, states[i]) == 0)
+			return true;
+	return err->code == -ECONNRESET || err->code == -EPIPE || err->code == -ENOTCONN ||
+		err->code == -ETIMEDOUT || err->code == -ECONNREFUSED;
 }
 
 const char *

@@ -29,6 +29,7 @@ typedef struct sl_err
 {
 	int			code;			/* negative errno; 0 while no error is set */
 	sl_side		side;
+	char		sqlstate[6];	/* the server's, when it said one; "08006" for a lost connection */
 	char		msg[SL_ERR_MSG_MAX];
 } sl_err;
 
@@ -50,8 +51,18 @@ err_clear(sl_err *err)
 {
 	err->code = 0;
 	err->side = SIDE_NONE;
+	err->sqlstate[0] = '\0';
 	err->msg[0] = '\0';
 }
+
+/*
+ * True when a new attempt may succeed: the connection was lost or the
+ * server restarted, or it gave up on the statement for a reason of the
+ * moment (serialization failure, deadlock, cancel, too many connections).
+ * Anything else (a type mismatch, a missing column, a permission) would
+ * fail the same way again.
+ */
+bool		err_transient(const sl_err *err);
 
 /* "source", "target" or "local" */
 const char *err_side_name(sl_side side);

@@ -144,8 +144,9 @@ first_error_line(const char *logfile, char *out, size_t outlen)
 }
 
 /*
- * Runs argv with PGPASSWORD set to password (when not NULL), stderr into
- * logfile; waits for it, killing it when the stop flag is raised.
+ * Runs argv with PGPASSWORD set to password (when not NULL) and
+ * PGAPPNAME to opt->application_name (when not NULL), stderr into logfile;
+ * waits for it, killing it when the stop flag is raised.
  */
 static int
 run_child(const schema_options *opt, char *const argv[], const char *password,
@@ -154,6 +155,7 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 	pid_t		pid;
 	int			status = 0;
 	char	   *pwenv = NULL;
+	char	   *appenv = NULL;
 	char	  **envp;
 	int			nenv = 0;
 	bool		killed = false;
@@ -161,18 +163,23 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 	/* Built before fork: the child may only call async-signal-safe functions. */
 	for (char **e = environ; *e != NULL; e++)
 		nenv++;
-	envp = calloc((size_t) nenv + 2, sizeof(char *));
-	if (envp == NULL || (password != NULL && asprintf(&pwenv, "PGPASSWORD=%s", password) < 0))
+	envp = calloc((size_t) nenv + 3, sizeof(char *));
+	if (envp == NULL || (password != NULL && asprintf(&pwenv, "PGPASSWORD=%s", password) < 0) ||
+		(opt->application_name != NULL && asprintf(&appenv, "PGAPPNAME=%s", opt->application_name) < 0))
 	{
+		free(pwenv);
 		free(envp);
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting %s", what);
 	}
 	nenv = 0;
 	for (char **e = environ; *e != NULL; e++)
-		if (strncmp(*e, "PGPASSWORD=", 11) != 0 || pwenv == NULL)
+		if ((strncmp(*e, "PGPASSWORD=", 11) != 0 || pwenv == NULL) &&
+			(strncmp(*e, "PGAPPNAME=", 10) != 0 || appenv == NULL))
 			envp[nenv++] = *e;
 	if (pwenv != NULL)
 		envp[nenv++] = pwenv;
+	if (appenv != NULL)
+		envp[nenv++] = appenv;
 	envp[nenv] = NULL;
 
 	pid = fork();
@@ -181,6 +188,7 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 		int			saved = errno;
 
 		free(pwenv);
+		free(appenv);
 		free(envp);
 		return err_set(err, SIDE_LOCAL, -saved, "could not start %s: %s", what, strerror(saved));
 	}
@@ -205,6 +213,7 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 		_exit(127);
 	}
 	free(pwenv);
+	free(appenv);
 	free(envp);
 
 	for (;;)
@@ -300,6 +309,11 @@ schema_restore(const schema_tools *tools, const schema_options *opt, const char 
 		argv[n++] = "--no-owner";
 	if (opt->no_privileges)
 		argv[n++] = "--no-privileges";
+	if (opt->clean)
+	{
+		argv[n++] = "--clean";
+		argv[n++] = "--if-exists";
+	}
 	argv[n++] = "--dbname";
 	argv[n++] = dsn;
 	argv[n++] = (char *) file;

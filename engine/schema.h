@@ -44,6 +44,8 @@ typedef struct schema_options
 	bool		no_privileges;	/* pg_restore --no-privileges */
 	const atomic_int *stop;		/* checked while a child runs; kills it */
 	const char *workdir;		/* where the dump and the logs go */
+	bool		clean;			/* pg_restore --clean --if-exists: redo a section cut short */
+	const char *application_name;	/* the children's sessions', NULL: theirs */
 } schema_options;
 
 /* pg_dump --schema-only of the source, at snapshot (NULL: none), into file. */

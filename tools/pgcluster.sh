@@ -6,6 +6,7 @@
 #                                            Unix socket in DIR (no TCP), wait until it accepts
 #                                            connections; prints nothing but errors
 #   pgcluster.sh stop DIR                    fast shutdown; nothing to do if it is not running
+#   pgcluster.sh restart DIR                 fast restart of a running cluster
 #   pgcluster.sh conninfo DIR PORT DBNAME    prints "host=DIR port=PORT user=postgres dbname=DBNAME"
 #   pgcluster.sh psql DIR PORT [ARGS...]     runs psql on database postgres of that cluster
 #
@@ -173,6 +174,15 @@ pgcluster_stop() {
   return 0
 }
 
+# pgcluster_restart DIR: a fast restart of a running cluster (its sessions are cut)
+pgcluster_restart() {
+  if [ $# -ne 1 ]; then echo "usage: pgcluster.sh restart DIR" >&2; return 2; fi
+  local dir bindir
+  dir=$(pgcluster__absdir "$1") || return 1
+  bindir=$(pgcluster_bindir) || return 1
+  pgcluster__run "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 -s restart >/dev/null
+}
+
 # pgcluster_conninfo DIR PORT DBNAME
 pgcluster_conninfo() {
   if [ $# -ne 3 ]; then echo "usage: pgcluster.sh conninfo DIR PORT DBNAME" >&2; return 2; fi
@@ -187,6 +197,7 @@ pgcluster_main() {
   case "$cmd" in
     start) pgcluster_start "$@" ;;
     stop) pgcluster_stop "$@" ;;
+    restart) pgcluster_restart "$@" ;;
     conninfo) pgcluster_conninfo "$@" ;;
     psql)
       if [ $# -lt 2 ]; then echo "usage: pgcluster.sh psql DIR PORT [PSQL ARGS...]" >&2; return 2; fi

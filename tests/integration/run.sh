@@ -239,13 +239,13 @@ case_e() {   # a target that already has the schema, without --data-only: refuse
   schema_copy src dst_e
   psql_dst dst_e -c "INSERT INTO empty_t VALUES (1, 'marker')" || fail "could not insert the marker row"
   # (\restrict lines hold a random key that differs at every pg_dump run)
-  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" | grep -v '^\\\(un\)\{0,1\}restrict ' \
+  "$pg_dump_bin" -d "$(dst_conn dst_e)" | grep -v '^\\\(un\)\{0,1\}restrict ' \
     >"$case_dir/before.sql" || fail "pg_dump of the target failed"
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_e)" --jobs 2 || status=$?
   [ "$status" -ne 0 ] || fail "pgsluice clone into a database with the schema exited 0"
   grep -qiE 'exist|already|not empty|data-only' "$case_dir/err" \
     || fail "the error does not say that the target already has the schema"
-  "$pg_dump_bin" -N pgsluice -d "$(dst_conn dst_e)" | grep -v '^\\\(un\)\{0,1\}restrict ' \
+  "$pg_dump_bin" -d "$(dst_conn dst_e)" | grep -v '^\\\(un\)\{0,1\}restrict ' \
     >"$case_dir/after.sql" || fail "pg_dump of the target failed"
   diff -u "$case_dir/before.sql" "$case_dir/after.sql" | head -n 40
   cmp -s "$case_dir/before.sql" "$case_dir/after.sql" || fail "the target changed"
@@ -330,45 +330,70 @@ ALTER TABLE slow_t ADD CONSTRAINT slow_down CHECK (slow_down(id)) NOT VALID;
 SQL
 }
 
-# kill_copies SIDE DB: runs pgsluice clone --data-only from database slow into target database
-# DB, and while it runs terminates every backend on SIDE (source or target) whose query is a
-# COPY; pgsluice must fail, naming the table and the chunk.
-kill_copies() {   # kill_copies SIDE DB CHUNK_SIZE
-  local side=$1 db=$2 chunk_size=$3 pid status=0 kills=0 deadline n
+# kill_copies SIDE DB CHUNK_SIZE MAX_KILLS [ARGS...]: runs pgsluice clone --data-only from
+# database slow into target database DB, and while it runs terminates the backends on SIDE
+# (source or target) whose query is a COPY, at most MAX_KILLS of them; leaves pgsluice's exit
+# status in $status and the number of backends terminated in $kills.
+kill_copies() {
+  local side=$1 db=$2 chunk_size=$3 max_kills=$4 pid deadline n
   local -a killer
+  shift 4
+  status=0
+  kills=0
   if [ "$side" = source ]; then killer=(psql_src slow); else killer=(psql_dst "$db"); fi
-  echo "+ pgsluice clone --data-only --jobs 2 --chunk-size $chunk_size (killing $side COPY backends)"
+  echo "+ pgsluice clone --data-only --jobs 2 --chunk-size $chunk_size $* (killing up to $max_kills $side COPY backends)"
   timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-180}" "$bin" clone --source "$(src_conn slow)" \
-    --target "$(dst_conn "$db")" --data-only --jobs 2 --chunk-size "$chunk_size" \
+    --target "$(dst_conn "$db")" --data-only --jobs 2 --chunk-size "$chunk_size" "$@" \
     >"$case_dir/out" 2>"$case_dir/err" &
   pid=$!
   deadline=$(( $(date +%s) + 120 ))
   while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
-    n=$("${killer[@]}" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                            WHERE datname = current_database() AND pid <> pg_backend_pid()
-                              AND backend_type = 'client backend'
-                              AND query ~* '^\\s*(/\\*.*?\\*/\\s*)?copy\\M'" 2>/dev/null) || n=0
-    kills=$((kills + ${n:-0}))
-    sleep 0.2
+    if [ "$kills" -lt "$max_kills" ]; then
+      n=$("${killer[@]}" -c "SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity
+                              WHERE datname = current_database() AND pid <> pg_backend_pid()
+                                AND backend_type = 'client backend'
+                                AND query ~* '^\\s*(/\\*.*?\\*/\\s*)?copy\\M' LIMIT 1) p" 2>/dev/null) || n=0
+      kills=$((kills + ${n:-0}))
+    fi
+    sleep 0.3
   done
   wait "$pid" || status=$?
   echo "--- stdout"; cat "$case_dir/out"
   echo "--- stderr"; cat "$case_dir/err"
   echo "--- exit status $status after $kills terminated $side backends"
   [ "$kills" -gt 0 ] || fail "no $side COPY backend was caught while pgsluice ran (exit $status)"
-  [ "$status" -ne 0 ] || fail "pgsluice exited 0 although $kills $side COPY backends were terminated"
   if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then fail "pgsluice did not finish in time"; fi
-  grep -q 'slow_t' "$case_dir/err" || fail "the error does not name the table slow_t"
-  grep -qi 'chunk' "$case_dir/err" || fail "the error does not name the chunk"
 }
 
-case_g() {   # a target backend, then a source backend, killed mid-chunk
-  slow_setup slow_dst_t
-  kill_copies target slow_dst_t 1MB
-  # one chunk larger than a worker's pipe (4 MB), so that the source is still sending
-  # while the slowed target loads
-  slow_setup slow_dst_s
-  kill_copies source slow_dst_s 64MB
+# expect_chunks_done DB: every chunk of every run in DB's record is done, none twice.
+expect_chunks_done() {
+  local left
+  left=$(psql_dst "$1" -c "SELECT count(*) FILTER (WHERE status <> 'done') || '/' || count(*) FROM pgsluice.chunk") \
+    || fail "could not read the chunk records of $1"
+  echo "chunks not done / all: $left"
+  [ "${left%%/*}" = 0 ] && [ "${left#*/}" -gt 0 ] || fail "chunks of $1 are not all done: $left"
+}
+
+case_g() {   # backends killed mid-chunk: retried on new connections; with --retries 0, the run fails
+  local side size
+  for side in target source; do
+    slow_setup "slow_dst_$side"
+    # on the source, one chunk larger than a worker's pipe (4 MB), so that the source is still
+    # sending while the slowed target loads
+    size=2MB
+    [ "$side" = target ] || size=64MB
+    kill_copies "$side" "slow_dst_$side" "$size" 2
+    [ "$status" -eq 0 ] || fail "pgsluice exited $status although only $kills $side backends were terminated"
+    grep -q 'retrying (attempt 2' "$case_dir/err" || fail "pgsluice did not say that it retried"
+    expect_identical slow "slow_dst_$side"
+    expect_chunks_done "slow_dst_$side"
+  done
+  slow_setup slow_dst_none
+  kill_copies target slow_dst_none 2MB 1000 --retries 0
+  [ "$status" -ne 0 ] || fail "pgsluice --retries 0 exited 0 although $kills target COPY backends were terminated"
+  grep -q 'slow_t' "$case_dir/err" || fail "the error does not name the table slow_t"
+  grep -qi 'chunk' "$case_dir/err" || fail "the error does not name the chunk"
+  grep -q -- '--resume' "$case_dir/err" || fail "the error does not say how to resume"
 }
 
 case_j() {   # libpq's COPY functions, the path TLS connections take
@@ -496,6 +521,153 @@ SQL
     "$case_dir/out" || fail "clone --verify did not name the changed row"
 }
 
+# big_setup: database big on the source, large enough (about 250 MB in 2 MB chunks) that a
+# clone can be caught mid-data, with a keyless table (ctid chunks), a sequence and indexes
+# that make post-data take a moment.
+big_setup() {
+  [ "$(psql_src postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'big'")" = 0 ] || return 0
+  psql_src postgres -c "CREATE DATABASE big" >/dev/null || fail "could not create database big"
+  psql_src big >/dev/null <<'SQL' || fail "could not fill database big"
+CREATE TABLE big (id bigint PRIMARY KEY, n int NOT NULL, pad text NOT NULL);
+INSERT INTO big SELECT i, i % 1000, repeat(md5(i::text), 3) FROM generate_series(1, 1200000) AS i;
+CREATE INDEX big_n ON big (n);
+CREATE INDEX big_pad ON big (pad);
+CREATE TABLE big_nokey (a int, b text);
+INSERT INTO big_nokey SELECT i % 5000, md5(i::text) FROM generate_series(1, 300000) AS i;
+CREATE SEQUENCE big_seq;
+SELECT setval('big_seq', 4242);
+VACUUM ANALYZE;
+SQL
+}
+
+# start_clone DB ARGS...: pgsluice clone from big into DB in the background, in a process group
+# of its own (a pod eviction takes all of it); its pid in $clone_pid.
+start_clone() {
+  local db=$1
+  shift
+  echo "+ pgsluice clone --source big --target $db $* &"
+  setsid "$bin" clone --source "$(src_conn big)" --target "$(dst_conn "$db")" --progress-interval 0 "$@" \
+    >"$case_dir/out" 2>"$case_dir/err" &
+  clone_pid=$!
+}
+
+# wait_for DB SQL: waits until SQL, run on target database DB, prints t (errors count as not
+# yet), while the clone runs; fails if the clone ends first.
+wait_for() {
+  local db=$1 sql=$2 deadline=$(( $(date +%s) + 120 ))
+  while [ "$(psql_dst "$db" -c "$sql" 2>/dev/null)" != t ]; do
+    kill -0 "$clone_pid" 2>/dev/null || { cat "$case_dir/err"; fail "the clone ended before: $sql"; }
+    [ "$(date +%s)" -lt "$deadline" ] || fail "timed out waiting for: $sql"
+    sleep 0.05
+  done
+}
+
+# resume DB: resumes the last run into DB; it must finish, and leave DB identical to big with
+# every chunk done once.
+resume() {
+  sluice clone --resume last --source "$(src_conn big)" --target "$(dst_conn "$1")" --jobs 2 \
+    --progress-interval 0 || fail "pgsluice clone --resume exited with status $?"
+  expect_identical big "$1"
+  expect_chunks_done "$1"
+}
+
+case_n() {   # killed (SIGKILL) early, mid-data, during post-data, interrupted (SIGINT): resumed
+  local moment status
+  big_setup
+  while IFS='|' read -r moment sql; do
+    create_dst "big_$moment"
+    start_clone "big_$moment" --jobs 2 --chunk-size 2MB
+    wait_for "big_$moment" "$sql"
+    kill -KILL -- "-$clone_pid"
+    wait "$clone_pid" 2>/dev/null
+    echo "--- killed at moment $moment"; cat "$case_dir/err"
+    resume "big_$moment"
+  done <<'MOMENTS'
+early|SELECT count(*) > 0 FROM pgsluice.run
+data|SELECT count(*) >= 20 FROM pgsluice.chunk WHERE status = 'done'
+post|SELECT step = 'post-data' FROM pgsluice.run
+MOMENTS
+
+  create_dst big_int
+  start_clone big_int --jobs 2 --chunk-size 2MB
+  wait_for big_int "SELECT count(*) >= 20 FROM pgsluice.chunk WHERE status = 'done'"
+  kill -INT "$clone_pid"
+  status=0
+  wait "$clone_pid" || status=$?
+  cat "$case_dir/err"
+  [ "$status" -eq 5 ] || fail "an interrupted clone exited with status $status (want 5)"
+  grep -q 'to go on: pgsluice clone --resume 1 ' "$case_dir/err" || fail "the interrupted clone did not print how to resume"
+  [ "$(psql_dst big_int -c "SELECT status FROM pgsluice.run")" = interrupted ] || fail "the run is not recorded as interrupted"
+  resume big_int
+
+  # a finished run: nothing to do; another source: refused
+  sluice clone --resume last --source "$(src_conn big)" --target "$(dst_conn big_int)" \
+    || fail "resuming a finished run exited with status $?"
+  grep -q 'is complete: there is nothing to resume' "$case_dir/err" || fail "resuming a finished run did not say so"
+  status=0
+  sluice clone --resume last --source "$(src_conn src)" --target "$(dst_conn big_int)" || status=$?
+  [ "$status" -eq 2 ] || fail "resuming from another source exited with status $status (want 2)"
+  grep -q 'was copying from another source' "$case_dir/err" || fail "resuming from another source did not say why"
+}
+
+case_o() {   # the target restarted mid-run (pg_ctl restart -m fast): retried; a permanent error stops at once
+  local status t0
+  big_setup
+  create_dst big_restart
+  start_clone big_restart --jobs 2 --chunk-size 2MB
+  wait_for big_restart "SELECT count(*) >= 20 FROM pgsluice.chunk WHERE status = 'done'"
+  echo "+ restarting the target"
+  pgcluster_restart "$dst_dir" || fail "could not restart the target"
+  status=0
+  wait "$clone_pid" || status=$?
+  cat "$case_dir/err"
+  [ "$status" -eq 0 ] || fail "the clone exited with status $status across a target restart (want 0)"
+  grep -q 'retrying' "$case_dir/err" || fail "the clone did not say that it retried"
+  expect_identical big big_restart
+  expect_chunks_done big_restart
+
+  # a target column of another type: refused before any row moves, naming both types
+  schema_copy big big_type
+  psql_dst big_type -c "ALTER TABLE public.big ALTER COLUMN n TYPE bigint" >/dev/null || fail "could not change the column"
+  t0=$(now)
+  status=0
+  sluice clone --source "$(src_conn big)" --target "$(dst_conn big_type)" --data-only || status=$?
+  [ "$status" -eq 4 ] || fail "a target column of another type: exit status $status (want 4)"
+  awk -v a="$t0" -v b="$(now)" 'BEGIN { exit !(b - a < 10) }' || fail "the permanent error took 10 s or more"
+  grep -q 'column n of table public.big is of type bigint on the target, integer on the source' "$case_dir/err" \
+    || fail "the error does not name the table, the column and both types"
+}
+
+case_p() {   # three processes on one run, the first one killed mid-run: the others and a resume finish it
+  local w1 w2 status workers
+  big_setup
+  create_dst big_multi
+  start_clone big_multi --jobs 1 --chunk-size 2MB
+  wait_for big_multi "SELECT count(*) > 0 FROM pgsluice.chunk"
+  "$bin" worker --target "$(dst_conn big_multi)" --run last --jobs 1 --progress-interval 0 \
+    >"$case_dir/w1.out" 2>"$case_dir/w1.err" &
+  w1=$!
+  "$bin" worker --target "$(dst_conn big_multi)" --run last --jobs 1 --progress-interval 0 \
+    >"$case_dir/w2.out" 2>"$case_dir/w2.err" &
+  w2=$!
+  wait_for big_multi "SELECT count(DISTINCT split_part(worker, '/', 2)) >= 3 FROM pgsluice.chunk"
+  "$bin" status --target "$(dst_conn big_multi)" >"$case_dir/status.out" || fail "pgsluice status failed"
+  cat "$case_dir/status.out"
+  grep -q '^chunks: [0-9]* in all: [0-9]* done, [0-9]* in flight' "$case_dir/status.out" || fail "status does not show the chunks"
+  kill -KILL -- "-$clone_pid"
+  wait "$clone_pid" 2>/dev/null
+  for pid in "$w1" "$w2"; do
+    status=0
+    wait "$pid" || status=$?
+    [ "$status" -eq 0 ] || { cat "$case_dir"/w*.err; fail "a worker exited with status $status"; }
+  done
+  cat "$case_dir/w1.err" "$case_dir/w2.err"
+  resume big_multi
+  workers=$(psql_dst big_multi -c "SELECT count(DISTINCT split_part(worker, '/', 2)) FROM pgsluice.chunk")
+  echo "processes that copied chunks: $workers"
+  [ "$workers" -ge 3 ] || fail "only $workers processes copied chunks"
+}
+
 case_h() {   # --best-effort: no shared snapshot
   create_dst dst_h
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_h)" --best-effort --jobs 2 --chunk-size 1MB \
@@ -558,13 +730,16 @@ cases=(
   "d|clone --data-only into a non-empty table fails, then --truncate succeeds"
   "e|clone into a database that already has the schema fails and changes nothing"
   "f|bad connections fail fast with one line and no password"
-  "g|a backend killed mid-chunk on the target, then on the source, fails the run"
+  "g|backends killed mid-chunk on the target, then the source, are retried; with --retries 0 the run fails"
   "h|clone --best-effort"
   "i|clone --json writes a per-chunk digest for every table"
   "j|clone --no-direct-copy (libpq's COPY functions, as on encrypted connections)"
   "k|verify: a clone is identical (exit 0); each change made on the target is found (exit 1)"
   "l|verify: no false difference in 20 runs over rows stored in other orders"
   "m|clone --verify reads the target only and names a row changed on the way"
+  "n|killed early, mid-data and in post-data, and interrupted: resumed to an identical copy"
+  "o|the target restarted mid-run: retried to an identical copy; a permanent error stops at once"
+  "p|three processes on one run, the first killed: the others and a resume finish it"
 )
 
 # ---------------------------------------------------------------------------------------------

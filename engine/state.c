@@ -1,0 +1,602 @@
+/*
+ * state.c: the run and chunk tables in the target.  See state.h.
+ *
+ * Every statement names the schema through st->schema, quoted once; values
+ * travel as parameters, never spliced into the SQL.
+ */
+#include "engine/state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/conn.h"
+#include "engine/sbuf.h"
+
+#define CHUNKS_PER_INSERT 500
+
+int
+state_init(state *st, PGconn *conn, const char *schema, sl_err *err)
+{
+	size_t		len = strlen(schema);
+	char	   *q = malloc(2 * len + 3);
+	size_t		n = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (q == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	/* always quoted, as PQescapeIdentifier does, so that it needs no connection */
+	q[n++] = '"';
+	for (size_t i = 0; i < len; i++)
+	{
+		if (schema[i] == '"')
+			q[n++] = '"';
+		q[n++] = schema[i];
+	}
+	q[n++] = '"';
+	q[n] = '\0';
+	st->conn = conn;
+	st->schema = q;
+	return 0;
+}
+
+void
+state_fini(state *st)
+{
+	free(st->schema);
+	st->schema = NULL;
+}
+
+/* Runs sql with text parameters; *res (when wanted) gets the rows. */
+static int
+exec_params(state *st, const char *sql, int nparams, const char *const *params, PGresult **res,
+			const char *what, sl_err *err)
+{
+	PGresult   *r = nparams > 0 ? PQexecParams(st->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+		: PQexec(st->conn, sql);	/* which takes several statements */
+	ExecStatusType status = PQresultStatus(r);
+	int			rc = 0;
+
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+		rc = conn_fail(st->conn, r, SIDE_TARGET, err, what);
+	if (rc == 0 && res != NULL)
+	{
+		*res = r;
+		return 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Formats one statement with the schema name in every %1$s. */
+static char *
+statement(const state *st, const char *fmt)
+{
+	sbuf		sql;
+
+	sbuf_init(&sql, 1 << 16);
+	/* every %s in fmt is the schema */
+	for (const char *p = fmt; *p != '\0'; p++)
+	{
+		if (p[0] == '%' && p[1] == 's')
+		{
+			sbuf_append(&sql, st->schema);
+			p++;
+		}
+		else
+			sbuf_appendn(&sql, p, 1);
+	}
+	if (sbuf_failed(&sql))
+	{
+		sbuf_fini(&sql);
+		return NULL;
+	}
+	return sbuf_take(&sql);
+}
+
+static int
+run_sql(state *st, const char *fmt, int nparams, const char *const *params, PGresult **res,
+		const char *what, sl_err *err)
+{
+	char	   *sql = statement(st, fmt);
+	int			rc;
+
+	if (sql == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	rc = exec_params(st, sql, nparams, params, res, what, err);
+	free(sql);
+	return rc;
+}
+
+int
+state_exists(state *st, sl_err *err)
+{
+	PGresult   *res;
+	const char *params[1] = {st->schema};
+	int			rc;
+
+	rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+					 " ON n.oid = c.relnamespace WHERE '\"' || replace(n.nspname, '\"', '\"\"') || '\"' = $1"
+					 " AND c.relname = 'pgsluice_state_version'",
+					 1, params, &res, "could not look for the state schema on the target", err);
+	if (rc < 0)
+		return rc;
+	rc = PQntuples(res) > 0;
+	PQclear(res);
+	return rc;
+}
+
+int
+state_prepare(state *st, sl_err *err)
+{
+	PGresult   *res = NULL;
+	char		version[16];
+	int			found;
+	int			rc;
+
+	/* a lock serialises two processes creating the schema at once */
+	rc = run_sql(st,
+				 "BEGIN;"
+				 "SELECT pg_catalog.pg_advisory_xact_lock(7362198405511);"
+				 "CREATE SCHEMA IF NOT EXISTS %s;"
+				 "CREATE TABLE IF NOT EXISTS %s.pgsluice_state_version (version int NOT NULL);"
+				 "INSERT INTO %s.pgsluice_state_version"
+				 "  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM %s.pgsluice_state_version);"
+				 "CREATE TABLE IF NOT EXISTS %s.run ("
+				 "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+				 "  source_fingerprint text NOT NULL,"
+				 "  source text NOT NULL,"
+				 "  snapshot text,"
+				 "  best_effort boolean NOT NULL,"
+				 "  options jsonb NOT NULL,"
+				 "  status text NOT NULL,"
+				 "  step text NOT NULL,"
+				 "  started_at timestamptz NOT NULL DEFAULT now(),"
+				 "  updated_at timestamptz NOT NULL DEFAULT now(),"
+				 "  finished_at timestamptz,"
+				 "  last_error text);"
+				 "CREATE TABLE IF NOT EXISTS %s.chunk ("
+				 "  run_id bigint NOT NULL REFERENCES %s.run (id) ON DELETE CASCADE,"
+				 "  chunk_no int NOT NULL,"
+				 "  table_name text NOT NULL,"
+				 "  seq int NOT NULL,"
+				 "  method text NOT NULL,"
+				 "  predicate text,"
+				 "  est_bytes bigint NOT NULL,"
+				 "  frozen boolean NOT NULL,"
+				 "  status text NOT NULL DEFAULT 'pending',"
+				 "  rows bigint,"
+				 "  bytes bigint,"
+				 "  source_digest text,"
+				 "  target_digest text,"
+				 "  attempts int NOT NULL DEFAULT 0,"
+				 "  worker text,"
+				 "  started_at timestamptz,"
+				 "  finished_at timestamptz,"
+				 "  last_error text,"
+				 "  PRIMARY KEY (run_id, chunk_no));"
+				 "COMMIT",
+				 0, NULL, NULL, "could not create the state schema on the target", err);
+	if (rc < 0)
+	{
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+		return rc;
+	}
+	rc = run_sql(st, "SELECT max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
+				 "could not read the state schema's version on the target", err);
+	if (rc < 0)
+		return rc;
+	snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	found = atoi(version);
+	if (found > STATE_VERSION)
+		return err_set(err, SIDE_TARGET, -EPROTO,
+					   "the state schema %s on the target has layout %d, newer than this pgsluice's "
+					   "%d: use a newer pgsluice, or --state-schema to keep runs elsewhere",
+					   st->schema, found, STATE_VERSION);
+	return 0;
+}
+
+int
+state_fingerprint(PGconn *source, char *out, size_t outlen, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	/* pg_control_system() only where the role may call it: the rest still tells clusters apart */
+	rc = conn_query(source, SIDE_SOURCE,
+					"SELECT CASE WHEN pg_catalog.has_function_privilege("
+					"  'pg_catalog.pg_control_system()', 'EXECUTE')"
+					"  THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system())"
+					"  ELSE '?' END || '/' || d.datname || '/' || d.oid"
+					" FROM pg_catalog.pg_database d WHERE d.datname = current_database()",
+					&res, err);
+	if (rc < 0)
+		return rc;
+	snprintf(out, outlen, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int
+state_run_create(state *st, state_run *run, const char *options_json, sl_err *err)
+{
+	const char *params[6] = {run->fingerprint, run->source, run->snapshot[0] ? run->snapshot : NULL,
+	run->best_effort ? "true" : "false", options_json, STATE_STEP_START};
+	PGresult   *res;
+	int			rc;
+
+	rc = run_sql(st, "INSERT INTO %s.run (source_fingerprint, source, snapshot, best_effort, options,"
+				 " status, step) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id",
+				 6, params, &res, "could not record the run on the target", err);
+	if (rc < 0)
+		return rc;
+	run->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(run->status, sizeof(run->status), "running");
+	snprintf(run->step, sizeof(run->step), STATE_STEP_START);
+	PQclear(res);
+	return 0;
+}
+
+int
+state_run_load(state *st, const char *which, state_run *run, sl_err *err)
+{
+	const char *params[1] = {which};
+	PGresult   *res;
+	char	   *end;
+	int			rc;
+
+	memset(run, 0, sizeof(*run));
+	if (strcmp(which, "last") != 0 && (strtoll(which, &end, 10) <= 0 || *end != '\0'))
+		return err_set(err, SIDE_USAGE, -EINVAL, "invalid run \"%s\": want a run number or \"last\"", which);
+	rc = run_sql(st, "SELECT id, source_fingerprint, source, coalesce(snapshot, ''), best_effort,"
+				 " coalesce((options->>'data_only')::boolean, false), status, step,"
+				 " to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM %s.run"
+				 " WHERE $1 = 'last' OR id::text = $1 ORDER BY id DESC LIMIT 1",
+				 1, params, &res, "could not read the run from the target", err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_USAGE, -ENOENT, "there is no run %s in the state schema %s of the "
+					   "target: \"pgsluice status\" lists the runs", which, st->schema);
+	}
+	run->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(run->fingerprint, sizeof(run->fingerprint), "%s", PQgetvalue(res, 0, 1));
+	snprintf(run->source, sizeof(run->source), "%s", PQgetvalue(res, 0, 2));
+	snprintf(run->snapshot, sizeof(run->snapshot), "%s", PQgetvalue(res, 0, 3));
+	run->best_effort = PQgetvalue(res, 0, 4)[0] == 't';
+	run->data_only = PQgetvalue(res, 0, 5)[0] == 't';
+	snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(res, 0, 6));
+	snprintf(run->step, sizeof(run->step), "%s", PQgetvalue(res, 0, 7));
+	snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(res, 0, 8));
+	PQclear(res);
+	return 0;
+}
+
+int
+state_run_set(state *st, int64_t run_id, const char *status, const char *step, const char *error,
+			  sl_err *err)
+{
+	char		id[32];
+	const char *params[4] = {id, status, step, error};
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	return run_sql(st, "UPDATE %s.run SET status = coalesce($2, status), step = coalesce($3, step),"
+				   " last_error = coalesce($4, last_error), updated_at = now(),"
+				   " finished_at = CASE WHEN coalesce($2, status) = 'running' THEN NULL ELSE now() END"
+				   " WHERE id = $1::bigint",
+				   4, params, NULL, "could not record the run's status on the target", err);
+}
+
+int
+state_run_rebase(state *st, int64_t run_id, const char *snapshot, bool best_effort, sl_err *err)
+{
+	char		id[32];
+	const char *params[3] = {id, snapshot && snapshot[0] ? snapshot : NULL, best_effort ? "true" : "false"};
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	return run_sql(st, "UPDATE %s.run SET snapshot = $2, best_effort = $3::boolean, status = 'running',"
+				   " updated_at = now(), finished_at = NULL WHERE id = $1::bigint",
+				   3, params, NULL, "could not record the run's status on the target", err);
+}
+
+int
+state_chunks_record(state *st, int64_t run_id, const catalog *cat, const plan *p, sl_err *err)
+{
+	char	   *insert = statement(st, "INSERT INTO %s.chunk (run_id, chunk_no, table_name, seq, method,"
+								   " predicate, est_bytes, frozen) VALUES ");
+	sbuf		sql;
+	int			rc = 0;
+
+	if (insert == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err);
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	for (int i = 0; i < p->nchunks && rc == 0; i += CHUNKS_PER_INSERT)
+	{
+		sbuf_reset(&sql);
+		sbuf_append(&sql, insert);
+		for (int j = i; j < p->nchunks && j < i + CHUNKS_PER_INSERT; j++)
+		{
+			const plan_chunk *c = &p->chunks[j];
+			const char *name = cat->tables[c->table].qname;
+			char	   *lname = PQescapeLiteral(st->conn, name, strlen(name));
+			char	   *lpred = c->predicate
+				? PQescapeLiteral(st->conn, c->predicate, strlen(c->predicate)) : NULL;
+
+			if (lname == NULL || (c->predicate != NULL && lpred == NULL))
+				sql.failed = true;
+			else
+				sbuf_printf(&sql, "%s(%lld, %d, %s, %d, '%s', %s, %lld, %s)", j > i ? ", " : "",
+							(long long) run_id, j, lname, c->seq,
+							plan_method_name(p->tables[c->table].method), lpred ? lpred : "NULL",
+							(long long) c->est_bytes, c->freeze ? "true" : "false");
+			PQfreemem(lname);
+			PQfreemem(lpred);
+		}
+		if (sbuf_failed(&sql))
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory recording the chunks");
+		else
+			rc = conn_exec(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
+	}
+	sbuf_fini(&sql);
+	free(insert);
+	if (rc == 0)
+		rc = state_run_set(st, run_id, NULL, STATE_STEP_DATA, NULL, err);
+	if (rc == 0)
+		rc = conn_exec(st->conn, SIDE_TARGET, "COMMIT", err);
+	else
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+	return rc;
+}
+
+static plan_method
+method_of(const char *name)
+{
+	for (plan_method m = PLAN_WHOLE; m <= PLAN_CTID; m++)
+		if (strcmp(plan_method_name(m), name) == 0)
+			return m;
+	return PLAN_WHOLE;
+}
+
+/* Fills chunks[i] from row i of res, whose columns from first on are status, rows, bytes, digest. */
+static int
+read_chunk_rows(PGresult *res, int first, int n, state_chunk *chunks)
+{
+	for (int i = 0; i < n; i++)
+	{
+		state_chunk *c = &chunks[i];
+
+		memset(c, 0, sizeof(*c));
+		c->done = strcmp(PQgetvalue(res, i, first), "done") == 0;
+		if (!c->done)
+			continue;
+		c->rows = strtoull(PQgetvalue(res, i, first + 1), NULL, 10);
+		c->bytes = strtoull(PQgetvalue(res, i, first + 2), NULL, 10);
+		if (chunk_digest_parse_hex(PQgetvalue(res, i, first + 3), c->rows, &c->digest) < 0)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+int
+state_chunks_load(state *st, int64_t run_id, const catalog *cat, plan **out, state_chunk **chunks_out,
+				  sl_err *err)
+{
+	char		id[32];
+	const char *params[1] = {id};
+	PGresult   *res;
+	plan	   *p = NULL;
+	state_chunk *chunks = NULL;
+	int			n;
+	int			rc;
+
+	*out = NULL;
+	*chunks_out = NULL;
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	rc = run_sql(st, "SELECT table_name, seq, method, predicate, est_bytes, frozen,"
+				 " status, rows, bytes, source_digest"
+				 " FROM %s.chunk WHERE run_id = $1::bigint ORDER BY chunk_no",
+				 1, params, &res, "could not read the run's chunks from the target", err);
+	if (rc < 0)
+		return rc;
+	n = PQntuples(res);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->chunks = calloc((size_t) n + 1, sizeof(plan_chunk))) == NULL ||
+		(p->tables = calloc((size_t) cat->ntables + 1, sizeof(plan_table))) == NULL ||
+		(chunks = calloc((size_t) n + 1, sizeof(state_chunk))) == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the run's chunks");
+		goto done;
+	}
+	p->ntables = cat->ntables;
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		const cat_table *t = catalog_find(cat, PQgetvalue(res, i, 0));
+		plan_chunk *c = &p->chunks[i];
+		int			ti;
+
+		if (t == NULL)
+		{
+			rc = err_set(err, SIDE_SOURCE, -ENOENT, "table %s of run %lld no longer exists on the "
+						 "source", PQgetvalue(res, i, 0), (long long) run_id);
+			break;
+		}
+		ti = (int) (t - cat->tables);
+		c->table = ti;
+		c->seq = atoi(PQgetvalue(res, i, 1));
+		if (!PQgetisnull(res, i, 3) && (c->predicate = strdup(PQgetvalue(res, i, 3))) == NULL)
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the run's chunks");
+		c->est_bytes = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		c->freeze = PQgetvalue(res, i, 5)[0] == 't';
+		if (p->tables[ti].nchunks == 0)
+		{
+			p->tables[ti].first_chunk = i;
+			p->tables[ti].method = method_of(PQgetvalue(res, i, 2));
+		}
+		p->tables[ti].nchunks++;
+		p->nchunks++;
+	}
+	if (rc == 0 && read_chunk_rows(res, 6, n, chunks) < 0)
+		rc = err_set(err, SIDE_TARGET, -EPROTO, "run %lld has a malformed digest in its chunk records",
+					 (long long) run_id);
+done:
+	PQclear(res);
+	if (rc < 0)
+	{
+		plan_destroy(p);
+		free(chunks);
+		return rc;
+	}
+	*out = p;
+	*chunks_out = chunks;
+	return 0;
+}
+
+int
+state_chunks_refresh(state *st, int64_t run_id, int n, state_chunk *chunks, sl_err *err)
+{
+	char		id[32];
+	const char *params[1] = {id};
+	PGresult   *res;
+	int			rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	rc = run_sql(st, "SELECT status, rows, bytes, source_digest FROM %s.chunk"
+				 " WHERE run_id = $1::bigint ORDER BY chunk_no",
+				 1, params, &res, "could not read the run's chunks from the target", err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) != n)
+		rc = err_set(err, SIDE_TARGET, -EPROTO, "run %lld has %d chunk records, not %d",
+					 (long long) run_id, PQntuples(res), n);
+	else if (read_chunk_rows(res, 0, n, chunks) < 0)
+		rc = err_set(err, SIDE_TARGET, -EPROTO, "run %lld has a malformed digest in its chunk records",
+					 (long long) run_id);
+	PQclear(res);
+	return rc;
+}
+
+int
+state_chunk_claim(state *st, int64_t run_id, int chunk_no, bool *claimed, sl_err *err)
+{
+	char		id[32];
+	char		no[16];
+	const char *params[2] = {id, no};
+	PGresult   *res;
+	int			rc;
+
+	*claimed = false;
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	snprintf(no, sizeof(no), "%d", chunk_no);
+	rc = run_sql(st, "SELECT 1 FROM %s.chunk WHERE run_id = $1::bigint AND chunk_no = $2::int"
+				 " AND status = 'pending' FOR UPDATE SKIP LOCKED",
+				 2, params, &res, "could not take the chunk's row on the target", err);
+	if (rc < 0)
+		return rc;
+	*claimed = PQntuples(res) == 1;
+	PQclear(res);
+	return 0;
+}
+
+int
+state_chunk_done(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint64_t bytes,
+				 const chunk_digest *digest, const char *worker, double started_epoch, sl_err *err)
+{
+	char		id[32];
+	char		no[16];
+	char		nrows[32];
+	char		nbytes[32];
+	char		hex[CHUNK_DIGEST_HEX_LEN + 1];
+	char		started[32];
+	const char *params[7] = {id, no, nrows, nbytes, hex, worker, started};
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	snprintf(no, sizeof(no), "%d", chunk_no);
+	snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long) rows);
+	snprintf(nbytes, sizeof(nbytes), "%llu", (unsigned long long) bytes);
+	snprintf(started, sizeof(started), "%.6f", started_epoch);
+	chunk_digest_hex(digest, hex);
+	return run_sql(st, "UPDATE %s.chunk SET status = 'done', rows = $3::bigint, bytes = $4::bigint,"
+				   " source_digest = $5, worker = $6, attempts = attempts + 1,"
+				   " started_at = to_timestamp($7::float8), finished_at = clock_timestamp()"
+				   " WHERE run_id = $1::bigint AND chunk_no = $2::int",
+				   7, params, NULL, "could not mark the chunk done on the target", err);
+}
+
+int
+state_chunk_failed(state *st, int64_t run_id, int chunk_no, const char *error, sl_err *err)
+{
+	char		id[32];
+	char		no[16];
+	const char *params[3] = {id, no, error};
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	snprintf(no, sizeof(no), "%d", chunk_no);
+	return run_sql(st, "UPDATE %s.chunk SET attempts = attempts + 1, last_error = $3"
+				   " WHERE run_id = $1::bigint AND chunk_no = $2::int AND status = 'pending'",
+				   3, params, NULL, "could not record the chunk's failure on the target", err);
+}
+
+int
+state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err)
+{
+	char		id[32];
+	const char *params[1] = {id};
+	PGresult   *res;
+	int			rc;
+
+	memset(sum, 0, sizeof(*sum));
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	/* pending rows a worker holds are skipped by FOR SHARE SKIP LOCKED: the rest are free */
+	rc = run_sql(st, "WITH free AS (SELECT chunk_no FROM %s.chunk WHERE run_id = $1::bigint"
+				 "   AND status = 'pending' FOR SHARE SKIP LOCKED)"
+				 " SELECT count(*), count(*) FILTER (WHERE status = 'done'),"
+				 "  count(*) FILTER (WHERE status = 'pending' AND chunk_no NOT IN (SELECT chunk_no FROM free)),"
+				 "  count(*) FILTER (WHERE status = 'pending' AND last_error IS NOT NULL),"
+				 "  coalesce(sum(rows), 0), coalesce(sum(bytes), 0),"
+				 "  coalesce(sum(est_bytes) FILTER (WHERE status <> 'done'), 0),"
+				 "  (SELECT extract(epoch FROM coalesce(r.finished_at, now()) - r.started_at) FROM %s.run r"
+				 "   WHERE r.id = $1::bigint),"
+				 "  coalesce((SELECT last_error FROM %s.run WHERE id = $1::bigint),"
+				 "   (SELECT last_error FROM %s.chunk WHERE run_id = $1::bigint AND last_error IS NOT NULL"
+				 "    AND status = 'pending' ORDER BY chunk_no LIMIT 1), '')"
+				 " FROM %s.chunk WHERE run_id = $1::bigint",
+				 1, params, &res, "could not read the run's chunks from the target", err);
+	if (rc < 0)
+		return rc;
+	sum->chunks = atoi(PQgetvalue(res, 0, 0));
+	sum->done = atoi(PQgetvalue(res, 0, 1));
+	sum->in_flight = atoi(PQgetvalue(res, 0, 2));
+	sum->failed = atoi(PQgetvalue(res, 0, 3));
+	sum->rows = strtoull(PQgetvalue(res, 0, 4), NULL, 10);
+	sum->bytes = strtoull(PQgetvalue(res, 0, 5), NULL, 10);
+	sum->est_bytes_left = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+	sum->seconds = strtod(PQgetvalue(res, 0, 7), NULL);
+	snprintf(sum->last_error, sizeof(sum->last_error), "%s", PQgetvalue(res, 0, 8));
+	PQclear(res);
+	return 0;
+}
+
+int
+state_run_delete(state *st, int64_t run_id, sl_err *err)
+{
+	char		id[32];
+	const char *params[1] = {id};
+	PGresult   *res;
+	int			rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	rc = run_sql(st, "DELETE FROM %s.run WHERE id = $1::bigint RETURNING id", 1, params, &res,
+				 "could not remove the run from the target", err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = err_set(err, SIDE_USAGE, -ENOENT, "there is no run %s in the state schema %s of the target",
+					 id, st->schema);
+	PQclear(res);
+	return rc;
+}

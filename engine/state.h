@@ -1,0 +1,148 @@
+/*
+ * state.h: a run's record in the target database, for exactly-once chunks,
+ * resume, retries and more processes on one run.
+ *
+ * A schema (default "pgsluice") in the target holds:
+ *   pgsluice_state_version  the layout's version (a newer pgsluice reads an
+ *                           older layout; an older one refuses a newer);
+ *   run                     one row per run: source fingerprint, snapshot,
+ *                           options, status, step, times, last error;
+ *   chunk                   one row per chunk of the run's plan: its table,
+ *                           range and size, status, rows, bytes, digest,
+ *                           attempts, worker, times, last error.
+ * The schema is recognised by its version table: catalogs leave it out, so
+ * it is never copied or compared.
+ *
+ * Exactly once: a chunk is loaded in one target transaction that first
+ * locks the chunk's row (FOR UPDATE SKIP LOCKED, so that no other worker,
+ * in this process or another, takes it), then copies its rows, then marks
+ * the row done, and commits.  After any crash a chunk is either wholly
+ * there and marked done, or wholly absent and pending; a chunk in flight
+ * is a pending row that is locked.
+ *
+ * Thread safety: none inside; each caller passes its own connection.
+ */
+#ifndef PGSLUICE_ENGINE_STATE_H
+#define PGSLUICE_ENGINE_STATE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec/digest.h"
+#include "engine/catalog.h"
+#include "engine/err.h"
+#include "engine/plan.h"
+
+#define STATE_SCHEMA_DEFAULT "pgsluice"
+#define STATE_VERSION 1
+
+/* Run steps, in order: a resumed run starts at its step. */
+#define STATE_STEP_START "start"		/* nothing on the target yet but the run */
+#define STATE_STEP_DATA "data"			/* pre-data restored, chunks recorded */
+#define STATE_STEP_POST "post-data"		/* every chunk done; sequences and post-data next */
+#define STATE_STEP_DONE "done"
+
+typedef struct state
+{
+	PGconn	   *conn;			/* borrowed: a target connection */
+	char	   *schema;			/* quoted identifier, owned */
+} state;
+
+typedef struct state_run
+{
+	int64_t		id;
+	char		fingerprint[256];
+	char		source[1024];	/* the source's connection string, password removed */
+	char		snapshot[64];	/* "" without one */
+	bool		best_effort;
+	bool		data_only;
+	char		status[16];		/* running, interrupted, failed, done */
+	char		step[16];
+	char		started_at[40];	/* as the target prints it */
+} state_run;
+
+typedef struct state_summary
+{
+	int			chunks;
+	int			done;
+	int			in_flight;		/* pending and locked by a worker */
+	int			failed;			/* pending with a failed attempt behind them */
+	uint64_t	rows;			/* of the chunks done */
+	uint64_t	bytes;
+	int64_t		est_bytes_left; /* heap bytes of the chunks not done */
+	double		seconds;		/* since the run started, or its length once finished */
+	char		last_error[1024];
+} state_summary;
+
+/* Quotes schema for use in SQL; conn is a target connection (borrowed; may be set later). */
+int			state_init(state *st, PGconn *conn, const char *schema, sl_err *err);
+void		state_fini(state *st);
+
+/* 1 when the schema holds run records, 0 when not, or a negative errno. */
+int			state_exists(state *st, sl_err *err);
+
+/* Creates the schema and its tables where missing; refuses a newer layout. */
+int			state_prepare(state *st, sl_err *err);
+
+/* The source's fingerprint: system identifier, database name and OID. */
+int			state_fingerprint(PGconn *source, char *out, size_t outlen, sl_err *err);
+
+int			state_run_create(state *st, state_run *run, const char *options_json, sl_err *err);
+
+/* Loads run "which": a number, or "last" (the newest). */
+int			state_run_load(state *st, const char *which, state_run *run, sl_err *err);
+
+/* Sets status and step (either may be NULL: unchanged), and the last error (NULL: keep). */
+int			state_run_set(state *st, int64_t run_id, const char *status, const char *step,
+						  const char *error, sl_err *err);
+
+/* A resumed run at a new point in time: the snapshot changes, best effort from now on. */
+int			state_run_rebase(state *st, int64_t run_id, const char *snapshot, bool best_effort,
+							 sl_err *err);
+
+/* Records every chunk of p (in plan order) and moves the run to step "data", in one transaction. */
+int			state_chunks_record(state *st, int64_t run_id, const catalog *cat, const plan *p,
+								sl_err *err);
+
+/* What the record says of one chunk. */
+typedef struct state_chunk
+{
+	bool		done;
+	uint64_t	rows;			/* of a chunk done */
+	uint64_t	bytes;
+	chunk_digest digest;		/* of its source rows */
+} state_chunk;
+
+/*
+ * Rebuilds the run's plan over cat from its chunk rows, and *chunks (one
+ * per chunk, allocated) with what each holds.  A table of the run missing
+ * from cat is an error.
+ */
+int			state_chunks_load(state *st, int64_t run_id, const catalog *cat, plan **out,
+							  state_chunk **chunks, sl_err *err);
+
+/* Reads the n chunks of the run again (other processes work on them too). */
+int			state_chunks_refresh(state *st, int64_t run_id, int n, state_chunk *chunks, sl_err *err);
+
+/*
+ * In the caller's open transaction: locks chunk chunk_no of the run if it
+ * is pending and no one else holds it.  *claimed says whether it did.
+ */
+int			state_chunk_claim(state *st, int64_t run_id, int chunk_no, bool *claimed, sl_err *err);
+
+/* In the same transaction, after the rows: marks the chunk done. */
+int			state_chunk_done(state *st, int64_t run_id, int chunk_no, uint64_t rows,
+							 uint64_t bytes, const chunk_digest *digest, const char *worker,
+							 double started_epoch, sl_err *err);
+
+/* In a transaction of its own: counts a failed attempt and keeps its error. */
+int			state_chunk_failed(state *st, int64_t run_id, int chunk_no, const char *error,
+							   sl_err *err);
+
+int			state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err);
+
+/* Removes a run and its chunks. */
+int			state_run_delete(state *st, int64_t run_id, sl_err *err);
+
+#endif
