@@ -694,6 +694,49 @@ verify_clone(const clone_options *opt, clone_report *r, const char *snapshot, sl
 	return rc;
 }
 
+/*
+ * The target digests the verification read, on record beside the source
+ * digests: per chunk where the verification read the clone's chunks (a
+ * table the clone split by ctid was read whole, and its chunks get none).
+ */
+static int
+record_target_digests(state *st, const clone_report *r, sl_err *err)
+{
+	const verify_report *v = r->verify;
+	int		   *nos = calloc((size_t) r->plan->nchunks + 1, sizeof(int));
+	chunk_digest *digests = calloc((size_t) r->plan->nchunks + 1, sizeof(chunk_digest));
+	int			n = 0;
+	int			rc;
+
+	if (nos == NULL || digests == NULL)
+	{
+		free(nos);
+		free(digests);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	}
+	for (int t = 0; t < r->plan->ntables && v->plan != NULL; t++)
+	{
+		const plan_table *ct = &r->plan->tables[t];
+		const plan_table *vt = &v->plan->tables[t];
+
+		if (ct->nchunks != vt->nchunks)
+			continue;
+		for (int i = 0; i < ct->nchunks; i++)
+		{
+			const verify_chunk *vc = &v->chunks[vt->first_chunk + i];
+
+			if (vc->status != VERIFY_EQUAL && vc->status != VERIFY_DIFFERENT)
+				continue;
+			nos[n] = ct->first_chunk + i;
+			digests[n++] = vc->target;
+		}
+	}
+	rc = state_chunks_verified(st, r->run_id, n, nos, digests, err);
+	free(nos);
+	free(digests);
+	return rc;
+}
+
 static void
 remove_workdir(const char *dir)
 {
@@ -1168,7 +1211,8 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	if (opt->verify)
 	{
 		t = sched_now();
-		if ((rc = verify_clone(opt, r, r->snapshot[0] && !r->best_effort ? r->snapshot : NULL, err)) < 0)
+		if ((rc = verify_clone(opt, r, r->snapshot[0] && !r->best_effort ? r->snapshot : NULL, err)) < 0 ||
+			(rc = record_target_digests(&st, r, err)) < 0)
 			goto done;
 		r->seconds_verify = sched_now() - t;
 		if (r->snapshot[0] != '\0' && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)

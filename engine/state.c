@@ -528,6 +528,40 @@ state_chunk_done(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint64_
 }
 
 int
+state_chunks_verified(state *st, int64_t run_id, int n, const int *chunk_nos,
+					  const chunk_digest *digests, sl_err *err)
+{
+	char	   *update = statement(st, "UPDATE %s.chunk c SET target_digest = v.digest FROM (VALUES ");
+	sbuf		sql;
+	int			rc = 0;
+
+	if (update == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	for (int i = 0; i < n && rc == 0; i += CHUNKS_PER_INSERT)
+	{
+		sbuf_reset(&sql);
+		sbuf_append(&sql, update);
+		for (int j = i; j < n && j < i + CHUNKS_PER_INSERT; j++)
+		{
+			char		hex[CHUNK_DIGEST_HEX_LEN + 1];
+
+			chunk_digest_hex(&digests[j], hex);
+			sbuf_printf(&sql, "%s(%d, '%s')", j > i ? ", " : "", chunk_nos[j], hex);
+		}
+		sbuf_printf(&sql, ") AS v (chunk_no, digest) WHERE c.run_id = %lld AND c.chunk_no = v.chunk_no",
+					(long long) run_id);
+		if (sbuf_failed(&sql))
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		else
+			rc = conn_exec(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
+	}
+	sbuf_fini(&sql);
+	free(update);
+	return rc;
+}
+
+int
 state_chunk_failed(state *st, int64_t run_id, int chunk_no, const char *error, sl_err *err)
 {
 	char		id[32];

@@ -136,6 +136,13 @@ int			state_chunk_done(state *st, int64_t run_id, int chunk_no, uint64_t rows,
 							 uint64_t bytes, const chunk_digest *digest, const char *worker,
 							 double started_epoch, sl_err *err);
 
+/*
+ * Records the digests a verification read back from the target, for the
+ * chunks numbered chunk_nos[0..n).
+ */
+int			state_chunks_verified(state *st, int64_t run_id, int n, const int *chunk_nos,
+								  const chunk_digest *digests, sl_err *err);
+
 /* In a transaction of its own: counts a failed attempt and keeps its error. */
 int			state_chunk_failed(state *st, int64_t run_id, int chunk_no, const char *error,
 							   sl_err *err);

@@ -499,6 +499,10 @@ case_m() {   # clone --verify: reads only the target, and finds a row the target
     --verify --json "$case_dir/clone.json" || fail "pgsluice clone --verify exited with status $? (want 0)"
   grep -q 'reading the target against the digests' "$case_dir/err" || fail "the verify pass read the source"
   grep -q 'identical' "$case_dir/out" || fail "clone --verify did not say identical"
+  [ "$(psql_dst dst_m -c "SELECT count(*) FILTER (WHERE target_digest IS DISTINCT FROM source_digest)
+                          || '/' || count(target_digest) FROM pgsluice.chunk WHERE method <> 'ctid'")" \
+    = "0/$(psql_dst dst_m -c "SELECT count(*) FROM pgsluice.chunk WHERE method <> 'ctid'")" ] \
+    || fail "the chunk records do not hold the target digests the verification read"
   "$python" - "$case_dir/clone.json" <<'EOF' || fail "the JSON report of clone --verify is wrong"
 import json, sys
 v = json.load(open(sys.argv[1]))["verify"]
