@@ -836,6 +836,19 @@ resume_snapshot(const clone_options *opt, state *st, const state_run *run, PGcon
 		return 0;
 	}
 	PQclear(PQexec(holder, "ROLLBACK"));
+	if (strcmp(run->step, STATE_STEP_START) != 0)
+	{
+		state_summary sum;
+
+		if ((rc = state_summarize(st, run->id, &sum, err)) < 0)
+			return rc;
+		if (sum.done == sum.chunks)
+		{
+			/* every row was read at the old snapshot: what is left is schema and sequences */
+			log_verbose("run %lld: every chunk is done; its snapshot is no longer needed", (long long) run->id);
+			return opt->best_effort ? 0 : export_snapshot(holder, r->snapshot, sizeof(r->snapshot), err);
+		}
+	}
 	if (!run->best_effort && opt->require_consistent)
 		return err_set(err, SIDE_SOURCE, -ESTALE,
 					   "run %lld: its snapshot %s no longer exists (the process that held it has "
@@ -1046,6 +1059,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		}
 		log_info("run %lld: resuming at step %s (it was %s)", (long long) run.id, run.step, run.status);
 		data_only = run.data_only;
+		r->best_effort = run.best_effort;
 		if ((rc = state_run_set(&st, run.id, "running", NULL, NULL, err)) < 0 ||
 			(rc = resume_snapshot(opt, &st, &run, holder, r, err)) < 0)
 			goto done;
