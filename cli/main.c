@@ -24,6 +24,8 @@
 #include "engine/clone.h"
 #include "engine/log.h"
 #include "engine/conn.h"
+#include "engine/dump.h"
+#include "engine/restore.h"
 #include "engine/sched.h"
 #include "engine/state.h"
 #include "engine/verify.h"
@@ -55,6 +57,8 @@ usage_main(FILE *out)
 			"Commands:\n"
 			"  clone        copy a database: schema, data, sequences, indexes and constraints\n"
 			"  verify       prove that two databases hold the same rows, without writing\n"
+			"  dump         write a database into a directory of compressed chunk files\n"
+			"  restore      load such a directory into a database\n"
 			"  worker       join a clone that another process started\n"
 			"  status       show a clone's progress from its record in the target\n"
 			"  cleanup      remove a clone's record from the target\n\n"
@@ -260,7 +264,9 @@ enum
 	OPT_RESUME,
 	OPT_REQUIRE_CONSISTENT,
 	OPT_RETRIES,
-	OPT_RUN
+	OPT_RUN,
+	OPT_DIR,
+	OPT_COMPRESS_LEVEL
 };
 
 /* --max-diffs, for clone and verify alike; returns 0 or -1 after reporting. */
@@ -870,6 +876,249 @@ cmd_cleanup(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void
+usage_dump(FILE *out)
+{
+	fprintf(out,
+			"%s dump writes a database into a directory: every chunk of the plan read at one\n"
+			"snapshot into a file of zstd frames, the schema beside them, and a manifest with\n"
+			"each chunk's rows, bytes and digest.  \"%s restore\" loads it.\n\n"
+			"Usage:\n"
+			"  %s dump --source CONNINFO --dir DIR [OPTION]...\n\n"
+			"Options:\n"
+			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
+			"  -d, --dir=DIR            the dump directory, new or empty (made with mode 0700)\n"
+			"  -j, --jobs=N             worker threads (default: 4)\n"
+			"      --chunk-size=SIZE    heap bytes per chunk (default: 64MB)\n"
+			"      --compress-level=N   zstd level, -100 to 19 (default: 1)\n"
+			"      --best-effort        no shared snapshot\n"
+			"      --pg-bindir=DIR      where pg_dump is\n"
+			"      --io=KIND            auto, io_uring or poll: socket waits and file writes\n"
+			"      --no-direct-copy, --progress-interval, -q, -v   as for clone\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 success, 1 other failure (a full disk among them), 2 bad usage,\n"
+			"3 source error, 5 interrupted.\n",
+			progname, progname, progname);
+}
+
+static int
+cmd_dump(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{"source", required_argument, NULL, 's'},
+		{"dir", required_argument, NULL, 'd'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
+		{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
+		{"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
+		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
+		{"io", required_argument, NULL, OPT_IO},
+		{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY},
+		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, '?'},
+		{NULL, 0, NULL, 0}
+	};
+	common_options co;
+	dump_options opt = {0};
+	dump_report *report = NULL;
+	sl_err		err;
+	int			c;
+	int			rc;
+
+	command = "dump";
+	common_defaults(&co);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:d:j:qv?", long_options, NULL)) != -1)
+	{
+		if ((rc = common_option(&co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		switch (c)
+		{
+			case 'd':
+				opt.dir = optarg;
+				break;
+			case OPT_COMPRESS_LEVEL:
+				if (args_parse_int(optarg, -100, 19, &opt.compress_level) < 0)
+					return bad_usage("invalid value \"%s\" for --compress-level: want a zstd level "
+									 "from -100 to 19", optarg);
+				break;
+			case OPT_BEST_EFFORT:
+				opt.best_effort = true;
+				break;
+			case OPT_PG_BINDIR:
+				opt.pg_bindir = optarg;
+				break;
+			default:
+				return bad_usage("%s", "invalid option");
+		}
+	}
+	if (co.help)
+	{
+		usage_dump(stdout);
+		return EXIT_OK;
+	}
+	if (optind < argc)
+		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (co.source == NULL || co.source[0] == '\0')
+		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
+	if (opt.dir == NULL || opt.dir[0] == '\0')
+		return bad_usage("%s", "no directory: give --dir");
+	log_set_level(co.level);
+	install_signals();
+	opt.source = co.source;
+	opt.jobs = co.jobs;
+	opt.chunk_bytes = co.chunk_bytes;
+	opt.io_kind = co.io_kind;
+	opt.via_libpq = co.via_libpq;
+	opt.progress_seconds = co.progress_seconds;
+	err_clear(&err);
+	rc = dump_run(&opt, &report, &err);
+	if (rc == 0 && co.level > LOG_ERROR)
+		printf("dump %s: %d tables, %d chunks, %llu rows, %.1f MB of COPY data in %.1f MB of files "
+			   "(%.2fx), %.1f MB/s; schema %.1f s, data %.1f s, total %.1f s\n", report->dump_id,
+			   report->cat->ntables, report->chunks_done, (unsigned long long) report->rows,
+			   (double) report->bytes / 1e6, (double) report->compressed / 1e6,
+			   report->compressed ? (double) report->bytes / (double) report->compressed : 0,
+			   report->seconds_data > 0 ? (double) report->bytes / 1e6 / report->seconds_data : 0,
+			   report->seconds_schema, report->seconds_data, report->seconds_total);
+	if (rc < 0)
+		log_error("%s", err.msg);
+	dump_report_destroy(report);
+	return rc < 0 ? exit_code(&err) : EXIT_OK;
+}
+
+static void
+usage_restore(FILE *out)
+{
+	fprintf(out,
+			"%s restore loads a dump directory (made by \"%s dump\") into a target database:\n"
+			"it checks every chunk file first (nothing is written when one is missing, damaged\n"
+			"or of another dump), restores the schema's pre-data, loads the chunks in parallel,\n"
+			"each checked against its digest as it is read, then sequences, indexes and\n"
+			"constraints.  It is recorded like a clone and resumes like one.\n\n"
+			"Usage:\n"
+			"  %s restore --dir DIR --target CONNINFO [OPTION]...\n\n"
+			"Options:\n"
+			"  -d, --dir=DIR            the dump directory\n"
+			"  -t, --target=CONNINFO    target database, which must exist (default:\n"
+			"                           $PGSLUICE_TARGET)\n"
+			"  -j, --jobs=N             worker threads, and pg_restore's jobs (default: 4)\n"
+			"      --resume=RUN         go on with a restore that stopped (number or \"last\")\n"
+			"      --retries=N          attempts at a chunk after a transient failure (default: %d)\n"
+			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
+			"      --no-owner, --no-privileges, --pg-bindir, --progress-interval, -q, -v\n"
+			"                           as for clone\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 success, 1 other failure, 2 bad usage or a bad dump directory,\n"
+			"4 target error, 5 interrupted.\n",
+			progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
+}
+
+static int
+cmd_restore(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"target", required_argument, NULL, 't'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"resume", required_argument, NULL, OPT_RESUME},
+		{"retries", required_argument, NULL, OPT_RETRIES},
+		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
+		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
+		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
+		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, '?'},
+		{NULL, 0, NULL, 0}
+	};
+	common_options co;
+	clone_options run = {0};
+	restore_options opt = {0};
+	restore_report *report = NULL;
+	sl_err		err;
+	int			c;
+	int			rc;
+
+	command = "restore";
+	common_defaults(&co);
+	run_defaults(&run);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:t:j:qv?", long_options, NULL)) != -1)
+	{
+		if ((rc = common_option(&co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		switch (c)
+		{
+			case 'd':
+				opt.dir = optarg;
+				break;
+			case OPT_RESUME:
+				opt.resume = optarg;
+				break;
+			case OPT_NO_OWNER:
+				opt.no_owner = true;
+				break;
+			case OPT_NO_PRIVILEGES:
+				opt.no_privileges = true;
+				break;
+			case OPT_PG_BINDIR:
+				opt.pg_bindir = optarg;
+				break;
+			default:
+				if (run_option(&run, c) < 0)
+					return EXIT_USAGE;
+				break;
+		}
+	}
+	if (co.help)
+	{
+		usage_restore(stdout);
+		return EXIT_OK;
+	}
+	if (optind < argc)
+		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (opt.dir == NULL || opt.dir[0] == '\0')
+		return bad_usage("%s", "no directory: give --dir");
+	if (co.target == NULL || co.target[0] == '\0')
+		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	log_set_level(co.level);
+	install_signals();
+	opt.target = co.target;
+	opt.jobs = co.jobs;
+	opt.progress_seconds = co.progress_seconds;
+	opt.state_schema = run.state_schema;
+	opt.retries = run.retries;
+	err_clear(&err);
+	rc = restore_run(&opt, &report, &err);
+	if (rc == 0 && co.level > LOG_ERROR)
+		printf("restore of dump %s (run %lld): %d chunks loaded (%d before), %llu rows, %.1f MB of COPY "
+			   "data from %.1f MB of files, %.1f MB/s; check %.1f s, schema %.1f s, data %.1f s, "
+			   "post-data %.1f s, total %.1f s\n", report->dump_id, (long long) report->run_id,
+			   report->chunks_done, report->chunks_before, (unsigned long long) report->rows,
+			   (double) report->bytes / 1e6, (double) report->compressed / 1e6,
+			   report->seconds_data > 0 ? (double) report->bytes / 1e6 / report->seconds_data : 0,
+			   report->seconds_check, report->seconds_schema, report->seconds_data,
+			   report->seconds_post, report->seconds_total);
+	if (rc < 0)
+	{
+		log_error("%s", err.msg);
+		if (report != NULL && report->run_id > 0 && err.side != SIDE_USAGE)
+			log_error("run %lld stopped; the chunks already loaded stay; to go on: %s restore --resume "
+					  "%lld --dir DIR --target CONNINFO", (long long) report->run_id, progname,
+					  (long long) report->run_id);
+	}
+	restore_report_destroy(report);
+	return rc < 0 ? exit_code(&err) : EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -894,6 +1143,10 @@ main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "worker") == 0)
 		return cmd_worker(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dump") == 0)
+		return cmd_dump(argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return cmd_restore(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cleanup") == 0)

@@ -737,67 +737,6 @@ record_target_digests(state *st, const clone_report *r, sl_err *err)
 	return rc;
 }
 
-static void
-remove_workdir(const char *dir)
-{
-	static const char *const files[] = {"schema.dump", "pg_dump.log", "pg_restore-pre-data.log",
-	"pg_restore-post-data.log", NULL};
-	char		path[PATH_MAX];
-
-	if (dir[0] == '\0')
-		return;
-	for (int i = 0; files[i] != NULL; i++)
-	{
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
-/*
- * A process killed in post-data leaves its pg_restore sessions running on
- * the target until their statement ends (an index build commits, then the
- * session finds its client gone).  Before post-data is redone they are
- * ended, found by the application name the run gives them.
- */
-static int
-end_orphans(PGconn *control, const char *appname, sl_err *err)
-{
-	const char *params[1] = {appname};
-	double		until = sched_now() + 60;
-
-	for (;;)
-	{
-		PGresult   *res = PQexecParams(control,
-									   "SELECT count(pg_catalog.pg_terminate_backend(pid))"
-									   " FROM pg_catalog.pg_stat_activity"
-									   " WHERE datname = current_database() AND application_name = $1"
-									   "   AND pid <> pg_catalog.pg_backend_pid()",
-									   1, NULL, params, NULL, NULL, 0);
-		int			left;
-
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		{
-			int			rc = conn_fail(control, res, SIDE_TARGET, err,
-									   "could not end the sessions of the interrupted post-data");
-
-			PQclear(res);
-			return rc;
-		}
-		left = atoi(PQgetvalue(res, 0, 0));
-		PQclear(res);
-		if (left == 0)
-			return 0;
-		log_info("ending %d sessions that the interrupted run left on the target", left);
-		if (sched_now() > until)
-			return err_set(err, SIDE_TARGET, -EBUSY, "sessions of \"%s\" on the target do not end", appname);
-		{
-			struct timespec wait = {0, 200 * 1000000L};
-
-			nanosleep(&wait, NULL);
-		}
-	}
-}
 
 /* Opens a REPEATABLE READ transaction on the holder and exports its snapshot. */
 static int
@@ -1133,21 +1072,11 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	t = sched_now();
 	if (!data_only && strcmp(run.step, STATE_STEP_DONE) != 0)
 	{
-		const char *tmp = getenv("TMPDIR");
-
 		rc = schema_find_tools(opt->pg_bindir,
 							   r->source_major > r->target_major ? r->source_major : r->target_major,
 							   &tools, err);
-		if (rc < 0)
+		if (rc < 0 || (rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0)
 			goto done;
-		snprintf(workdir, sizeof(workdir), "%s/pgsluice-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-		if (mkdtemp(workdir) == NULL)
-		{
-			rc = err_set(err, SIDE_LOCAL, -errno, "could not create a work directory in \"%s\": %s",
-						 tmp && tmp[0] ? tmp : "/tmp", strerror(errno));
-			workdir[0] = '\0';
-			goto done;
-		}
 		sopt.workdir = workdir;
 		snprintf(dumpfile, sizeof(dumpfile), "%s/schema.dump", workdir);
 		if ((rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
@@ -1210,7 +1139,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 	/* 8. schema post-data, and materialized views over the new data */
 	t = sched_now();
-	if (!data_only && sopt.clean && (rc = end_orphans(control, appname, err)) < 0)
+	if (!data_only && sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
 	if (!data_only &&
 		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
@@ -1249,7 +1178,7 @@ done:
 	state_fini(&st);
 	conn_close(&holder);
 	conn_close(&control);
-	remove_workdir(workdir);
+	schema_workdir_remove(workdir);
 	r->seconds_total = sched_now() - t_start;
 	if (report_out != NULL)
 		*report_out = r;

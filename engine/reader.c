@@ -42,11 +42,7 @@ copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const copy_reader_
 	r->read_buf = read_buf;
 	chunk_digest_reset(&r->digest);
 	pgwire_init(&r->wire);
-	if (r->text)
-		rc = copytext_create(&r->txt);
-	else
-		rc = copybin_create(&r->bin, (uint16_t) columns->ncols, columns->shapes);
-	if (rc < 0)
+	if ((rc = copy_hash_init(&r->hash, r->text, (uint16_t) columns->ncols, columns->shapes)) < 0)
 		return err_set(err, SIDE_LOCAL, rc, "%s: out of memory", what);
 
 	if (direct)
@@ -71,40 +67,19 @@ copy_reader_end(copy_reader *r)
 	PQfreemem(r->row);
 	r->row = NULL;
 	pgwire_fini(&r->wire);
-	copybin_destroy(r->bin);
-	copytext_destroy(r->txt);
-	r->bin = NULL;
-	r->txt = NULL;
+	copy_hash_fini(&r->hash);
 }
 
 /* Hashes a piece of the COPY stream, split anywhere. */
 static int
 hash_bytes(copy_reader *r, const uint8_t *data, size_t len)
 {
-	codec_in	in = {data, len, 0};
 	int			rc;
 
 	r->bytes += len;
-	if (r->text)
-	{
-		rc = copytext_step(r->txt, &in, &r->digest);
-		if (rc < 0)
-			return err_set(r->err, r->side, rc, "%s: malformed COPY data from the %s: %s",
-						   r->what, err_side_name(r->side), copytext_error(r->txt));
-		return 0;
-	}
-	rc = copybin_step(r->bin, &in, &r->digest);
-	if (rc < 0)
+	if ((rc = copy_hash_update(&r->hash, data, len, &r->digest)) < 0)
 		return err_set(r->err, r->side, rc, "%s: malformed COPY data from the %s: %s",
-					   r->what, err_side_name(r->side), copybin_error(r->bin));
-	if (rc == 1)
-	{
-		if (in.pos != in.size)
-			return err_set(r->err, r->side, -EPROTO,
-						   "%s: malformed COPY data from the %s: %zu bytes after the trailer",
-						   r->what, err_side_name(r->side), in.size - in.pos);
-		r->trailer_seen = true;
-	}
+					   r->what, err_side_name(r->side), copy_hash_error(&r->hash));
 	return 0;
 }
 
@@ -338,12 +313,9 @@ copy_reader_finish(copy_reader *r)
 {
 	int			rc;
 
-	if (!r->text && !r->trailer_seen)
-		return err_set(r->err, r->side, -EPROTO, "%s: the %s's COPY data ended without its trailer",
-					   r->what, err_side_name(r->side));
-	if (r->text && (rc = copytext_finish(r->txt)) < 0)
+	if ((rc = copy_hash_finish(&r->hash)) < 0)
 		return err_set(r->err, r->side, rc, "%s: malformed COPY data from the %s: %s",
-					   r->what, err_side_name(r->side), copytext_error(r->txt));
+					   r->what, err_side_name(r->side), copy_hash_error(&r->hash));
 	if (r->server_rows != r->digest.rows)
 		return err_set(r->err, SIDE_LOCAL, -EPROTO,
 					   "%s: the %s sent %llu rows but %llu were hashed", r->what,

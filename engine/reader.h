@@ -26,8 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "codec/copybin.h"
-#include "codec/copytext.h"
+#include "codec/copyhash.h"
 #include "codec/ctype.h"
 #include "codec/digest.h"
 #include "codec/pgwire.h"
@@ -46,12 +45,10 @@ typedef struct copy_reader
 	bool		text;			/* FORMAT text, else binary */
 	bool		direct;			/* reads the socket itself */
 	uint8_t    *read_buf;		/* READER_BUF_BYTES, borrowed */
-	copybin_parser *bin;
-	copytext_parser *txt;
+	copy_hash	hash;
 	chunk_digest digest;		/* of the rows read so far */
 	uint64_t	bytes;			/* COPY stream bytes read */
 	uint64_t	server_rows;	/* the server's COPY tag */
-	bool		trailer_seen;	/* binary: the -1 trailer was parsed */
 	bool		done;			/* the COPY is over and its result read */
 
 	char	   *row;			/* libpq path: a row not yet all in the pipe */

@@ -17,6 +17,7 @@
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/sbuf.h"
+#include "engine/sched.h"
 
 extern char **environ;
 
@@ -322,4 +323,79 @@ schema_restore(const schema_tools *tools, const schema_options *opt, const char 
 	free(dsn);
 	free(password);
 	return rc;
+}
+
+int
+schema_workdir_create(char *out, size_t outlen, sl_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(out, outlen, "%s/pgsluice-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	if (mkdtemp(out) != NULL)
+		return 0;
+	out[0] = '\0';
+	return err_set(err, SIDE_LOCAL, -errno, "could not create a work directory in \"%s\": %s",
+				   tmp && tmp[0] ? tmp : "/tmp", strerror(errno));
+}
+
+void
+schema_workdir_remove(const char *dir)
+{
+	static const char *const files[] = {"schema.dump", "pg_dump.log", "pg_restore-pre-data.log",
+	"pg_restore-post-data.log", NULL};
+	char		path[PATH_MAX];
+
+	if (dir[0] == '\0')
+		return;
+	for (int i = 0; files[i] != NULL; i++)
+	{
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/*
+ * A process killed in post-data leaves its pg_restore sessions running on
+ * the target until their statement ends (an index build commits, then the
+ * session finds its client gone).  Before post-data is redone they are
+ * ended, found by the application name the run gives them.
+ */
+int
+schema_end_sessions(PGconn *control, const char *appname, sl_err *err)
+{
+	const char *params[1] = {appname};
+	double		until = sched_now() + 60;
+
+	for (;;)
+	{
+		PGresult   *res = PQexecParams(control,
+									   "SELECT count(pg_catalog.pg_terminate_backend(pid))"
+									   " FROM pg_catalog.pg_stat_activity"
+									   " WHERE datname = current_database() AND application_name = $1"
+									   "   AND pid <> pg_catalog.pg_backend_pid()",
+									   1, NULL, params, NULL, NULL, 0);
+		int			left;
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			int			rc = conn_fail(control, res, SIDE_TARGET, err,
+									   "could not end the sessions of the interrupted post-data");
+
+			PQclear(res);
+			return rc;
+		}
+		left = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (left == 0)
+			return 0;
+		log_info("ending %d sessions that the interrupted run left on the target", left);
+		if (sched_now() > until)
+			return err_set(err, SIDE_TARGET, -EBUSY, "sessions of \"%s\" on the target do not end", appname);
+		{
+			struct timespec wait = {0, 200 * 1000000L};
+
+			nanosleep(&wait, NULL);
+		}
+	}
 }

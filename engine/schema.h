@@ -21,6 +21,9 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
 
 #include "engine/err.h"
 
@@ -58,5 +61,21 @@ int			schema_dump(const schema_tools *tools, const schema_options *opt, const ch
  */
 int			schema_restore(const schema_tools *tools, const schema_options *opt, const char *conninfo,
 						   const char *file, const char *section, int jobs, sl_err *err);
+
+/*
+ * A private work directory for the schema dump and the programs' logs,
+ * in $TMPDIR (else /tmp); out receives its path.  Removed with its files
+ * by schema_workdir_remove (a no-op for "").
+ */
+int			schema_workdir_create(char *out, size_t outlen, sl_err *err);
+void		schema_workdir_remove(const char *dir);
+
+/*
+ * A process killed in a schema step leaves the sessions of its pg_restore
+ * running on the target until their statement ends (an index build
+ * commits, then the session finds its client gone).  Before the step is
+ * redone they are ended, found by the application name the run gave them.
+ */
+int			schema_end_sessions(PGconn *target, const char *application_name, sl_err *err);
 
 #endif

@@ -1,0 +1,76 @@
+/*
+ * copyhash.c: see copyhash.h.
+ */
+#include "codec/copyhash.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+copy_hash_init(copy_hash *h, bool text, uint16_t ncols, const ctype *const *shapes)
+{
+	memset(h, 0, sizeof(*h));
+	h->text = text;
+	return text ? copytext_create(&h->txt) : copybin_create(&h->bin, ncols, shapes);
+}
+
+int
+copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *digest)
+{
+	codec_in	in = {data, len, 0};
+	int			rc;
+
+	h->error[0] = '\0';
+	if (h->text)
+		return copytext_step(h->txt, &in, digest) < 0 ? -EPROTO : 0;
+	if (h->trailer_seen && len > 0)
+	{
+		snprintf(h->error, sizeof(h->error), "%zu bytes after the trailer", len);
+		return -EPROTO;
+	}
+	rc = copybin_step(h->bin, &in, digest);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+	{
+		if (in.pos != in.size)
+		{
+			snprintf(h->error, sizeof(h->error), "%zu bytes after the trailer", in.size - in.pos);
+			return -EPROTO;
+		}
+		h->trailer_seen = true;
+	}
+	return 0;
+}
+
+int
+copy_hash_finish(copy_hash *h)
+{
+	h->error[0] = '\0';
+	if (h->text)
+		return copytext_finish(h->txt);
+	if (!h->trailer_seen)
+	{
+		snprintf(h->error, sizeof(h->error), "the stream ended without its trailer");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+const char *
+copy_hash_error(const copy_hash *h)
+{
+	if (h->error[0] != '\0')
+		return h->error;
+	return h->text ? copytext_error(h->txt) : copybin_error(h->bin);
+}
+
+void
+copy_hash_fini(copy_hash *h)
+{
+	copybin_destroy(h->bin);
+	copytext_destroy(h->txt);
+	h->bin = NULL;
+	h->txt = NULL;
+}

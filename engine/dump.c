@@ -1,0 +1,593 @@
+/*
+ * dump.c: pgsluice dump.  See dump.h.
+ *
+ * A worker reads a chunk's COPY stream from the source (engine/reader.h,
+ * hashed as it passes) into its pipe, and drains the pipe into its zstd
+ * encoder, whose output goes to the chunk's file in large writes; when the
+ * pipe is empty and the source has sent nothing more, it waits on the
+ * socket.  The manifest is written once every chunk file is durable.
+ *
+ * Thread safety: chunks run on engine/sched.c's workers; a chunk's slot in
+ * the report is written by the worker that runs it and read after all are
+ * joined.  The catalog and the plan are read-only while workers run.
+ */
+#include "engine/dump.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/json.h"
+#include "codec/spill.h"
+#include "engine/conn.h"
+#include "engine/log.h"
+#include "engine/reader.h"
+#include "engine/sbuf.h"
+#include "engine/sched.h"
+#include "engine/schema.h"
+#include "io/pipe.h"
+#include "io/spillfile.h"
+
+#define DUMP_PIPE_BYTES (4u << 20)
+#define DUMP_OUT_BYTES (1u << 20)	/* encoder output handed to the file at once */
+#define DUMP_WAIT_MS 200
+
+typedef struct dump_ctx
+{
+	const dump_options *opt;
+	dump_report *r;
+	int			dir_fd;
+	uint8_t		dump_id[SPILL_DUMP_ID_SIZE];
+	atomic_int	fallback_said;
+} dump_ctx;
+
+typedef struct dump_worker
+{
+	int			id;
+	PGconn	   *source;
+	io_loop    *loop;
+	io_pipe		pipe;
+	uint8_t    *read_buf;		/* READER_BUF_BYTES */
+	uint8_t    *out_buf;		/* DUMP_OUT_BYTES */
+	spill_encoder *enc;
+	const atomic_int *stop;
+} dump_worker;
+
+void
+dump_chunk_file_name(int idx, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "chunk-%06d.pgsl", idx + 1);
+}
+
+static int
+dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err *err)
+{
+	dump_ctx   *ctx = arg;
+	dump_worker *w = calloc(1, sizeof(*w));
+	conn_settings settings = {ctx->r->cat->encoding, 0};
+	spill_header header = {{0}, 0, 0, SPILL_FORMAT_BINARY};
+	char		why[256];
+	int			rc;
+
+	*state = w;
+	if (w == NULL || io_pipe_init(&w->pipe, DUMP_PIPE_BYTES) < 0 ||
+		(w->read_buf = malloc(READER_BUF_BYTES)) == NULL || (w->out_buf = malloc(DUMP_OUT_BYTES)) == NULL ||
+		spill_encoder_create(ctx->opt->compress_level, &header, &w->enc) < 0)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
+	w->id = id;
+	w->stop = stop;
+	if ((rc = io_loop_create(&w->loop, ctx->opt->io_kind, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "could not set up io_uring for worker %d: %s", id, strerror(-rc));
+	if (id == 1)
+		snprintf(ctx->r->io_backend, sizeof(ctx->r->io_backend), "%s", io_loop_backend(w->loop));
+	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
+		log_warning("io_uring is not available (%s); using poll()", why);
+	if ((rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0)
+		return rc;
+	return conn_import_snapshot(w->source, SIDE_SOURCE, ctx->r->snapshot[0] ? ctx->r->snapshot : NULL, err);
+}
+
+static void
+dump_worker_close(void *arg, void *state)
+{
+	dump_worker *w = state;
+
+	(void) arg;
+	if (w == NULL)
+		return;
+	if (w->loop != NULL)
+		io_loop_forget(w->loop);
+	conn_close(&w->source);
+	io_loop_destroy(w->loop);
+	io_pipe_fini(&w->pipe);
+	spill_encoder_destroy(w->enc);
+	free(w->read_buf);
+	free(w->out_buf);
+	free(w);
+}
+
+/* Hands the encoder's output to the file once its buffer is full (or at the end: all). */
+static int
+flush_out(spill_file *f, spill_out *out, bool all, const char *file, sl_err *err)
+{
+	int			rc;
+
+	if (out->pos == 0 || (!all && out->pos < out->size))
+		return 0;
+	if ((rc = spill_file_write(f, out->dst, out->pos)) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f)[0] ? spill_file_error(f) : file);
+	out->pos = 0;
+	return 0;
+}
+
+/* Encodes what the pipe holds into the file. */
+static int
+drain_pipe(dump_worker *w, spill_file *f, spill_out *out, const char *file, sl_err *err)
+{
+	const uint8_t *span;
+	size_t		n;
+	int			rc;
+
+	while ((n = io_pipe_peek(&w->pipe, &span, w->pipe.used)) > 0)
+	{
+		codec_in	in = {span, n, 0};
+
+		while (in.pos < in.size)
+		{
+			if ((rc = spill_encoder_update(w->enc, &in, out)) < 0)
+				return err_set(err, SIDE_LOCAL, rc, "could not compress \"%s\": %s", file,
+							   spill_encoder_error(w->enc));
+			if ((rc = flush_out(f, out, false, file, err)) < 0)
+				return rc;
+		}
+		io_pipe_consume(&w->pipe, n);
+	}
+	return 0;
+}
+
+static int
+dump_chunk_file(dump_ctx *ctx, dump_worker *w, int idx, dump_chunk *dc, const char *what, sl_err *err)
+{
+	const plan_chunk *pc = &ctx->r->plan->chunks[idx];
+	const cat_table *t = &ctx->r->cat->tables[pc->table];
+	copy_reader_columns columns = {t->ncols, t->shapes, t->text_reason != NULL};
+	spill_header header;
+	spill_file *f = NULL;
+	spill_out	out = {w->out_buf, DUMP_OUT_BYTES, 0};
+	copy_reader reader;
+	char		file[64];
+	char		why[512];
+	sbuf		sql;
+	int			rc;
+
+	memset(&reader, 0, sizeof(reader));
+	memcpy(header.dump_id, ctx->dump_id, SPILL_DUMP_ID_SIZE);
+	header.table_oid = t->oid;
+	header.chunk_no = (uint32_t) pc->seq;
+	header.format = columns.text ? SPILL_FORMAT_TEXT : SPILL_FORMAT_BINARY;
+	dump_chunk_file_name(idx, file, sizeof(file));
+	if (spill_encoder_reset(w->enc, &header) < 0)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "%s: %s", what, spill_encoder_error(w->enc));
+	if ((rc = spill_file_create(ctx->dir_fd, file,
+								ctx->opt->io_kind == IO_LOOP_POLL ? SPILL_IO_PWRITE : SPILL_IO_AUTO,
+								&f, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "%s: %s", what, why);
+	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
+		log_warning("io_uring is not available for files (%s); using pwrite()", why);
+	if (idx == 0 || ctx->r->file_backend[0] == '\0')
+		snprintf(ctx->r->file_backend, sizeof(ctx->r->file_backend), "%s", spill_file_backend(f));
+
+	io_pipe_clear(&w->pipe);
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	plan_copy_out_sql(&sql, t, pc->predicate, columns.text);
+	rc = copy_reader_begin(&reader, w->source, SIDE_SOURCE, &columns, sbuf_str(&sql),
+						   !ctx->opt->via_libpq && !conn_encrypted(w->source), w->read_buf, what, err);
+	sbuf_fini(&sql);
+	while (rc == 0 && !reader.done)
+	{
+		io_watch	watch = {-1, POLLIN, 0};
+
+		if (atomic_load(w->stop))
+		{
+			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
+			break;
+		}
+		if ((rc = copy_reader_step(&reader, &w->pipe)) < 0 || (rc = drain_pipe(w, f, &out, file, err)) < 0)
+			break;
+		if (reader.done || copy_reader_has_buffered(&reader))
+			continue;
+		if (copy_reader_wants_socket(&reader, &w->pipe))
+			watch.fd = PQsocket(w->source);
+		if ((rc = io_loop_wait(w->loop, &watch, 1, DUMP_WAIT_MS)) > 0)
+			rc = 0;
+		else if (rc < 0)
+			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the source failed: %s", what, strerror(-rc));
+	}
+	if (rc == 0)
+		rc = copy_reader_finish(&reader);
+	while (rc == 0)
+	{
+		int			more = spill_encoder_finish(w->enc, &out);
+
+		if (more < 0)
+			rc = err_set(err, SIDE_LOCAL, more, "could not compress \"%s\": %s", file,
+						 spill_encoder_error(w->enc));
+		else if ((rc = flush_out(f, &out, true, file, err)) == 0 && more == 0)
+			break;
+	}
+	if (rc == 0 && (rc = spill_file_commit(f)) < 0)
+		rc = err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f));
+	if (rc == 0)
+	{
+		spill_stats stats;
+
+		spill_encoder_stats(w->enc, &stats);
+		dc->rows = reader.digest.rows;
+		dc->digest = reader.digest;
+		dc->bytes = reader.bytes;
+		dc->compressed = stats.file_bytes;
+	}
+	copy_reader_end(&reader);
+	spill_file_destroy(f);		/* removes the .part file after a failure */
+	if (rc < 0)
+	{
+		io_loop_forget(w->loop);
+		conn_close(&w->source); /* in an unknown state: the run ends anyway */
+	}
+	return rc;
+}
+
+static int64_t
+dump_worker_run(void *arg, void *state, int idx, sl_err *err)
+{
+	dump_ctx   *ctx = arg;
+	dump_worker *w = state;
+	const plan_chunk *pc = &ctx->r->plan->chunks[idx];
+	dump_chunk *dc = &ctx->r->chunks[idx];
+	char		what[512];
+	double		t0 = sched_now();
+	int			rc;
+
+	if (w->source == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOTCONN, "worker %d has no connection", w->id);
+	if (pc->predicate != NULL)
+		snprintf(what, sizeof(what), "chunk %d of table %s (%.300s)", pc->seq,
+				 ctx->r->cat->tables[pc->table].qname, pc->predicate);
+	else
+		snprintf(what, sizeof(what), "chunk 1 of table %s (whole table)", ctx->r->cat->tables[pc->table].qname);
+	if ((rc = dump_chunk_file(ctx, w, idx, dc, what, err)) < 0)
+		return rc;
+	dc->seconds = sched_now() - t0;
+	dc->done = true;
+	return (int64_t) dc->bytes;
+}
+
+static const sched_ops dump_ops = {dump_worker_open, dump_worker_run, dump_worker_close};
+
+/* ---- the manifest ---- */
+
+static void
+json_str(sbuf *out, const char *s)
+{
+	size_t		len = strlen(s);
+	size_t		need = json_quote(NULL, 0, s, len);
+	char	   *quoted = malloc(need + 1);
+
+	if (quoted == NULL)
+	{
+		out->failed = true;
+		return;
+	}
+	json_quote(quoted, need + 1, s, len);
+	sbuf_appendn(out, quoted, need);
+	free(quoted);
+}
+
+static void
+manifest_text(const dump_options *opt, const dump_report *r, const char *source,
+			  const cat_sequence_value *seqs, sbuf *out)
+{
+	const catalog *cat = r->cat;
+	char		hex[CHUNK_DIGEST_HEX_LEN + 1];
+	char		file[64];
+	char		when[64];
+	time_t		now = time(NULL);
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	sbuf_printf(out, "{\n  \"format\": \"pgsluice dump\",\n  \"version\": 1,\n  \"dump_id\": \"%s\",\n"
+				"  \"created_at\": \"%s\",\n  \"source\": ", r->dump_id, when);
+	json_str(out, source);
+	sbuf_printf(out, ",\n  \"source_version\": %d,\n  \"encoding\": ", cat->server_major);
+	json_str(out, cat->encoding);
+	sbuf_append(out, ",\n  \"snapshot\": ");
+	if (r->snapshot[0])
+		json_str(out, r->snapshot);
+	else
+		sbuf_append(out, "null");
+	sbuf_printf(out, ",\n  \"best_effort\": %s,\n  \"compress_level\": %d,\n  \"schema\": \"%s\",\n  \"tables\": [",
+				opt->best_effort ? "true" : "false", opt->compress_level, DUMP_SCHEMA);
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		const cat_table *t = &cat->tables[i];
+
+		sbuf_append(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+		json_str(out, t->qname);
+		sbuf_printf(out, ", \"oid\": %u, \"format\": \"%s\", \"method\": \"%s\", \"columns\": [", t->oid,
+					t->text_reason ? "text" : "binary", plan_method_name(r->plan->tables[i].method));
+		for (int c = 0; c < t->ncols; c++)
+		{
+			sbuf_append(out, c ? ", {\"name\": " : "{\"name\": ");
+			json_str(out, t->cols[c].name);
+			sbuf_append(out, ", \"type\": ");
+			json_str(out, t->cols[c].type);
+			sbuf_append(out, "}");
+		}
+		sbuf_append(out, "]}");
+	}
+	sbuf_append(out, "\n  ],\n  \"chunks\": [");
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		const plan_chunk *pc = &r->plan->chunks[i];
+		const dump_chunk *dc = &r->chunks[i];
+
+		dump_chunk_file_name(i, file, sizeof(file));
+		chunk_digest_hex(&dc->digest, hex);
+		sbuf_printf(out, "%s\n    {\"file\": \"%s\", \"table\": ", i ? "," : "", file);
+		json_str(out, cat->tables[pc->table].qname);
+		sbuf_printf(out, ", \"seq\": %d, \"where\": ", pc->seq);
+		if (pc->predicate)
+			json_str(out, pc->predicate);
+		else
+			sbuf_append(out, "null");
+		sbuf_printf(out, ", \"freeze\": %s, \"est_bytes\": %lld, \"rows\": %llu, \"bytes\": %llu, "
+					"\"compressed_bytes\": %llu, \"digest\": \"%s\"}", pc->freeze ? "true" : "false",
+					(long long) pc->est_bytes, (unsigned long long) dc->rows,
+					(unsigned long long) dc->bytes, (unsigned long long) dc->compressed, hex);
+	}
+	sbuf_append(out, "\n  ],\n  \"sequences\": [");
+	for (int i = 0; i < cat->nsequences; i++)
+	{
+		sbuf_append(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+		json_str(out, cat->sequences[i].qname);
+		sbuf_append(out, ", \"last_value\": ");
+		json_str(out, seqs[i].last_value);
+		sbuf_printf(out, ", \"is_called\": %s}", seqs[i].is_called ? "true" : "false");
+	}
+	sbuf_append(out, "\n  ],\n  \"matviews\": [");
+	for (int i = 0; i < cat->nmatviews; i++)
+	{
+		sbuf_append(out, i ? ", " : "");
+		json_str(out, cat->matviews[i]);
+	}
+	sbuf_append(out, "]\n}\n");
+}
+
+static int
+write_manifest(int dir_fd, const sbuf *text, sl_err *err)
+{
+	spill_file *f = NULL;
+	char		why[512];
+	int			rc;
+
+	if ((rc = spill_file_create(dir_fd, DUMP_MANIFEST, SPILL_IO_PWRITE, &f, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "%s", why);
+	if ((rc = spill_file_write(f, text->data, text->len)) < 0 || (rc = spill_file_commit(f)) < 0)
+		rc = err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f));
+	spill_file_destroy(f);
+	return rc;
+}
+
+/*
+ * After ENOSPC: how much more the dump needs, from the heap size of the
+ * chunks not written and the compression seen so far (or none, at first).
+ */
+static void
+say_space_needed(const dump_report *r, sl_err *err)
+{
+	int64_t		left = 0;
+	double		ratio = r->bytes > 0 ? (double) r->compressed / (double) r->bytes : 1.0;
+	size_t		len = strlen(err->msg);
+
+	for (int i = 0; i < r->plan->nchunks; i++)
+		if (!r->chunks[i].done)
+			left += r->plan->chunks[i].est_bytes;
+	if (len < sizeof(err->msg))
+		snprintf(err->msg + len, sizeof(err->msg) - len, "; the dump needs about %.0f MB more for its "
+				 "%d chunks not yet written: free that much, or dump elsewhere (remove this "
+				 "directory first)", (double) left * ratio / 1e6 + 1, r->plan->nchunks - r->chunks_done);
+}
+
+/* The directory: created 0700, or an existing empty one of ours. */
+static int
+open_dir(const char *path, int *dir_fd, sl_err *err)
+{
+	char		why[512];
+	DIR		   *d;
+	struct dirent *e;
+	int			rc;
+
+	if ((rc = spill_dir_create(path, dir_fd, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_USAGE, rc, "%s", why);
+	d = fdopendir(dup(*dir_fd));
+	if (d == NULL)
+		return err_set(err, SIDE_LOCAL, -errno, "could not read directory \"%s\": %s", path, strerror(errno));
+	while ((e = readdir(d)) != NULL)
+	{
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		closedir(d);
+		return err_set(err, SIDE_USAGE, -EEXIST, "directory \"%s\" is not empty (it holds \"%s\"): "
+					   "dump into a new or empty directory", path, e->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
+{
+	dump_report *r = calloc(1, sizeof(*r));
+	dump_ctx	ctx;
+	PGconn	   *holder = NULL;
+	PGresult   *res = NULL;
+	cat_sequence_value *seqs = NULL;
+	schema_tools tools;
+	schema_options sopt = {false, false, sched_stop_flag(), NULL, false, NULL};
+	char		schema_path[PATH_MAX];
+	char		workdir[PATH_MAX] = "";
+	char	   *without = NULL;
+	char	   *password = NULL;
+	sbuf		manifest;
+	double		t_start = sched_now();
+	double		t;
+	int			rc;
+
+	*report_out = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.dir_fd = -1;
+	sbuf_init(&manifest, SBUF_DEFAULT_CAP);
+	if (r == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	snprintf(r->io_backend, sizeof(r->io_backend), "none");
+	ctx.opt = opt;
+	ctx.r = r;
+	if (getrandom(ctx.dump_id, sizeof(ctx.dump_id), 0) != (ssize_t) sizeof(ctx.dump_id))
+	{
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not make a dump id: %s", strerror(errno));
+		goto done;
+	}
+	for (int i = 0; i < SPILL_DUMP_ID_SIZE; i++)
+		snprintf(r->dump_id + 2 * i, 3, "%02x", ctx.dump_id[i]);
+
+	/* the source and its snapshot, before the directory: a bad connection string leaves nothing */
+	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
+		goto done;
+	if ((rc = open_dir(opt->dir, &ctx.dir_fd, err)) < 0)
+		goto done;
+	if (!opt->best_effort)
+	{
+		if ((rc = conn_exec(holder, SIDE_SOURCE, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
+			(rc = conn_query(holder, SIDE_SOURCE, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
+			goto done;
+		snprintf(r->snapshot, sizeof(r->snapshot), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+	}
+	if ((rc = catalog_load(holder, conn_major_version(holder), &r->cat, err)) < 0)
+		goto done;
+	log_info("source: PostgreSQL %d, %d tables, %d sequences; dump %s into \"%s\"",
+			 r->cat->server_major, r->cat->ntables, r->cat->nsequences, r->dump_id, opt->dir);
+
+	/* schema, beside the chunks */
+	t = sched_now();
+	snprintf(schema_path, sizeof(schema_path), "%s/%s", opt->dir, DUMP_SCHEMA);
+	sopt.workdir = workdir;
+	if ((rc = schema_find_tools(opt->pg_bindir, r->cat->server_major, &tools, err)) < 0 ||
+		(rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0 ||
+		(rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL, schema_path, err)) < 0)
+		goto done;
+	if (chmod(schema_path, 0600) < 0)
+	{
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not set the mode of \"%s\": %s", schema_path, strerror(errno));
+		goto done;
+	}
+	r->seconds_schema = sched_now() - t;
+
+	/* plan and sequences at the snapshot */
+	{
+		plan_options popt = {opt->chunk_bytes, true, false};
+
+		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0)
+			goto done;
+	}
+	r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(dump_chunk));
+	seqs = calloc((size_t) r->cat->nsequences + 1, sizeof(cat_sequence_value));
+	if (r->chunks == NULL || seqs == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = catalog_read_sequences(holder, SIDE_SOURCE, r->cat, seqs, err)) < 0)
+		goto done;
+
+	/* data */
+	log_info("data: %d tables in %d chunks, %d workers", r->cat->ntables, r->plan->nchunks,
+			 opt->jobs > 0 ? opt->jobs : 1);
+	t = sched_now();
+	{
+		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "dump", NULL, NULL};
+
+		rc = sched_run(&dump_ops, &ctx, r->plan, &sopt2, &r->chunks_done, err);
+	}
+	r->seconds_data = sched_now() - t;
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		r->rows += r->chunks[i].rows;
+		r->bytes += r->chunks[i].bytes;
+		r->compressed += r->chunks[i].compressed;
+	}
+	if (rc == -ENOSPC)
+		say_space_needed(r, err);
+	if (rc < 0)
+		goto done;
+
+	/* the manifest last: a directory without one is not a dump */
+	if (conn_split_password(opt->source, &without, &password) < 0)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	manifest_text(opt, r, without, seqs, &manifest);
+	if (sbuf_failed(&manifest))
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory writing the manifest");
+	else
+		rc = write_manifest(ctx.dir_fd, &manifest, err);
+	if (rc == 0)
+		log_info("dump: %d chunks, %llu rows, %.1f MB of COPY data in %.1f MB of files (%.2fx) in %.1f s",
+				 r->chunks_done, (unsigned long long) r->rows, (double) r->bytes / 1e6,
+				 (double) r->compressed / 1e6, r->compressed ? (double) r->bytes / (double) r->compressed : 0,
+				 r->seconds_data);
+
+done:
+	if (rc < 0 && atomic_load(sched_stop_flag()) && err->side != SIDE_INTERRUPT)
+	{
+		sl_err		interrupted;
+
+		err_clear(&interrupted);
+		err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
+		*err = interrupted;
+	}
+	if (seqs != NULL && r->cat != NULL)
+		catalog_free_sequence_values(seqs, r->cat->nsequences);
+	free(seqs);
+	free(without);
+	free(password);
+	sbuf_fini(&manifest);
+	PQclear(res);
+	conn_close(&holder);
+	if (ctx.dir_fd >= 0)
+		close(ctx.dir_fd);
+	schema_workdir_remove(workdir);
+	r->seconds_total = sched_now() - t_start;
+	*report_out = r;
+	return rc;
+}
+
+void
+dump_report_destroy(dump_report *r)
+{
+	if (r == NULL)
+		return;
+	plan_destroy(r->plan);
+	catalog_destroy(r->cat);
+	free(r->chunks);
+	free(r);
+}

@@ -1,0 +1,992 @@
+/*
+ * restore.c: pgsluice restore, a dump directory into a target.  See dump.h.
+ *
+ * The manifest is read and checked first, then every chunk file it names
+ * is read whole (header, dump id, each frame's checksum, the trailer, the
+ * byte count) by --jobs threads: a missing, truncated or altered file, or
+ * one of another dump, stops the restore before it writes anything.  Then,
+ * as a clone does, it records the run in the target (engine/state.h),
+ * restores the pre-data, and loads each chunk in one target transaction:
+ * lock the chunk's record, COPY the file's rows in, hashing them on the
+ * way, and commit with the record marked done only when the rows hash to
+ * the manifest's digest.  Sequences, post-data and materialized views
+ * follow.  --resume goes on with a restore that stopped.
+ *
+ * Thread safety: chunks run on engine/sched.c's workers, each with its own
+ * target connection, decoder and buffers; the manifest, the plan and the
+ * catalog are read-only while they run.
+ */
+#include "engine/restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/copyhash.h"
+#include "codec/json.h"
+#include "codec/spill.h"
+#include "engine/conn.h"
+#include "engine/log.h"
+#include "engine/sbuf.h"
+#include "engine/sched.h"
+#include "engine/schema.h"
+#include "engine/state.h"
+#include "io/spillfile.h"
+
+#define MANIFEST_MAX ((size_t) 1 << 30)
+#define FILE_BUF_BYTES (1u << 20)	/* file bytes read at once */
+#define ROWS_BUF_BYTES (1u << 20)	/* decoded COPY bytes sent at once */
+#define RETRY_MAX_SECONDS 30.0
+#define BATCH_SEQUENCES 500
+
+/* What the manifest says of a table and a chunk. */
+typedef struct man_table
+{
+	char	   *name;			/* quoted qname */
+	bool		text;
+	int			ncols;
+	char	  **cols;			/* quoted names */
+	char	  **types;
+} man_table;
+
+typedef struct man_chunk
+{
+	char	   *file;
+	int			table;			/* index into manifest tables */
+	int			seq;
+	char	   *where;
+	bool		freeze;
+	int64_t		est_bytes;
+	uint64_t	rows;
+	uint64_t	bytes;
+	uint64_t	compressed;
+	chunk_digest digest;
+} man_chunk;
+
+typedef struct manifest
+{
+	json_doc   *doc;
+	uint8_t		dump_id[SPILL_DUMP_ID_SIZE];
+	char		dump_hex[33];
+	int			ntables;
+	man_table  *tables;
+	int			nchunks;
+	man_chunk  *chunks;
+	const json_value *sequences;
+	const json_value *matviews;
+} manifest;
+
+typedef struct restore_ctx
+{
+	const restore_options *opt;
+	restore_report *r;
+	manifest   *m;
+	int			dir_fd;
+	const catalog *cat;			/* the target's, after pre-data */
+	const plan *plan;			/* the manifest's chunks over cat */
+	int		   *chunk_of;		/* plan chunk -> manifest chunk */
+	int64_t		run_id;
+	const char *encoding;
+	bool		checking;		/* the pre-check pass: read files, touch no server */
+	atomic_int	retries;
+} restore_ctx;
+
+typedef struct restore_worker
+{
+	int			id;
+	PGconn	   *target;
+	state		st;
+	spill_decoder *dec;
+	uint8_t    *file_buf;
+	uint8_t    *rows_buf;
+	const atomic_int *stop;
+	char		name[160];
+} restore_worker;
+
+/* ---- the manifest ---- */
+
+static const char *
+get_str(const json_value *obj, const char *key)
+{
+	size_t		len;
+	const char *s = json_string(json_get(obj, key), &len);
+
+	return s != NULL && strlen(s) == len ? s : NULL;
+}
+
+static int
+bad_manifest(sl_err *err, const char *path, const char *what)
+{
+	return err_set(err, SIDE_USAGE, -EPROTO, "\"%s\" is not a valid pgsluice dump manifest: %s", path, what);
+}
+
+static void
+manifest_free(manifest *m)
+{
+	if (m == NULL)
+		return;
+	for (int i = 0; i < m->ntables; i++)
+	{
+		free(m->tables[i].cols);
+		free(m->tables[i].types);
+	}
+	free(m->tables);
+	free(m->chunks);
+	json_doc_destroy(m->doc);
+	free(m);
+}
+
+static int
+hex_value(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The tables and chunks of the manifest, checked for what the restore relies on. */
+static int
+manifest_read_tables(manifest *m, const json_value *root, const char *path, sl_err *err)
+{
+	const json_value *tables = json_get(root, "tables");
+	const json_value *chunks = json_get(root, "chunks");
+
+	if (json_kind(tables) != JSON_ARRAY || json_kind(chunks) != JSON_ARRAY)
+		return bad_manifest(err, path, "it lacks the \"tables\" or \"chunks\" array");
+	m->ntables = (int) json_len(tables);
+	m->nchunks = (int) json_len(chunks);
+	m->tables = calloc((size_t) m->ntables + 1, sizeof(man_table));
+	m->chunks = calloc((size_t) m->nchunks + 1, sizeof(man_chunk));
+	if (m->tables == NULL || m->chunks == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the manifest");
+	for (int i = 0; i < m->ntables; i++)
+	{
+		const json_value *t = json_at(tables, (size_t) i);
+		const json_value *cols = json_get(t, "columns");
+		man_table  *mt = &m->tables[i];
+		const char *format = get_str(t, "format");
+
+		mt->name = (char *) get_str(t, "name");
+		if (mt->name == NULL || format == NULL || json_kind(cols) != JSON_ARRAY)
+			return bad_manifest(err, path, "a table lacks its name, format or columns");
+		mt->text = strcmp(format, "text") == 0;
+		mt->ncols = (int) json_len(cols);
+		mt->cols = calloc((size_t) mt->ncols + 1, sizeof(char *));
+		mt->types = calloc((size_t) mt->ncols + 1, sizeof(char *));
+		if (mt->cols == NULL || mt->types == NULL)
+			return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the manifest");
+		for (int c = 0; c < mt->ncols; c++)
+		{
+			mt->cols[c] = (char *) get_str(json_at(cols, (size_t) c), "name");
+			mt->types[c] = (char *) get_str(json_at(cols, (size_t) c), "type");
+			if (mt->cols[c] == NULL || mt->types[c] == NULL)
+				return bad_manifest(err, path, "a column lacks its name or type");
+		}
+	}
+	for (int i = 0; i < m->nchunks; i++)
+	{
+		const json_value *c = json_at(chunks, (size_t) i);
+		man_chunk  *mc = &m->chunks[i];
+		const char *table = get_str(c, "table");
+		const char *digest = get_str(c, "digest");
+		int64_t		seq = 0;
+		bool		freeze = false;
+
+		mc->file = (char *) get_str(c, "file");
+		mc->where = (char *) get_str(c, "where");
+		mc->table = -1;
+		for (int t = 0; table != NULL && t < m->ntables && mc->table < 0; t++)
+			if (strcmp(m->tables[t].name, table) == 0)
+				mc->table = t;
+		if (mc->file == NULL || strchr(mc->file, '/') != NULL || mc->table < 0 || digest == NULL ||
+			json_int64(json_get(c, "seq"), &seq) < 0 || json_bool(json_get(c, "freeze"), &freeze) < 0 ||
+			json_int64(json_get(c, "est_bytes"), &mc->est_bytes) < 0 ||
+			json_uint64(json_get(c, "rows"), &mc->rows) < 0 ||
+			json_uint64(json_get(c, "bytes"), &mc->bytes) < 0 ||
+			json_uint64(json_get(c, "compressed_bytes"), &mc->compressed) < 0 ||
+			(mc->where == NULL && !json_is_null(json_get(c, "where"))) ||
+			chunk_digest_parse_hex(digest, mc->rows, &mc->digest) < 0)
+			return bad_manifest(err, path, "a chunk lacks its file, table, range, counts or digest");
+		mc->seq = (int) seq;
+		mc->freeze = freeze;
+	}
+	return 0;
+}
+
+static int
+manifest_load(int dir_fd, const char *dir, manifest **out, sl_err *err)
+{
+	manifest   *m = calloc(1, sizeof(*m));
+	char		path[PATH_MAX];
+	char		why[256];
+	char	   *text = NULL;
+	struct stat st;
+	const json_value *root;
+	const char *format;
+	const char *id;
+	int64_t		version = 0;
+	int			fd;
+	int			rc = 0;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, DUMP_MANIFEST);
+	if (m == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	fd = openat(dir_fd, DUMP_MANIFEST, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		rc = errno == ENOENT
+			? err_set(err, SIDE_USAGE, -ENOENT, "directory \"%s\" is not a pgsluice dump: it has no %s "
+					  "(a dump writes it last, so the dump may not have finished)", dir, DUMP_MANIFEST)
+			: err_set(err, SIDE_LOCAL, -errno, "could not open \"%s\": %s", path, strerror(errno));
+		goto done;
+	}
+	if (fstat(fd, &st) < 0 || (size_t) st.st_size > MANIFEST_MAX ||
+		(text = malloc((size_t) st.st_size + 1)) == NULL)
+	{
+		rc = err_set(err, SIDE_USAGE, -E2BIG, "\"%s\" is too large or unreadable", path);
+		goto done;
+	}
+	for (size_t got = 0; got < (size_t) st.st_size;)
+	{
+		ssize_t		n = read(fd, text + got, (size_t) st.st_size - got);
+
+		if (n <= 0)
+		{
+			rc = err_set(err, SIDE_LOCAL, n < 0 ? -errno : -EIO, "could not read \"%s\": %s", path,
+						 n < 0 ? strerror(errno) : "it was cut short while read");
+			goto done;
+		}
+		got += (size_t) n;
+	}
+	if ((rc = json_parse(text, (size_t) st.st_size, NULL, &m->doc, why, sizeof(why))) < 0)
+	{
+		rc = bad_manifest(err, path, why);
+		goto done;
+	}
+	root = json_root(m->doc);
+	format = get_str(root, "format");
+	id = get_str(root, "dump_id");
+	if (format == NULL || strcmp(format, "pgsluice dump") != 0)
+	{
+		rc = bad_manifest(err, path, "its \"format\" is not \"pgsluice dump\"");
+		goto done;
+	}
+	if (json_int64(json_get(root, "version"), &version) < 0 || version != 1)
+	{
+		rc = bad_manifest(err, path, "its version is not 1 (a newer pgsluice wrote it?)");
+		goto done;
+	}
+	if (id == NULL || strlen(id) != 2 * SPILL_DUMP_ID_SIZE)
+	{
+		rc = bad_manifest(err, path, "its \"dump_id\" is not 32 hex digits");
+		goto done;
+	}
+	for (int i = 0; i < SPILL_DUMP_ID_SIZE; i++)
+	{
+		int			hi = hex_value(id[2 * i]);
+		int			lo = hex_value(id[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+		{
+			rc = bad_manifest(err, path, "its \"dump_id\" is not 32 hex digits");
+			goto done;
+		}
+		m->dump_id[i] = (uint8_t) (hi << 4 | lo);
+	}
+	snprintf(m->dump_hex, sizeof(m->dump_hex), "%s", id);
+	m->sequences = json_get(root, "sequences");
+	m->matviews = json_get(root, "matviews");
+	if (json_kind(m->sequences) != JSON_ARRAY || json_kind(m->matviews) != JSON_ARRAY)
+	{
+		rc = bad_manifest(err, path, "it lacks the \"sequences\" or \"matviews\" array");
+		goto done;
+	}
+	rc = manifest_read_tables(m, root, path, err);
+done:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	if (rc < 0)
+		manifest_free(m);
+	else
+		*out = m;
+	return rc;
+}
+
+/* ---- workers ---- */
+
+static int
+restore_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err *err)
+{
+	restore_ctx *ctx = arg;
+	restore_worker *w = calloc(1, sizeof(*w));
+	char		host[64] = "";
+	int			rc;
+
+	*state_out = w;
+	if (w == NULL || (w->file_buf = malloc(FILE_BUF_BYTES)) == NULL ||
+		(w->rows_buf = malloc(ROWS_BUF_BYTES)) == NULL ||
+		spill_decoder_create(ctx->m->dump_id, &w->dec) < 0)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
+	w->id = id;
+	w->stop = stop;
+	gethostname(host, sizeof(host) - 1);
+	snprintf(w->name, sizeof(w->name), "%s/%d/%d", host, (int) getpid(), id);
+	if ((rc = state_init(&w->st, NULL, ctx->opt->state_schema, err)) < 0)
+		return rc;
+	return 0;
+}
+
+static void
+restore_worker_close(void *arg, void *state_arg)
+{
+	restore_worker *w = state_arg;
+
+	(void) arg;
+	if (w == NULL)
+		return;
+	conn_close(&w->target);
+	state_fini(&w->st);
+	spill_decoder_destroy(w->dec);
+	free(w->file_buf);
+	free(w->rows_buf);
+	free(w);
+}
+
+/*
+ * Reads one chunk file whole through the decoder, handing the rows to
+ * send (NULL: only checked).  Any fault of the file names the file.
+ */
+static int
+read_chunk_file(restore_ctx *ctx, restore_worker *w, const man_chunk *mc, copy_hash *hash,
+				chunk_digest *digest, PGconn *send, sl_err *err)
+{
+	spill_file_reader *f = NULL;
+	char		why[512];
+	uint64_t	stream = 0;
+	int			rc;
+
+	spill_decoder_reset(w->dec, ctx->m->dump_id);
+	if ((rc = spill_file_open(ctx->dir_fd, mc->file, &f, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" of table %s: %s", ctx->opt->dir, mc->file,
+					   ctx->m->tables[mc->table].name, rc == -ENOENT ? "it is missing" : why);
+	if (spill_file_reader_size(f) != mc->compressed)
+	{
+		rc = err_set(err, SIDE_USAGE, -EPROTO, "chunk file \"%s/%s\" holds %llu bytes, the manifest says "
+					 "%llu: it is truncated or not this dump's", ctx->opt->dir, mc->file,
+					 (unsigned long long) spill_file_reader_size(f), (unsigned long long) mc->compressed);
+		goto done;
+	}
+	for (;;)
+	{
+		int			n = spill_file_read(f, w->file_buf, FILE_BUF_BYTES);
+		codec_in	in = {w->file_buf, n > 0 ? (size_t) n : 0, 0};
+
+		if (n < 0)
+		{
+			rc = err_set(err, SIDE_LOCAL, n, "chunk file \"%s/%s\": %s", ctx->opt->dir, mc->file,
+						 spill_file_reader_error(f));
+			goto done;
+		}
+		do
+		{
+			spill_out	out = {w->rows_buf, ROWS_BUF_BYTES, 0};
+
+			if ((rc = spill_decoder_update(w->dec, &in, &out)) < 0)
+			{
+				rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" is damaged: %s", ctx->opt->dir,
+							 mc->file, spill_decoder_error(w->dec));
+				goto done;
+			}
+			stream += out.pos;
+			if (out.pos > 0 && hash != NULL &&
+				(rc = copy_hash_update(hash, w->rows_buf, out.pos, digest)) < 0)
+			{
+				rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" holds malformed COPY data: %s",
+							 ctx->opt->dir, mc->file, copy_hash_error(hash));
+				goto done;
+			}
+			if (out.pos > 0 && send != NULL && PQputCopyData(send, (const char *) w->rows_buf, (int) out.pos) != 1)
+			{
+				rc = conn_fail(send, NULL, SIDE_TARGET, err, "could not send rows to");
+				goto done;
+			}
+			if (atomic_load(w->stop))
+			{
+				rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
+				goto done;
+			}
+		} while (in.pos < in.size);
+		if (n == 0)
+			break;
+	}
+	if ((rc = spill_decoder_finish(w->dec)) < 0)
+		rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" is damaged: %s", ctx->opt->dir, mc->file,
+					 spill_decoder_error(w->dec));
+	else if (stream != mc->bytes)
+		rc = err_set(err, SIDE_USAGE, -EPROTO, "chunk file \"%s/%s\" holds %llu bytes of rows, the "
+					 "manifest says %llu", ctx->opt->dir, mc->file, (unsigned long long) stream,
+					 (unsigned long long) mc->bytes);
+done:
+	spill_file_close(f);
+	return rc;
+}
+
+/* One attempt at loading a chunk, in one target transaction with its record. */
+static int
+load_attempt(restore_ctx *ctx, restore_worker *w, int idx, bool *claimed, sl_err *err)
+{
+	const plan_chunk *pc = &ctx->plan->chunks[idx];
+	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[idx]];
+	const cat_table *t = &ctx->cat->tables[pc->table];
+	conn_settings settings = {ctx->encoding, 1};
+	restore_chunk *rc_out = &ctx->r->chunks[idx];
+	copy_hash	hash;
+	chunk_digest digest;
+	struct timespec now;
+	PGresult   *res;
+	sbuf		sql;
+	uint64_t	loaded = 0;
+	int			rc;
+
+	*claimed = false;
+	memset(&hash, 0, sizeof(hash));
+	chunk_digest_reset(&digest);
+	if (w->target == NULL && (rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0)
+		return rc;
+	w->st.conn = w->target;
+	if ((rc = conn_exec(w->target, SIDE_TARGET, "BEGIN", err)) < 0 ||
+		(rc = state_chunk_claim(&w->st, ctx->run_id, idx, claimed, err)) < 0)
+		goto fail;
+	if (!*claimed)
+		return conn_exec(w->target, SIDE_TARGET, "ROLLBACK", err);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (copy_hash_init(&hash, t->text_reason != NULL, (uint16_t) t->ncols, t->shapes) < 0)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	if (pc->freeze)
+	{
+		sbuf_printf(&sql, "TRUNCATE ONLY %s", t->qname);
+		rc = conn_exec(w->target, SIDE_TARGET, sbuf_str(&sql), err);
+		sbuf_reset(&sql);
+	}
+	plan_copy_in_sql(&sql, t, t->text_reason != NULL, pc->freeze);
+	if (rc == 0)
+	{
+		res = PQexec(w->target, sbuf_str(&sql));
+		if (PQresultStatus(res) != PGRES_COPY_IN)
+			rc = conn_fail(w->target, res, SIDE_TARGET, err, "could not start COPY on");
+		PQclear(res);
+	}
+	sbuf_fini(&sql);
+	if (rc == 0)
+		rc = read_chunk_file(ctx, w, mc, &hash, &digest, w->target, err);
+	if (rc == 0 && (rc = copy_hash_finish(&hash)) < 0)
+		rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" holds malformed COPY data: %s",
+					 ctx->opt->dir, mc->file, copy_hash_error(&hash));
+	if (rc == 0 && !chunk_digest_equal(&digest, &mc->digest))
+		rc = err_set(err, SIDE_USAGE, -EBADMSG, "chunk file \"%s/%s\": its %llu rows do not hash to the "
+					 "manifest's digest (%llu rows): the file or the manifest was altered",
+					 ctx->opt->dir, mc->file, (unsigned long long) digest.rows,
+					 (unsigned long long) mc->rows);
+	if (rc < 0)
+	{
+		/* the COPY is abandoned with the connection: the server rolls it back */
+		goto fail;
+	}
+	if (PQputCopyEnd(w->target, NULL) != 1)
+	{
+		rc = conn_fail(w->target, NULL, SIDE_TARGET, err, "could not end the COPY on");
+		goto fail;
+	}
+	while ((res = PQgetResult(w->target)) != NULL)
+	{
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			loaded = strtoull(PQcmdTuples(res), NULL, 10);
+		else if (rc == 0)
+			rc = conn_fail(w->target, res, SIDE_TARGET, err, "could not load into");
+		PQclear(res);
+	}
+	if (rc == 0 && loaded != mc->rows)
+		rc = err_set(err, SIDE_LOCAL, -EPROTO, "chunk file \"%s/%s\": the target loaded %llu rows of %llu",
+					 ctx->opt->dir, mc->file, (unsigned long long) loaded, (unsigned long long) mc->rows);
+	if (rc < 0 ||
+		(rc = state_chunk_done(&w->st, ctx->run_id, idx, mc->rows, mc->bytes, &digest, w->name,
+							   (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
+		(rc = conn_exec(w->target, SIDE_TARGET, "COMMIT", err)) < 0)
+		goto fail;
+	copy_hash_fini(&hash);
+	rc_out->done = true;
+	rc_out->rows = mc->rows;
+	rc_out->bytes = mc->bytes;
+	return 0;
+fail:
+	copy_hash_fini(&hash);
+	conn_close(&w->target);
+	return rc;
+}
+
+static int64_t
+restore_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
+{
+	restore_ctx *ctx = arg;
+	restore_worker *w = state_arg;
+	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[idx]];
+
+	if (ctx->checking)
+	{
+		int			rc = read_chunk_file(ctx, w, mc, NULL, NULL, NULL, err);
+
+		return rc < 0 ? rc : (int64_t) mc->compressed;
+	}
+	for (int attempt = 1;; attempt++)
+	{
+		sl_err		e;
+		bool		claimed;
+		int			rc;
+
+		err_clear(&e);
+		rc = load_attempt(ctx, w, idx, &claimed, &e);
+		if (rc == 0)
+			return claimed ? (int64_t) mc->bytes : 0;
+		if (atomic_load(w->stop) || !err_transient(&e) || attempt > ctx->opt->retries)
+			return err_take(err, &e);
+		atomic_fetch_add(&ctx->retries, 1);
+		log_warning("%s; retrying (attempt %d of %d) on a new connection", e.msg, attempt + 1,
+					ctx->opt->retries + 1);
+		for (double until = sched_now() + (attempt >= 6 ? RETRY_MAX_SECONDS : (double) (1 << (attempt - 1)));
+			 !atomic_load(w->stop) && sched_now() < until;)
+		{
+			struct timespec tick = {0, 100 * 1000000L};
+
+			nanosleep(&tick, NULL);
+		}
+	}
+}
+
+static const sched_ops restore_ops = {restore_worker_open, restore_worker_run, restore_worker_close};
+
+/* ---- the steps ---- */
+
+/* The target's tables, matched by name with the manifest's; their copy columns must agree. */
+static int
+match_tables(restore_ctx *ctx, plan **out, sl_err *err)
+{
+	const manifest *m = ctx->m;
+	plan	   *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (p == NULL || (p->chunks = calloc((size_t) m->nchunks + 1, sizeof(plan_chunk))) == NULL ||
+		(p->tables = calloc((size_t) ctx->cat->ntables + 1, sizeof(plan_table))) == NULL ||
+		(ctx->chunk_of = calloc((size_t) m->nchunks + 1, sizeof(int))) == NULL)
+	{
+		plan_destroy(p);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	}
+	p->ntables = ctx->cat->ntables;
+	for (int i = 0; i < m->nchunks; i++)
+	{
+		const man_chunk *mc = &m->chunks[i];
+		const man_table *mt = &m->tables[mc->table];
+		const cat_table *t = catalog_find(ctx->cat, mt->name);
+		int			ti;
+
+		if (t == NULL)
+		{
+			plan_destroy(p);
+			return err_set(err, SIDE_TARGET, -ENOENT, "table %s of the dump is not on the target after "
+						   "its schema was restored", mt->name);
+		}
+		for (int c = 0; c < mt->ncols || c < t->ncols; c++)
+			if (c >= mt->ncols || c >= t->ncols || strcmp(mt->cols[c], t->cols[c].name) != 0 ||
+				strcmp(mt->types[c], t->cols[c].type) != 0)
+			{
+				plan_destroy(p);
+				return err_set(err, SIDE_TARGET, -EINVAL, "table %s on the target does not have the "
+							   "dump's columns (column %d: %s %s in the dump, %s %s on the target)",
+							   mt->name, c + 1, c < mt->ncols ? mt->cols[c] : "none",
+							   c < mt->ncols ? mt->types[c] : "", c < t->ncols ? t->cols[c].name : "none",
+							   c < t->ncols ? t->cols[c].type : "");
+			}
+		ti = (int) (t - ctx->cat->tables);
+		p->chunks[i] = (plan_chunk) {ti, mc->seq, mc->where ? strdup(mc->where) : NULL, mc->est_bytes, mc->freeze};
+		if (p->tables[ti].nchunks == 0)
+			p->tables[ti] = (plan_table) {i, 0, mc->where ? PLAN_KEY : PLAN_WHOLE};
+		p->tables[ti].nchunks++;
+		p->nchunks++;
+		ctx->chunk_of[i] = i;
+	}
+	*out = p;
+	return 0;
+}
+
+/* A plan whose chunks are the manifest's, for the scheduler of the pre-check. */
+static int
+check_plan(const manifest *m, plan **out)
+{
+	plan	   *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (p == NULL || (p->chunks = calloc((size_t) m->nchunks + 1, sizeof(plan_chunk))) == NULL ||
+		(p->tables = calloc((size_t) m->ntables + 1, sizeof(plan_table))) == NULL)
+	{
+		plan_destroy(p);
+		return -ENOMEM;
+	}
+	p->ntables = m->ntables;
+	p->nchunks = m->nchunks;
+	for (int i = 0; i < m->nchunks; i++)
+		p->chunks[i] = (plan_chunk) {m->chunks[i].table, m->chunks[i].seq, NULL,
+		(int64_t) m->chunks[i].compressed, false};
+	*out = p;
+	return 0;
+}
+
+static int
+set_sequences(PGconn *target, const manifest *m, int *count, sl_err *err)
+{
+	size_t		n = json_len(m->sequences);
+	sbuf		sql;
+	int			rc = 0;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	for (size_t start = 0; start < n && rc == 0; start += BATCH_SEQUENCES)
+	{
+		sbuf_reset(&sql);
+		sbuf_append(&sql, "SELECT ");
+		for (size_t i = start; i < n && i < start + BATCH_SEQUENCES; i++)
+		{
+			const json_value *s = json_at(m->sequences, i);
+			const char *name = get_str(s, "name");
+			const char *value = get_str(s, "last_value");
+			bool		called = false;
+			char	   *lname;
+			char	   *lvalue;
+
+			if (name == NULL || value == NULL || json_bool(json_get(s, "is_called"), &called) < 0)
+				return err_set(err, SIDE_USAGE, -EPROTO, "the manifest has a malformed sequence");
+			lname = PQescapeLiteral(target, name, strlen(name));
+			lvalue = PQescapeLiteral(target, value, strlen(value));
+			sbuf_printf(&sql, "%spg_catalog.setval(%s, %s::bigint, %s)", i > start ? ", " : "",
+						lname ? lname : "NULL", lvalue ? lvalue : "NULL", called ? "true" : "false");
+			PQfreemem(lname);
+			PQfreemem(lvalue);
+			(*count)++;
+		}
+		rc = sbuf_failed(&sql) ? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory")
+			: conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
+	}
+	sbuf_fini(&sql);
+	return rc;
+}
+
+static int
+refresh_matviews(PGconn *target, const manifest *m, sl_err *err)
+{
+	int			rc = 0;
+
+	for (size_t i = 0; i < json_len(m->matviews) && rc == 0; i++)
+	{
+		size_t		len;
+		const char *name = json_string(json_at(m->matviews, i), &len);
+		sbuf		sql;
+
+		if (name == NULL || strlen(name) != len)
+			return err_set(err, SIDE_USAGE, -EPROTO, "the manifest has a malformed materialized view");
+		sbuf_init(&sql, SBUF_DEFAULT_CAP);
+		sbuf_printf(&sql, "REFRESH MATERIALIZED VIEW %s", name);
+		rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
+		sbuf_fini(&sql);
+	}
+	return rc;
+}
+
+/* None of the dump's tables may be on the target yet (a new restore restores the schema). */
+static int
+check_target_free(PGconn *target, const manifest *m, sl_err *err)
+{
+	sbuf		sql;
+	PGresult   *res;
+	int			rc;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_append(&sql, "SELECT t FROM unnest(ARRAY[''");
+	for (int i = 0; i < m->ntables; i++)
+	{
+		char	   *lit = PQescapeLiteral(target, m->tables[i].name, strlen(m->tables[i].name));
+
+		sbuf_printf(&sql, ", %s", lit ? lit : "''");
+		PQfreemem(lit);
+	}
+	sbuf_append(&sql, "]) AS t WHERE t <> '' AND pg_catalog.to_regclass(t) IS NOT NULL LIMIT 5");
+	rc = sbuf_failed(&sql) ? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory")
+		: conn_query(target, SIDE_TARGET, sbuf_str(&sql), &res, err);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) > 0)
+		rc = err_set(err, SIDE_TARGET, -EEXIST, "the target database already has tables of the dump "
+					 "(%s%s): restore into an empty database", PQgetvalue(res, 0, 0),
+					 PQntuples(res) > 1 ? ", ..." : "");
+	PQclear(res);
+	return rc;
+}
+
+int
+restore_run(const restore_options *opt, restore_report **report_out, sl_err *err)
+{
+	restore_report *r = calloc(1, sizeof(*r));
+	restore_ctx ctx;
+	PGconn	   *control = NULL;
+	manifest   *m = NULL;
+	catalog    *cat = NULL;
+	plan	   *p = NULL;
+	state		st = {0};
+	state_run	run = {0};
+	state_chunk *chunks = NULL;
+	schema_tools tools;
+	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL};
+	char		workdir[PATH_MAX] = "";
+	char		schema_path[PATH_MAX];
+	char		fingerprint[64];
+	char		appname[64];
+	double		t_start = sched_now();
+	double		t;
+	int			rc;
+
+	*report_out = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.dir_fd = -1;
+	if (r == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	ctx.opt = opt;
+	ctx.r = r;
+
+	/* 1. the manifest and every chunk file, before the target is touched */
+	ctx.dir_fd = open(opt->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx.dir_fd < 0)
+	{
+		rc = err_set(err, SIDE_USAGE, -errno, "could not open dump directory \"%s\": %s", opt->dir,
+					 strerror(errno));
+		goto done;
+	}
+	if ((rc = manifest_load(ctx.dir_fd, opt->dir, &m, err)) < 0)
+		goto done;
+	ctx.m = m;
+	snprintf(r->dump_id, sizeof(r->dump_id), "%s", m->dump_hex);
+	snprintf(schema_path, sizeof(schema_path), "%s/%s", opt->dir, DUMP_SCHEMA);
+	if (access(schema_path, R_OK) < 0)
+	{
+		rc = err_set(err, SIDE_USAGE, -ENOENT, "dump directory \"%s\" lacks its schema file %s",
+					 opt->dir, DUMP_SCHEMA);
+		goto done;
+	}
+	t = sched_now();
+	if (check_plan(m, &p) < 0)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	ctx.chunk_of = calloc((size_t) m->nchunks + 1, sizeof(int));
+	if (ctx.chunk_of == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < m->nchunks; i++)
+		ctx.chunk_of[i] = i;
+	ctx.plan = p;
+	ctx.checking = true;
+	log_info("restore: dump %s, %d tables in %d chunks: checking every chunk file", m->dump_hex,
+			 m->ntables, m->nchunks);
+	{
+		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "check", NULL, NULL};
+		int			checked = 0;
+
+		if ((rc = sched_run(&restore_ops, &ctx, p, &sopt2, &checked, err)) < 0)
+			goto done;
+	}
+	ctx.checking = false;
+	r->seconds_check = sched_now() - t;
+	plan_destroy(p);
+	p = NULL;
+	free(ctx.chunk_of);
+	ctx.chunk_of = NULL;
+
+	/* 2. the target, and the run's record */
+	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0 ||
+		(rc = state_init(&st, control, opt->state_schema, err)) < 0)
+		goto done;
+	ctx.encoding = PQparameterStatus(control, "server_encoding");
+	snprintf(fingerprint, sizeof(fingerprint), "dump %s", m->dump_hex);
+	if ((rc = schema_find_tools(opt->pg_bindir, conn_major_version(control), &tools, err)) < 0 ||
+		(rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0)
+		goto done;
+	sopt.workdir = workdir;
+	if (opt->resume != NULL)
+	{
+		if ((rc = state_prepare(&st, err)) < 0 || (rc = state_run_load(&st, opt->resume, &run, err)) < 0)
+			goto done;
+		if (strcmp(run.fingerprint, fingerprint) != 0)
+		{
+			rc = err_set(err, SIDE_USAGE, -EINVAL, "run %lld restored another dump (%s), not %s: refusing "
+						 "to resume it from here", (long long) run.id, run.fingerprint, fingerprint);
+			goto done;
+		}
+		if (strcmp(run.step, STATE_STEP_DONE) == 0)
+		{
+			log_info("run %lld is complete: there is nothing to resume", (long long) run.id);
+			r->run_id = run.id;
+			goto done;
+		}
+		if ((rc = state_run_set(&st, run.id, "running", NULL, NULL, err)) < 0)
+			goto done;
+		sopt.clean = strcmp(run.step, STATE_STEP_POST) == 0;
+	}
+	else
+	{
+		if ((rc = check_target_free(control, m, err)) < 0 || (rc = state_prepare(&st, err)) < 0)
+			goto done;
+		snprintf(run.fingerprint, sizeof(run.fingerprint), "%s", fingerprint);
+		snprintf(run.source, sizeof(run.source), "%s", opt->dir);
+		if ((rc = state_run_create(&st, &run, "{\"restore\": true}", err)) < 0)
+			goto done;
+	}
+	r->run_id = ctx.run_id = run.id;
+	log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
+	snprintf(appname, sizeof(appname), "pgsluice run %lld", (long long) run.id);
+	sopt.application_name = appname;
+
+	/* 3. pre-data (one transaction: on resume, either none of the tables is there or all are), then the chunks */
+	t = sched_now();
+	if (strcmp(run.step, STATE_STEP_START) == 0)
+	{
+		sl_err		exists;
+
+		err_clear(&exists);
+		if (opt->resume == NULL || check_target_free(control, m, &exists) == 0)
+			rc = schema_restore(&tools, &sopt, opt->target, schema_path, "pre-data", 1, err);
+		if (rc < 0)
+			goto done;
+	}
+	r->seconds_schema = sched_now() - t;
+	if ((rc = catalog_load(control, conn_major_version(control), &cat, err)) < 0)
+		goto done;
+	ctx.cat = cat;
+	if ((rc = match_tables(&ctx, &p, err)) < 0)
+		goto done;
+	ctx.plan = p;
+	r->chunks = calloc((size_t) p->nchunks + 1, sizeof(restore_chunk));
+	if (r->chunks == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	if (strcmp(run.step, STATE_STEP_START) == 0 && (rc = state_chunks_record(&st, run.id, cat, p, err)) < 0)
+		goto done;
+	if (strcmp(run.step, STATE_STEP_POST) != 0)
+	{
+		plan	   *recorded = NULL;
+		uint8_t    *skip = calloc((size_t) p->nchunks + 1, 1);
+
+		if (skip == NULL || (rc = state_chunks_load(&st, run.id, cat, &recorded, &chunks, err)) < 0 ||
+			recorded->nchunks != p->nchunks)
+		{
+			free(skip);
+			plan_destroy(recorded);
+			rc = rc < 0 ? rc : err_set(err, SIDE_TARGET, -EPROTO, "run %lld's chunk records do not match the "
+									   "dump's chunks", (long long) run.id);
+			goto done;
+		}
+		plan_destroy(recorded);
+		for (int i = 0; i < p->nchunks; i++)
+		{
+			skip[i] = chunks[i].done;
+			r->chunks_before += chunks[i].done;
+		}
+		log_info("data: %d chunks (%d done before), %d workers", p->nchunks, r->chunks_before,
+				 opt->jobs > 0 ? opt->jobs : 1);
+		t = sched_now();
+		{
+			sched_options sopt2 = {opt->jobs, opt->progress_seconds, "restore", skip, NULL};
+
+			rc = sched_run(&restore_ops, &ctx, p, &sopt2, &r->chunks_done, err);
+		}
+		free(skip);
+		r->seconds_data = sched_now() - t;
+		r->retries = atomic_load(&ctx.retries);
+		if (rc < 0)
+			goto done;
+		conn_close(&control);	/* a new one: the target may have restarted meanwhile */
+		if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0)
+			goto done;
+		st.conn = control;
+		if ((rc = state_run_set(&st, run.id, NULL, STATE_STEP_POST, NULL, err)) < 0)
+			goto done;
+	}
+	for (int i = 0; i < m->nchunks; i++)
+	{
+		r->rows += m->chunks[i].rows;
+		r->bytes += m->chunks[i].bytes;
+		r->compressed += m->chunks[i].compressed;
+	}
+
+	/* 4. sequences, post-data, materialized views */
+	t = sched_now();
+	if ((rc = set_sequences(control, m, &r->sequences_set, err)) < 0)
+		goto done;
+	if (sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
+		goto done;
+	if ((rc = schema_restore(&tools, &sopt, opt->target, schema_path, "post-data", opt->jobs, err)) < 0 ||
+		(rc = refresh_matviews(control, m, err)) < 0)
+		goto done;
+	r->seconds_post = sched_now() - t;
+	rc = state_run_set(&st, run.id, "done", STATE_STEP_DONE, NULL, err);
+
+done:
+	if (rc < 0 && atomic_load(sched_stop_flag()) && err->side != SIDE_INTERRUPT)
+	{
+		sl_err		interrupted;
+
+		err_clear(&interrupted);
+		err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
+		*err = interrupted;
+	}
+	if (rc < 0 && run.id > 0 && control != NULL)
+	{
+		sl_err		ignored;
+
+		err_clear(&ignored);
+		(void) state_run_set(&st, run.id, err->side == SIDE_INTERRUPT ? "interrupted" : "failed",
+							 NULL, err->msg, &ignored);
+	}
+	free(chunks);
+	free(ctx.chunk_of);
+	plan_destroy(p);
+	catalog_destroy(cat);
+	manifest_free(m);
+	state_fini(&st);
+	conn_close(&control);
+	schema_workdir_remove(workdir);
+	if (ctx.dir_fd >= 0)
+		close(ctx.dir_fd);
+	r->seconds_total = sched_now() - t_start;
+	*report_out = r;
+	return rc;
+}
+
+void
+restore_report_destroy(restore_report *r)
+{
+	if (r == NULL)
+		return;
+	free(r->chunks);
+	free(r);
+}

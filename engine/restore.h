@@ -1,0 +1,58 @@
+/*
+ * restore.h: pgsluice restore, a dump directory (engine/dump.h) into a
+ * target database.
+ */
+#ifndef PGSLUICE_ENGINE_RESTORE_H
+#define PGSLUICE_ENGINE_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/dump.h"
+#include "engine/err.h"
+
+typedef struct restore_options
+{
+	const char *dir;
+	const char *target;			/* connection string */
+	int			jobs;
+	bool		no_owner;
+	bool		no_privileges;
+	const char *pg_bindir;
+	int			progress_seconds;
+	const char *state_schema;
+	const char *resume;			/* NULL, or a run number or "last" */
+	int			retries;
+} restore_options;
+
+typedef struct restore_chunk
+{
+	bool		done;			/* loaded by this process */
+	uint64_t	rows;
+	uint64_t	bytes;
+} restore_chunk;
+
+typedef struct restore_report
+{
+	char		dump_id[33];
+	int64_t		run_id;
+	restore_chunk *chunks;		/* per chunk of the dump */
+	int			chunks_done;	/* by this process */
+	int			chunks_before;	/* by an earlier attempt */
+	int			retries;
+	int			sequences_set;
+	uint64_t	rows;			/* of the whole dump */
+	uint64_t	bytes;
+	uint64_t	compressed;
+	double		seconds_check;
+	double		seconds_schema;
+	double		seconds_data;
+	double		seconds_post;
+	double		seconds_total;
+} restore_report;
+
+int			restore_run(const restore_options *opt, restore_report **report, sl_err *err);
+
+void		restore_report_destroy(restore_report *report);
+
+#endif
