@@ -40,6 +40,7 @@ CLONE = [  # contender, label, role
     ("pgsluice", "pgsluice clone", "subject"),
     ("pgcopydb", "pgcopydb clone", "peer"),
     ("pg_dump", "pg_dump -Fd + pg_restore", "other"),
+    ("spill", "pgsluice dump + restore", "other"),
     ("floor", "target-side floor", "floor"),
 ]
 VERIFY = [
@@ -200,6 +201,14 @@ def summarise(dataset, runs):
                             phases.setdefault(key, []).append(value)
             if phases:
                 entry["median_phase_seconds"] = {k: statistics.median(v) for k, v in phases.items()}
+            if name in ("spill", "pg_dump") and copy_bytes and phases.get("dump") and phases.get("restore"):
+                # the spill path: dump and restore speed over the same COPY bytes, and the dump's size
+                dumped = [r["report"]["dump_bytes"] for r in these_ok if r["report"]]
+                entry["dump_mb_per_second"] = copy_bytes / MB / statistics.median(phases["dump"])
+                entry["restore_mb_per_second"] = copy_bytes / MB / statistics.median(phases["restore"])
+                if dumped:
+                    entry["dump_bytes"] = int(statistics.median(dumped))
+                    entry["compression_ratio"] = copy_bytes / entry["dump_bytes"]
             entry["mb_per_second"] = (copy_bytes / MB / entry["median_seconds"]
                                       if copy_bytes and entry["median_seconds"] > 0 else None)
             entries.append(entry)
@@ -399,6 +408,11 @@ def print_dataset(ds, out):
             if e["measured"] and phases:
                 out.write("    %s phases (median s): %s\n" % (
                     e["label"], ", ".join("%s %.1f" % (k, v) for k, v in phases.items())))
+            if e["measured"] and e.get("dump_mb_per_second"):
+                out.write("    %s: dump %.1f MB/s, restore %.1f MB/s%s\n" % (
+                    e["label"], e["dump_mb_per_second"], e["restore_mb_per_second"],
+                    ", files %.0f MB, %.2fx smaller than the COPY data" % (
+                        e["dump_bytes"] / MB, e["compression_ratio"]) if e.get("dump_bytes") else ""))
     cost = ds.get("pgsluice")
     if cost:
         out.write("\n  pgsluice clone's own cost: %s CPU s per GB moved (user+system, median), peak RSS %.1f MB, io %s\n"
@@ -640,6 +654,7 @@ def main():
             "pgsluice": meta.get("pgsluice_options"),
             "pgcopydb": meta.get("pgcopydb_options"),
             "pg_dump": meta.get("pg_dump_options"),
+            "spill": meta.get("spill_options"),
             "floor": meta.get("floor_method"),
             "hashing": meta.get("hashing_method"),
             "readfloor": meta.get("readfloor_method"),

@@ -463,13 +463,52 @@ clone_pgdump() {
     status=failed
   fi
   t2=$(now)
+  local sizes=-
   if [ "$status" = ok ]; then
     say "    pg_dump + pg_restore: $(elapsed "$t0" "$t2") s"
     check_copy "$db" "$tgt" "pg_dump + pg_restore (round $round)"
     status=$copy_status
+    sizes=$raw/json/$1-pg_dump-r$2.json
+    printf '{"dump_bytes": %s}\n' "$(du -sb "$dir" | cut -f1)" >"$sizes"
   fi
   record "$db" clone pg_dump "$n" "$round" "$(elapsed "$t0" "$t2")" "$status" \
-    "dump=$(elapsed "$t0" "$t1"),restore=$(elapsed "$t1" "$t2")"
+    "dump=$(elapsed "$t0" "$t1"),restore=$(elapsed "$t1" "$t2")" "$sizes"
+  rm -rf "$dir"
+}
+
+# pgsluice dump into a directory, then pgsluice restore from it: the spill path. The phases
+# give dump and restore MB/s; the sizes (COPY bytes, file bytes) the compression ratio.
+clone_spill() {
+  local db=$1 round=$2 n=$3 tgt=$4 t0 t1 t2 status=ok dir=$work/spill log=$logs/$1-spill-r$2.log
+  local sizes=$raw/json/$1-spill-r$2.json
+  fresh_target "$tgt"
+  rm -rf "$dir"
+  settle
+  t0=$(now)
+  if ! "$pgsluice" dump --source "$(src_conn "$db")" --dir "$dir" --jobs "$n" --progress-interval 0 >"$log" 2>&1; then
+    flag "pgsluice dump --jobs $n (round $round) exited with an error" "$log"
+    status=failed
+  fi
+  t1=$(now)
+  if [ "$status" = ok ] && ! "$pgsluice" restore --dir "$dir" --target "$(dst_conn "$tgt")" --jobs "$n" \
+       --progress-interval 0 >>"$log" 2>&1; then
+    flag "pgsluice restore --jobs $n (round $round) exited with an error" "$log"
+    status=failed
+  fi
+  t2=$(now)
+  if [ "$status" = ok ]; then
+    say "    pgsluice dump + restore: $(elapsed "$t0" "$t2") s"
+    check_copy "$db" "$tgt" "pgsluice dump + restore (round $round)"
+    status=$copy_status
+    python3 - "$dir/manifest.json" "$dir" >"$sizes" <<'EOF' || sizes=-
+import json, os, sys
+m = json.load(open(sys.argv[1]))
+files = sum(os.path.getsize(os.path.join(sys.argv[2], f)) for f in os.listdir(sys.argv[2]))
+print(json.dumps({"copy_bytes": sum(c["bytes"] for c in m["chunks"]), "dump_bytes": files}))
+EOF
+  fi
+  record "$db" clone spill "$n" "$round" "$(elapsed "$t0" "$t2")" "$status" \
+    "dump=$(elapsed "$t0" "$t1"),restore=$(elapsed "$t1" "$t2")" "$sizes"
   rm -rf "$dir"
 }
 
@@ -618,7 +657,7 @@ compare_dataset() {
   drop_target "$verify_target"
   for ((round = 1; round <= rounds; round++)); do
     say "$db: round $round of $rounds"
-    for contender in pgsluice pgcopydb pgdump floor; do
+    for contender in pgsluice pgcopydb pgdump spill floor; do
       "clone_$contender" "$db" "$round" "$jobs" "c_$db"
       if [ "$have_verify_target" = 0 ] && [ "$last_status" = ok ]; then
         psql_dst postgres -c "ALTER DATABASE \"c_$db\" RENAME TO \"$verify_target\"" >/dev/null
@@ -664,6 +703,7 @@ meta scaling_jobs "$scaling_jobs"
 meta many_tables "$many_tables"
 meta pgcopydb_options "clone --table-jobs $jobs --index-jobs $jobs --dir DIR (defaults otherwise: one COPY per table, VACUUM ANALYZE at the end)"
 meta pg_dump_options "pg_dump -Fd -j $jobs (default compression), then pg_restore -j $jobs"
+meta spill_options "pgsluice dump --jobs $jobs --dir DIR (zstd level 1), then pgsluice restore --jobs $jobs --dir DIR"
 meta pgsluice_options "clone --jobs $jobs --progress-interval 0 -q --json FILE (defaults otherwise)"
 meta verify_options "verify --jobs $jobs --progress-interval 0 -q --json FILE (defaults otherwise)"
 meta floor_method "COPY (FORMAT binary) files written by the source server beforehand; timed: $jobs sessions of BEGIN; TRUNCATE; COPY FROM file (FORMAT binary, FREEZE); COMMIT (largest table first, each to the least loaded session), then pg_restore --section=post-data -j $jobs"
