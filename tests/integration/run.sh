@@ -725,6 +725,25 @@ case_q() {   # dump, then restore: identical; a damaged dump refused before anyt
   rm "$case_dir/bad/manifest.json"
   bad_restore "not a dump" "is not a pgsluice dump"
 
+  # a restore killed (SIGKILL) mid-data, then resumed
+  big_setup
+  rm -rf "$case_dir/big"
+  sluice dump --source "$(src_conn big)" --dir "$case_dir/big" --jobs 2 --chunk-size 2MB \
+    || fail "pgsluice dump of big exited with status $?"
+  create_dst big_restored
+  echo "+ pgsluice restore --dir big --target big_restored &"
+  setsid "$bin" restore --dir "$case_dir/big" --target "$(dst_conn big_restored)" --jobs 2 \
+    --progress-interval 0 >"$case_dir/out" 2>"$case_dir/err" &
+  clone_pid=$!
+  wait_for big_restored "SELECT count(*) >= 20 FROM pgsluice.chunk WHERE status = 'done'"
+  kill -KILL -- "-$clone_pid"
+  wait "$clone_pid" 2>/dev/null
+  sluice restore --resume last --dir "$case_dir/big" --target "$(dst_conn big_restored)" --jobs 2 \
+    || fail "pgsluice restore --resume exited with status $?"
+  grep -q '([1-9][0-9]* before)' "$case_dir/out" || fail "the resumed restore did not skip the chunks loaded before"
+  expect_identical big big_restored
+  expect_chunks_done big_restored
+
   # a full disk: a 4 MB tmpfs in a mount namespace of the dump's own
   if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
     mkdir -p "$case_dir/small"
@@ -815,7 +834,7 @@ cases=(
   "n|killed early, mid-data and in post-data, and interrupted: resumed to an identical copy"
   "o|the target restarted mid-run: retried to an identical copy; a permanent error stops at once"
   "p|three processes on one run, the first killed: the others and a resume finish it"
-  "q|dump then restore is identical; a damaged dump is refused before the target is touched; ENOSPC"
+  "q|dump then restore is identical; a damaged dump is refused untouched; a killed restore resumes; ENOSPC"
 )
 
 # ---------------------------------------------------------------------------------------------
