@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "codec/digest.h"
+#include "codec/json.h"
 #include "engine/conn.h"
 
 static void json_verify(FILE *out, const verify_report *r, bool counts);
@@ -117,37 +119,22 @@ report_summary(FILE *out, const clone_report *r)
 					r->cat->tables[i].text_reason);
 }
 
+/* A JSON string literal of str, quoted as codec/json.h quotes (the writers share one quoting). */
 static void
-json_string(FILE *out, const char *str)
+json_put(FILE *out, const char *str)
 {
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *) str; *p; p++)
+	size_t		len = strlen(str);
+	size_t		need = json_quote(NULL, 0, str, len);
+	char	   *quoted = malloc(need + 1);
+
+	if (quoted == NULL)
 	{
-		switch (*p)
-		{
-			case '"':
-				fputs("\\\"", out);
-				break;
-			case '\\':
-				fputs("\\\\", out);
-				break;
-			case '\n':
-				fputs("\\n", out);
-				break;
-			case '\r':
-				fputs("\\r", out);
-				break;
-			case '\t':
-				fputs("\\t", out);
-				break;
-			default:
-				if (*p < 0x20)
-					fprintf(out, "\\u%04x", *p);
-				else
-					fputc(*p, out);
-		}
+		fputs("null", out);		/* the report is then short of one value, not broken */
+		return;
 	}
-	fputc('"', out);
+	json_quote(quoted, need + 1, str, len);
+	fwrite(quoted, 1, need, out);
+	free(quoted);
 }
 
 static const char *
@@ -181,14 +168,14 @@ json_tables(FILE *out, const clone_report *r)
 
 		fputs(i ? ",\n    {" : "\n    {", out);
 		fputs("\"name\": ", out);
-		json_string(out, t->qname);
+		json_put(out, t->qname);
 		fprintf(out, ", \"rows\": %llu, \"bytes\": %llu, \"seconds\": %.3f, \"format\": \"%s\"",
 				(unsigned long long) ct->rows, (unsigned long long) ct->bytes, ct->seconds,
 				t->text_reason ? "text" : "binary");
 		if (t->text_reason != NULL)
 		{
 			fputs(", \"text_reason\": ", out);
-			json_string(out, t->text_reason);
+			json_put(out, t->text_reason);
 		}
 		chunk_digest_hex(&ct->digest, hex);
 		fprintf(out, ", \"split\": \"%s\", \"digest\": \"%s\", \"chunks\": [",
@@ -202,7 +189,7 @@ json_tables(FILE *out, const clone_report *r)
 			fprintf(out, "%s\n      {\"chunk\": %d, \"status\": \"%s\", \"where\": ",
 					ci > pt->first_chunk ? "," : "", pc->seq, chunk_status_name(c->status));
 			if (pc->predicate != NULL)
-				json_string(out, pc->predicate);
+				json_put(out, pc->predicate);
 			else
 				fputs("null", out);
 			fprintf(out, ", \"rows\": %llu, \"bytes\": %llu, \"digest\": \"%s\", \"seconds\": %.3f, "
@@ -235,18 +222,18 @@ json_open(const char *path, char *tmp, size_t tmplen, const char *status, const 
 	if ((out = fopen(tmp, "w")) == NULL)
 		return NULL;
 	fputs("{\n  \"status\": ", out);
-	json_string(out, status);
+	json_put(out, status);
 	if (err != NULL && err_is_set(err))
 	{
 		fputs(",\n  \"error\": ", out);
-		json_string(out, err->msg);
+		json_put(out, err->msg);
 	}
 	conn_redact(source, redacted, sizeof(redacted));
 	fputs(",\n  \"source\": ", out);
-	json_string(out, redacted);
+	json_put(out, redacted);
 	conn_redact(target, redacted, sizeof(redacted));
 	fputs(",\n  \"target\": ", out);
-	json_string(out, redacted);
+	json_put(out, redacted);
 	{
 		/* this process alone: pg_dump and pg_restore are children, not counted */
 		struct rusage self;
@@ -293,7 +280,7 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d", r->source_major, r->target_major);
 	fputs(",\n  \"snapshot\": ", out);
 	if (r->snapshot[0] != '\0')
-		json_string(out, r->snapshot);
+		json_put(out, r->snapshot);
 	else
 		fputs("null", out);
 	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"io\": \"%s\"", opt->jobs,
@@ -401,11 +388,11 @@ json_diffs(FILE *out, const drill_result *d)
 		fprintf(out, "%s\n      {\"kind\": \"%s\", \"count\": %llu, \"key\": ", i ? "," : "",
 				drill_kind_name(d->diffs[i].kind), (unsigned long long) d->diffs[i].count);
 		if (d->diffs[i].key != NULL)
-			json_string(out, d->diffs[i].key);
+			json_put(out, d->diffs[i].key);
 		else
 			fputs("null", out);
 		fputs(", \"detail\": ", out);
-		json_string(out, d->diffs[i].detail);
+		json_put(out, d->diffs[i].detail);
 		fputs("}", out);
 	}
 	fputs("]", out);
@@ -429,7 +416,7 @@ json_verify(FILE *out, const verify_report *r, bool counts)
 	for (int i = 0; i < r->nproblems; i++)
 	{
 		fputs(i ? ", " : "", out);
-		json_string(out, r->problems[i]);
+		json_put(out, r->problems[i]);
 	}
 	fputs("],\n  \"chunks\": [", out);
 	for (int i = 0, n = 0; r->plan != NULL && r->chunks != NULL && i < r->plan->nchunks; i++)
@@ -440,10 +427,10 @@ json_verify(FILE *out, const verify_report *r, bool counts)
 		if (vc->status == VERIFY_SKIPPED)
 			continue;
 		fputs(n++ ? ",\n    {\"table\": " : "\n    {\"table\": ", out);
-		json_string(out, r->source_cat->tables[pc->table].qname);
+		json_put(out, r->source_cat->tables[pc->table].qname);
 		fprintf(out, ", \"chunk\": %d, \"where\": ", pc->seq);
 		if (pc->predicate != NULL)
-			json_string(out, pc->predicate);
+			json_put(out, pc->predicate);
 		else
 			fputs("null", out);
 		fprintf(out, ", \"status\": \"%s\", \"source_rows\": %llu, \"target_rows\": %llu",
@@ -523,11 +510,11 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 		return -errno;
 	status_rates(sum, &rate, &eta);
 	fprintf(out, "{\"run\": %lld, \"status\": ", (long long) run->id);
-	json_string(out, run->status);
+	json_put(out, run->status);
 	fputs(", \"step\": ", out);
-	json_string(out, run->step);
+	json_put(out, run->step);
 	fputs(", \"started_at\": ", out);
-	json_string(out, run->started_at);
+	json_put(out, run->started_at);
 	fprintf(out, ", \"seconds\": %.3f, \"chunks\": %d, \"done\": %d, \"in_flight\": %d, \"failed\": %d, "
 			"\"waiting\": %d, \"rows\": %llu, \"bytes\": %llu, \"bytes_per_second\": %.0f, "
 			"\"eta_seconds\": ", sum->seconds, sum->chunks, sum->done, sum->in_flight, sum->failed,
@@ -539,7 +526,7 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 		fputs("null", out);
 	fputs(", \"last_error\": ", out);
 	if (sum->last_error[0] != '\0')
-		json_string(out, sum->last_error);
+		json_put(out, sum->last_error);
 	else
 		fputs("null", out);
 	fputs("}\n", out);

@@ -116,4 +116,12 @@ int			catalog_read_sequences(PGconn *conn, sl_side side, const catalog *cat,
 								   cat_sequence_value *values, sl_err *err);
 void		catalog_free_sequence_values(cat_sequence_value *values, int n);
 
+/*
+ * Sets n sequences on conn (a target connection) with setval(), in
+ * batched statements: names[i] (quoted, as in cat_sequence.qname) to
+ * values[i].  Names and values go in as literals, never spliced raw.
+ */
+int			catalog_write_sequences(PGconn *conn, int n, char *const *names,
+									const cat_sequence_value *values, sl_err *err);
+
 #endif

@@ -24,9 +24,8 @@
 #include "engine/schema.h"
 #include "engine/state.h"
 
-#define BATCH_STATEMENTS 500	/* tables or sequences per batched statement */
+#define BATCH_STATEMENTS 500	/* tables per batched statement */
 #define LOCK_TIMEOUT "60s"		/* to lock the source tables */
-#define RETRY_MAX_SECONDS 30.0	/* the longest backoff between attempts at a chunk */
 
 /* What the clone's workers share; read-only but for the atomics and each chunk's slot. */
 typedef struct clone_ctx
@@ -97,20 +96,15 @@ clone_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, s
 {
 	clone_ctx  *ctx = arg;
 	clone_worker *cw = calloc(1, sizeof(*cw));
-	char		why[256];
 	int			rc;
 
 	*state_out = cw;
 	if (cw == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
-	rc = copy_worker_init(&cw->copy, id, ctx->opt->io_kind, ctx->opt->via_libpq, stop, why, sizeof(why), err);
+	rc = copy_worker_init(&cw->copy, id, ctx->opt->io_kind, ctx->opt->via_libpq, stop, &ctx->fallback_said,
+						  ctx->report->io_backend, sizeof(ctx->report->io_backend), err);
 	if (rc < 0)
 		return rc;
-	if (id == 1)
-		snprintf(ctx->report->io_backend, sizeof(ctx->report->io_backend), "%s",
-				 io_loop_backend(cw->copy.loop));
-	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
-		log_warning("io_uring is not available (%s); using poll()", why);
 	snprintf(cw->name, sizeof(cw->name), "%s/%d", ctx->worker_prefix, id);
 	if ((rc = state_init(&cw->st, NULL, ctx->opt->state_schema, err)) < 0)
 		return rc;
@@ -164,21 +158,6 @@ fail:
 	return rc;
 }
 
-/* Sleeps for a retry's backoff unless a stop request comes first. */
-static void
-backoff(int attempt, const atomic_int *stop)
-{
-	double		seconds = attempt >= 6 ? RETRY_MAX_SECONDS : (double) (1 << (attempt - 1));
-	double		until = sched_now() + (seconds < RETRY_MAX_SECONDS ? seconds : RETRY_MAX_SECONDS);
-
-	while (!atomic_load(stop) && sched_now() < until)
-	{
-		struct timespec tick = {0, 100 * 1000000L};
-
-		nanosleep(&tick, NULL);
-	}
-}
-
 static int64_t
 clone_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 {
@@ -214,7 +193,7 @@ clone_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 		atomic_fetch_add(&ctx->retries, 1);
 		log_warning("%s; retrying (attempt %d of %d) on new connections", e.msg, attempt + 1,
 					ctx->opt->retries + 1);
-		backoff(attempt, cw->copy.stop);
+		sched_backoff(attempt, cw->copy.stop);
 		/* the failure goes on record once the target takes connections again */
 		if (open_worker_connections(ctx, cw, &e) == 0)
 		{
@@ -268,7 +247,7 @@ refresh_control(clone_ctx *ctx, state *st, sl_err *err)
 		if (attempt > ctx->opt->retries || atomic_load(sched_stop_flag()))
 			return err_take(err, &e);
 		log_warning("%s; trying again", e.msg);
-		backoff(attempt, sched_stop_flag());
+		sched_backoff(attempt, sched_stop_flag());
 	}
 	PQfinish(st->conn);
 	st->conn = conn;
@@ -544,79 +523,23 @@ static int
 copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int *count, sl_err *err)
 {
 	cat_sequence_value *values = calloc((size_t) cat->nsequences + 1, sizeof(cat_sequence_value));
-	sbuf		set;
+	char	  **names = calloc((size_t) cat->nsequences + 1, sizeof(char *));
 	int			rc;
 
-	if (values == NULL)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
-	rc = catalog_read_sequences(source, SIDE_SOURCE, cat, values, err);
-	sbuf_init(&set, SBUF_DEFAULT_CAP);
-	for (int start = 0; start < cat->nsequences && rc == 0; start += BATCH_STATEMENTS)
+	if (values == NULL || names == NULL)
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
+	else if ((rc = catalog_read_sequences(source, SIDE_SOURCE, cat, values, err)) == 0)
 	{
-		int			end = start + BATCH_STATEMENTS < cat->nsequences ? start + BATCH_STATEMENTS : cat->nsequences;
-
-		sbuf_reset(&set);
-		sbuf_append(&set, "SELECT ");
-		for (int i = start; i < end; i++)
-		{
-			sbuf_append(&set, i > start ? ", pg_catalog.setval(" : "pg_catalog.setval(");
-			append_literal(&set, target, cat->sequences[i].qname);
-			sbuf_printf(&set, ", %s, %s)", values[i].last_value, values[i].is_called ? "true" : "false");
-		}
-		if (sbuf_failed(&set))
-			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
-		else
-			rc = conn_exec(target, SIDE_TARGET, sbuf_str(&set), err);
-		if (rc == 0)
-			*count += end - start;
+		for (int i = 0; i < cat->nsequences; i++)
+			names[i] = cat->sequences[i].qname;
+		if ((rc = catalog_write_sequences(target, cat->nsequences, names, values, err)) == 0)
+			*count = cat->nsequences;
 	}
-	sbuf_fini(&set);
-	catalog_free_sequence_values(values, cat->nsequences);
+	if (values != NULL)
+		catalog_free_sequence_values(values, cat->nsequences);
 	free(values);
+	free(names);
 	return rc;
-}
-
-/*
- * Refreshes the materialized views that hold data on the source.  One may
- * read another, so those that fail for want of a populated one are tried
- * again in the next round, until a round makes no progress.
- */
-static int
-refresh_matviews(PGconn *target, const catalog *cat, sl_err *err)
-{
-	bool	   *done = calloc((size_t) cat->nmatviews + 1, sizeof(bool));
-	int			left = cat->nmatviews;
-	int			progress = 1;
-	sbuf		sql;
-	sl_err		last;
-
-	if (done == NULL)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory refreshing materialized views");
-	err_clear(&last);
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	while (left > 0 && progress > 0)
-	{
-		progress = 0;
-		for (int i = 0; i < cat->nmatviews; i++)
-		{
-			if (done[i])
-				continue;
-			sbuf_reset(&sql);
-			sbuf_printf(&sql, "REFRESH MATERIALIZED VIEW %s", cat->matviews[i]);
-			err_clear(&last);
-			if (conn_exec(target, SIDE_TARGET, sbuf_str(&sql), &last) == 0)
-			{
-				done[i] = true;
-				left--;
-				progress++;
-			}
-		}
-	}
-	sbuf_fini(&sql);
-	free(done);
-	if (left > 0)
-		return err_take(err, &last);
-	return 0;
 }
 
 static void
@@ -738,21 +661,6 @@ record_target_digests(state *st, const clone_report *r, sl_err *err)
 }
 
 
-/* Opens a REPEATABLE READ transaction on the holder and exports its snapshot. */
-static int
-export_snapshot(PGconn *holder, char *out, size_t outlen, sl_err *err)
-{
-	PGresult   *res;
-	int			rc;
-
-	if ((rc = conn_exec(holder, SIDE_SOURCE, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
-		(rc = conn_query(holder, SIDE_SOURCE, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
-		return rc;
-	snprintf(out, outlen, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
-
 /*
  * The source at a resumed run's snapshot when it still exists (another
  * process holds it); else, unless the user requires consistency, a new
@@ -785,7 +693,7 @@ resume_snapshot(const clone_options *opt, state *st, const state_run *run, PGcon
 		{
 			/* every row was read at the old snapshot: what is left is schema and sequences */
 			log_verbose("run %lld: every chunk is done; its snapshot is no longer needed", (long long) run->id);
-			return opt->best_effort ? 0 : export_snapshot(holder, r->snapshot, sizeof(r->snapshot), err);
+			return opt->best_effort ? 0 : conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err);
 		}
 	}
 	if (!run->best_effort && opt->require_consistent)
@@ -799,7 +707,7 @@ resume_snapshot(const clone_options *opt, state *st, const state_run *run, PGcon
 					"the run is now best effort (--require-consistent refuses instead)",
 					(long long) run->id, run->snapshot);
 	r->best_effort = true;
-	if (!opt->best_effort && (rc = export_snapshot(holder, r->snapshot, sizeof(r->snapshot), err)) < 0)
+	if (!opt->best_effort && (rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
 		return rc;
 	return state_run_rebase(st, run->id, r->snapshot, true, err);
 }
@@ -1005,7 +913,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 	else if (!opt->best_effort)
 	{
-		if ((rc = export_snapshot(holder, r->snapshot, sizeof(r->snapshot), err)) < 0)
+		if ((rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
 			goto done;
 		log_verbose("source snapshot %s exported", r->snapshot);
 	}
@@ -1144,7 +1052,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	if (!data_only &&
 		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
 		goto done;
-	if ((rc = refresh_matviews(control, r->cat, err)) < 0)
+	if ((rc = schema_refresh_matviews(control, r->cat->nmatviews, r->cat->matviews, err)) < 0)
 		goto done;
 	r->seconds_post = sched_now() - t;
 	log_info("schema: %s%d materialized views refreshed in %.1f s",
@@ -1163,15 +1071,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 
 done:
-	if (rc < 0 && atomic_load(sched_stop_flag()) && err->side != SIDE_INTERRUPT)
-	{
-		/* a step cut short by the signal reports the signal, not the symptom */
-		sl_err		interrupted;
-
-		err_clear(&interrupted);
-		err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
-		*err = interrupted;
-	}
+	sched_blame_stop(rc, err);
 	if (!r->nothing_to_do)
 		record_end(opt, &st, r->run_id, rc, err);
 	free(chunks);

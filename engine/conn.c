@@ -318,6 +318,20 @@ conn_import_snapshot(PGconn *conn, sl_side side, const char *snapshot, sl_err *e
 	return rc;
 }
 
+int
+conn_export_snapshot(PGconn *conn, sl_side side, char *out, size_t outlen, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	if ((rc = conn_exec(conn, side, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
+		(rc = conn_query(conn, side, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
+		return rc;
+	snprintf(out, outlen, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 bool
 conn_encrypted(PGconn *conn)
 {

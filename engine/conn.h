@@ -80,6 +80,12 @@ int			conn_split_password(const char *conninfo, char **without, char **password)
  */
 int			conn_import_snapshot(PGconn *conn, sl_side side, const char *snapshot, sl_err *err);
 
+/*
+ * Opens a read-only REPEATABLE READ transaction and exports its snapshot,
+ * whose name goes into out; the snapshot lives as long as the transaction.
+ */
+int			conn_export_snapshot(PGconn *conn, sl_side side, char *out, size_t outlen, sl_err *err);
+
 /* True when TLS or GSS encrypts the connection (the direct COPY path cannot read it). */
 bool		conn_encrypted(PGconn *conn);
 

@@ -47,7 +47,7 @@ typedef struct chunk_stream
 
 int
 copy_worker_init(copy_worker *w, int id, io_loop_kind kind, bool via_libpq, const atomic_int *stop,
-				 char *fallback_why, size_t whylen, sl_err *err)
+				 atomic_int *fallback_said, char *backend, size_t backendlen, sl_err *err)
 {
 	int			rc;
 
@@ -61,13 +61,12 @@ copy_worker_init(copy_worker *w, int id, io_loop_kind kind, bool via_libpq, cons
 		io_pipe_fini(&w->pipe);
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "could not allocate the buffers of worker %d", id);
 	}
-	if ((rc = io_loop_create(&w->loop, kind, fallback_why, whylen)) < 0)
+	if ((rc = reader_loop_create(&w->loop, kind, id, fallback_said, backend, backendlen, err)) < 0)
 	{
 		io_pipe_fini(&w->pipe);
 		free(w->read_buf);
 		w->read_buf = NULL;
-		return err_set(err, SIDE_LOCAL, rc, "could not set up io_uring for worker %d: %s",
-					   id, strerror(-rc));
+		return rc;
 	}
 	return 0;
 }

@@ -68,11 +68,13 @@ typedef struct copy_result
 } copy_result;
 
 /*
- * Sets up the pipe and loop; connections are opened by the caller.
- * via_libpq forces libpq's COPY functions even on unencrypted connections.
+ * Sets up the pipe and loop (reader_loop_create: fallback_said, backend);
+ * connections are opened by the caller.  via_libpq forces libpq's COPY
+ * functions even on unencrypted connections.
  */
 int			copy_worker_init(copy_worker *w, int id, io_loop_kind kind, bool via_libpq,
-							 const atomic_int *stop, char *fallback_why, size_t whylen, sl_err *err);
+							 const atomic_int *stop, atomic_int *fallback_said, char *backend,
+							 size_t backendlen, sl_err *err);
 void		copy_worker_fini(copy_worker *w);
 
 /*

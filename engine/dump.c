@@ -46,7 +46,8 @@ typedef struct dump_ctx
 	dump_report *r;
 	int			dir_fd;
 	uint8_t		dump_id[SPILL_DUMP_ID_SIZE];
-	atomic_int	fallback_said;
+	atomic_int	fallback_said;	/* the sockets' io_uring fallback was reported */
+	atomic_int	file_fallback_said; /* the files' */
 } dump_ctx;
 
 typedef struct dump_worker
@@ -74,7 +75,6 @@ dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err
 	dump_worker *w = calloc(1, sizeof(*w));
 	conn_settings settings = {ctx->r->cat->encoding, 0};
 	spill_header header = {{0}, 0, 0, SPILL_FORMAT_BINARY};
-	char		why[256];
 	int			rc;
 
 	*state = w;
@@ -84,13 +84,9 @@ dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
 	w->id = id;
 	w->stop = stop;
-	if ((rc = io_loop_create(&w->loop, ctx->opt->io_kind, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_LOCAL, rc, "could not set up io_uring for worker %d: %s", id, strerror(-rc));
-	if (id == 1)
-		snprintf(ctx->r->io_backend, sizeof(ctx->r->io_backend), "%s", io_loop_backend(w->loop));
-	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
-		log_warning("io_uring is not available (%s); using poll()", why);
-	if ((rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0)
+	if ((rc = reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
+								 sizeof(ctx->r->io_backend), err)) < 0 ||
+		(rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0)
 		return rc;
 	return conn_import_snapshot(w->source, SIDE_SOURCE, ctx->r->snapshot[0] ? ctx->r->snapshot : NULL, err);
 }
@@ -180,7 +176,7 @@ dump_chunk_file(dump_ctx *ctx, dump_worker *w, int idx, dump_chunk *dc, const ch
 								ctx->opt->io_kind == IO_LOOP_POLL ? SPILL_IO_PWRITE : SPILL_IO_AUTO,
 								&f, why, sizeof(why))) < 0)
 		return err_set(err, SIDE_LOCAL, rc, "%s: %s", what, why);
-	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
+	if (why[0] != '\0' && atomic_exchange(&ctx->file_fallback_said, 1) == 0)
 		log_warning("io_uring is not available for files (%s); using pwrite()", why);
 	if (idx == 0 || ctx->r->file_backend[0] == '\0')
 		snprintf(ctx->r->file_backend, sizeof(ctx->r->file_backend), "%s", spill_file_backend(f));
@@ -437,7 +433,6 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	dump_report *r = calloc(1, sizeof(*r));
 	dump_ctx	ctx;
 	PGconn	   *holder = NULL;
-	PGresult   *res = NULL;
 	cat_sequence_value *seqs = NULL;
 	schema_tools tools;
 	schema_options sopt = {false, false, sched_stop_flag(), NULL, false, NULL};
@@ -472,15 +467,9 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		goto done;
 	if ((rc = open_dir(opt->dir, &ctx.dir_fd, err)) < 0)
 		goto done;
-	if (!opt->best_effort)
-	{
-		if ((rc = conn_exec(holder, SIDE_SOURCE, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
-			(rc = conn_query(holder, SIDE_SOURCE, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
-			goto done;
-		snprintf(r->snapshot, sizeof(r->snapshot), "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		res = NULL;
-	}
+	if (!opt->best_effort &&
+		(rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
+		goto done;
 	if ((rc = catalog_load(holder, conn_major_version(holder), &r->cat, err)) < 0)
 		goto done;
 	log_info("source: PostgreSQL %d, %d tables, %d sequences; dump %s into \"%s\"",
@@ -557,21 +546,13 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 				 r->seconds_data);
 
 done:
-	if (rc < 0 && atomic_load(sched_stop_flag()) && err->side != SIDE_INTERRUPT)
-	{
-		sl_err		interrupted;
-
-		err_clear(&interrupted);
-		err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
-		*err = interrupted;
-	}
+	sched_blame_stop(rc, err);
 	if (seqs != NULL && r->cat != NULL)
 		catalog_free_sequence_values(seqs, r->cat->nsequences);
 	free(seqs);
 	free(without);
 	free(password);
 	sbuf_fini(&manifest);
-	PQclear(res);
 	conn_close(&holder);
 	if (ctx.dir_fd >= 0)
 		close(ctx.dir_fd);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "engine/conn.h"
+#include "engine/log.h"
 
 #define RESYNC_WAIT_MS 200
 #define READER_BATCH_LOW (96u << 10)	/* a read below this: pause longer */
@@ -321,5 +322,22 @@ copy_reader_finish(copy_reader *r)
 					   "%s: the %s sent %llu rows but %llu were hashed", r->what,
 					   err_side_name(r->side), (unsigned long long) r->server_rows,
 					   (unsigned long long) r->digest.rows);
+	return 0;
+}
+
+int
+reader_loop_create(io_loop **loop, io_loop_kind kind, int worker, atomic_int *fallback_said,
+				   char *backend, size_t backendlen, sl_err *err)
+{
+	char		why[256];
+	int			rc;
+
+	if ((rc = io_loop_create(loop, kind, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "could not set up io_uring for worker %d: %s", worker,
+					   strerror(-rc));
+	if (worker == 1)
+		snprintf(backend, backendlen, "%s", io_loop_backend(*loop));
+	if (why[0] != '\0' && atomic_exchange(fallback_said, 1) == 0)
+		log_warning("io_uring is not available (%s); using poll()", why);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #define PGSLUICE_ENGINE_READER_H
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@
 #include "codec/digest.h"
 #include "codec/pgwire.h"
 #include "engine/err.h"
+#include "io/loop.h"
 #include "io/pipe.h"
 
 #define READER_BUF_BYTES (1u << 20)	/* socket reads of the direct path */
@@ -100,6 +102,15 @@ bool		copy_reader_has_buffered(const copy_reader *r);
  * connections with large buffers it stays at zero.
  */
 unsigned	copy_reader_pause_us(const copy_reader *r);
+
+/*
+ * Creates the readiness loop of worker number worker (io/loop.h): io_uring
+ * where the kernel allows it, else poll, which is said once per run (the
+ * caller's *fallback_said); worker 1 writes the backend's name into
+ * backend.
+ */
+int			reader_loop_create(io_loop **loop, io_loop_kind kind, int worker, atomic_int *fallback_said,
+							   char *backend, size_t backendlen, sl_err *err);
 
 /*
  * After done: checks that the stream ended properly and that the rows hashed

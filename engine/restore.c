@@ -41,8 +41,6 @@
 #define MANIFEST_MAX ((size_t) 1 << 30)
 #define FILE_BUF_BYTES (1u << 20)	/* file bytes read at once */
 #define ROWS_BUF_BYTES (1u << 20)	/* decoded COPY bytes sent at once */
-#define RETRY_MAX_SECONDS 30.0
-#define BATCH_SEQUENCES 500
 
 /* What the manifest says of a table and a chunk. */
 typedef struct man_table
@@ -77,8 +75,11 @@ typedef struct manifest
 	man_table  *tables;
 	int			nchunks;
 	man_chunk  *chunks;
-	const json_value *sequences;
-	const json_value *matviews;
+	int			nsequences;
+	char	  **sequence_names; /* into the document */
+	cat_sequence_value *sequence_values;	/* last_value into the document */
+	int			nmatviews;
+	char	  **matviews;		/* into the document */
 } manifest;
 
 typedef struct restore_ctx
@@ -137,6 +138,9 @@ manifest_free(manifest *m)
 	}
 	free(m->tables);
 	free(m->chunks);
+	free(m->sequence_names);
+	free(m->sequence_values);
+	free(m->matviews);
 	json_doc_destroy(m->doc);
 	free(m);
 }
@@ -212,6 +216,44 @@ manifest_read_tables(manifest *m, const json_value *root, const char *path, sl_e
 			return bad_manifest(err, path, "a chunk lacks its file, table, range, counts or digest");
 		mc->seq = (int) seq;
 		mc->freeze = freeze;
+	}
+	return 0;
+}
+
+/* The sequences with their values, and the materialized views to refresh. */
+static int
+manifest_read_objects(manifest *m, const json_value *root, const char *path, sl_err *err)
+{
+	const json_value *sequences = json_get(root, "sequences");
+	const json_value *matviews = json_get(root, "matviews");
+
+	if (json_kind(sequences) != JSON_ARRAY || json_kind(matviews) != JSON_ARRAY)
+		return bad_manifest(err, path, "it lacks the \"sequences\" or \"matviews\" array");
+	m->nsequences = (int) json_len(sequences);
+	m->nmatviews = (int) json_len(matviews);
+	m->sequence_names = calloc((size_t) m->nsequences + 1, sizeof(char *));
+	m->sequence_values = calloc((size_t) m->nsequences + 1, sizeof(cat_sequence_value));
+	m->matviews = calloc((size_t) m->nmatviews + 1, sizeof(char *));
+	if (m->sequence_names == NULL || m->sequence_values == NULL || m->matviews == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the manifest");
+	for (int i = 0; i < m->nsequences; i++)
+	{
+		const json_value *s = json_at(sequences, (size_t) i);
+
+		m->sequence_names[i] = (char *) get_str(s, "name");
+		m->sequence_values[i].last_value = (char *) get_str(s, "last_value");
+		if (m->sequence_names[i] == NULL || m->sequence_values[i].last_value == NULL ||
+			json_bool(json_get(s, "is_called"), &m->sequence_values[i].is_called) < 0)
+			return bad_manifest(err, path, "a sequence lacks its name, value or is_called");
+	}
+	for (int i = 0; i < m->nmatviews; i++)
+	{
+		size_t		len;
+		const char *name = json_string(json_at(matviews, (size_t) i), &len);
+
+		if (name == NULL || strlen(name) != len)
+			return bad_manifest(err, path, "a materialized view's name is not a string");
+		m->matviews[i] = (char *) name;
 	}
 	return 0;
 }
@@ -298,14 +340,8 @@ manifest_load(int dir_fd, const char *dir, manifest **out, sl_err *err)
 		m->dump_id[i] = (uint8_t) (hi << 4 | lo);
 	}
 	snprintf(m->dump_hex, sizeof(m->dump_hex), "%s", id);
-	m->sequences = json_get(root, "sequences");
-	m->matviews = json_get(root, "matviews");
-	if (json_kind(m->sequences) != JSON_ARRAY || json_kind(m->matviews) != JSON_ARRAY)
-	{
-		rc = bad_manifest(err, path, "it lacks the \"sequences\" or \"matviews\" array");
-		goto done;
-	}
-	rc = manifest_read_tables(m, root, path, err);
+	if ((rc = manifest_read_tables(m, root, path, err)) == 0)
+		rc = manifest_read_objects(m, root, path, err);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -561,13 +597,7 @@ restore_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 		atomic_fetch_add(&ctx->retries, 1);
 		log_warning("%s; retrying (attempt %d of %d) on a new connection", e.msg, attempt + 1,
 					ctx->opt->retries + 1);
-		for (double until = sched_now() + (attempt >= 6 ? RETRY_MAX_SECONDS : (double) (1 << (attempt - 1)));
-			 !atomic_load(w->stop) && sched_now() < until;)
-		{
-			struct timespec tick = {0, 100 * 1000000L};
-
-			nanosleep(&tick, NULL);
-		}
+		sched_backoff(attempt, w->stop);
 	}
 }
 
@@ -647,65 +677,6 @@ check_plan(const manifest *m, plan **out)
 		(int64_t) m->chunks[i].compressed, false};
 	*out = p;
 	return 0;
-}
-
-static int
-set_sequences(PGconn *target, const manifest *m, int *count, sl_err *err)
-{
-	size_t		n = json_len(m->sequences);
-	sbuf		sql;
-	int			rc = 0;
-
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	for (size_t start = 0; start < n && rc == 0; start += BATCH_SEQUENCES)
-	{
-		sbuf_reset(&sql);
-		sbuf_append(&sql, "SELECT ");
-		for (size_t i = start; i < n && i < start + BATCH_SEQUENCES; i++)
-		{
-			const json_value *s = json_at(m->sequences, i);
-			const char *name = get_str(s, "name");
-			const char *value = get_str(s, "last_value");
-			bool		called = false;
-			char	   *lname;
-			char	   *lvalue;
-
-			if (name == NULL || value == NULL || json_bool(json_get(s, "is_called"), &called) < 0)
-				return err_set(err, SIDE_USAGE, -EPROTO, "the manifest has a malformed sequence");
-			lname = PQescapeLiteral(target, name, strlen(name));
-			lvalue = PQescapeLiteral(target, value, strlen(value));
-			sbuf_printf(&sql, "%spg_catalog.setval(%s, %s::bigint, %s)", i > start ? ", " : "",
-						lname ? lname : "NULL", lvalue ? lvalue : "NULL", called ? "true" : "false");
-			PQfreemem(lname);
-			PQfreemem(lvalue);
-			(*count)++;
-		}
-		rc = sbuf_failed(&sql) ? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory")
-			: conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
-	}
-	sbuf_fini(&sql);
-	return rc;
-}
-
-static int
-refresh_matviews(PGconn *target, const manifest *m, sl_err *err)
-{
-	int			rc = 0;
-
-	for (size_t i = 0; i < json_len(m->matviews) && rc == 0; i++)
-	{
-		size_t		len;
-		const char *name = json_string(json_at(m->matviews, i), &len);
-		sbuf		sql;
-
-		if (name == NULL || strlen(name) != len)
-			return err_set(err, SIDE_USAGE, -EPROTO, "the manifest has a malformed materialized view");
-		sbuf_init(&sql, SBUF_DEFAULT_CAP);
-		sbuf_printf(&sql, "REFRESH MATERIALIZED VIEW %s", name);
-		rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
-		sbuf_fini(&sql);
-	}
-	return rc;
 }
 
 /* None of the dump's tables may be on the target yet (a new restore restores the schema). */
@@ -940,25 +911,19 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 
 	/* 4. sequences, post-data, materialized views */
 	t = sched_now();
-	if ((rc = set_sequences(control, m, &r->sequences_set, err)) < 0)
+	if ((rc = catalog_write_sequences(control, m->nsequences, m->sequence_names, m->sequence_values, err)) < 0)
 		goto done;
+	r->sequences_set = m->nsequences;
 	if (sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
 	if ((rc = schema_restore(&tools, &sopt, opt->target, schema_path, "post-data", opt->jobs, err)) < 0 ||
-		(rc = refresh_matviews(control, m, err)) < 0)
+		(rc = schema_refresh_matviews(control, m->nmatviews, m->matviews, err)) < 0)
 		goto done;
 	r->seconds_post = sched_now() - t;
 	rc = state_run_set(&st, run.id, "done", STATE_STEP_DONE, NULL, err);
 
 done:
-	if (rc < 0 && atomic_load(sched_stop_flag()) && err->side != SIDE_INTERRUPT)
-	{
-		sl_err		interrupted;
-
-		err_clear(&interrupted);
-		err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
-		*err = interrupted;
-	}
+	sched_blame_stop(rc, err);
 	if (rc < 0 && run.id > 0 && control != NULL)
 	{
 		sl_err		ignored;

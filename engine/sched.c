@@ -203,3 +203,29 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	free(workers);
 	return rc;
 }
+
+void
+sched_blame_stop(int rc, sl_err *err)
+{
+	sl_err		interrupted;
+
+	if (rc >= 0 || !atomic_load(&stop_requested) || err->side == SIDE_INTERRUPT)
+		return;
+	err_clear(&interrupted);
+	err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);
+	*err = interrupted;
+}
+
+void
+sched_backoff(int attempt, const atomic_int *stop)
+{
+	double		seconds = attempt >= 6 ? SCHED_BACKOFF_MAX_SECONDS : (double) (1 << (attempt - 1));
+	double		until = sched_now() + (seconds < SCHED_BACKOFF_MAX_SECONDS ? seconds : SCHED_BACKOFF_MAX_SECONDS);
+
+	while (!atomic_load(stop) && sched_now() < until)
+	{
+		struct timespec tick = {0, 100 * 1000000L};
+
+		nanosleep(&tick, NULL);
+	}
+}

@@ -60,4 +60,18 @@ double		sched_now(void);
 /* The flag sched_request_stop raises, for waits outside the scheduler. */
 const atomic_int *sched_stop_flag(void);
 
+/*
+ * A step that failed (rc < 0) after a stop request reports the request, not
+ * its symptom (a killed child, a cancelled statement): err becomes an
+ * interrupt that keeps the original message.
+ */
+void		sched_blame_stop(int rc, sl_err *err);
+
+/*
+ * Sleeps before attempt + 1 at something that failed for a passing cause:
+ * 1 s, then doubling up to SCHED_BACKOFF_MAX_SECONDS; returns early on stop.
+ */
+#define SCHED_BACKOFF_MAX_SECONDS 30.0
+void		sched_backoff(int attempt, const atomic_int *stop);
+
 #endif

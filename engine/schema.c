@@ -399,3 +399,41 @@ schema_end_sessions(PGconn *control, const char *appname, sl_err *err)
 		}
 	}
 }
+
+int
+schema_refresh_matviews(PGconn *target, int n, char *const *names, sl_err *err)
+{
+	bool	   *done = calloc((size_t) n + 1, sizeof(bool));
+	int			left = n;
+	int			progress = 1;
+	sbuf		sql;
+	sl_err		last;
+
+	if (done == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory refreshing materialized views");
+	err_clear(&last);
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	while (left > 0 && progress > 0)
+	{
+		progress = 0;
+		for (int i = 0; i < n; i++)
+		{
+			if (done[i])
+				continue;
+			sbuf_reset(&sql);
+			sbuf_printf(&sql, "REFRESH MATERIALIZED VIEW %s", names[i]);
+			err_clear(&last);
+			if (conn_exec(target, SIDE_TARGET, sbuf_str(&sql), &last) == 0)
+			{
+				done[i] = true;
+				left--;
+				progress++;
+			}
+		}
+	}
+	sbuf_fini(&sql);
+	free(done);
+	if (left > 0)
+		return err_take(err, &last);
+	return 0;
+}

@@ -78,4 +78,11 @@ void		schema_workdir_remove(const char *dir);
  */
 int			schema_end_sessions(PGconn *target, const char *application_name, sl_err *err);
 
+/*
+ * Refreshes the n materialized views names[] (quoted) on target.  One may
+ * read another, so those that fail for want of a populated one are tried
+ * again in the next round, until a round makes no progress.
+ */
+int			schema_refresh_matviews(PGconn *target, int n, char *const *names, sl_err *err);
+
 #endif

@@ -218,7 +218,6 @@ verify_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_e
 	verify_ctx *ctx = arg;
 	verify_worker *w = calloc(1, sizeof(*w));
 	conn_settings settings = {ctx->encoding, 0};
-	char		why[256];
 	int			rc;
 
 	*state = w;
@@ -227,13 +226,9 @@ verify_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_e
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
 	w->id = id;
 	w->stop = stop;
-	if ((rc = io_loop_create(&w->loop, ctx->opt->io_kind, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_LOCAL, rc, "could not set up io_uring for worker %d: %s", id, strerror(-rc));
-	if (id == 1)
-		snprintf(ctx->r->io_backend, sizeof(ctx->r->io_backend), "%s", io_loop_backend(w->loop));
-	if (why[0] != '\0' && atomic_exchange(&ctx->fallback_said, 1) == 0)
-		log_warning("io_uring is not available (%s); using poll()", why);
-	if ((rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0 ||
+	if ((rc = reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
+								 sizeof(ctx->r->io_backend), err)) < 0 ||
+		(rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0 ||
 		(rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0 ||
 		(rc = conn_import_snapshot(w->source, SIDE_SOURCE, ctx->source_snapshot, err)) < 0 ||
 		(rc = conn_import_snapshot(w->target, SIDE_TARGET, ctx->target_snapshot, err)) < 0)
@@ -501,22 +496,14 @@ open_holder(PGconn **conn, const char *conninfo, sl_side side, const char *encod
 			const char *import, char *exported, size_t exportlen, sl_err *err)
 {
 	conn_settings settings = {encoding, 0};
-	PGresult   *res;
 	int			rc;
 
 	if ((rc = conn_open(conn, conninfo, side, &settings, err)) < 0)
 		return rc;
-	if (import != NULL)
-	{
-		snprintf(exported, exportlen, "%s", import);
-		return conn_import_snapshot(*conn, side, import, err);
-	}
-	if ((rc = conn_exec(*conn, side, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
-		(rc = conn_query(*conn, side, "SELECT pg_catalog.pg_export_snapshot()", &res, err)) < 0)
-		return rc;
-	snprintf(exported, exportlen, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
+	if (import == NULL)
+		return conn_export_snapshot(*conn, side, exported, exportlen, err);
+	snprintf(exported, exportlen, "%s", import);
+	return conn_import_snapshot(*conn, side, import, err);
 }
 
 int
