@@ -51,6 +51,9 @@ typedef struct clone_worker
 	copy_worker copy;
 	state		st;				/* over copy.target; re-pointed after a reconnect */
 	char		name[160];		/* host/pid/worker, recorded with its chunks */
+	clone_ctx  *ctx;
+	int			idx;			/* the chunk it copies */
+	bool		claimed;		/* its last attempt took the chunk's record */
 } clone_worker;
 
 static int
@@ -106,19 +109,25 @@ clone_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, s
 	if (rc < 0)
 		return rc;
 	snprintf(cw->name, sizeof(cw->name), "%s/%d", ctx->worker_prefix, id);
+	cw->ctx = ctx;
 	if ((rc = state_init(&cw->st, NULL, ctx->opt->state_schema, err)) < 0)
 		return rc;
 	return open_worker_connections(ctx, cw, err);
 }
 
 /*
- * One attempt at a chunk, in one target transaction: take the chunk's
- * record, copy the rows, mark the record done, commit.  *claimed is false
- * when the chunk was done already or another worker holds it.
+ * One attempt at the worker's chunk, in one target transaction: take the
+ * chunk's record, copy the rows, mark the record done, commit.
+ * cw->claimed is false when the chunk was done already or another worker
+ * holds it.
  */
 static int
-chunk_attempt(clone_ctx *ctx, clone_worker *cw, int idx, bool *claimed, sl_err *err)
+chunk_attempt(void *arg, sl_err *err)
 {
+	clone_worker *cw = arg;
+	clone_ctx  *ctx = cw->ctx;
+	int			idx = cw->idx;
+	bool	   *claimed = &cw->claimed;
 	copy_worker *w = &cw->copy;
 	clone_chunk *c = &ctx->report->chunks[idx];
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
@@ -158,6 +167,18 @@ fail:
 	return rc;
 }
 
+/* After a failed attempt: the failure goes on record once the target takes connections again. */
+static void
+chunk_retrying(void *arg, const sl_err *failure)
+{
+	clone_worker *cw = arg;
+	sl_err		ignored;
+
+	err_clear(&ignored);
+	if (open_worker_connections(cw->ctx, cw, &ignored) == 0)
+		(void) state_chunk_failed(&cw->st, cw->ctx->run_id, cw->idx, failure->msg, &ignored);
+}
+
 static int64_t
 clone_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 {
@@ -166,43 +187,23 @@ clone_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
 	const char *table = ctx->cat->tables[pc->table].qname;
 	clone_chunk *c = &ctx->report->chunks[idx];
+	char		what[512];
+	sched_retry retry = {chunk_attempt, chunk_retrying, cw, what, "on new connections", ctx->opt->retries,
+						 cw->copy.stop, &ctx->retries};
+	int			rc;
 
-	for (int attempt = 1;; attempt++)
+	snprintf(what, sizeof(what), "chunk %d of %s", pc->seq, table);
+	cw->idx = idx;
+	if ((rc = sched_retry_run(&retry, err)) < 0)
 	{
-		sl_err		e;
-		bool		claimed;
-		int			rc;
-
-		err_clear(&e);
-		rc = chunk_attempt(ctx, cw, idx, &claimed, &e);
-		if (rc == 0 && !claimed)
-			return 0;			/* done before, or another worker's */
-		if (rc == 0)
-		{
-			log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", cw->copy.id, pc->seq, table,
-						(unsigned long long) c->result.rows, c->seconds);
-			return (int64_t) c->result.bytes;
-		}
-		if (atomic_load(cw->copy.stop) || !err_transient(&e) || attempt > ctx->opt->retries)
-		{
-			if (err_transient(&e) && attempt > ctx->opt->retries && ctx->opt->retries > 0)
-				log_error("chunk %d of %s failed %d times; giving up", pc->seq, table, attempt);
-			c->status = CHUNK_FAILED;
-			return err_take(err, &e);
-		}
-		atomic_fetch_add(&ctx->retries, 1);
-		log_warning("%s; retrying (attempt %d of %d) on new connections", e.msg, attempt + 1,
-					ctx->opt->retries + 1);
-		sched_backoff(attempt, cw->copy.stop);
-		/* the failure goes on record once the target takes connections again */
-		if (open_worker_connections(ctx, cw, &e) == 0)
-		{
-			sl_err		ignored;
-
-			err_clear(&ignored);
-			(void) state_chunk_failed(&cw->st, ctx->run_id, idx, e.msg, &ignored);
-		}
+		c->status = CHUNK_FAILED;
+		return rc;
 	}
+	if (!cw->claimed)
+		return 0;				/* done before, or another worker's */
+	log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", cw->copy.id, pc->seq, table,
+				(unsigned long long) c->result.rows, c->seconds);
+	return (int64_t) c->result.bytes;
 }
 
 static void
@@ -274,7 +275,7 @@ run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_er
 	ctx->started = sched_now();
 	for (;;)
 	{
-		sched_options sopt = {ctx->opt->jobs, ctx->opt->progress_seconds, "data", skip, NULL};
+		sched_options sopt = {ctx->opt->jobs, ctx->opt->progress_seconds, "data", skip, NULL, NULL};
 		int			pending = 0;
 		int			done_now = 0;
 		state_summary sum;

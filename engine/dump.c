@@ -1,11 +1,9 @@
 /*
  * dump.c: pgsluice dump.  See dump.h.
  *
- * A worker reads a chunk's COPY stream from the source (engine/reader.h,
- * hashed as it passes) into its pipe, and drains the pipe into its zstd
- * encoder, whose output goes to the chunk's file in large writes; when the
- * pipe is empty and the source has sent nothing more, it waits on the
- * socket.  The manifest is written once every chunk file is durable.
+ * A worker writes each chunk it takes into its file (engine/chunkfile.h),
+ * hashed as it passes.  The manifest is written once every chunk file is
+ * durable.
  *
  * Thread safety: chunks run on engine/sched.c's workers; a chunk's slot in
  * the report is written by the worker that runs it and read after all are
@@ -16,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,27 +24,21 @@
 
 #include "codec/json.h"
 #include "codec/spill.h"
+#include "engine/chunkfile.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/reader.h"
 #include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
-#include "io/pipe.h"
 #include "io/spillfile.h"
-
-#define DUMP_PIPE_BYTES (4u << 20)
-#define DUMP_OUT_BYTES (1u << 20)	/* encoder output handed to the file at once */
-#define DUMP_WAIT_MS 200
 
 typedef struct dump_ctx
 {
 	const dump_options *opt;
 	dump_report *r;
-	int			dir_fd;
-	uint8_t		dump_id[SPILL_DUMP_ID_SIZE];
+	chunkfile_dir dir;
 	atomic_int	fallback_said;	/* the sockets' io_uring fallback was reported */
-	atomic_int	file_fallback_said; /* the files' */
 } dump_ctx;
 
 typedef struct dump_worker
@@ -55,18 +46,9 @@ typedef struct dump_worker
 	int			id;
 	PGconn	   *source;
 	io_loop    *loop;
-	io_pipe		pipe;
-	uint8_t    *read_buf;		/* READER_BUF_BYTES */
-	uint8_t    *out_buf;		/* DUMP_OUT_BYTES */
-	spill_encoder *enc;
+	chunkfile_writer *writer;
 	const atomic_int *stop;
 } dump_worker;
-
-void
-dump_chunk_file_name(int idx, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "chunk-%06d.pgsl", idx + 1);
-}
 
 static int
 dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err *err)
@@ -74,17 +56,15 @@ dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err
 	dump_ctx   *ctx = arg;
 	dump_worker *w = calloc(1, sizeof(*w));
 	conn_settings settings = {ctx->r->cat->encoding, 0};
-	spill_header header = {{0}, 0, 0, SPILL_FORMAT_BINARY};
 	int			rc;
 
 	*state = w;
-	if (w == NULL || io_pipe_init(&w->pipe, DUMP_PIPE_BYTES) < 0 ||
-		(w->read_buf = malloc(READER_BUF_BYTES)) == NULL || (w->out_buf = malloc(DUMP_OUT_BYTES)) == NULL ||
-		spill_encoder_create(ctx->opt->compress_level, &header, &w->enc) < 0)
+	if (w == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
 	w->id = id;
 	w->stop = stop;
-	if ((rc = reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
+	if ((rc = chunkfile_writer_create(ctx->opt->compress_level, &w->writer, err)) < 0 ||
+		(rc = reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
 								 sizeof(ctx->r->io_backend), err)) < 0 ||
 		(rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0)
 		return rc;
@@ -103,142 +83,8 @@ dump_worker_close(void *arg, void *state)
 		io_loop_forget(w->loop);
 	conn_close(&w->source);
 	io_loop_destroy(w->loop);
-	io_pipe_fini(&w->pipe);
-	spill_encoder_destroy(w->enc);
-	free(w->read_buf);
-	free(w->out_buf);
+	chunkfile_writer_destroy(w->writer);
 	free(w);
-}
-
-/* Hands the encoder's output to the file once its buffer is full (or at the end: all). */
-static int
-flush_out(spill_file *f, spill_out *out, bool all, const char *file, sl_err *err)
-{
-	int			rc;
-
-	if (out->pos == 0 || (!all && out->pos < out->size))
-		return 0;
-	if ((rc = spill_file_write(f, out->dst, out->pos)) < 0)
-		return err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f)[0] ? spill_file_error(f) : file);
-	out->pos = 0;
-	return 0;
-}
-
-/* Encodes what the pipe holds into the file. */
-static int
-drain_pipe(dump_worker *w, spill_file *f, spill_out *out, const char *file, sl_err *err)
-{
-	const uint8_t *span;
-	size_t		n;
-	int			rc;
-
-	while ((n = io_pipe_peek(&w->pipe, &span, w->pipe.used)) > 0)
-	{
-		codec_in	in = {span, n, 0};
-
-		while (in.pos < in.size)
-		{
-			if ((rc = spill_encoder_update(w->enc, &in, out)) < 0)
-				return err_set(err, SIDE_LOCAL, rc, "could not compress \"%s\": %s", file,
-							   spill_encoder_error(w->enc));
-			if ((rc = flush_out(f, out, false, file, err)) < 0)
-				return rc;
-		}
-		io_pipe_consume(&w->pipe, n);
-	}
-	return 0;
-}
-
-static int
-dump_chunk_file(dump_ctx *ctx, dump_worker *w, int idx, dump_chunk *dc, const char *what, sl_err *err)
-{
-	const plan_chunk *pc = &ctx->r->plan->chunks[idx];
-	const cat_table *t = &ctx->r->cat->tables[pc->table];
-	copy_reader_columns columns = {t->ncols, t->shapes, t->text_reason != NULL};
-	spill_header header;
-	spill_file *f = NULL;
-	spill_out	out = {w->out_buf, DUMP_OUT_BYTES, 0};
-	copy_reader reader;
-	char		file[64];
-	char		why[512];
-	sbuf		sql;
-	int			rc;
-
-	memset(&reader, 0, sizeof(reader));
-	memcpy(header.dump_id, ctx->dump_id, SPILL_DUMP_ID_SIZE);
-	header.table_oid = t->oid;
-	header.chunk_no = (uint32_t) pc->seq;
-	header.format = columns.text ? SPILL_FORMAT_TEXT : SPILL_FORMAT_BINARY;
-	dump_chunk_file_name(idx, file, sizeof(file));
-	if (spill_encoder_reset(w->enc, &header) < 0)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "%s: %s", what, spill_encoder_error(w->enc));
-	if ((rc = spill_file_create(ctx->dir_fd, file,
-								ctx->opt->io_kind == IO_LOOP_POLL ? SPILL_IO_PWRITE : SPILL_IO_AUTO,
-								&f, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_LOCAL, rc, "%s: %s", what, why);
-	if (why[0] != '\0' && atomic_exchange(&ctx->file_fallback_said, 1) == 0)
-		log_warning("io_uring is not available for files (%s); using pwrite()", why);
-	if (idx == 0 || ctx->r->file_backend[0] == '\0')
-		snprintf(ctx->r->file_backend, sizeof(ctx->r->file_backend), "%s", spill_file_backend(f));
-
-	io_pipe_clear(&w->pipe);
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	plan_copy_out_sql(&sql, t, pc->predicate, columns.text);
-	rc = copy_reader_begin(&reader, w->source, SIDE_SOURCE, &columns, sbuf_str(&sql),
-						   !ctx->opt->via_libpq && !conn_encrypted(w->source), w->read_buf, what, err);
-	sbuf_fini(&sql);
-	while (rc == 0 && !reader.done)
-	{
-		io_watch	watch = {-1, POLLIN, 0};
-
-		if (atomic_load(w->stop))
-		{
-			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
-			break;
-		}
-		if ((rc = copy_reader_step(&reader, &w->pipe)) < 0 || (rc = drain_pipe(w, f, &out, file, err)) < 0)
-			break;
-		if (reader.done || copy_reader_has_buffered(&reader))
-			continue;
-		if (copy_reader_wants_socket(&reader, &w->pipe))
-			watch.fd = PQsocket(w->source);
-		if ((rc = io_loop_wait(w->loop, &watch, 1, DUMP_WAIT_MS)) > 0)
-			rc = 0;
-		else if (rc < 0)
-			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the source failed: %s", what, strerror(-rc));
-	}
-	if (rc == 0)
-		rc = copy_reader_finish(&reader);
-	while (rc == 0)
-	{
-		int			more = spill_encoder_finish(w->enc, &out);
-
-		if (more < 0)
-			rc = err_set(err, SIDE_LOCAL, more, "could not compress \"%s\": %s", file,
-						 spill_encoder_error(w->enc));
-		else if ((rc = flush_out(f, &out, true, file, err)) == 0 && more == 0)
-			break;
-	}
-	if (rc == 0 && (rc = spill_file_commit(f)) < 0)
-		rc = err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f));
-	if (rc == 0)
-	{
-		spill_stats stats;
-
-		spill_encoder_stats(w->enc, &stats);
-		dc->rows = reader.digest.rows;
-		dc->digest = reader.digest;
-		dc->bytes = reader.bytes;
-		dc->compressed = stats.file_bytes;
-	}
-	copy_reader_end(&reader);
-	spill_file_destroy(f);		/* removes the .part file after a failure */
-	if (rc < 0)
-	{
-		io_loop_forget(w->loop);
-		conn_close(&w->source); /* in an unknown state: the run ends anyway */
-	}
-	return rc;
 }
 
 static int64_t
@@ -248,6 +94,7 @@ dump_worker_run(void *arg, void *state, int idx, sl_err *err)
 	dump_worker *w = state;
 	const plan_chunk *pc = &ctx->r->plan->chunks[idx];
 	dump_chunk *dc = &ctx->r->chunks[idx];
+	chunkfile_info info;
 	char		what[512];
 	double		t0 = sched_now();
 	int			rc;
@@ -259,8 +106,19 @@ dump_worker_run(void *arg, void *state, int idx, sl_err *err)
 				 ctx->r->cat->tables[pc->table].qname, pc->predicate);
 	else
 		snprintf(what, sizeof(what), "chunk 1 of table %s (whole table)", ctx->r->cat->tables[pc->table].qname);
-	if ((rc = dump_chunk_file(ctx, w, idx, dc, what, err)) < 0)
+	rc = chunkfile_write(w->writer, &ctx->dir, w->source, w->loop,
+						 !ctx->opt->via_libpq && !conn_encrypted(w->source), &ctx->r->cat->tables[pc->table],
+						 pc, idx, w->stop, what, &info, err);
+	if (rc < 0)
+	{
+		io_loop_forget(w->loop);
+		conn_close(&w->source); /* in an unknown state: the run ends anyway */
 		return rc;
+	}
+	dc->rows = info.rows;
+	dc->bytes = info.bytes;
+	dc->compressed = info.compressed;
+	dc->digest = info.digest;
 	dc->seconds = sched_now() - t0;
 	dc->done = true;
 	return (int64_t) dc->bytes;
@@ -334,7 +192,7 @@ manifest_text(const dump_options *opt, const dump_report *r, const char *source,
 		const plan_chunk *pc = &r->plan->chunks[i];
 		const dump_chunk *dc = &r->chunks[i];
 
-		dump_chunk_file_name(i, file, sizeof(file));
+		chunkfile_name(i, file, sizeof(file));
 		chunk_digest_hex(&dc->digest, hex);
 		sbuf_printf(out, "%s\n    {\"file\": \"%s\", \"table\": ", i ? "," : "", file);
 		json_str(out, cat->tables[pc->table].qname);
@@ -447,25 +305,27 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 
 	*report_out = NULL;
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.dir_fd = -1;
+	ctx.dir.fd = -1;
+	ctx.dir.path = opt->dir;
+	ctx.dir.io = opt->io_kind == IO_LOOP_POLL ? SPILL_IO_PWRITE : SPILL_IO_AUTO;
 	sbuf_init(&manifest, SBUF_DEFAULT_CAP);
 	if (r == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
 	ctx.opt = opt;
 	ctx.r = r;
-	if (getrandom(ctx.dump_id, sizeof(ctx.dump_id), 0) != (ssize_t) sizeof(ctx.dump_id))
+	if (getrandom(ctx.dir.id, sizeof(ctx.dir.id), 0) != (ssize_t) sizeof(ctx.dir.id))
 	{
 		rc = err_set(err, SIDE_LOCAL, -errno, "could not make a dump id: %s", strerror(errno));
 		goto done;
 	}
 	for (int i = 0; i < SPILL_DUMP_ID_SIZE; i++)
-		snprintf(r->dump_id + 2 * i, 3, "%02x", ctx.dump_id[i]);
+		snprintf(r->dump_id + 2 * i, 3, "%02x", ctx.dir.id[i]);
 
 	/* the source and its snapshot, before the directory: a bad connection string leaves nothing */
 	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
-	if ((rc = open_dir(opt->dir, &ctx.dir_fd, err)) < 0)
+	if ((rc = open_dir(opt->dir, &ctx.dir.fd, err)) < 0)
 		goto done;
 	if (!opt->best_effort &&
 		(rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
@@ -512,7 +372,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 			 opt->jobs > 0 ? opt->jobs : 1);
 	t = sched_now();
 	{
-		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "dump", NULL, NULL};
+		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "dump", NULL, NULL, NULL};
 
 		rc = sched_run(&dump_ops, &ctx, r->plan, &sopt2, &r->chunks_done, err);
 	}
@@ -523,6 +383,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		r->bytes += r->chunks[i].bytes;
 		r->compressed += r->chunks[i].compressed;
 	}
+	snprintf(r->file_backend, sizeof(r->file_backend), "%s", chunkfile_dir_backend(&ctx.dir));
 	if (rc == -ENOSPC)
 		say_space_needed(r, err);
 	if (rc < 0)
@@ -538,7 +399,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	if (sbuf_failed(&manifest))
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory writing the manifest");
 	else
-		rc = write_manifest(ctx.dir_fd, &manifest, err);
+		rc = write_manifest(ctx.dir.fd, &manifest, err);
 	if (rc == 0)
 		log_info("dump: %d chunks, %llu rows, %.1f MB of COPY data in %.1f MB of files (%.2fx) in %.1f s",
 				 r->chunks_done, (unsigned long long) r->rows, (double) r->bytes / 1e6,
@@ -554,8 +415,8 @@ done:
 	free(password);
 	sbuf_fini(&manifest);
 	conn_close(&holder);
-	if (ctx.dir_fd >= 0)
-		close(ctx.dir_fd);
+	if (ctx.dir.fd >= 0)
+		close(ctx.dir.fd);
 	schema_workdir_remove(workdir);
 	r->seconds_total = sched_now() - t_start;
 	*report_out = r;

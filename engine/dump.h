@@ -85,9 +85,6 @@ typedef struct dump_report
 
 int			dump_run(const dump_options *opt, dump_report **report, sl_err *err);
 
-/* The file name of chunk idx (an index into the plan): chunk-000001.pgsl on. */
-void		dump_chunk_file_name(int idx, char *out, size_t outlen);
-
 void		dump_report_destroy(dump_report *report);
 
 #endif

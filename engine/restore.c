@@ -27,20 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec/copyhash.h"
 #include "codec/json.h"
 #include "codec/spill.h"
+#include "engine/chunkfile.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/state.h"
-#include "io/spillfile.h"
 
 #define MANIFEST_MAX ((size_t) 1 << 30)
-#define FILE_BUF_BYTES (1u << 20)	/* file bytes read at once */
-#define ROWS_BUF_BYTES (1u << 20)	/* decoded COPY bytes sent at once */
 
 /* What the manifest says of a table and a chunk. */
 typedef struct man_table
@@ -60,10 +57,7 @@ typedef struct man_chunk
 	char	   *where;
 	bool		freeze;
 	int64_t		est_bytes;
-	uint64_t	rows;
-	uint64_t	bytes;
-	uint64_t	compressed;
-	chunk_digest digest;
+	chunkfile_info info;		/* rows, bytes, compressed bytes, digest */
 } man_chunk;
 
 typedef struct manifest
@@ -87,7 +81,7 @@ typedef struct restore_ctx
 	const restore_options *opt;
 	restore_report *r;
 	manifest   *m;
-	int			dir_fd;
+	chunkfile_dir dir;			/* the dump directory, and the dump's id */
 	const catalog *cat;			/* the target's, after pre-data */
 	const plan *plan;			/* the manifest's chunks over cat */
 	int		   *chunk_of;		/* plan chunk -> manifest chunk */
@@ -102,10 +96,11 @@ typedef struct restore_worker
 	int			id;
 	PGconn	   *target;
 	state		st;
-	spill_decoder *dec;
-	uint8_t    *file_buf;
-	uint8_t    *rows_buf;
+	chunkfile_loader *loader;
 	const atomic_int *stop;
+	restore_ctx *ctx;
+	int			idx;			/* the chunk it loads */
+	bool		claimed;		/* its last attempt took the chunk's record */
 	char		name[160];
 } restore_worker;
 
@@ -208,11 +203,11 @@ manifest_read_tables(manifest *m, const json_value *root, const char *path, sl_e
 		if (mc->file == NULL || strchr(mc->file, '/') != NULL || mc->table < 0 || digest == NULL ||
 			json_int64(json_get(c, "seq"), &seq) < 0 || json_bool(json_get(c, "freeze"), &freeze) < 0 ||
 			json_int64(json_get(c, "est_bytes"), &mc->est_bytes) < 0 ||
-			json_uint64(json_get(c, "rows"), &mc->rows) < 0 ||
-			json_uint64(json_get(c, "bytes"), &mc->bytes) < 0 ||
-			json_uint64(json_get(c, "compressed_bytes"), &mc->compressed) < 0 ||
+			json_uint64(json_get(c, "rows"), &mc->info.rows) < 0 ||
+			json_uint64(json_get(c, "bytes"), &mc->info.bytes) < 0 ||
+			json_uint64(json_get(c, "compressed_bytes"), &mc->info.compressed) < 0 ||
 			(mc->where == NULL && !json_is_null(json_get(c, "where"))) ||
-			chunk_digest_parse_hex(digest, mc->rows, &mc->digest) < 0)
+			chunk_digest_parse_hex(digest, mc->info.rows, &mc->info.digest) < 0)
 			return bad_manifest(err, path, "a chunk lacks its file, table, range, counts or digest");
 		mc->seq = (int) seq;
 		mc->freeze = freeze;
@@ -364,17 +359,16 @@ restore_worker_open(void *arg, int id, const atomic_int *stop, void **state_out,
 	int			rc;
 
 	*state_out = w;
-	if (w == NULL || (w->file_buf = malloc(FILE_BUF_BYTES)) == NULL ||
-		(w->rows_buf = malloc(ROWS_BUF_BYTES)) == NULL ||
-		spill_decoder_create(ctx->m->dump_id, &w->dec) < 0)
+	if (w == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
 	w->id = id;
 	w->stop = stop;
+	w->ctx = ctx;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(w->name, sizeof(w->name), "%s/%d/%d", host, (int) getpid(), id);
-	if ((rc = state_init(&w->st, NULL, ctx->opt->state_schema, err)) < 0)
+	if ((rc = chunkfile_loader_create(&w->loader, err)) < 0)
 		return rc;
-	return 0;
+	return state_init(&w->st, NULL, ctx->opt->state_schema, err);
 }
 
 static void
@@ -387,111 +381,29 @@ restore_worker_close(void *arg, void *state_arg)
 		return;
 	conn_close(&w->target);
 	state_fini(&w->st);
-	spill_decoder_destroy(w->dec);
-	free(w->file_buf);
-	free(w->rows_buf);
+	chunkfile_loader_destroy(w->loader);
 	free(w);
 }
 
 /*
- * Reads one chunk file whole through the decoder, handing the rows to
- * send (NULL: only checked).  Any fault of the file names the file.
+ * One attempt at loading the worker's chunk, in one target transaction with
+ * its record; w->claimed is false when it was loaded before.
  */
 static int
-read_chunk_file(restore_ctx *ctx, restore_worker *w, const man_chunk *mc, copy_hash *hash,
-				chunk_digest *digest, PGconn *send, sl_err *err)
+load_attempt(void *arg, sl_err *err)
 {
-	spill_file_reader *f = NULL;
-	char		why[512];
-	uint64_t	stream = 0;
-	int			rc;
-
-	spill_decoder_reset(w->dec, ctx->m->dump_id);
-	if ((rc = spill_file_open(ctx->dir_fd, mc->file, &f, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" of table %s: %s", ctx->opt->dir, mc->file,
-					   ctx->m->tables[mc->table].name, rc == -ENOENT ? "it is missing" : why);
-	if (spill_file_reader_size(f) != mc->compressed)
-	{
-		rc = err_set(err, SIDE_USAGE, -EPROTO, "chunk file \"%s/%s\" holds %llu bytes, the manifest says "
-					 "%llu: it is truncated or not this dump's", ctx->opt->dir, mc->file,
-					 (unsigned long long) spill_file_reader_size(f), (unsigned long long) mc->compressed);
-		goto done;
-	}
-	for (;;)
-	{
-		int			n = spill_file_read(f, w->file_buf, FILE_BUF_BYTES);
-		codec_in	in = {w->file_buf, n > 0 ? (size_t) n : 0, 0};
-
-		if (n < 0)
-		{
-			rc = err_set(err, SIDE_LOCAL, n, "chunk file \"%s/%s\": %s", ctx->opt->dir, mc->file,
-						 spill_file_reader_error(f));
-			goto done;
-		}
-		do
-		{
-			spill_out	out = {w->rows_buf, ROWS_BUF_BYTES, 0};
-
-			if ((rc = spill_decoder_update(w->dec, &in, &out)) < 0)
-			{
-				rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" is damaged: %s", ctx->opt->dir,
-							 mc->file, spill_decoder_error(w->dec));
-				goto done;
-			}
-			stream += out.pos;
-			if (out.pos > 0 && hash != NULL &&
-				(rc = copy_hash_update(hash, w->rows_buf, out.pos, digest)) < 0)
-			{
-				rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" holds malformed COPY data: %s",
-							 ctx->opt->dir, mc->file, copy_hash_error(hash));
-				goto done;
-			}
-			if (out.pos > 0 && send != NULL && PQputCopyData(send, (const char *) w->rows_buf, (int) out.pos) != 1)
-			{
-				rc = conn_fail(send, NULL, SIDE_TARGET, err, "could not send rows to");
-				goto done;
-			}
-			if (atomic_load(w->stop))
-			{
-				rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
-				goto done;
-			}
-		} while (in.pos < in.size);
-		if (n == 0)
-			break;
-	}
-	if ((rc = spill_decoder_finish(w->dec)) < 0)
-		rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" is damaged: %s", ctx->opt->dir, mc->file,
-					 spill_decoder_error(w->dec));
-	else if (stream != mc->bytes)
-		rc = err_set(err, SIDE_USAGE, -EPROTO, "chunk file \"%s/%s\" holds %llu bytes of rows, the "
-					 "manifest says %llu", ctx->opt->dir, mc->file, (unsigned long long) stream,
-					 (unsigned long long) mc->bytes);
-done:
-	spill_file_close(f);
-	return rc;
-}
-
-/* One attempt at loading a chunk, in one target transaction with its record. */
-static int
-load_attempt(restore_ctx *ctx, restore_worker *w, int idx, bool *claimed, sl_err *err)
-{
+	restore_worker *w = arg;
+	restore_ctx *ctx = w->ctx;
+	int			idx = w->idx;
+	bool	   *claimed = &w->claimed;
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
 	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[idx]];
-	const cat_table *t = &ctx->cat->tables[pc->table];
 	conn_settings settings = {ctx->encoding, 1};
 	restore_chunk *rc_out = &ctx->r->chunks[idx];
-	copy_hash	hash;
-	chunk_digest digest;
 	struct timespec now;
-	PGresult   *res;
-	sbuf		sql;
-	uint64_t	loaded = 0;
 	int			rc;
 
 	*claimed = false;
-	memset(&hash, 0, sizeof(hash));
-	chunk_digest_reset(&digest);
 	if (w->target == NULL && (rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0)
 		return rc;
 	w->st.conn = w->target;
@@ -501,70 +413,18 @@ load_attempt(restore_ctx *ctx, restore_worker *w, int idx, bool *claimed, sl_err
 	if (!*claimed)
 		return conn_exec(w->target, SIDE_TARGET, "ROLLBACK", err);
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (copy_hash_init(&hash, t->text_reason != NULL, (uint16_t) t->ncols, t->shapes) < 0)
-	{
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	if (pc->freeze)
-	{
-		sbuf_printf(&sql, "TRUNCATE ONLY %s", t->qname);
-		rc = conn_exec(w->target, SIDE_TARGET, sbuf_str(&sql), err);
-		sbuf_reset(&sql);
-	}
-	plan_copy_in_sql(&sql, t, t->text_reason != NULL, pc->freeze);
-	if (rc == 0)
-	{
-		res = PQexec(w->target, sbuf_str(&sql));
-		if (PQresultStatus(res) != PGRES_COPY_IN)
-			rc = conn_fail(w->target, res, SIDE_TARGET, err, "could not start COPY on");
-		PQclear(res);
-	}
-	sbuf_fini(&sql);
-	if (rc == 0)
-		rc = read_chunk_file(ctx, w, mc, &hash, &digest, w->target, err);
-	if (rc == 0 && (rc = copy_hash_finish(&hash)) < 0)
-		rc = err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" holds malformed COPY data: %s",
-					 ctx->opt->dir, mc->file, copy_hash_error(&hash));
-	if (rc == 0 && !chunk_digest_equal(&digest, &mc->digest))
-		rc = err_set(err, SIDE_USAGE, -EBADMSG, "chunk file \"%s/%s\": its %llu rows do not hash to the "
-					 "manifest's digest (%llu rows): the file or the manifest was altered",
-					 ctx->opt->dir, mc->file, (unsigned long long) digest.rows,
-					 (unsigned long long) mc->rows);
-	if (rc < 0)
-	{
-		/* the COPY is abandoned with the connection: the server rolls it back */
-		goto fail;
-	}
-	if (PQputCopyEnd(w->target, NULL) != 1)
-	{
-		rc = conn_fail(w->target, NULL, SIDE_TARGET, err, "could not end the COPY on");
-		goto fail;
-	}
-	while ((res = PQgetResult(w->target)) != NULL)
-	{
-		if (PQresultStatus(res) == PGRES_COMMAND_OK)
-			loaded = strtoull(PQcmdTuples(res), NULL, 10);
-		else if (rc == 0)
-			rc = conn_fail(w->target, res, SIDE_TARGET, err, "could not load into");
-		PQclear(res);
-	}
-	if (rc == 0 && loaded != mc->rows)
-		rc = err_set(err, SIDE_LOCAL, -EPROTO, "chunk file \"%s/%s\": the target loaded %llu rows of %llu",
-					 ctx->opt->dir, mc->file, (unsigned long long) loaded, (unsigned long long) mc->rows);
-	if (rc < 0 ||
-		(rc = state_chunk_done(&w->st, ctx->run_id, idx, mc->rows, mc->bytes, &digest, w->name,
-							   (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
+	if ((rc = chunkfile_load(w->loader, &ctx->dir, mc->file, &mc->info, w->target, &ctx->cat->tables[pc->table],
+							 pc->freeze, w->stop, err)) < 0 ||
+		(rc = state_chunk_done(&w->st, ctx->run_id, idx, mc->info.rows, mc->info.bytes, &mc->info.digest,
+							   w->name, (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
 		(rc = conn_exec(w->target, SIDE_TARGET, "COMMIT", err)) < 0)
 		goto fail;
-	copy_hash_fini(&hash);
 	rc_out->done = true;
-	rc_out->rows = mc->rows;
-	rc_out->bytes = mc->bytes;
+	rc_out->rows = mc->info.rows;
+	rc_out->bytes = mc->info.bytes;
 	return 0;
 fail:
-	copy_hash_fini(&hash);
+	/* the chunk's transaction goes with the connection */
 	conn_close(&w->target);
 	return rc;
 }
@@ -575,30 +435,22 @@ restore_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 	restore_ctx *ctx = arg;
 	restore_worker *w = state_arg;
 	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[idx]];
+	char		what[PATH_MAX];
+	sched_retry retry = {load_attempt, NULL, w, what, "on a new connection", ctx->opt->retries, w->stop,
+						 &ctx->retries};
+	int			rc;
 
 	if (ctx->checking)
 	{
-		int			rc = read_chunk_file(ctx, w, mc, NULL, NULL, NULL, err);
-
-		return rc < 0 ? rc : (int64_t) mc->compressed;
+		rc = chunkfile_check(w->loader, &ctx->dir, mc->file, &mc->info, ctx->m->tables[mc->table].name,
+							 w->stop, err);
+		return rc < 0 ? rc : (int64_t) mc->info.compressed;
 	}
-	for (int attempt = 1;; attempt++)
-	{
-		sl_err		e;
-		bool		claimed;
-		int			rc;
-
-		err_clear(&e);
-		rc = load_attempt(ctx, w, idx, &claimed, &e);
-		if (rc == 0)
-			return claimed ? (int64_t) mc->bytes : 0;
-		if (atomic_load(w->stop) || !err_transient(&e) || attempt > ctx->opt->retries)
-			return err_take(err, &e);
-		atomic_fetch_add(&ctx->retries, 1);
-		log_warning("%s; retrying (attempt %d of %d) on a new connection", e.msg, attempt + 1,
-					ctx->opt->retries + 1);
-		sched_backoff(attempt, w->stop);
-	}
+	snprintf(what, sizeof(what), "chunk file \"%s/%s\"", ctx->opt->dir, mc->file);
+	w->idx = idx;
+	if ((rc = sched_retry_run(&retry, err)) < 0)
+		return rc;
+	return w->claimed ? (int64_t) mc->info.bytes : 0;
 }
 
 static const sched_ops restore_ops = {restore_worker_open, restore_worker_run, restore_worker_close};
@@ -674,7 +526,7 @@ check_plan(const manifest *m, plan **out)
 	p->nchunks = m->nchunks;
 	for (int i = 0; i < m->nchunks; i++)
 		p->chunks[i] = (plan_chunk) {m->chunks[i].table, m->chunks[i].seq, NULL,
-		(int64_t) m->chunks[i].compressed, false};
+		(int64_t) m->chunks[i].info.compressed, false};
 	*out = p;
 	return 0;
 }
@@ -734,23 +586,25 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 
 	*report_out = NULL;
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.dir_fd = -1;
+	ctx.dir.fd = -1;
+	ctx.dir.path = opt->dir;
 	if (r == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	ctx.opt = opt;
 	ctx.r = r;
 
 	/* 1. the manifest and every chunk file, before the target is touched */
-	ctx.dir_fd = open(opt->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ctx.dir_fd < 0)
+	ctx.dir.fd = open(opt->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx.dir.fd < 0)
 	{
 		rc = err_set(err, SIDE_USAGE, -errno, "could not open dump directory \"%s\": %s", opt->dir,
 					 strerror(errno));
 		goto done;
 	}
-	if ((rc = manifest_load(ctx.dir_fd, opt->dir, &m, err)) < 0)
+	if ((rc = manifest_load(ctx.dir.fd, opt->dir, &m, err)) < 0)
 		goto done;
 	ctx.m = m;
+	memcpy(ctx.dir.id, m->dump_id, SPILL_DUMP_ID_SIZE);
 	snprintf(r->dump_id, sizeof(r->dump_id), "%s", m->dump_hex);
 	snprintf(schema_path, sizeof(schema_path), "%s/%s", opt->dir, DUMP_SCHEMA);
 	if (access(schema_path, R_OK) < 0)
@@ -778,7 +632,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	log_info("restore: dump %s, %d tables in %d chunks: checking every chunk file", m->dump_hex,
 			 m->ntables, m->nchunks);
 	{
-		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "check", NULL, NULL};
+		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "check", NULL, NULL, NULL};
 		int			checked = 0;
 
 		if ((rc = sched_run(&restore_ops, &ctx, p, &sopt2, &checked, err)) < 0)
@@ -886,7 +740,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 				 opt->jobs > 0 ? opt->jobs : 1);
 		t = sched_now();
 		{
-			sched_options sopt2 = {opt->jobs, opt->progress_seconds, "restore", skip, NULL};
+			sched_options sopt2 = {opt->jobs, opt->progress_seconds, "restore", skip, NULL, NULL};
 
 			rc = sched_run(&restore_ops, &ctx, p, &sopt2, &r->chunks_done, err);
 		}
@@ -904,9 +758,9 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	}
 	for (int i = 0; i < m->nchunks; i++)
 	{
-		r->rows += m->chunks[i].rows;
-		r->bytes += m->chunks[i].bytes;
-		r->compressed += m->chunks[i].compressed;
+		r->rows += m->chunks[i].info.rows;
+		r->bytes += m->chunks[i].info.bytes;
+		r->compressed += m->chunks[i].info.compressed;
 	}
 
 	/* 4. sequences, post-data, materialized views */
@@ -940,8 +794,8 @@ done:
 	state_fini(&st);
 	conn_close(&control);
 	schema_workdir_remove(workdir);
-	if (ctx.dir_fd >= 0)
-		close(ctx.dir_fd);
+	if (ctx.dir.fd >= 0)
+		close(ctx.dir.fd);
 	r->seconds_total = sched_now() - t_start;
 	*report_out = r;
 	return rc;

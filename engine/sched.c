@@ -43,6 +43,7 @@ typedef struct scheduler
 	void	   *ctx;
 	const plan *plan;
 	const atomic_int *halt;		/* the caller's: hand out no more chunks */
+	int			(*pick) (void *ctx, const atomic_int *stop);	/* the caller's, or NULL */
 	int		   *order;			/* chunk indexes, largest first */
 	int			norder;
 
@@ -80,14 +81,22 @@ worker_main(void *arg)
 		int			chunk;
 		int64_t		moved;
 
-		pthread_mutex_lock(&s->lock);
-		if (atomic_load(&s->stop) || s->next >= s->norder || (s->halt && atomic_load(s->halt)))
+		if (s->pick != NULL)
 		{
-			pthread_mutex_unlock(&s->lock);
-			break;
+			if (atomic_load(&s->stop) || (s->halt && atomic_load(s->halt)) || (chunk = s->pick(s->ctx, &s->stop)) < 0)
+				break;
 		}
-		chunk = s->order[s->next++];
-		pthread_mutex_unlock(&s->lock);
+		else
+		{
+			pthread_mutex_lock(&s->lock);
+			if (atomic_load(&s->stop) || s->next >= s->norder || (s->halt && atomic_load(s->halt)))
+			{
+				pthread_mutex_unlock(&s->lock);
+				break;
+			}
+			chunk = s->order[s->next++];
+			pthread_mutex_unlock(&s->lock);
+		}
 
 		moved = s->ops->run(s->ctx, state, chunk, &err);
 		if (moved < 0)
@@ -138,6 +147,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	s.ctx = ctx;
 	s.plan = p;
 	s.halt = opt->halt;
+	s.pick = opt->pick;
 	s.order = calloc((size_t) p->nchunks + 1, sizeof(int));
 	workers = calloc((size_t) jobs, sizeof(worker_arg));
 	if (s.order == NULL || workers == NULL)
@@ -227,5 +237,29 @@ sched_backoff(int attempt, const atomic_int *stop)
 		struct timespec tick = {0, 100 * 1000000L};
 
 		nanosleep(&tick, NULL);
+	}
+}
+
+int
+sched_retry_run(const sched_retry *r, sl_err *err)
+{
+	for (int attempt = 1;; attempt++)
+	{
+		sl_err		e;
+
+		err_clear(&e);
+		if (r->attempt(r->arg, &e) == 0)
+			return 0;
+		if (atomic_load(r->stop) || !err_transient(&e) || attempt > r->retries)
+		{
+			if (err_transient(&e) && attempt > r->retries && r->retries > 0)
+				log_error("%s failed %d times; giving up", r->what, attempt);
+			return err_take(err, &e);
+		}
+		atomic_fetch_add(r->count, 1);
+		log_warning("%s; retrying (attempt %d of %d) %s", e.msg, attempt + 1, r->retries + 1, r->again);
+		sched_backoff(attempt, r->stop);
+		if (r->retrying != NULL)
+			r->retrying(r->arg, &e);
 	}
 }

@@ -41,6 +41,12 @@ typedef struct sched_options
 	const uint8_t *skip;		/* NULL, or per chunk: nonzero to leave it out */
 	const atomic_int *halt;		/* NULL, or raised by a chunk to end the run early
 								 * without failing it: no more chunks start */
+	/*
+	 * NULL: the chunks go largest first.  Else each worker asks pick for its
+	 * next chunk, as they become ready; pick may wait, watching stop, and
+	 * returns -1 when there are no more.
+	 */
+	int			(*pick) (void *ctx, const atomic_int *stop);
 } sched_options;
 
 /*
@@ -73,5 +79,25 @@ void		sched_blame_stop(int rc, sl_err *err);
  */
 #define SCHED_BACKOFF_MAX_SECONDS 30.0
 void		sched_backoff(int attempt, const atomic_int *stop);
+
+/* Something retried after a transient failure (err_transient), with backoff. */
+typedef struct sched_retry
+{
+	int			(*attempt) (void *arg, sl_err *err);	/* 0, or a negative errno */
+	/* NULL, or told of a failure after its backoff, before the next attempt */
+	void		(*retrying) (void *arg, const sl_err *err);
+	void	   *arg;
+	const char *what;			/* names it when it gives up: "chunk 3 of table t" */
+	const char *again;			/* how the next attempt differs: "on new connections" */
+	int			retries;		/* further attempts after the first */
+	const atomic_int *stop;		/* no retry once raised */
+	atomic_int *count;			/* retries made are added here */
+} sched_retry;
+
+/*
+ * Runs r->attempt until it succeeds, fails for good (a permanent error or a
+ * stop) or has failed r->retries + 1 times; returns 0 or its last failure.
+ */
+int			sched_retry_run(const sched_retry *r, sl_err *err);
 
 #endif

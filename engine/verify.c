@@ -596,7 +596,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	ctx.known = known;
 	pthread_mutex_init(&ctx.drill_lock, NULL);
 	{
-		sched_options sopt = {opt->jobs, opt->progress_seconds, "verify", skip, &ctx.halt};
+		sched_options sopt = {opt->jobs, opt->progress_seconds, "verify", skip, &ctx.halt, NULL};
 
 		rc = sched_run(&verify_ops, &ctx, r->plan, &sopt, &chunks_done, err);
 	}
