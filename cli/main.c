@@ -108,6 +108,16 @@ usage_clone(FILE *out)
 			"      --retries=N          attempts at a chunk after a transient failure (lost\n"
 			"                           connection, server restart, deadlock...) (default: 5)\n"
 			"      --state-schema=NAME  the target schema that records runs (default: pgsluice)\n"
+			"      --spill=DIR          go through compressed chunk files in DIR/run-N: --jobs\n"
+			"                           readers write them as fast as the source gives them,\n"
+			"                           loaders load them, and the source snapshot is released\n"
+			"                           once the last chunk is read (not with --verify)\n"
+			"      --load-jobs=N        with --spill: target sessions loading the files\n"
+			"                           (default: --jobs)\n"
+			"      --spill-limit=SIZE   with --spill: readers wait before a new chunk while the\n"
+			"                           files not yet loaded take SIZE (e.g. 20GB) or more\n"
+			"      --keep-spill         with --spill: keep the files once loaded\n"
+			"      --compress-level=N   with --spill: zstd level, -100 to 19 (default: 1)\n"
 			"      --json=FILE          write a JSON report with every chunk and its digest\n"
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
 			"      --no-direct-copy     move rows through libpq's COPY functions also on\n"
@@ -266,7 +276,11 @@ enum
 	OPT_RETRIES,
 	OPT_RUN,
 	OPT_DIR,
-	OPT_COMPRESS_LEVEL
+	OPT_COMPRESS_LEVEL,
+	OPT_SPILL,
+	OPT_LOAD_JOBS,
+	OPT_SPILL_LIMIT,
+	OPT_KEEP_SPILL
 };
 
 /* --max-diffs, for clone and verify alike; returns 0 or -1 after reporting. */
@@ -278,6 +292,15 @@ parse_max_diffs(const char *arg, uint64_t *out)
 	if (args_parse_int(arg, 1, 1000000000, &n) < 0)
 		return bad_usage("invalid value \"%s\" for --max-diffs: want a number of rows, at least 1", arg), -1;
 	*out = (uint64_t) n;
+	return 0;
+}
+
+/* --compress-level, for dump and clone --spill; returns 0 or -1 after reporting. */
+static int
+parse_compress_level(const char *arg, int *out)
+{
+	if (args_parse_int(arg, -100, 19, out) < 0)
+		return bad_usage("invalid value \"%s\" for --compress-level: want a zstd level from -100 to 19", arg), -1;
 	return 0;
 }
 
@@ -428,36 +451,43 @@ run_option(clone_options *opt, int c)
 	return bad_usage("%s", "invalid option"), -1;
 }
 
+/* Appends str quoted for a POSIX shell. */
+static void
+shell_quote(char *out, size_t outlen, const char *str)
+{
+	size_t		n = strlen(out);
+
+	if (strpbrk(str, "\"$`\\!") == NULL)
+	{
+		snprintf(out + n, outlen - n, "\"%s\"", str);	/* the usual case reads best */
+		return;
+	}
+	if (n + 1 < outlen)
+		out[n++] = '\'';
+	for (const char *p = str; *p != '\0' && n + 5 < outlen; p++)
+	{
+		if (*p == '\'')
+		{
+			memcpy(out + n, "'\\''", 4);
+			n += 4;
+		}
+		else
+			out[n++] = *p;
+	}
+	if (n + 1 < outlen)
+		out[n++] = '\'';
+	out[n] = '\0';
+}
+
 /* Appends a connection string without its password, quoted for a POSIX shell. */
 static void
 shell_conninfo(char *out, size_t outlen, const char *conninfo)
 {
 	char	   *without = NULL;
 	char	   *password = NULL;
-	size_t		n = strlen(out);
 
-	if (conn_split_password(conninfo, &without, &password) < 0)
-		return;
-	if (strpbrk(without, "\"$`\\!") == NULL)
-		snprintf(out + n, outlen - n, "\"%s\"", without);	/* the usual case reads best */
-	else
-	{
-		if (n + 1 < outlen)
-			out[n++] = '\'';
-		for (const char *p = without; *p != '\0' && n + 5 < outlen; p++)
-		{
-			if (*p == '\'')
-			{
-				memcpy(out + n, "'\\''", 4);
-				n += 4;
-			}
-			else
-				out[n++] = *p;
-		}
-		if (n + 1 < outlen)
-			out[n++] = '\'';
-		out[n] = '\0';
-	}
+	if (conn_split_password(conninfo, &without, &password) == 0)
+		shell_quote(out, outlen, without);
 	free(without);
 	free(password);
 }
@@ -474,6 +504,11 @@ say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
 	shell_conninfo(cmd, sizeof(cmd), opt->target);
 	if (strcmp(opt->state_schema, STATE_SCHEMA_DEFAULT) != 0)
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --state-schema %s", opt->state_schema);
+	if (opt->spill_dir != NULL)
+	{
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --spill ");
+		shell_quote(cmd, sizeof(cmd), opt->spill_dir);
+	}
 	log_error("run %lld %s; the chunks already copied stay; to go on: %s", (long long) run_id,
 			  interrupted ? "was interrupted" : "stopped", cmd);
 }
@@ -495,10 +530,16 @@ cmd_clone(int argc, char **argv)
 		{"resume", required_argument, NULL, OPT_RESUME},
 		{"require-consistent", no_argument, NULL, OPT_REQUIRE_CONSISTENT},
 		{"retries", required_argument, NULL, OPT_RETRIES},
+		{"spill", required_argument, NULL, OPT_SPILL},
+		{"load-jobs", required_argument, NULL, OPT_LOAD_JOBS},
+		{"spill-limit", required_argument, NULL, OPT_SPILL_LIMIT},
+		{"keep-spill", no_argument, NULL, OPT_KEEP_SPILL},
+		{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
 	clone_options opt = {0};
+	bool		spill_option = false;	/* one that only --spill takes */
 	clone_report *report = NULL;
 	sl_err		err;
 	int			c;
@@ -546,6 +587,30 @@ cmd_clone(int argc, char **argv)
 			case OPT_REQUIRE_CONSISTENT:
 				opt.require_consistent = true;
 				break;
+			case OPT_SPILL:
+				if (optarg[0] == '\0')
+					return bad_usage("%s", "--spill needs a directory");
+				opt.spill_dir = optarg;
+				break;
+			case OPT_LOAD_JOBS:
+				if (args_parse_int(optarg, 1, 256, &opt.load_jobs) < 0)
+					return bad_usage("invalid value \"%s\" for --load-jobs: want a number from 1 to 256", optarg);
+				spill_option = true;
+				break;
+			case OPT_SPILL_LIMIT:
+				if (args_parse_size(optarg, &opt.spill_limit) < 0 || opt.spill_limit < 1)
+					return bad_usage("invalid value \"%s\" for --spill-limit: want a size such as 10GB", optarg);
+				spill_option = true;
+				break;
+			case OPT_KEEP_SPILL:
+				opt.keep_spill = true;
+				spill_option = true;
+				break;
+			case OPT_COMPRESS_LEVEL:
+				if (parse_compress_level(optarg, &opt.compress_level) < 0)
+					return EXIT_USAGE;
+				spill_option = true;
+				break;
 			default:
 				if (run_option(&opt, c) < 0)
 					return EXIT_USAGE;
@@ -564,6 +629,8 @@ cmd_clone(int argc, char **argv)
 						 "needs an empty target database)");
 	if (opt.resume != NULL && (opt.data_only || opt.truncate))
 		return bad_usage("%s", "--resume takes the run's own --data-only and --truncate: leave them out");
+	if (spill_option && opt.spill_dir == NULL)
+		return bad_usage("%s", "--load-jobs, --spill-limit, --keep-spill and --compress-level go with --spill");
 	opt.source = co.source;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
@@ -942,9 +1009,8 @@ cmd_dump(int argc, char **argv)
 				opt.dir = optarg;
 				break;
 			case OPT_COMPRESS_LEVEL:
-				if (args_parse_int(optarg, -100, 19, &opt.compress_level) < 0)
-					return bad_usage("invalid value \"%s\" for --compress-level: want a zstd level "
-									 "from -100 to 19", optarg);
+				if (parse_compress_level(optarg, &opt.compress_level) < 0)
+					return EXIT_USAGE;
 				break;
 			case OPT_BEST_EFFORT:
 				opt.best_effort = true;

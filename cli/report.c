@@ -102,6 +102,14 @@ report_summary(FILE *out, const clone_report *r)
 	if (r->verify != NULL)
 		fprintf(out, ", verify %.1f s", r->seconds_verify);
 	fprintf(out, "; total %.1f s\n", r->seconds_total);
+	if (r->seconds_read > 0)
+	{
+		human_bytes(r->spill_peak, size, sizeof(size));
+		fprintf(out, "spill: every chunk read %.1f s into the data step, %s%.1f s before the load ended; "
+				"at most %s of chunk files on disk\n", r->seconds_read,
+				r->snapshot_released ? "the source snapshot released " : "", r->seconds_data - r->seconds_read,
+				size);
+	}
 	if (r->run_id > 0)
 		fprintf(out, "run %lld%s%s", (long long) r->run_id, r->resumed ? ", resumed" : "",
 				r->best_effort ? ", best effort" : "");
@@ -290,6 +298,15 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 	fprintf(out, ",\n  \"seconds\": {\"schema\": %.3f, \"data\": %.3f, \"sequences\": %.3f, "
 			"\"post_data\": %.3f, \"total\": %.3f},\n", r->seconds_schema, r->seconds_data,
 			r->seconds_sequences, r->seconds_post, r->seconds_total);
+	if (opt->spill_dir != NULL)
+	{
+		fputs("  \"spill\": {\"dir\": ", out);
+		json_put(out, opt->spill_dir);
+		fprintf(out, ", \"load_jobs\": %d, \"limit\": %lld, \"peak_bytes\": %llu, \"seconds_read\": %.3f, "
+				"\"snapshot_released\": %s},\n", opt->load_jobs > 0 ? opt->load_jobs : opt->jobs,
+				(long long) opt->spill_limit, (unsigned long long) r->spill_peak, r->seconds_read,
+				r->snapshot_released ? "true" : "false");
+	}
 	json_tables(out, r);
 	if (r->verify != NULL)
 	{

@@ -7,6 +7,7 @@
  * read-only once workers start; the clone's context has two atomics.
  */
 #include "engine/clone.h"
+#include "engine/clone_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -23,27 +24,10 @@
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/state.h"
+#include "io/spillfile.h"
 
 #define BATCH_STATEMENTS 500	/* tables per batched statement */
 #define LOCK_TIMEOUT "60s"		/* to lock the source tables */
-
-/* What the clone's workers share; read-only but for the atomics and each chunk's slot. */
-typedef struct clone_ctx
-{
-	const clone_options *opt;
-	const catalog *cat;
-	const plan *plan;
-	clone_report *report;
-	const char *source;			/* connection string of the source */
-	const char *snapshot;		/* NULL: best effort */
-	int64_t		run_id;
-	PGconn	  **control;		/* the run's control connection, renewed by refresh_control */
-	char		worker_prefix[128]; /* host and pid, for the chunk records */
-	double		started;
-	atomic_int	fallback_said;	/* the io_uring fallback was reported */
-	atomic_int	replica_said;	/* the session_replication_role refusal was reported */
-	atomic_int	retries;		/* chunk attempts that failed and were retried */
-} clone_ctx;
 
 /* A clone worker: the copy machinery and the run's records over its target connection. */
 typedef struct clone_worker
@@ -56,42 +40,60 @@ typedef struct clone_worker
 	bool		claimed;		/* its last attempt took the chunk's record */
 } clone_worker;
 
+int
+clone_open_target(clone_ctx *ctx, PGconn **target, sl_err *err)
+{
+	conn_settings dst = {ctx->cat->encoding, 1};
+	PGresult   *res;
+	int			rc;
+
+	conn_close(target);
+	if ((rc = conn_open(target, ctx->opt->target, SIDE_TARGET, &dst, err)) < 0 || !ctx->opt->data_only)
+		return rc;
+
+	/*
+	 * The schema exists with its foreign keys and triggers; like
+	 * pg_restore --disable-triggers, load without firing them (chunks
+	 * arrive in any order, and the rows fired their triggers on the
+	 * source already).  Only a superuser may; others get the
+	 * constraint's own error if the order matters.
+	 */
+	res = PQexec(*target, "SET session_replication_role = replica");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&ctx->replica_said, 1) == 0)
+	{
+		char		msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(res));
+		log_warning("could not disable triggers and foreign keys on the target while loading: %s",
+					conn_one_line(msg));
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+clone_open_source(clone_ctx *ctx, PGconn **source, sl_err *err)
+{
+	conn_settings src = {ctx->cat->encoding, 0};
+	int			rc;
+
+	conn_close(source);
+	if ((rc = conn_open(source, ctx->source, SIDE_SOURCE, &src, err)) < 0)
+		return rc;
+	return conn_import_snapshot(*source, SIDE_SOURCE, ctx->snapshot, err);
+}
+
 static int
 open_worker_connections(clone_ctx *ctx, clone_worker *cw, sl_err *err)
 {
-	copy_worker *w = &cw->copy;
-	conn_settings src = {ctx->cat->encoding, 0};
-	conn_settings dst = {ctx->cat->encoding, 1};
 	int			rc;
 
-	conn_close(&w->source);
-	conn_close(&w->target);
-	if ((rc = conn_open(&w->source, ctx->source, SIDE_SOURCE, &src, err)) < 0 ||
-		(rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &dst, err)) < 0)
+	conn_close(&cw->copy.target);
+	if ((rc = clone_open_source(ctx, &cw->copy.source, err)) < 0 ||
+		(rc = clone_open_target(ctx, &cw->copy.target, err)) < 0)
 		return rc;
-	cw->st.conn = w->target;
-	if (ctx->opt->data_only)
-	{
-		/*
-		 * The schema exists with its foreign keys and triggers; like
-		 * pg_restore --disable-triggers, load without firing them (chunks
-		 * arrive in any order, and the rows fired their triggers on the
-		 * source already).  Only a superuser may; others get the
-		 * constraint's own error if the order matters.
-		 */
-		PGresult   *res = PQexec(w->target, "SET session_replication_role = replica");
-
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&ctx->replica_said, 1) == 0)
-		{
-			char		msg[512];
-
-			snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(res));
-			log_warning("could not disable triggers and foreign keys on the target while loading: %s",
-						conn_one_line(msg));
-		}
-		PQclear(res);
-	}
-	return conn_import_snapshot(w->source, SIDE_SOURCE, ctx->snapshot, err);
+	cw->st.conn = cw->copy.target;
+	return 0;
 }
 
 static int
@@ -268,6 +270,7 @@ run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_er
 	const plan *p = ctx->plan;
 	clone_report *r = ctx->report;
 	uint8_t    *skip = calloc((size_t) p->nchunks + 1, 1);
+	bool		first = true;
 	int			rc = 0;
 
 	if (skip == NULL)
@@ -287,7 +290,18 @@ run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_er
 		}
 		if (pending == 0)
 			break;
-		if ((rc = sched_run(&clone_ops, ctx, p, &sopt, &done_now, err)) < 0)
+		/*
+		 * Through the spill directory once; chunks that other processes
+		 * held and gave up are copied straight after that.
+		 * XXX: that needs the snapshot, which the spill run may have
+		 * released: such a chunk then fails to import it.
+		 */
+		if (ctx->opt->spill_dir != NULL && first)
+			rc = clone_spill_chunks(ctx, skip, &done_now, err);
+		else
+			rc = sched_run(&clone_ops, ctx, p, &sopt, &done_now, err);
+		first = false;
+		if (rc < 0)
 			break;
 		/* what this process did is in its report; the record also has what others did */
 		if ((rc = refresh_control(ctx, st, err)) < 0 ||
@@ -875,7 +889,19 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
 	r->best_effort = opt->best_effort;
 
-	/* 1. connections, the run's record, the snapshot */
+	/* 1. the spill directory, connections, the run's record, the snapshot */
+	if (opt->spill_dir != NULL)
+	{
+		char		why[512];
+		int			fd = -1;
+
+		if ((rc = spill_dir_create(opt->spill_dir, &fd, why, sizeof(why))) < 0)
+		{
+			rc = err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
+			goto done;
+		}
+		close(fd);
+	}
 	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
 	r->source_major = conn_major_version(holder);
@@ -1014,6 +1040,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 	/* 6. data */
 	init_ctx(&ctx, opt, opt->source, r, &control);
+	ctx.holder = r->snapshot[0] != '\0' && !r->best_effort ? holder : NULL;
 	if (strcmp(run.step, STATE_STEP_DATA) == 0)
 	{
 		int			before = 0;
@@ -1035,7 +1062,8 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		sopt.clean = true;		/* post-data may have been cut short: redo it whole */
 	take_recorded_chunks(r, chunks);
 	sum_tables(r);
-	if (r->snapshot[0] != '\0' && !opt->verify && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
+	if (r->snapshot[0] != '\0' && !opt->verify && !r->snapshot_released &&
+		(rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 		goto done;
 	log_info("data: %llu rows, %.1f MB in %.1f s", (unsigned long long) r->rows,
 			 (double) r->bytes / 1e6, r->seconds_data);

@@ -15,7 +15,10 @@
  *   4. schema pre-data (pg_dump at the snapshot, pg_restore);
  *   5. plan the chunks (samples read at the snapshot);
  *   6. copy the chunks with --jobs worker threads, largest first, each
- *      worker importing the snapshot; then release the snapshot;
+ *      worker importing the snapshot; then release the snapshot.  With a
+ *      spill directory, readers write the chunks to files there and
+ *      loaders load them (engine/clone_spill.c), and the snapshot is
+ *      released once the last chunk is read;
  *   7. set every sequence; 8. schema post-data with --jobs sessions, and
  *      refresh the materialized views that hold data on the source;
  *   9. with verify, the verification pass (engine/verify.h): only the
@@ -61,6 +64,11 @@ typedef struct clone_options
 	const char *resume;			/* NULL: a new run; else a run number or "last" */
 	bool		require_consistent; /* refuse to resume at a new point in time */
 	int			retries;		/* further attempts at a chunk after a transient failure */
+	const char *spill_dir;		/* NULL: straight from source to target; else through chunk files here */
+	int			load_jobs;		/* with spill_dir: sessions loading the files; 0: jobs */
+	int64_t		spill_limit;	/* with spill_dir: readers wait while the files take this; 0: no limit */
+	bool		keep_spill;		/* with spill_dir: keep the files once loaded */
+	int			compress_level; /* with spill_dir: zstd level; 0: the default */
 } clone_options;
 
 typedef enum chunk_status
@@ -112,6 +120,9 @@ typedef struct clone_report
 	uint64_t	bytes;
 	double		seconds_schema; /* pre-data */
 	double		seconds_data;
+	double		seconds_read;	/* with spill_dir: until the last chunk was read */
+	bool		snapshot_released;	/* with spill_dir: at seconds_read, while loading went on */
+	uint64_t	spill_peak;		/* with spill_dir: most bytes of chunk files on disk at once */
 	double		seconds_sequences;
 	double		seconds_post;	/* post-data */
 	double		seconds_verify;

@@ -403,11 +403,7 @@ copy_chunk(copy_worker *w, const catalog *cat, const plan_chunk *chunk,
 	s.table = table;
 	s.chunk = chunk;
 	s.err = err;
-	if (chunk->predicate != NULL)
-		snprintf(s.what, sizeof(s.what), "chunk %d of table %s (%.300s)", chunk->seq,
-				 table->qname, chunk->predicate);
-	else
-		snprintf(s.what, sizeof(s.what), "chunk 1 of table %s (whole table)", table->qname);
+	plan_chunk_describe(chunk, table, s.what, sizeof(s.what));
 
 	if (w->source == NULL || w->target == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "%s: worker %d has no connection", s.what, w->id);

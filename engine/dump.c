@@ -101,11 +101,7 @@ dump_worker_run(void *arg, void *state, int idx, sl_err *err)
 
 	if (w->source == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "worker %d has no connection", w->id);
-	if (pc->predicate != NULL)
-		snprintf(what, sizeof(what), "chunk %d of table %s (%.300s)", pc->seq,
-				 ctx->r->cat->tables[pc->table].qname, pc->predicate);
-	else
-		snprintf(what, sizeof(what), "chunk 1 of table %s (whole table)", ctx->r->cat->tables[pc->table].qname);
+	plan_chunk_describe(pc, &ctx->r->cat->tables[pc->table], what, sizeof(what));
 	rc = chunkfile_write(w->writer, &ctx->dir, w->source, w->loop,
 						 !ctx->opt->via_libpq && !conn_encrypted(w->source), &ctx->r->cat->tables[pc->table],
 						 pc, idx, w->stop, what, &info, err);

@@ -134,6 +134,15 @@ plan_ctid_predicate(sbuf *out, int64_t first_page, int64_t end_page)
 }
 
 void
+plan_chunk_describe(const plan_chunk *chunk, const cat_table *table, char *out, size_t outlen)
+{
+	if (chunk->predicate != NULL)
+		snprintf(out, outlen, "chunk %d of table %s (%.300s)", chunk->seq, table->qname, chunk->predicate);
+	else
+		snprintf(out, outlen, "chunk 1 of table %s (whole table)", table->qname);
+}
+
+void
 plan_copy_out_sql(sbuf *out, const cat_table *table, const char *predicate, bool text)
 {
 	const char *format = text ? "text" : "binary";

@@ -109,6 +109,9 @@ void		plan_key_literal(sbuf *out, const cat_key_column *keys, int nkeys,
 void		plan_ctid_predicate(sbuf *out, int64_t first_page, int64_t end_page);
 
 /* The source COPY of a chunk: COPY (SELECT ...) TO STDOUT (FORMAT ...). */
+/* Names a chunk in messages: "chunk 3 of table public.t (id >= 10 AND id < 20)". */
+void		plan_chunk_describe(const plan_chunk *chunk, const cat_table *table, char *out, size_t outlen);
+
 void		plan_copy_out_sql(sbuf *out, const cat_table *table, const char *predicate, bool text);
 
 /* The target COPY: COPY table (cols) FROM STDIN (FORMAT ...[, FREEZE]). */

@@ -420,10 +420,7 @@ verify_worker_run(void *arg, void *state, int idx, sl_err *err)
 
 	if (w->source == NULL || w->target == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "worker %d has no connection", w->id);
-	if (pc->predicate != NULL)
-		snprintf(what, sizeof(what), "chunk %d of table %s (%.300s)", pc->seq, t->qname, pc->predicate);
-	else
-		snprintf(what, sizeof(what), "chunk 1 of table %s (whole table)", t->qname);
+	plan_chunk_describe(pc, t, what, sizeof(what));
 	chunk_digest_reset(&vc->source);
 	chunk_digest_reset(&vc->target);
 	if (ctx->known != NULL)

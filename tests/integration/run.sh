@@ -762,6 +762,62 @@ case_q() {   # dump, then restore: identical; a damaged dump refused before anyt
   fi
 }
 
+case_r() {   # clone --spill: identical, files gone; --keep-spill, --spill-limit; killed and resumed
+  local d=$case_dir/spill files chunks
+  rm -rf "$d" "$case_dir/spill2"
+  create_dst dst_r
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_r)" --spill "$d" --jobs 2 --load-jobs 1 \
+    --chunk-size 1MB || fail "pgsluice clone --spill exited with status $?"
+  expect_identical src dst_r
+  expect_chunks_done dst_r
+  grep -q 'source snapshot released' "$case_dir/err" || fail "the clone did not say it released the snapshot"
+  grep -q '^spill: every chunk read' "$case_dir/out" || fail "the summary says nothing of the spill"
+  [ "$(stat -c %a "$d")" = 700 ] || fail "the spill directory's mode is $(stat -c %a "$d"), not 700"
+  [ -z "$(ls -A "$d")" ] || fail "the spill directory was not emptied: $(ls -R "$d")"
+
+  # --keep-spill with a limit of two chunks' files: readers wait for the loader
+  big_setup
+  create_dst big_spill
+  sluice clone --source "$(src_conn big)" --target "$(dst_conn big_spill)" --spill "$d" --keep-spill \
+    --spill-limit 3MB --jobs 2 --load-jobs 1 --chunk-size 2MB --json "$case_dir/r.json" \
+    || fail "pgsluice clone --spill --keep-spill exited with status $?"
+  expect_identical big big_spill
+  expect_chunks_done big_spill
+  files=$(find "$d/run-1" -name 'chunk-*.pgsl' -perm 600 | wc -l)
+  chunks=$(psql_dst big_spill -c "SELECT count(*) FROM pgsluice.chunk")
+  echo "chunk files kept: $files of $chunks"
+  [ "$files" -eq "$chunks" ] || fail "--keep-spill kept $files files (mode 600) of $chunks chunks"
+  "$python" - "$case_dir/r.json" "$d/run-1" <<'PY' || fail "the spill went past its limit, or the report lacks it"
+import json, os, sys
+s = json.load(open(sys.argv[1]))["spill"]
+biggest = max(os.path.getsize(os.path.join(sys.argv[2], f)) for f in os.listdir(sys.argv[2]))
+print("peak on disk %d bytes, limit %d, largest file %d; snapshot released: %s"
+      % (s["peak_bytes"], s["limit"], biggest, s["snapshot_released"]))
+# readers wait before a new chunk at the limit: at most two chunks (--jobs 2) get past it
+assert 0 < s["peak_bytes"] <= s["limit"] + 2 * biggest, s
+assert s["snapshot_released"] and s["seconds_read"] > 0, s
+PY
+  # another target's run 1 may not reuse the kept files
+  create_dst big_spill_other
+  status=0
+  sluice clone --source "$(src_conn big)" --target "$(dst_conn big_spill_other)" --spill "$d" || status=$?
+  [ "$status" -eq 2 ] || fail "a run into a spill directory holding another run's files exited $status (want 2)"
+  grep -q 'holds files of another run' "$case_dir/err" || fail "the refusal does not say why"
+
+  # killed (SIGKILL) mid-data, then resumed through the spill directory
+  create_dst big_spill_kill
+  start_clone big_spill_kill --spill "$case_dir/spill2" --jobs 2 --load-jobs 1 --chunk-size 2MB
+  wait_for big_spill_kill "SELECT count(*) >= 10 FROM pgsluice.chunk WHERE status = 'done'"
+  kill -KILL -- "-$clone_pid"
+  wait "$clone_pid" 2>/dev/null
+  sluice clone --resume last --source "$(src_conn big)" --target "$(dst_conn big_spill_kill)" \
+    --spill "$case_dir/spill2" --jobs 2 --progress-interval 0 || fail "pgsluice clone --resume --spill exited with status $?"
+  grep -q '([1-9][0-9]* done before)' "$case_dir/err" || fail "the resumed clone did not skip the chunks loaded before"
+  expect_identical big big_spill_kill
+  expect_chunks_done big_spill_kill
+  [ -z "$(ls -A "$case_dir/spill2")" ] || fail "the resumed run left files: $(ls -R "$case_dir/spill2")"
+}
+
 case_h() {   # --best-effort: no shared snapshot
   create_dst dst_h
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_h)" --best-effort --jobs 2 --chunk-size 1MB \
@@ -835,6 +891,7 @@ cases=(
   "o|the target restarted mid-run: retried to an identical copy; a permanent error stops at once"
   "p|three processes on one run, the first killed: the others and a resume finish it"
   "q|dump then restore is identical; a damaged dump is refused untouched; a killed restore resumes; ENOSPC"
+  "r|clone --spill is identical and removes its files; --keep-spill; --spill-limit; killed and resumed"
 )
 
 # ---------------------------------------------------------------------------------------------

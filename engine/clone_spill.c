@@ -1,0 +1,524 @@
+/*
+ * clone_spill.c: the data step of clone --spill DIR.
+ *
+ * --jobs readers write each chunk into DIR/run-N/chunk-NNNNNN.pgsl
+ * (engine/chunkfile.h) as fast as the source gives them, hashing it as the
+ * direct path does.  --load-jobs loaders take the files in the order they
+ * were finished and load each in one target transaction with its record,
+ * as a direct clone loads a chunk; the load commits only when the rows read
+ * back from the file hash to the reader's digest.  A loaded file is deleted
+ * (--keep-spill keeps it).  Before it starts a chunk, a reader waits while
+ * the files not yet loaded take --spill-limit bytes or more.  Once the last
+ * chunk is read, the source snapshot is released (unless --verify needs it
+ * for its drill-down) while the loaders go on: a slow target no longer
+ * holds back the source's vacuum.
+ *
+ * Thread safety: the readers run on one engine/sched.c scheduler in a
+ * thread of their own, the loaders on another in the caller's thread.
+ * pipe->lock guards the queue of finished chunks, the bytes on disk and
+ * whether readers still run; pipe->changed wakes readers waiting for room
+ * and loaders waiting for a file.  It is the only lock.  A chunk's file
+ * record and report slot are written by its reader before it is queued
+ * and by its loader after it is taken.
+ */
+#include "engine/clone_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/chunkfile.h"
+#include "engine/conn.h"
+#include "engine/log.h"
+#include "engine/reader.h"
+#include "engine/sched.h"
+#include "engine/state.h"
+
+#define WAIT_TICK_MS 200
+
+typedef struct spill_pipe
+{
+	clone_ctx  *ctx;
+	const uint8_t *skip;
+	chunkfile_dir dir;
+	char		path[PATH_MAX];	/* DIR/run-N */
+	chunkfile_info *files;		/* per chunk: what its reader wrote */
+	uint64_t	limit;			/* 0: none */
+	double		started;
+
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int		   *queue;			/* guarded: chunks read and not yet taken by a loader */
+	int			head;			/* guarded */
+	int			tail;			/* guarded */
+	uint64_t	on_disk;		/* guarded: bytes of the files not yet loaded */
+	uint64_t	peak;			/* guarded */
+	bool		reading;		/* guarded: the readers still run */
+
+	atomic_int	failed;			/* one side failed: the other starts no more chunks */
+	atomic_int	loaded;			/* chunks loaded by this run */
+	int			read_rc;		/* the readers' outcome, read after their thread is joined */
+	sl_err		read_err;
+} spill_pipe;
+
+typedef struct spill_reader
+{
+	spill_pipe *pipe;
+	int			id;
+	int			idx;			/* the chunk it reads */
+	PGconn	   *source;
+	io_loop    *loop;
+	chunkfile_writer *writer;
+	const atomic_int *stop;
+} spill_reader;
+
+typedef struct spill_loader
+{
+	spill_pipe *pipe;
+	int			idx;			/* the chunk it loads */
+	bool		claimed;		/* its last attempt took the chunk's record */
+	PGconn	   *target;
+	state		st;				/* over target */
+	chunkfile_loader *loader;
+	const atomic_int *stop;
+	char		name[160];		/* host/pid/load-N, recorded with its chunks */
+} spill_loader;
+
+static void
+timed_wait(spill_pipe *sp)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += WAIT_TICK_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L)
+	{
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&sp->changed, &sp->lock, &until);
+}
+
+/* ---- readers ---- */
+
+static int
+reader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err *err)
+{
+	spill_pipe *sp = arg;
+	clone_ctx  *ctx = sp->ctx;
+	spill_reader *rd = calloc(1, sizeof(*rd));
+	int			rc;
+
+	*state_out = rd;
+	if (rd == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting reader %d", id);
+	rd->pipe = sp;
+	rd->id = id;
+	rd->stop = stop;
+	if ((rc = chunkfile_writer_create(ctx->opt->compress_level, &rd->writer, err)) < 0 ||
+		(rc = reader_loop_create(&rd->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->report->io_backend,
+								 sizeof(ctx->report->io_backend), err)) < 0)
+		return rc;
+	return clone_open_source(ctx, &rd->source, err);
+}
+
+static void
+reader_close(void *arg, void *state_arg)
+{
+	spill_reader *rd = state_arg;
+
+	(void) arg;
+	if (rd == NULL)
+		return;
+	if (rd->loop != NULL)
+		io_loop_forget(rd->loop);
+	conn_close(&rd->source);
+	io_loop_destroy(rd->loop);
+	chunkfile_writer_destroy(rd->writer);
+	free(rd);
+}
+
+static int
+read_attempt(void *arg, sl_err *err)
+{
+	spill_reader *rd = arg;
+	spill_pipe *sp = rd->pipe;
+	clone_ctx  *ctx = sp->ctx;
+	const plan_chunk *pc = &ctx->plan->chunks[rd->idx];
+	const cat_table *t = &ctx->cat->tables[pc->table];
+	char		what[512];
+	int			rc;
+
+	plan_chunk_describe(pc, t, what, sizeof(what));
+	if (rd->source == NULL && (rc = clone_open_source(ctx, &rd->source, err)) < 0)
+		return rc;
+	rc = chunkfile_write(rd->writer, &sp->dir, rd->source, rd->loop,
+						 !ctx->opt->via_libpq && !conn_encrypted(rd->source), t, pc, rd->idx, rd->stop, what,
+						 &sp->files[rd->idx], err);
+	if (rc < 0)
+	{
+		/* in an unknown state: the next attempt starts on a new connection */
+		io_loop_forget(rd->loop);
+		conn_close(&rd->source);
+	}
+	return rc;
+}
+
+static int64_t
+reader_run(void *arg, void *state_arg, int idx, sl_err *err)
+{
+	spill_pipe *sp = arg;
+	spill_reader *rd = state_arg;
+	clone_ctx  *ctx = sp->ctx;
+	clone_chunk *c = &ctx->report->chunks[idx];
+	const chunkfile_info *file = &sp->files[idx];
+	char		what[512];
+	sched_retry retry = {read_attempt, NULL, rd, what, "on a new connection", ctx->opt->retries, rd->stop,
+						 &ctx->retries};
+	int			rc;
+
+	/* room on disk first: the loaders free it */
+	pthread_mutex_lock(&sp->lock);
+	while (sp->limit > 0 && sp->on_disk >= sp->limit && !atomic_load(rd->stop) && !atomic_load(&sp->failed))
+		timed_wait(sp);
+	pthread_mutex_unlock(&sp->lock);
+	if (atomic_load(rd->stop) || atomic_load(&sp->failed))
+		return err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
+
+	plan_chunk_describe(&ctx->plan->chunks[idx], &ctx->cat->tables[ctx->plan->chunks[idx].table], what,
+						sizeof(what));
+	c->status = CHUNK_RUNNING;
+	c->worker = rd->id;
+	c->started = sched_now() - sp->started;
+	rd->idx = idx;
+	if ((rc = sched_retry_run(&retry, err)) < 0)
+	{
+		c->status = CHUNK_FAILED;
+		return rc;
+	}
+	c->result.rows = file->rows;
+	c->result.bytes = file->bytes;
+	c->result.digest = file->digest;
+
+	pthread_mutex_lock(&sp->lock);
+	sp->on_disk += file->compressed;
+	if (sp->on_disk > sp->peak)
+		sp->peak = sp->on_disk;
+	sp->queue[sp->tail++] = idx;
+	pthread_cond_broadcast(&sp->changed);
+	pthread_mutex_unlock(&sp->lock);
+	return (int64_t) file->bytes;
+}
+
+static const sched_ops reader_ops = {reader_open, reader_run, reader_close};
+
+/* The readers' thread: reads every chunk, then releases the snapshot. */
+static void *
+readers_main(void *arg)
+{
+	spill_pipe *sp = arg;
+	clone_ctx  *ctx = sp->ctx;
+	sched_options sopt = {ctx->opt->jobs, ctx->opt->progress_seconds, "read", sp->skip, &sp->failed, NULL};
+	int			read = 0;
+
+	err_clear(&sp->read_err);
+	sp->read_rc = sched_run(&reader_ops, sp, ctx->plan, &sopt, &read, &sp->read_err);
+	if (sp->read_rc == 0 && atomic_load(&sp->failed))
+		sp->read_rc = err_set(&sp->read_err, SIDE_INTERRUPT, -EINTR, "stopped: the loading failed");
+	if (sp->read_rc == 0)
+	{
+		double		seconds = sched_now() - sp->started;
+
+		ctx->report->seconds_read = seconds;
+		if (ctx->holder != NULL && ctx->opt->verify)
+			log_info("data: %d chunks read in %.1f s; the source snapshot is kept for --verify", read, seconds);
+		else if (ctx->holder != NULL)
+		{
+			if ((sp->read_rc = conn_exec(ctx->holder, SIDE_SOURCE, "COMMIT", &sp->read_err)) == 0)
+			{
+				ctx->holder = NULL;
+				ctx->report->snapshot_released = true;
+				log_info("data: %d chunks read in %.1f s; source snapshot released with %d chunks left to load",
+						 read, seconds, read - atomic_load(&sp->loaded));
+			}
+		}
+		else
+			log_info("data: %d chunks read in %.1f s", read, seconds);
+	}
+	if (sp->read_rc < 0)
+		atomic_store(&sp->failed, 1);
+	pthread_mutex_lock(&sp->lock);
+	sp->reading = false;
+	pthread_cond_broadcast(&sp->changed);
+	pthread_mutex_unlock(&sp->lock);
+	return NULL;
+}
+
+/* ---- loaders ---- */
+
+static int
+loader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err *err)
+{
+	spill_pipe *sp = arg;
+	spill_loader *ld = calloc(1, sizeof(*ld));
+	int			rc;
+
+	*state_out = ld;
+	if (ld == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting loader %d", id);
+	ld->pipe = sp;
+	ld->stop = stop;
+	snprintf(ld->name, sizeof(ld->name), "%s/load-%d", sp->ctx->worker_prefix, id);
+	if ((rc = chunkfile_loader_create(&ld->loader, err)) < 0 ||
+		(rc = state_init(&ld->st, NULL, sp->ctx->opt->state_schema, err)) < 0)
+		return rc;
+	return 0;
+}
+
+static void
+loader_close(void *arg, void *state_arg)
+{
+	spill_loader *ld = state_arg;
+
+	(void) arg;
+	if (ld == NULL)
+		return;
+	conn_close(&ld->target);
+	state_fini(&ld->st);
+	chunkfile_loader_destroy(ld->loader);
+	free(ld);
+}
+
+/* The next finished chunk; waits for one while readers run; -1 when there are no more. */
+static int
+loader_pick(void *arg, const atomic_int *stop)
+{
+	spill_pipe *sp = arg;
+	int			idx = -1;
+
+	pthread_mutex_lock(&sp->lock);
+	while (sp->head == sp->tail && sp->reading && !atomic_load(stop) && !atomic_load(&sp->failed))
+		timed_wait(sp);
+	if (sp->head < sp->tail && !atomic_load(stop) && !atomic_load(&sp->failed))
+		idx = sp->queue[sp->head++];
+	pthread_mutex_unlock(&sp->lock);
+	return idx;
+}
+
+/* One attempt at loading the loader's chunk, in one target transaction with its record. */
+static int
+load_attempt(void *arg, sl_err *err)
+{
+	spill_loader *ld = arg;
+	spill_pipe *sp = ld->pipe;
+	clone_ctx  *ctx = sp->ctx;
+	const plan_chunk *pc = &ctx->plan->chunks[ld->idx];
+	const chunkfile_info *file = &sp->files[ld->idx];
+	struct timespec now;
+	char		name[64];
+	int			rc;
+
+	ld->claimed = false;
+	if (ld->target == NULL)
+	{
+		if ((rc = clone_open_target(ctx, &ld->target, err)) < 0)
+			return rc;
+		ld->st.conn = ld->target;
+	}
+	chunkfile_name(ld->idx, name, sizeof(name));
+	if ((rc = conn_exec(ld->target, SIDE_TARGET, "BEGIN", err)) < 0 ||
+		(rc = state_chunk_claim(&ld->st, ctx->run_id, ld->idx, &ld->claimed, err)) < 0)
+		goto fail;
+	if (!ld->claimed)
+		return conn_exec(ld->target, SIDE_TARGET, "ROLLBACK", err);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((rc = chunkfile_load(ld->loader, &sp->dir, name, file, ld->target, &ctx->cat->tables[pc->table],
+							 pc->freeze, ld->stop, err)) < 0 ||
+		(rc = state_chunk_done(&ld->st, ctx->run_id, ld->idx, file->rows, file->bytes, &file->digest, ld->name,
+							   (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
+		(rc = conn_exec(ld->target, SIDE_TARGET, "COMMIT", err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	/* the chunk's transaction goes with the connection */
+	conn_close(&ld->target);
+	return rc;
+}
+
+static int64_t
+loader_run(void *arg, void *state_arg, int idx, sl_err *err)
+{
+	spill_pipe *sp = arg;
+	spill_loader *ld = state_arg;
+	clone_ctx  *ctx = sp->ctx;
+	clone_chunk *c = &ctx->report->chunks[idx];
+	const chunkfile_info *file = &sp->files[idx];
+	char		name[64];
+	char		what[PATH_MAX + 80];
+	sched_retry retry = {load_attempt, NULL, ld, what, "on a new connection", ctx->opt->retries, ld->stop,
+						 &ctx->retries};
+	int			rc;
+
+	chunkfile_name(idx, name, sizeof(name));
+	snprintf(what, sizeof(what), "chunk file \"%s/%s\"", sp->path, name);
+	ld->idx = idx;
+	if ((rc = sched_retry_run(&retry, err)) < 0)
+	{
+		c->status = CHUNK_FAILED;
+		return rc;
+	}
+	if (ld->claimed)
+	{
+		c->seconds = sched_now() - sp->started - c->started;
+		c->status = CHUNK_DONE;
+		atomic_fetch_add(&sp->loaded, 1);
+	}
+	if (!ctx->opt->keep_spill && unlinkat(sp->dir.fd, name, 0) < 0)
+		log_warning("could not remove chunk file \"%s/%s\": %s", sp->path, name, strerror(errno));
+	pthread_mutex_lock(&sp->lock);
+	sp->on_disk -= file->compressed;
+	pthread_cond_broadcast(&sp->changed);
+	pthread_mutex_unlock(&sp->lock);
+	return ld->claimed ? (int64_t) file->bytes : 0;
+}
+
+static const sched_ops loader_ops = {loader_open, loader_run, loader_close};
+
+/* ---- the directory ---- */
+
+/* Removes the run's chunk files, whole or partial. */
+static void
+remove_files(spill_pipe *sp)
+{
+	DIR		   *d = fdopendir(dup(sp->dir.fd));
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "chunk-", 6) == 0 && unlinkat(sp->dir.fd, e->d_name, 0) < 0)
+			log_warning("could not remove chunk file \"%s/%s\": %s", sp->path, e->d_name, strerror(errno));
+	closedir(d);
+}
+
+static int
+open_run_dir(spill_pipe *sp, sl_err *err)
+{
+	char		why[512];
+	int			rc;
+
+	/* clone_run made DIR, or checked it, before it began */
+	if ((size_t) snprintf(sp->path, sizeof(sp->path), "%s/run-%lld", sp->ctx->opt->spill_dir,
+						  (long long) sp->ctx->run_id) >= sizeof(sp->path))
+		return err_set(err, SIDE_USAGE, -ENAMETOOLONG, "--spill: the directory name is too long");
+	if ((rc = spill_dir_create(sp->path, &sp->dir.fd, why, sizeof(why))) < 0)
+		return err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
+	sp->dir.path = sp->path;
+	if (sp->ctx->report->resumed)
+	{
+		/* what an earlier attempt left: its digests went with it, so its chunks are read again */
+		remove_files(sp);
+	}
+	else
+	{
+		/* a run of the same number into another target may have kept its files here */
+		DIR		   *d = fdopendir(dup(sp->dir.fd));
+		struct dirent *e;
+		char		found[256] = "";
+
+		if (d == NULL)
+			return err_set(err, SIDE_LOCAL, -errno, "could not read directory \"%s\": %s", sp->path,
+						   strerror(errno));
+		while (found[0] == '\0' && (e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				snprintf(found, sizeof(found), "%s", e->d_name);
+		closedir(d);
+		if (found[0] != '\0')
+			return err_set(err, SIDE_USAGE, -EEXIST, "--spill: directory \"%s\" holds files of another run "
+						   "(\"%s\"): remove it, or give another --spill directory", sp->path, found);
+	}
+	return 0;
+}
+
+
+int
+clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err *err)
+{
+	spill_pipe	sp;
+	pthread_t	readers;
+	bool		readers_started = false;
+	sched_options sopt = {ctx->opt->load_jobs > 0 ? ctx->opt->load_jobs : ctx->opt->jobs,
+						  ctx->opt->progress_seconds, "load", skip, NULL, loader_pick};
+	int			nchunks = ctx->plan->nchunks;
+	int			rc;
+
+	memset(&sp, 0, sizeof(sp));
+	*chunks_done = 0;
+	sp.ctx = ctx;
+	sp.skip = skip;
+	sp.dir.fd = -1;
+	sp.dir.io = ctx->opt->io_kind == IO_LOOP_POLL ? SPILL_IO_PWRITE : SPILL_IO_AUTO;
+	sp.limit = ctx->opt->spill_limit > 0 ? (uint64_t) ctx->opt->spill_limit : 0;
+	sp.started = ctx->started;
+	sp.reading = true;
+	/* the files carry the run's number: a file of another run is refused */
+	memcpy(sp.dir.id, &ctx->run_id, sizeof(ctx->run_id));
+	pthread_mutex_init(&sp.lock, NULL);
+	pthread_cond_init(&sp.changed, NULL);
+	sp.files = calloc((size_t) nchunks + 1, sizeof(chunkfile_info));
+	sp.queue = calloc((size_t) nchunks + 1, sizeof(int));
+	if (sp.files == NULL || sp.queue == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = open_run_dir(&sp, err)) < 0)
+		goto done;
+	log_info("data: through \"%s\": %d readers, %d loaders%s", sp.path, ctx->opt->jobs > 0 ? ctx->opt->jobs : 1,
+			 sopt.jobs > 0 ? sopt.jobs : 1, sp.limit > 0 ? ", readers wait at --spill-limit" : "");
+	if (pthread_create(&readers, NULL, readers_main, &sp) != 0)
+	{
+		rc = err_set(err, SIDE_LOCAL, -EAGAIN, "could not start the readers' thread");
+		goto done;
+	}
+	readers_started = true;
+	rc = sched_run(&loader_ops, &sp, ctx->plan, &sopt, chunks_done, err);
+	if (rc < 0)
+	{
+		atomic_store(&sp.failed, 1);
+		pthread_mutex_lock(&sp.lock);
+		pthread_cond_broadcast(&sp.changed);
+		pthread_mutex_unlock(&sp.lock);
+	}
+
+done:
+	if (readers_started)
+	{
+		pthread_join(readers, NULL);
+		/* the readers' failure is the cause; the loaders only stopped for it */
+		if (sp.read_rc < 0 && (rc == 0 || sp.read_err.side != SIDE_INTERRUPT))
+			rc = err_take(err, &sp.read_err);
+	}
+	ctx->report->spill_peak = sp.peak;
+	if (sp.dir.fd >= 0)
+	{
+		if (!ctx->opt->keep_spill)
+		{
+			remove_files(&sp);
+			if (rmdir(sp.path) < 0)
+				log_warning("could not remove spill directory \"%s\": %s", sp.path, strerror(errno));
+		}
+		close(sp.dir.fd);
+	}
+	pthread_cond_destroy(&sp.changed);
+	pthread_mutex_destroy(&sp.lock);
+	free(sp.files);
+	free(sp.queue);
+	return rc;
+}
