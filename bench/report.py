@@ -41,6 +41,7 @@ CLONE = [  # contender, label, role
     ("pgcopydb", "pgcopydb clone", "peer"),
     ("pg_dump", "pg_dump -Fd + pg_restore", "other"),
     ("spill", "pgsluice dump + restore", "other"),
+    ("spillclone", "pgsluice clone --spill", "other"),
     ("floor", "target-side floor", "floor"),
 ]
 VERIFY = [
@@ -407,7 +408,11 @@ def print_dataset(ds, out):
             phases = e.get("median_phase_seconds")
             if e["measured"] and phases:
                 out.write("    %s phases (median s): %s\n" % (
-                    e["label"], ", ".join("%s %.1f" % (k, v) for k, v in phases.items())))
+                    e["label"], ", ".join("%s %.1f" % (k, v) for k, v in phases.items() if k != "released")))
+            if e["measured"] and phases and "read" in phases and phases.get("data"):
+                out.write("    %s: every chunk read %.1f s into a data step of %.1f s (%.0f%%)%s\n" % (
+                    e["label"], phases["read"], phases["data"], 100 * phases["read"] / phases["data"],
+                    ": the source snapshot released then" if phases.get("released") else ""))
             if e["measured"] and e.get("dump_mb_per_second"):
                 out.write("    %s: dump %.1f MB/s, restore %.1f MB/s%s\n" % (
                     e["label"], e["dump_mb_per_second"], e["restore_mb_per_second"],
@@ -655,6 +660,7 @@ def main():
             "pgcopydb": meta.get("pgcopydb_options"),
             "pg_dump": meta.get("pg_dump_options"),
             "spill": meta.get("spill_options"),
+            "spillclone": meta.get("spillclone_options"),
             "floor": meta.get("floor_method"),
             "hashing": meta.get("hashing_method"),
             "readfloor": meta.get("readfloor_method"),

@@ -512,6 +512,33 @@ EOF
   rm -rf "$dir"
 }
 
+# pgsluice clone --spill with a slow target: --jobs readers against one loader. The phases say
+# when the last chunk was read (and the source snapshot released) and when the data step ended.
+clone_spillclone() {
+  local db=$1 round=$2 n=$3 tgt=$4 t0 t1 status dir=$work/spillclone phases=-
+  local json=$raw/json/$1-spillclone-r$2.json log=$logs/$1-spillclone-r$2.log
+  fresh_target "$tgt"
+  rm -rf "$dir"
+  settle
+  t0=$(now)
+  if "$pgsluice" clone --source "$(src_conn "$db")" --target "$(dst_conn "$tgt")" --jobs "$n" --load-jobs 1 \
+       --spill "$dir" --json "$json" --progress-interval 0 >"$log" 2>&1; then
+    t1=$(now)
+    say "    pgsluice clone --spill: $(elapsed "$t0" "$t1") s"
+    check_copy "$db" "$tgt" "pgsluice clone --spill (round $round)"
+    status=$copy_status
+    phases=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+print("read=%.3f,data=%.3f,released=%d" % (r["spill"]["seconds_read"], r["seconds"]["data"], r["spill"]["snapshot_released"]))' "$json") \
+      || phases=-
+  else
+    t1=$(now)
+    flag "pgsluice clone --spill (round $round) exited with an error" "$log"
+    status=failed
+  fi
+  record "$db" clone spillclone "$n" "$round" "$(elapsed "$t0" "$t1")" "$status" "$phases"
+  rm -rf "$dir"
+}
+
 clone_floor() {
   local db=$1 round=$2 n=$3 tgt=$4 t0 t1 t2 i name file status=ok log=$logs/$1-floor-r$2.log
   local -a pids=()
@@ -657,7 +684,7 @@ compare_dataset() {
   drop_target "$verify_target"
   for ((round = 1; round <= rounds; round++)); do
     say "$db: round $round of $rounds"
-    for contender in pgsluice pgcopydb pgdump spill floor; do
+    for contender in pgsluice pgcopydb pgdump spill spillclone floor; do
       "clone_$contender" "$db" "$round" "$jobs" "c_$db"
       if [ "$have_verify_target" = 0 ] && [ "$last_status" = ok ]; then
         psql_dst postgres -c "ALTER DATABASE \"c_$db\" RENAME TO \"$verify_target\"" >/dev/null
@@ -704,6 +731,7 @@ meta many_tables "$many_tables"
 meta pgcopydb_options "clone --table-jobs $jobs --index-jobs $jobs --dir DIR (defaults otherwise: one COPY per table, VACUUM ANALYZE at the end)"
 meta pg_dump_options "pg_dump -Fd -j $jobs (default compression), then pg_restore -j $jobs"
 meta spill_options "pgsluice dump --jobs $jobs --dir DIR (zstd level 1), then pgsluice restore --jobs $jobs --dir DIR"
+meta spillclone_options "pgsluice clone --spill DIR --jobs $jobs --load-jobs 1 (a target slowed to one loading session)"
 meta pgsluice_options "clone --jobs $jobs --progress-interval 0 -q --json FILE (defaults otherwise)"
 meta verify_options "verify --jobs $jobs --progress-interval 0 -q --json FILE (defaults otherwise)"
 meta floor_method "COPY (FORMAT binary) files written by the source server beforehand; timed: $jobs sessions of BEGIN; TRUNCATE; COPY FROM file (FORMAT binary, FREEZE); COMMIT (largest table first, each to the least loaded session), then pg_restore --section=post-data -j $jobs"
