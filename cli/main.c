@@ -23,6 +23,7 @@
 #include "cli/report.h"
 #include "engine/clone.h"
 #include "engine/log.h"
+#include "engine/progress.h"
 #include "engine/conn.h"
 #include "engine/dump.h"
 #include "engine/restore.h"
@@ -406,6 +407,31 @@ common_option(common_options *co, int c, char **argv)
 	return 0;
 }
 
+/*
+ * Progress: live on a terminal (stderr), else a line every
+ * --progress-interval seconds; nothing with --quiet or an interval of 0.
+ */
+static void
+start_progress(const common_options *co)
+{
+	const char *term = getenv("TERM");
+	bool		live = isatty(STDERR_FILENO) && term != NULL && strcmp(term, "dumb") != 0;
+
+	if (co->level < LOG_INFO || co->progress_seconds == 0)
+		return;
+	if (progress_start(live, co->progress_seconds) < 0)
+		log_warning("could not start the progress display");
+}
+
+/* Once the options are good: the log level, the signal handlers, the progress display. */
+static void
+start_command(const common_options *co)
+{
+	log_set_level(co->level);
+	install_signals();
+	start_progress(co);
+}
+
 /* Checks what every command needs once the options are read; returns 0 or EXIT_USAGE. */
 static int
 common_finish(common_options *co, int argc, char **argv)
@@ -416,8 +442,7 @@ common_finish(common_options *co, int argc, char **argv)
 		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	if (co->target == NULL || co->target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
-	log_set_level(co->level);
-	install_signals();
+	start_command(co);
 	return 0;
 }
 
@@ -637,10 +662,10 @@ cmd_clone(int argc, char **argv)
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
-	opt.progress_seconds = co.progress_seconds;
 
 	err_clear(&err);
 	rc = clone_run(&opt, &report, &err);
+	progress_stop();
 	if (report != NULL && (rc == 0 || report->chunks_done > 0) && co.level > LOG_ERROR)
 		report_summary(stdout, report);
 	if (report != NULL && report->verify != NULL && rc == 0 && co.level > LOG_ERROR)
@@ -733,10 +758,10 @@ cmd_verify(int argc, char **argv)
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
-	opt.progress_seconds = co.progress_seconds;
 
 	err_clear(&err);
 	rc = verify_run(&opt, &report, &err);
+	progress_stop();
 	if (report != NULL && co.level > LOG_ERROR && rc == 0)
 		report_verify_summary(stdout, report, co.level >= LOG_VERBOSE);
 	if (co.json_path != NULL && report != NULL)
@@ -858,8 +883,7 @@ parse_record_options(int argc, char **argv, common_options *co, clone_options *o
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	if (*run == NULL)
 		return bad_usage("%s", "no run: give --run with a run number, or \"last\"");
-	log_set_level(co->level);
-	install_signals();
+	start_command(co);
 	return 0;
 }
 
@@ -881,9 +905,9 @@ cmd_worker(int argc, char **argv)
 	opt.jobs = co.jobs;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
-	opt.progress_seconds = co.progress_seconds;
 	err_clear(&err);
 	rc = clone_join(&opt, run, &report, &err);
+	progress_stop();
 	if (report != NULL && report->chunks_done > 0 && co.level > LOG_ERROR)
 		report_summary(stdout, report);
 	if (rc < 0)
@@ -1033,23 +1057,22 @@ cmd_dump(int argc, char **argv)
 		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	if (opt.dir == NULL || opt.dir[0] == '\0')
 		return bad_usage("%s", "no directory: give --dir");
-	log_set_level(co.level);
-	install_signals();
+	start_command(&co);
 	opt.source = co.source;
 	opt.jobs = co.jobs;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
-	opt.progress_seconds = co.progress_seconds;
 	err_clear(&err);
 	rc = dump_run(&opt, &report, &err);
+	progress_stop();
 	if (rc == 0 && co.level > LOG_ERROR)
 		printf("dump %s: %d tables, %d chunks, %llu rows, %.1f MB of COPY data in %.1f MB of files "
 			   "(%.2fx), %.1f MB/s; schema %.1f s, data %.1f s, total %.1f s\n", report->dump_id,
 			   report->cat->ntables, report->chunks_done, (unsigned long long) report->rows,
-			   (double) report->bytes / 1e6, (double) report->compressed / 1e6,
+			   (double) report->bytes / 1048576.0, (double) report->compressed / 1048576.0,
 			   report->compressed ? (double) report->bytes / (double) report->compressed : 0,
-			   report->seconds_data > 0 ? (double) report->bytes / 1e6 / report->seconds_data : 0,
+			   report->seconds_data > 0 ? (double) report->bytes / 1048576.0 / report->seconds_data : 0,
 			   report->seconds_schema, report->seconds_data, report->seconds_total);
 	if (rc < 0)
 		log_error("%s", err.msg);
@@ -1155,22 +1178,21 @@ cmd_restore(int argc, char **argv)
 		return bad_usage("%s", "no directory: give --dir");
 	if (co.target == NULL || co.target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
-	log_set_level(co.level);
-	install_signals();
+	start_command(&co);
 	opt.target = co.target;
 	opt.jobs = co.jobs;
-	opt.progress_seconds = co.progress_seconds;
 	opt.state_schema = run.state_schema;
 	opt.retries = run.retries;
 	err_clear(&err);
 	rc = restore_run(&opt, &report, &err);
+	progress_stop();
 	if (rc == 0 && co.level > LOG_ERROR)
 		printf("restore of dump %s (run %lld): %d chunks loaded (%d before), %llu rows, %.1f MB of COPY "
 			   "data from %.1f MB of files, %.1f MB/s; check %.1f s, schema %.1f s, data %.1f s, "
 			   "post-data %.1f s, total %.1f s\n", report->dump_id, (long long) report->run_id,
 			   report->chunks_done, report->chunks_before, (unsigned long long) report->rows,
-			   (double) report->bytes / 1e6, (double) report->compressed / 1e6,
-			   report->seconds_data > 0 ? (double) report->bytes / 1e6 / report->seconds_data : 0,
+			   (double) report->bytes / 1048576.0, (double) report->compressed / 1048576.0,
+			   report->seconds_data > 0 ? (double) report->bytes / 1048576.0 / report->seconds_data : 0,
 			   report->seconds_check, report->seconds_schema, report->seconds_data,
 			   report->seconds_post, report->seconds_total);
 	if (rc < 0)

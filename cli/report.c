@@ -507,7 +507,7 @@ report_status(FILE *out, const state_run *run, const state_summary *sum)
 	fprintf(out, "chunks: %d in all: %d done, %d in flight, %d with a failed attempt, %d waiting\n",
 			sum->chunks, sum->done, sum->in_flight, sum->failed,
 			sum->chunks - sum->done - sum->in_flight);
-	fprintf(out, "data: %llu rows, %s copied, %.1f MB/s", (unsigned long long) sum->rows, size, rate / 1e6);
+	fprintf(out, "data: %llu rows, %s copied, %.1f MB/s", (unsigned long long) sum->rows, size, rate / 1048576.0);
 	if (eta > 0)
 		fprintf(out, ", about %.0f s left\n", eta);
 	else

@@ -20,6 +20,7 @@
 
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/progress.h"
 #include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
@@ -182,7 +183,7 @@ chunk_retrying(void *arg, const sl_err *failure)
 }
 
 static int64_t
-clone_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
+clone_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 {
 	clone_ctx  *ctx = arg;
 	clone_worker *cw = state_arg;
@@ -205,6 +206,7 @@ clone_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 		return 0;				/* done before, or another worker's */
 	log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", cw->copy.id, pc->seq, table,
 				(unsigned long long) c->result.rows, c->seconds);
+	*rows = c->result.rows;
 	return (int64_t) c->result.bytes;
 }
 
@@ -278,7 +280,7 @@ run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_er
 	ctx->started = sched_now();
 	for (;;)
 	{
-		sched_options sopt = {ctx->opt->jobs, ctx->opt->progress_seconds, "data", skip, NULL, NULL};
+		sched_options sopt = {ctx->opt->jobs, "data", ctx->cat, skip, NULL, NULL};
 		int			pending = 0;
 		int			done_now = 0;
 		state_summary sum;
@@ -609,7 +611,6 @@ verify_clone(const clone_options *opt, clone_report *r, const char *snapshot, sl
 	vopt.max_diffs = opt->max_diffs;
 	vopt.io_kind = opt->io_kind;
 	vopt.via_libpq = opt->via_libpq;
-	vopt.progress_seconds = opt->progress_seconds;
 	if (snapshot != NULL)
 	{
 		digests = calloc((size_t) r->plan->nchunks + 1, sizeof(chunk_digest));
@@ -1014,6 +1015,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			goto done;
 		sopt.workdir = workdir;
 		snprintf(dumpfile, sizeof(dumpfile), "%s/schema.dump", workdir);
+		progress_phase("schema: pg_dump --schema-only");
 		if ((rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
 							  dumpfile, err)) < 0)
 			goto done;
@@ -1024,12 +1026,14 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 		if (!data_only && !pre_data_done)
 		{
+			progress_phase("schema: pre-data");
 			if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
 				goto done;
 			r->seconds_schema = sched_now() - t;
 			log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
 		}
 		/* 5. plan, on record before any chunk is copied */
+		progress_phase("planning: sampling the keys");
 		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0 ||
 			(rc = state_chunks_record(&st, r->run_id, r->cat, r->plan, err)) < 0)
 			goto done;
@@ -1066,21 +1070,24 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		(rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 		goto done;
 	log_info("data: %llu rows, %.1f MB in %.1f s", (unsigned long long) r->rows,
-			 (double) r->bytes / 1e6, r->seconds_data);
+			 (double) r->bytes / 1048576.0, r->seconds_data);
 
 	/* 7. sequences */
+	progress_phase("sequences");
 	t = sched_now();
 	if ((rc = copy_sequences(holder, control, r->cat, &r->sequences_set, err)) < 0)
 		goto done;
 	r->seconds_sequences = sched_now() - t;
 
 	/* 8. schema post-data, and materialized views over the new data */
+	progress_phase("schema: post-data (indexes, constraints, triggers)");
 	t = sched_now();
 	if (!data_only && sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
 	if (!data_only &&
 		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
 		goto done;
+	progress_phase("materialized views: refresh");
 	if ((rc = schema_refresh_matviews(control, r->cat->nmatviews, r->cat->matviews, err)) < 0)
 		goto done;
 	r->seconds_post = sched_now() - t;
@@ -1100,6 +1107,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 
 done:
+	progress_phase(NULL);
 	sched_blame_stop(rc, err);
 	if (!r->nothing_to_do)
 		record_end(opt, &st, r->run_id, rc, err);

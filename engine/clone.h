@@ -57,7 +57,6 @@ typedef struct clone_options
 	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
 	io_loop_kind io_kind;
 	bool		via_libpq;		/* libpq's COPY functions even where the direct path works */
-	int			progress_seconds;	/* between progress lines; 0: none */
 	bool		verify;			/* verify the copy at the end */
 	uint64_t	max_diffs;		/* differing rows the verification names */
 	const char *state_schema;	/* where the run is recorded on the target */

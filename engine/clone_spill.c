@@ -171,7 +171,7 @@ read_attempt(void *arg, sl_err *err)
 }
 
 static int64_t
-reader_run(void *arg, void *state_arg, int idx, sl_err *err)
+reader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 {
 	spill_pipe *sp = arg;
 	spill_reader *rd = state_arg;
@@ -213,6 +213,7 @@ reader_run(void *arg, void *state_arg, int idx, sl_err *err)
 	sp->queue[sp->tail++] = idx;
 	pthread_cond_broadcast(&sp->changed);
 	pthread_mutex_unlock(&sp->lock);
+	*rows = file->rows;
 	return (int64_t) file->bytes;
 }
 
@@ -224,7 +225,7 @@ readers_main(void *arg)
 {
 	spill_pipe *sp = arg;
 	clone_ctx  *ctx = sp->ctx;
-	sched_options sopt = {ctx->opt->jobs, ctx->opt->progress_seconds, "read", sp->skip, &sp->failed, NULL};
+	sched_options sopt = {ctx->opt->jobs, "read", ctx->cat, sp->skip, &sp->failed, NULL};
 	int			read = 0;
 
 	err_clear(&sp->read_err);
@@ -352,7 +353,7 @@ fail:
 }
 
 static int64_t
-loader_run(void *arg, void *state_arg, int idx, sl_err *err)
+loader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 {
 	spill_pipe *sp = arg;
 	spill_loader *ld = state_arg;
@@ -385,6 +386,7 @@ loader_run(void *arg, void *state_arg, int idx, sl_err *err)
 	sp->on_disk -= file->compressed;
 	pthread_cond_broadcast(&sp->changed);
 	pthread_mutex_unlock(&sp->lock);
+	*rows = ld->claimed ? file->rows : 0;
 	return ld->claimed ? (int64_t) file->bytes : 0;
 }
 
@@ -454,7 +456,7 @@ clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err
 	pthread_t	readers;
 	bool		readers_started = false;
 	sched_options sopt = {ctx->opt->load_jobs > 0 ? ctx->opt->load_jobs : ctx->opt->jobs,
-						  ctx->opt->progress_seconds, "load", skip, NULL, loader_pick};
+						  "load", ctx->cat, skip, NULL, loader_pick};
 	int			nchunks = ctx->plan->nchunks;
 	int			rc;
 

@@ -88,7 +88,7 @@ dump_worker_close(void *arg, void *state)
 }
 
 static int64_t
-dump_worker_run(void *arg, void *state, int idx, sl_err *err)
+dump_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 {
 	dump_ctx   *ctx = arg;
 	dump_worker *w = state;
@@ -117,6 +117,7 @@ dump_worker_run(void *arg, void *state, int idx, sl_err *err)
 	dc->digest = info.digest;
 	dc->seconds = sched_now() - t0;
 	dc->done = true;
+	*rows = dc->rows;
 	return (int64_t) dc->bytes;
 }
 
@@ -252,7 +253,7 @@ say_space_needed(const dump_report *r, sl_err *err)
 	if (len < sizeof(err->msg))
 		snprintf(err->msg + len, sizeof(err->msg) - len, "; the dump needs about %.0f MB more for its "
 				 "%d chunks not yet written: free that much, or dump elsewhere (remove this "
-				 "directory first)", (double) left * ratio / 1e6 + 1, r->plan->nchunks - r->chunks_done);
+				 "directory first)", (double) left * ratio / 1048576.0 + 1, r->plan->nchunks - r->chunks_done);
 }
 
 /* The directory: created 0700, or an existing empty one of ours. */
@@ -368,7 +369,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 			 opt->jobs > 0 ? opt->jobs : 1);
 	t = sched_now();
 	{
-		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "dump", NULL, NULL, NULL};
+		sched_options sopt2 = {opt->jobs, "dump", r->cat, NULL, NULL, NULL};
 
 		rc = sched_run(&dump_ops, &ctx, r->plan, &sopt2, &r->chunks_done, err);
 	}
@@ -398,8 +399,8 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		rc = write_manifest(ctx.dir.fd, &manifest, err);
 	if (rc == 0)
 		log_info("dump: %d chunks, %llu rows, %.1f MB of COPY data in %.1f MB of files (%.2fx) in %.1f s",
-				 r->chunks_done, (unsigned long long) r->rows, (double) r->bytes / 1e6,
-				 (double) r->compressed / 1e6, r->compressed ? (double) r->bytes / (double) r->compressed : 0,
+				 r->chunks_done, (unsigned long long) r->rows, (double) r->bytes / 1048576.0,
+				 (double) r->compressed / 1048576.0, r->compressed ? (double) r->bytes / (double) r->compressed : 0,
 				 r->seconds_data);
 
 done:

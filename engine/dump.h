@@ -52,7 +52,6 @@ typedef struct dump_options
 	const char *pg_bindir;
 	io_loop_kind io_kind;		/* socket waits and file writes: io_uring or the fallback */
 	bool		via_libpq;
-	int			progress_seconds;
 } dump_options;
 
 typedef struct dump_chunk

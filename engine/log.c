@@ -1,14 +1,26 @@
 /*
  * log.c: whole-line messages on stderr.  See log.h.
+ *
+ * Thread safety: out_lock serializes the writes to stderr and guards the
+ * status block; nothing else is locked while it is held.
  */
 #include "engine/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#define STATUS_MAX 8192
+
 static log_level max_level = LOG_INFO;
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static char status_block[STATUS_MAX];	/* guarded by out_lock: as drawn, "" when none */
+static int	status_lines;		/* guarded by out_lock: its lines on the screen */
 
 void
 log_set_level(log_level level)
@@ -49,6 +61,64 @@ log_msg(log_level level, const char *fmt,...)
 	if (len > (int) sizeof(line) - 2)
 		len = (int) sizeof(line) - 2;
 	line[len++] = '\n';
-	/* one write: lines of concurrent workers do not interleave */
-	(void) !write(STDERR_FILENO, line, (size_t) len);
+	pthread_mutex_lock(&out_lock);
+	if (status_lines == 0)
+		(void) !write(STDERR_FILENO, line, (size_t) len);
+	else
+	{
+		/* the line goes above the status block, which is drawn again below it */
+		char		out[sizeof(line) + STATUS_MAX + 32];
+		int			n = snprintf(out, sizeof(out), "\033[%dA\r\033[J%.*s%s", status_lines, len, line,
+								 status_block);
+
+		(void) !write(STDERR_FILENO, out, (size_t) (n < (int) sizeof(out) ? n : (int) sizeof(out) - 1));
+	}
+	pthread_mutex_unlock(&out_lock);
+}
+
+void
+log_status(const char *block)
+{
+	struct winsize ws;
+	int			width = 0;
+	char		out[2 * STATUS_MAX + 32];
+	size_t		n = 0;
+	size_t		kept = 0;
+	int			lines = 0;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col - 1;
+	pthread_mutex_lock(&out_lock);
+	if (status_lines > 0)
+		n = (size_t) snprintf(out, sizeof(out), "\033[%dA\r\033[J", status_lines);
+	/* each line cut to the terminal's width, so that none wraps and the count holds */
+	for (const char *p = block != NULL ? block : ""; *p != '\0' && kept + 2 < STATUS_MAX;)
+	{
+		const char *end = strchr(p, '\n');
+		size_t		len = end != NULL ? (size_t) (end - p) : strlen(p);
+		size_t		take = len;
+		int			cols = 0;
+
+		if (width > 0)
+		{
+			/* columns are counted in characters: UTF-8 continuation bytes take none */
+			take = 0;
+			while (take < len && (cols < width || ((unsigned char) p[take] & 0xC0) == 0x80))
+				cols += ((unsigned char) p[take++] & 0xC0) != 0x80;
+		}
+		if (kept + take + 2 >= STATUS_MAX)
+			break;
+		memcpy(status_block + kept, p, take);
+		kept += take;
+		status_block[kept++] = '\n';
+		lines++;
+		p += len + (end != NULL);
+	}
+	status_block[kept] = '\0';
+	memcpy(out + n, status_block, kept);
+	n += kept;
+	status_lines = lines;
+	if (n > 0)
+		(void) !write(STDERR_FILENO, out, n);
+	pthread_mutex_unlock(&out_lock);
 }

@@ -23,6 +23,13 @@ log_level	log_get_level(void);
 
 void		log_msg(log_level level, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * On a terminal: keeps block (lines, each ending in a newline) below the
+ * log lines, drawn again in place at each call and after each log line;
+ * NULL or "" removes it.  Lines are cut to the terminal's width.
+ */
+void		log_status(const char *block);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

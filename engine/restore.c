@@ -430,7 +430,7 @@ fail:
 }
 
 static int64_t
-restore_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
+restore_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 {
 	restore_ctx *ctx = arg;
 	restore_worker *w = state_arg;
@@ -450,6 +450,7 @@ restore_worker_run(void *arg, void *state_arg, int idx, sl_err *err)
 	w->idx = idx;
 	if ((rc = sched_retry_run(&retry, err)) < 0)
 		return rc;
+	*rows = w->claimed ? mc->info.rows : 0;
 	return w->claimed ? (int64_t) mc->info.bytes : 0;
 }
 
@@ -632,7 +633,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	log_info("restore: dump %s, %d tables in %d chunks: checking every chunk file", m->dump_hex,
 			 m->ntables, m->nchunks);
 	{
-		sched_options sopt2 = {opt->jobs, opt->progress_seconds, "check", NULL, NULL, NULL};
+		sched_options sopt2 = {opt->jobs, "check", NULL, NULL, NULL, NULL};
 		int			checked = 0;
 
 		if ((rc = sched_run(&restore_ops, &ctx, p, &sopt2, &checked, err)) < 0)
@@ -740,7 +741,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 				 opt->jobs > 0 ? opt->jobs : 1);
 		t = sched_now();
 		{
-			sched_options sopt2 = {opt->jobs, opt->progress_seconds, "restore", skip, NULL, NULL};
+			sched_options sopt2 = {opt->jobs, "restore", cat, skip, NULL, NULL};
 
 			rc = sched_run(&restore_ops, &ctx, p, &sopt2, &r->chunks_done, err);
 		}

@@ -19,7 +19,6 @@ typedef struct restore_options
 	bool		no_owner;
 	bool		no_privileges;
 	const char *pg_bindir;
-	int			progress_seconds;
 	const char *state_schema;
 	const char *resume;			/* NULL, or a run number or "last" */
 	int			retries;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "engine/log.h"
+#include "engine/progress.h"
 
 #define MAIN_TICK_MS 100
 
@@ -51,9 +52,9 @@ typedef struct scheduler
 	int			next;			/* guarded by lock: next index into order */
 	sl_err		err;			/* guarded by lock: the first failure */
 
+	int			progress;		/* the step's slot in engine/progress.h */
 	atomic_int	stop;			/* running chunks give up */
 	atomic_int	running;		/* workers not yet finished */
-	atomic_llong bytes_done;
 	atomic_int	chunks_done;
 } scheduler;
 
@@ -80,6 +81,7 @@ worker_main(void *arg)
 	{
 		int			chunk;
 		int64_t		moved;
+		uint64_t	rows;
 
 		if (s->pick != NULL)
 		{
@@ -98,13 +100,15 @@ worker_main(void *arg)
 			pthread_mutex_unlock(&s->lock);
 		}
 
-		moved = s->ops->run(s->ctx, state, chunk, &err);
+		progress_chunk_begin(s->progress, wa->id, chunk);
+		rows = 0;
+		moved = s->ops->run(s->ctx, state, chunk, &rows, &err);
+		progress_chunk_end(s->progress, wa->id, chunk, moved >= 0, moved > 0 ? (uint64_t) moved : 0, rows);
 		if (moved < 0)
 		{
 			rc = (int) moved;
 			break;
 		}
-		atomic_fetch_add(&s->bytes_done, moved);
 		atomic_fetch_add(&s->chunks_done, 1);
 	}
 	if (rc < 0)
@@ -138,8 +142,6 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	scheduler	s;
 	worker_arg *workers;
 	int			jobs = opt->jobs > 0 ? opt->jobs : 1;
-	double		started = sched_now();
-	double		last_progress = started;
 	int			rc = 0;
 
 	memset(&s, 0, sizeof(s));
@@ -163,6 +165,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	pthread_mutex_init(&s.lock, NULL);
 	err_clear(&s.err);
 
+	s.progress = progress_step_begin(opt->label, opt->cat, p, opt->skip);
 	if (jobs > s.norder && s.norder > 0)
 		jobs = s.norder;
 	for (int i = 0; i < jobs; i++)
@@ -183,21 +186,10 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	while (atomic_load(&s.running) > 0)
 	{
 		struct timespec tick = {0, MAIN_TICK_MS * 1000000L};
-		double		now;
 
 		nanosleep(&tick, NULL);
 		if (atomic_load(&stop_requested))
 			atomic_store(&s.stop, 1);
-		now = sched_now();
-		if (opt->progress_seconds > 0 && now - last_progress >= opt->progress_seconds)
-		{
-			long long	bytes = atomic_load(&s.bytes_done);
-
-			log_info("%s: %d of %d chunks, %.1f MB, %.1f MB/s", opt->label,
-					 atomic_load(&s.chunks_done), s.norder, (double) bytes / 1e6,
-					 (double) bytes / 1e6 / (now - started));
-			last_progress = now;
-		}
 	}
 	for (int i = 0; i < jobs; i++)
 		if (workers[i].started)
@@ -208,6 +200,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 		rc = err_take(err, &s.err);
 	else if (atomic_load(&stop_requested))
 		rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
+	progress_step_end(s.progress);
 	pthread_mutex_destroy(&s.lock);
 	free(s.order);
 	free(workers);

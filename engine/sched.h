@@ -6,8 +6,8 @@
  * resources (its connections) in its thread, run one chunk, and close the
  * worker.  The first failure stops the run: the scheduler raises the stop
  * flag that running chunks watch, and keeps that failure's error.  A stop
- * request (a signal) raises the same flag.  Progress lines go to the log
- * every progress_seconds.
+ * request (a signal) raises the same flag.  What the workers do goes to
+ * engine/progress.h.
  *
  * Thread safety: the scheduler's mutex guards the next chunk and the first
  * error; counters are atomic; ops->run writes only its own chunk's results,
@@ -27,8 +27,12 @@ typedef struct sched_ops
 {
 	/* In the worker's thread: opens its resources; *state receives them. */
 	int			(*open) (void *ctx, int worker_id, const atomic_int *stop, void **state, sl_err *err);
-	/* Runs chunk (an index into the plan); returns the bytes it moved, or a negative errno. */
-	int64_t		(*run) (void *ctx, void *state, int chunk, sl_err *err);
+	/*
+	 * Runs chunk (an index into the plan); returns the bytes it moved, or a
+	 * negative errno; *rows receives the rows it moved (0 when it found the
+	 * chunk done already).
+	 */
+	int64_t		(*run) (void *ctx, void *state, int chunk, uint64_t *rows, sl_err *err);
 	/* Releases what open made, also after a failure; state may be NULL. */
 	void		(*close) (void *ctx, void *state);
 } sched_ops;
@@ -36,8 +40,8 @@ typedef struct sched_ops
 typedef struct sched_options
 {
 	int			jobs;
-	int			progress_seconds;	/* 0: no progress lines */
-	const char *label;			/* "data", "verify": starts each progress line */
+	const char *label;			/* "data", "verify": names the step in progress lines */
+	const catalog *cat;			/* the plan's tables, for progress lines */
 	const uint8_t *skip;		/* NULL, or per chunk: nonzero to leave it out */
 	const atomic_int *halt;		/* NULL, or raised by a chunk to end the run early
 								 * without failing it: no more chunks start */

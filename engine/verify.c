@@ -406,7 +406,7 @@ drill_down(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_chu
 }
 
 static int64_t
-verify_worker_run(void *arg, void *state, int idx, sl_err *err)
+verify_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 {
 	verify_ctx *ctx = arg;
 	verify_worker *w = state;
@@ -445,6 +445,7 @@ verify_worker_run(void *arg, void *state, int idx, sl_err *err)
 	if (vc->status == VERIFY_DIFFERENT)
 		log_verbose("%s differs: %llu rows on the source, %llu on the target", what,
 					(unsigned long long) vc->source.rows, (unsigned long long) vc->target.rows);
+	*rows = vc->target.rows;
 	return (int64_t) vc->bytes;
 }
 
@@ -593,7 +594,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	ctx.known = known;
 	pthread_mutex_init(&ctx.drill_lock, NULL);
 	{
-		sched_options sopt = {opt->jobs, opt->progress_seconds, "verify", skip, &ctx.halt, NULL};
+		sched_options sopt = {opt->jobs, "verify", r->source_cat, skip, &ctx.halt, NULL};
 
 		rc = sched_run(&verify_ops, &ctx, r->plan, &sopt, &chunks_done, err);
 	}

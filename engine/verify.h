@@ -52,7 +52,6 @@ typedef struct verify_options
 	const chunk_digest *clone_digests;	/* per clone_plan chunk, its source digest */
 	io_loop_kind io_kind;
 	bool		via_libpq;
-	int			progress_seconds;
 } verify_options;
 
 typedef enum verify_status
