@@ -246,6 +246,20 @@ def summarise(dataset, runs):
             "chunk_size": pgsluice_runs[0]["report"].get("chunk_size"),
         }
     dataset["pgsluice"] = cost
+    plans = [r for r in mine if r["contender"] == "plan" and r["status"] == "ok" and r["report"]]
+    clones = [r for r in mine if r["contender"] == "pgsluice" and r["section"] == "clone" and r["status"] == "ok"]
+    if plans and clones:
+        def chunks(report):
+            return {t["name"]: [c["where"] for c in t["chunks"]] for t in report["tables"]}
+        estimate = plans[0]["seconds"]
+        median = statistics.median(r["seconds"] for r in clones)
+        dataset["plan"] = {
+            "estimate_seconds": estimate,
+            "clone_median_seconds": median,
+            "clone_over_estimate": median / estimate if estimate > 0 else None,
+            "same_chunks": all(r["report"] and chunks(r["report"]) == chunks(plans[0]["report"]) for r in clones),
+            "chunks": sum(len(t["chunks"]) for t in plans[0]["report"]["tables"]),
+        }
     verify_runs = [r for r in mine if r["contender"] == "verify" and r["report"] and r["status"] == "ok"]
     verify_cost = None
     if verify_runs and copy_bytes:
@@ -404,6 +418,12 @@ def print_dataset(ds, out):
                          fmt(e["mb_per_second"], ".1f"),
                          fmt(e["ratio_to_peer"], ".2f") + "x" if e["ratio_to_peer"] is not None else "-",
                          fmt(e["ratio_to_floor"], ".2f") + "x" if e["ratio_to_floor"] is not None else "-"))
+        if section == "clone" and ds.get("plan"):
+            p = ds["plan"]
+            out.write("    pgsluice plan: estimated %.1f s, pgsluice clone took %.1f s (%.2fx the estimate); "
+                      "the clones used the plan's %d chunks: %s\n"
+                      % (p["estimate_seconds"], p["clone_median_seconds"], p["clone_over_estimate"] or 0,
+                         p["chunks"], "yes" if p["same_chunks"] else "NO"))
         for e in ds[section]:
             phases = e.get("median_phase_seconds")
             if e["measured"] and phases:

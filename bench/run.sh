@@ -674,6 +674,21 @@ verify_readfloor() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# pgsluice plan before any clone: its estimate of the clone's time, and its chunks, which the
+# report compares with those of pgsluice clone.
+plan_dataset() {
+  local db=$1 json=$raw/json/$1-plan.json log=$logs/$1-plan.log estimate
+  settle
+  if "$pgsluice" plan --source "$(src_conn "$db")" --jobs "$jobs" --json "$json" >"$log" 2>&1; then
+    estimate=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["estimate"]["seconds"])' "$json")
+    say "    pgsluice plan: the clone should take about $estimate s"
+    record "$db" plan plan "$jobs" 1 "$estimate" ok - "$json"
+  else
+    flag "pgsluice plan exited with an error" "$log"
+    record "$db" plan plan "$jobs" 1 0 failed
+  fi
+}
+
 # One dataset, all contenders, interleaved round after round. The first copy that compare.sh
 # proves identical (pgsluice's of round 1, unless it was wrong) is kept as the verification
 # target; the other copies are dropped once checked.
@@ -681,6 +696,7 @@ verify_readfloor() {
 compare_dataset() {
   local db=$1 round contender verify_target=verify_$1 have_verify_target=0
   prepare_floor "$db"
+  plan_dataset "$db"
   drop_target "$verify_target"
   for ((round = 1; round <= rounds; round++)); do
     say "$db: round $round of $rounds"

@@ -6,7 +6,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 int
@@ -60,4 +62,118 @@ args_parse_int(const char *text, int min, int max, int *value)
 		return -EINVAL;
 	*value = (int) number;
 	return 0;
+}
+
+/* Masks n bytes at p. */
+static void
+mask(char *p, size_t n)
+{
+	memset(p, 'x', n);
+}
+
+/* In "key=value ..." text: masks the value of every password keyword. */
+static int
+mask_keywords(char *text)
+{
+	int			masked = 0;
+	char	   *p = text;
+
+	while (*p != '\0')
+	{
+		char	   *key;
+		size_t		keylen;
+		bool		is_password;
+
+		while (isspace((unsigned char) *p))
+			p++;
+		key = p;
+		while (*p != '\0' && *p != '=' && !isspace((unsigned char) *p))
+			p++;
+		keylen = (size_t) (p - key);
+		is_password = keylen == 8 && strncasecmp(key, "password", 8) == 0;
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p != '=')
+			break;				/* not a connection string */
+		p++;
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == '\'')
+		{
+			char	   *value = ++p;
+
+			while (*p != '\0' && *p != '\'')
+				p += (*p == '\\' && p[1] != '\0') ? 2 : 1;
+			if (is_password && p > value)
+			{
+				mask(value, (size_t) (p - value));
+				masked = 1;
+			}
+			if (*p == '\'')
+				p++;
+		}
+		else
+		{
+			char	   *value = p;
+
+			while (*p != '\0' && !isspace((unsigned char) *p))
+				p++;
+			if (is_password && p > value)
+			{
+				mask(value, (size_t) (p - value));
+				masked = 1;
+			}
+		}
+	}
+	return masked;
+}
+
+/* In a postgres:// or postgresql:// URI: the password of the user part, and password= parameters. */
+static int
+mask_uri(char *text)
+{
+	char	   *rest = strstr(text, "://") + 3;
+	char	   *end = rest + strcspn(rest, "/?#");
+	char	   *at = NULL;
+	int			masked = 0;
+
+	for (char *p = rest; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at != NULL)
+	{
+		char	   *colon = memchr(rest, ':', (size_t) (at - rest));
+
+		if (colon != NULL && at > colon + 1)
+		{
+			mask(colon + 1, (size_t) (at - colon - 1));
+			masked = 1;
+		}
+	}
+	for (char *q = strchr(end, '?'); q != NULL && *q != '\0';)
+	{
+		q++;
+		if (strncasecmp(q, "password=", 9) == 0)
+		{
+			size_t		n = strcspn(q + 9, "&#");
+
+			if (n > 0)
+			{
+				mask(q + 9, n);
+				masked = 1;
+			}
+		}
+		q = strchr(q, '&');
+	}
+	return masked;
+}
+
+int
+args_mask_password(char *text)
+{
+	if (text == NULL)
+		return 0;
+	if (strncasecmp(text, "postgresql://", 13) == 0 || strncasecmp(text, "postgres://", 11) == 0)
+		return mask_uri(text);
+	return strchr(text, '=') != NULL ? mask_keywords(text) : 0;
 }

@@ -16,4 +16,11 @@ int			args_parse_size(const char *text, int64_t *bytes);
 /* Parses a whole number in [min, max]; returns 0 or -EINVAL. */
 int			args_parse_int(const char *text, int min, int max, int *value);
 
+/*
+ * Overwrites, in place, every password that text (a libpq connection string
+ * or URI) holds with 'x's, so that it shows in no process listing.  Returns
+ * 1 when it masked one, else 0.
+ */
+int			args_mask_password(char *text);
+
 #endif

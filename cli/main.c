@@ -5,7 +5,8 @@
  *   0 success, 1 other failure (local I/O, memory, a child program),
  *   2 bad usage, 3 source error, 4 target error, 5 interrupted,
  *   6 the copy differs from the source (--verify);
- * of verify: 0 identical, 1 different, 2 error (usage, connection, signal).
+ * of verify: 0 identical, 1 different, 2 error (usage, connection, signal);
+ * of check: 0 clean (notes at most), 1 warnings, 2 blockers or error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,11 +22,14 @@
 
 #include "cli/args.h"
 #include "cli/report.h"
+#include "engine/check.h"
 #include "engine/clone.h"
 #include "engine/log.h"
+#include "engine/metrics.h"
 #include "engine/progress.h"
 #include "engine/conn.h"
 #include "engine/dump.h"
+#include "engine/forecast.h"
 #include "engine/restore.h"
 #include "engine/sched.h"
 #include "engine/state.h"
@@ -38,6 +42,7 @@
 #define EXIT_TARGET 4
 #define EXIT_INTERRUPTED 5
 #define EXIT_DIFFERENT 6
+#define METRICS_FILE_SECONDS 5.0
 #define DEFAULT_MAX_DIFFS 1000
 #define DEFAULT_RETRIES 5
 
@@ -58,8 +63,10 @@ usage_main(FILE *out)
 			"Commands:\n"
 			"  clone        copy a database: schema, data, sequences, indexes and constraints\n"
 			"  verify       prove that two databases hold the same rows, without writing\n"
+			"  check        read both servers and say what would stop a clone, and the fix\n"
 			"  dump         write a database into a directory of compressed chunk files\n"
 			"  restore      load such a directory into a database\n"
+			"  plan         show what a clone would do, and estimate its time\n"
 			"  worker       join a clone that another process started\n"
 			"  status       show a clone's progress from its record in the target\n"
 			"  cleanup      remove a clone's record from the target\n\n"
@@ -124,7 +131,12 @@ usage_clone(FILE *out)
 			"      --no-direct-copy     move rows through libpq's COPY functions also on\n"
 			"                           unencrypted connections (slower; encrypted ones always do)\n"
 			"      --progress-interval=SECONDS\n"
-			"                           seconds between progress lines, 0 for none (default: 10)\n"
+			"                           on a terminal a live display, else a progress line\n"
+			"                           every SECONDS; 0 for neither (default: 10)\n"
+			"      --metrics-file=PATH  Prometheus metrics, rewritten every 5 s (node_exporter's\n"
+			"                           textfile collector)\n"
+			"      --metrics-listen=ADDR:PORT\n"
+			"                           serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 			"  -q, --quiet              print errors only\n"
 			"  -v, --verbose            print more; twice for debug messages\n"
 			"  -?, --help               show this help, then exit\n\n"
@@ -163,7 +175,12 @@ usage_verify(FILE *out)
 			"      --no-direct-copy     read rows through libpq's COPY functions also on\n"
 			"                           unencrypted connections\n"
 			"      --progress-interval=SECONDS\n"
-			"                           seconds between progress lines, 0 for none (default: 10)\n"
+			"                           on a terminal a live display, else a progress line\n"
+			"                           every SECONDS; 0 for neither (default: 10)\n"
+			"      --metrics-file=PATH  Prometheus metrics, rewritten every 5 s (node_exporter's\n"
+			"                           textfile collector)\n"
+			"      --metrics-listen=ADDR:PORT\n"
+			"                           serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 			"  -q, --quiet              print errors only\n"
 			"  -v, --verbose            print a line per table; twice for debug messages\n"
 			"  -?, --help               show this help, then exit\n\n"
@@ -281,7 +298,9 @@ enum
 	OPT_SPILL,
 	OPT_LOAD_JOBS,
 	OPT_SPILL_LIMIT,
-	OPT_KEEP_SPILL
+	OPT_KEEP_SPILL,
+	OPT_METRICS_FILE,
+	OPT_METRICS_LISTEN
 };
 
 /* --max-diffs, for clone and verify alike; returns 0 or -1 after reporting. */
@@ -315,6 +334,8 @@ parse_compress_level(const char *arg, int *out)
 	{"io", required_argument, NULL, OPT_IO}, \
 	{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY}, \
 	{"progress-interval", required_argument, NULL, OPT_PROGRESS}, \
+	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE}, \
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN}, \
 	{"quiet", no_argument, NULL, 'q'}, \
 	{"verbose", no_argument, NULL, 'v'}, \
 	{"help", no_argument, NULL, '?'}
@@ -330,6 +351,8 @@ typedef struct common_options
 	io_loop_kind io_kind;
 	bool		via_libpq;
 	int			progress_seconds;
+	const char *metrics_file;	/* Prometheus text, rewritten every few seconds */
+	const char *metrics_listen; /* ADDR:PORT served over HTTP */
 	log_level	level;
 	bool		help;
 } common_options;
@@ -391,6 +414,12 @@ common_option(common_options *co, int c, char **argv)
 			if (args_parse_int(optarg, 0, 86400, &co->progress_seconds) < 0)
 				return bad_usage("invalid value \"%s\" for --progress-interval: want seconds", optarg), -1;
 			return 1;
+		case OPT_METRICS_FILE:
+			co->metrics_file = optarg;
+			return 1;
+		case OPT_METRICS_LISTEN:
+			co->metrics_listen = optarg;
+			return 1;
 		case 'q':
 			co->level = LOG_ERROR;
 			return 1;
@@ -423,13 +452,40 @@ start_progress(const common_options *co)
 		log_warning("could not start the progress display");
 }
 
-/* Once the options are good: the log level, the signal handlers, the progress display. */
-static void
+/*
+ * Once the options are good: the log level, the signal handlers, the
+ * metrics, the progress display.  Returns 0, or EXIT_USAGE after saying why
+ * the metrics cannot start.
+ */
+static int
 start_command(const common_options *co)
 {
+	sl_err		err;
+
 	log_set_level(co->level);
+	err_clear(&err);
+	metrics_begin(command, 0);
+	if ((co->metrics_file != NULL && metrics_file_start(co->metrics_file, METRICS_FILE_SECONDS, &err) < 0) ||
+		(co->metrics_listen != NULL && metrics_listen_start(co->metrics_listen, &err) < 0))
+	{
+		metrics_stop(NULL);
+		return bad_usage("%s", err.msg);
+	}
 	install_signals();
 	start_progress(co);
+	return 0;
+}
+
+/* After the command's work: the last progress and metrics. */
+static void
+end_command(void)
+{
+	sl_err		err;
+
+	progress_stop();
+	err_clear(&err);
+	if (metrics_stop(&err) < 0)
+		log_warning("%s", err.msg);
 }
 
 /* Checks what every command needs once the options are read; returns 0 or EXIT_USAGE. */
@@ -442,8 +498,7 @@ common_finish(common_options *co, int argc, char **argv)
 		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	if (co->target == NULL || co->target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
-	start_command(co);
-	return 0;
+	return start_command(co);
 }
 
 
@@ -665,7 +720,7 @@ cmd_clone(int argc, char **argv)
 
 	err_clear(&err);
 	rc = clone_run(&opt, &report, &err);
-	progress_stop();
+	end_command();
 	if (report != NULL && (rc == 0 || report->chunks_done > 0) && co.level > LOG_ERROR)
 		report_summary(stdout, report);
 	if (report != NULL && report->verify != NULL && rc == 0 && co.level > LOG_ERROR)
@@ -761,7 +816,7 @@ cmd_verify(int argc, char **argv)
 
 	err_clear(&err);
 	rc = verify_run(&opt, &report, &err);
-	progress_stop();
+	end_command();
 	if (report != NULL && co.level > LOG_ERROR && rc == 0)
 		report_verify_summary(stdout, report, co.level >= LOG_VERBOSE);
 	if (co.json_path != NULL && report != NULL)
@@ -800,7 +855,8 @@ usage_worker(FILE *out)
 			"  -j, --jobs=N             worker threads (default: 4)\n"
 			"      --retries=N          attempts after a transient failure (default: %d)\n"
 			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
-			"      --io, --no-direct-copy, --progress-interval, -q, -v   as for clone\n"
+			"      --io, --no-direct-copy, --progress-interval, --metrics-file,\n"
+			"      --metrics-listen, -q, -v   as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: as for clone.\n",
 			progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
@@ -883,8 +939,7 @@ parse_record_options(int argc, char **argv, common_options *co, clone_options *o
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	if (*run == NULL)
 		return bad_usage("%s", "no run: give --run with a run number, or \"last\"");
-	start_command(co);
-	return 0;
+	return start_command(co);
 }
 
 static int
@@ -907,7 +962,7 @@ cmd_worker(int argc, char **argv)
 	opt.via_libpq = co.via_libpq;
 	err_clear(&err);
 	rc = clone_join(&opt, run, &report, &err);
-	progress_stop();
+	end_command();
 	if (report != NULL && report->chunks_done > 0 && co.level > LOG_ERROR)
 		report_summary(stdout, report);
 	if (rc < 0)
@@ -985,7 +1040,8 @@ usage_dump(FILE *out)
 			"      --best-effort        no shared snapshot\n"
 			"      --pg-bindir=DIR      where pg_dump is\n"
 			"      --io=KIND            auto, io_uring or poll: socket waits and file writes\n"
-			"      --no-direct-copy, --progress-interval, -q, -v   as for clone\n"
+			"      --no-direct-copy, --progress-interval, --metrics-file, --metrics-listen,\n"
+			"      -q, -v               as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure (a full disk among them), 2 bad usage,\n"
 			"3 source error, 5 interrupted.\n",
@@ -1006,6 +1062,8 @@ cmd_dump(int argc, char **argv)
 		{"io", required_argument, NULL, OPT_IO},
 		{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY},
 		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
+		{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+		{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, '?'},
@@ -1057,7 +1115,8 @@ cmd_dump(int argc, char **argv)
 		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	if (opt.dir == NULL || opt.dir[0] == '\0')
 		return bad_usage("%s", "no directory: give --dir");
-	start_command(&co);
+	if ((rc = start_command(&co)) != 0)
+		return rc;
 	opt.source = co.source;
 	opt.jobs = co.jobs;
 	opt.chunk_bytes = co.chunk_bytes;
@@ -1065,7 +1124,7 @@ cmd_dump(int argc, char **argv)
 	opt.via_libpq = co.via_libpq;
 	err_clear(&err);
 	rc = dump_run(&opt, &report, &err);
-	progress_stop();
+	end_command();
 	if (rc == 0 && co.level > LOG_ERROR)
 		printf("dump %s: %d tables, %d chunks, %llu rows, %.1f MB of COPY data in %.1f MB of files "
 			   "(%.2fx), %.1f MB/s; schema %.1f s, data %.1f s, total %.1f s\n", report->dump_id,
@@ -1099,7 +1158,8 @@ usage_restore(FILE *out)
 			"      --resume=RUN         go on with a restore that stopped (number or \"last\")\n"
 			"      --retries=N          attempts at a chunk after a transient failure (default: %d)\n"
 			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
-			"      --no-owner, --no-privileges, --pg-bindir, --progress-interval, -q, -v\n"
+			"      --no-owner, --no-privileges, --pg-bindir, --progress-interval,\n"
+			"      --metrics-file, --metrics-listen, -q, -v\n"
 			"                           as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage or a bad dump directory,\n"
@@ -1121,6 +1181,8 @@ cmd_restore(int argc, char **argv)
 		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
 		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
 		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
+		{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+		{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, '?'},
@@ -1178,14 +1240,15 @@ cmd_restore(int argc, char **argv)
 		return bad_usage("%s", "no directory: give --dir");
 	if (co.target == NULL || co.target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
-	start_command(&co);
+	if ((rc = start_command(&co)) != 0)
+		return rc;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
 	opt.state_schema = run.state_schema;
 	opt.retries = run.retries;
 	err_clear(&err);
 	rc = restore_run(&opt, &report, &err);
-	progress_stop();
+	end_command();
 	if (rc == 0 && co.level > LOG_ERROR)
 		printf("restore of dump %s (run %lld): %d chunks loaded (%d before), %llu rows, %.1f MB of COPY "
 			   "data from %.1f MB of files, %.1f MB/s; check %.1f s, schema %.1f s, data %.1f s, "
@@ -1207,9 +1270,266 @@ cmd_restore(int argc, char **argv)
 	return rc < 0 ? exit_code(&err) : EXIT_OK;
 }
 
+static void
+usage_plan(FILE *out)
+{
+	fprintf(out,
+			"%s plan shows what a clone would do, before it does it: every table with its\n"
+			"size, key, split (key ranges, ctid ranges or whole) and chunk count, binary or\n"
+			"text format and why, the tables without a usable key, and an estimate of the\n"
+			"clone's wall time from a short timed read of the source.  It reads the source\n"
+			"(and the target's version, when given) and writes nothing.  The chunks are\n"
+			"those a clone with the same --chunk-size and --data-only takes from an\n"
+			"unchanged source.\n\n"
+			"Usage:\n"
+			"  %s plan --source CONNINFO [--target CONNINFO] [OPTION]...\n\n"
+			"Options:\n"
+			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
+			"  -t, --target=CONNINFO    target database, for its version (default:\n"
+			"                           $PGSLUICE_TARGET; none: the source's version)\n"
+			"  -j, --jobs=N             sessions the estimate assumes (default: 4)\n"
+			"      --chunk-size=SIZE    heap bytes per chunk (default: 64MB)\n"
+			"      --data-only          plan a clone with --data-only\n"
+			"      --json=FILE          write the plan as JSON, every chunk included\n"
+			"  -v, --verbose            list every chunk's range\n"
+			"  -q, --quiet              print errors only\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 success, 1 other failure, 2 bad usage, 3 source error,\n"
+			"4 target error.\n",
+			progname, progname);
+}
+
+static int
+cmd_plan(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		COMMON_LONG_OPTIONS,
+		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
+		{NULL, 0, NULL, 0}
+	};
+	common_options co;
+	forecast_options opt = {0};
+	forecast   *f = NULL;
+	sl_err		err;
+	int			c;
+	int			rc;
+
+	command = "plan";
+	common_defaults(&co);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	{
+		if ((rc = common_option(&co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (c != OPT_DATA_ONLY)
+			return bad_usage("%s", "invalid option");
+		opt.data_only = true;
+	}
+	if (co.help)
+	{
+		usage_plan(stdout);
+		return EXIT_OK;
+	}
+	if (optind < argc)
+		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (co.source == NULL || co.source[0] == '\0')
+		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
+	co.progress_seconds = 0;
+	if ((rc = start_command(&co)) != 0)
+		return rc;
+	opt.source = co.source;
+	opt.target = co.target != NULL && co.target[0] != '\0' ? co.target : NULL;
+	opt.jobs = co.jobs;
+	opt.chunk_bytes = co.chunk_bytes;
+	err_clear(&err);
+	rc = forecast_run(&opt, &f, &err);
+	if (rc == 0 && co.level > LOG_ERROR)
+		report_forecast(stdout, f, opt.jobs, co.level >= LOG_VERBOSE);
+	if (rc == 0 && co.json_path != NULL && (rc = report_forecast_json(co.json_path, f, &opt)) < 0)
+		rc = err_set(&err, SIDE_LOCAL, rc, "could not write the JSON report \"%s\": %s", co.json_path,
+					 strerror(-rc));
+	forecast_destroy(f);
+	if (rc < 0)
+	{
+		log_error("%s", err.msg);
+		return exit_code(&err);
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Connection strings in the arguments may hold passwords, which every user
+ * of the machine could read in a process listing: each argument that holds
+ * one is copied for the options to read, and masked in place.
+ */
+static void
+hide_passwords(int argc, char **argv)
+{
+	static char *copies[64];	/* the arguments' values from now on, for the process's life */
+	int			ncopies = 0;
+
+	for (int i = 1; i < argc && ncopies < (int) (sizeof(copies) / sizeof(copies[0])); i++)
+	{
+		char	   *value = argv[i];
+		char	   *copy;
+
+		if (strncmp(value, "--", 2) == 0 && strchr(value, '=') != NULL)
+			value = strchr(value, '=') + 1; /* --source=... */
+		if ((copy = strdup(argv[i])) == NULL)
+			continue;
+		if (args_mask_password(value))
+		{
+			argv[i] = copy;
+			copies[ncopies++] = copy;
+		}
+		else
+			free(copy);
+	}
+}
+
+/* check's own: 0 clean (notes only), 1 warnings, 2 blockers (and bad usage, or a check that could not run) */
+#define CHECK_EXIT_WARNINGS 1
+#define CHECK_EXIT_BLOCKERS 2
+
+static void
+usage_check(FILE *out)
+{
+	fprintf(out,
+			"%s check reads the source and the target (and writes to neither) and says what\n"
+			"would stop a clone, or put data at risk, before one starts: versions, privileges,\n"
+			"extensions, roles, the target's tables, tables without a key or moving as text,\n"
+			"large objects, unlogged tables, materialized views, connection slots, the lock\n"
+			"table, settings, pg_dump, and the disk of a spill directory.  Each finding has a\n"
+			"severity (blocker, warning, note, ok), a side, a code and the fix.\n\n"
+			"Usage:\n"
+			"  %s check --source CONNINFO --target CONNINFO [OPTION]...\n\n"
+			"Options (give those the clone will have):\n"
+			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"  -j, --jobs=N             the clone's worker threads (default: 4)\n"
+			"      --chunk-size=SIZE    the clone's heap bytes per chunk (default: 64MB)\n"
+			"      --data-only          the clone loads into the target's existing tables\n"
+			"      --spill=DIR          the clone spills chunk files into DIR\n"
+			"      --no-owner, --no-privileges, --pg-bindir=DIR, --state-schema=NAME\n"
+			"                           as for clone\n"
+			"      --json=FILE          write every finding as JSON\n"
+			"  -q, --quiet              print blockers and warnings only\n"
+			"  -v, --verbose            name every object of a finding, not the first ten\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 nothing in the way (notes at most), 1 warnings, 2 blockers, bad\n"
+			"usage, or a check that could not run.\n",
+			progname, progname);
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{"source", required_argument, NULL, 's'},
+		{"target", required_argument, NULL, 't'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
+		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
+		{"spill", required_argument, NULL, OPT_SPILL},
+		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
+		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
+		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
+		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+		{"json", required_argument, NULL, OPT_JSON},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, '?'},
+		{NULL, 0, NULL, 0}
+	};
+	common_options co;
+	clone_options run = {0};
+	check_options opt = {0};
+	check_report *report = NULL;
+	check_severity worst;
+	sl_err		err;
+	int			c;
+	int			rc;
+
+	command = "check";
+	common_defaults(&co);
+	run_defaults(&run);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	{
+		if ((rc = common_option(&co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		switch (c)
+		{
+			case OPT_DATA_ONLY:
+				opt.data_only = true;
+				break;
+			case OPT_SPILL:
+				if (optarg[0] == '\0')
+					return bad_usage("%s", "--spill needs a directory");
+				opt.spill_dir = optarg;
+				break;
+			case OPT_NO_OWNER:
+				opt.no_owner = true;
+				break;
+			case OPT_NO_PRIVILEGES:
+				opt.no_privileges = true;
+				break;
+			case OPT_PG_BINDIR:
+				opt.pg_bindir = optarg;
+				break;
+			default:
+				if (run_option(&run, c) < 0)
+					return EXIT_USAGE;
+				break;
+		}
+	}
+	if (co.help)
+	{
+		usage_check(stdout);
+		return EXIT_OK;
+	}
+	co.progress_seconds = 0;	/* a few queries: nothing to show progress of */
+	if ((rc = common_finish(&co, argc, argv)) != 0)
+		return rc;
+	opt.source = co.source;
+	opt.target = co.target;
+	opt.jobs = co.jobs;
+	opt.chunk_bytes = co.chunk_bytes;
+	opt.state_schema = run.state_schema;
+
+	err_clear(&err);
+	rc = check_run(&opt, &report, &err);
+	if (report != NULL)
+		report_check(stdout, report, co.level < LOG_INFO, co.level >= LOG_VERBOSE);
+	if (co.json_path != NULL && report != NULL)
+	{
+		int			jrc = report_check_json(co.json_path, report, &opt, rc < 0 ? &err : NULL);
+
+		if (jrc < 0)
+		{
+			log_error("could not write the JSON report \"%s\": %s", co.json_path, strerror(-jrc));
+			if (rc == 0)
+				rc = err_set(&err, SIDE_LOCAL, jrc, "could not write the JSON report");
+		}
+	}
+	if (rc < 0 && err_is_set(&err))
+		log_error("%s", err.msg);
+	worst = report != NULL ? check_worst(report) : CHECK_BLOCKER;
+	check_report_destroy(report);
+	end_command();
+	if (rc < 0 || worst == CHECK_BLOCKER)
+		return CHECK_EXIT_BLOCKERS;
+	return worst == CHECK_WARNING ? CHECK_EXIT_WARNINGS : EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
+	hide_passwords(argc, argv);
 	if (argc < 2)
 	{
 		usage_main(stderr);
@@ -1229,6 +1549,8 @@ main(int argc, char **argv)
 		return cmd_clone(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "plan") == 0)
+		return cmd_plan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "worker") == 0)
 		return cmd_worker(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dump") == 0)
@@ -1239,6 +1561,8 @@ main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cleanup") == 0)
 		return cmd_cleanup(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
 	fprintf(stderr, "%s: error: unknown command \"%s\"\nTry \"%s --help\" for more information.\n",
 			progname, argv[1], progname);
 	return EXIT_USAGE;

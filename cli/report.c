@@ -551,3 +551,229 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 		return fclose(out) == 0 ? 0 : -errno;
 	return fflush(out) == 0 ? 0 : -errno;
 }
+
+static const char *
+key_kind_name(cat_key_kind kind)
+{
+	return kind == KEY_PRIMARY ? "primary key" : kind == KEY_UNIQUE ? "unique key" : "none";
+}
+
+/* "primary key (a, b)", or "none" */
+static void
+key_text(const cat_table *t, char *out, size_t outlen)
+{
+	size_t		n = (size_t) snprintf(out, outlen, "%s", key_kind_name(t->key_kind));
+
+	for (int k = 0; k < t->nkeys && n < outlen; k++)
+		n += (size_t) snprintf(out + n, outlen - n, "%s%s", k == 0 ? " (" : ", ", t->keys[k].name);
+	if (t->nkeys > 0 && n < outlen)
+		snprintf(out + n, outlen - n, ")");
+}
+
+void
+report_forecast(FILE *out, const forecast *f, int jobs, bool verbose)
+{
+	const catalog *cat = f->cat;
+	int			width = 5;
+	int			keyless = 0;
+	char		name[256];
+	char		size[32];
+	char		key[256];
+
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		int			len = (int) strlen(display_name(cat->tables[i].qname, name, sizeof(name)));
+
+		if (len > width)
+			width = len;
+	}
+	human_bytes((uint64_t) f->heap_bytes, size, sizeof(size));
+	fprintf(out, "source: PostgreSQL %d; target: PostgreSQL %d; %d tables, %s of heap", f->source_major,
+			f->target_major, cat->ntables, size);
+	human_bytes((uint64_t) f->index_bytes, size, sizeof(size));
+	fprintf(out, ", %s of indexes; %d chunks\n\n", size, f->plan->nchunks);
+	fprintf(out, "%-*s %10s %12s %7s %6s  %-6s  %s\n", width, "table", "size", "rows (est.)", "split", "chunks",
+			"format", "key");
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		const cat_table *t = &cat->tables[i];
+		const plan_table *pt = &f->plan->tables[i];
+
+		keyless += t->key_kind == KEY_NONE;
+		human_bytes((uint64_t) t->bytes, size, sizeof(size));
+		key_text(t, key, sizeof(key));
+		fprintf(out, "%-*s %10s %12.0f %7s %6d  %-6s  %s\n", width, display_name(t->qname, name, sizeof(name)),
+				size, t->reltuples > 0 ? t->reltuples : 0, plan_method_name(pt->method), pt->nchunks,
+				t->text_reason ? "text" : "binary", key);
+		for (int c = pt->first_chunk; verbose && c < pt->first_chunk + pt->nchunks; c++)
+		{
+			const plan_chunk *pc = &f->plan->chunks[c];
+
+			human_bytes((uint64_t) pc->est_bytes, size, sizeof(size));
+			fprintf(out, "    chunk %d (%s%s): %s\n", pc->seq, size, pc->freeze ? ", truncate + freeze" : "",
+					pc->predicate != NULL ? pc->predicate : "the whole table");
+		}
+	}
+	if (keyless > 0)
+	{
+		fprintf(out, "\nno usable key (split into ctid ranges; verify names their rows by content):");
+		for (int i = 0; i < cat->ntables; i++)
+			if (cat->tables[i].key_kind == KEY_NONE)
+				fprintf(out, " %s", display_name(cat->tables[i].qname, name, sizeof(name)));
+		fputs("\n", out);
+	}
+	for (int i = 0; i < cat->ntables; i++)
+		if (cat->tables[i].text_reason != NULL)
+			fprintf(out, "text format: %s: %s\n", display_name(cat->tables[i].qname, name, sizeof(name)),
+					cat->tables[i].text_reason);
+	if (f->read_rate > 0)
+		fprintf(out, "\nestimate with --jobs %d: about %.0f s (schema %.0f s, data %.0f s, indexes %.0f s), from "
+				"a %.1f s read of %s at %.1f MB/s in one session\n", jobs, f->seconds_total, f->seconds_schema,
+				f->seconds_data, f->seconds_index, f->sample_seconds,
+				display_name(f->sample_table, name, sizeof(name)), f->read_rate / 1048576.0);
+	else
+		fputs("\nestimate: no rows to read\n", out);
+}
+
+int
+report_forecast_json(const char *path, const forecast *f, const forecast_options *opt)
+{
+	char		tmp[PATH_MAX];
+	FILE	   *out = json_open(path, tmp, sizeof(tmp), "planned", NULL, opt->source,
+								opt->target != NULL ? opt->target : "");
+
+	if (out == NULL)
+		return -errno;
+	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d, \"jobs\": %d, \"chunk_size\": %lld",
+			f->source_major, f->target_major, opt->jobs, (long long) opt->chunk_bytes);
+	fprintf(out, ",\n  \"heap_bytes\": %lld, \"index_bytes\": %lld",
+			(long long) f->heap_bytes, (long long) f->index_bytes);
+	fprintf(out, ",\n  \"estimate\": {\"seconds\": %.1f, \"schema\": %.1f, \"data\": %.1f, \"indexes\": %.1f, "
+			"\"read_bytes_per_second\": %.0f, \"copy_bytes_per_heap_byte\": %.3f, \"sample_seconds\": %.3f, "
+			"\"sample_table\": ", f->seconds_total, f->seconds_schema, f->seconds_data, f->seconds_index,
+			f->read_rate, f->copy_ratio, f->sample_seconds);
+	if (f->sample_table != NULL)
+		json_put(out, f->sample_table);
+	else
+		fputs("null", out);
+	fputs("},\n  \"tables\": [", out);
+	for (int i = 0; i < f->cat->ntables; i++)
+	{
+		const cat_table *t = &f->cat->tables[i];
+		const plan_table *pt = &f->plan->tables[i];
+
+		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+		json_put(out, t->qname);
+		fprintf(out, ", \"bytes\": %lld, \"rows_estimate\": %.0f, \"key\": \"%s\", \"key_columns\": [",
+				(long long) t->bytes, t->reltuples > 0 ? t->reltuples : 0, key_kind_name(t->key_kind));
+		for (int k = 0; k < t->nkeys; k++)
+		{
+			fputs(k ? ", " : "", out);
+			json_put(out, t->keys[k].name);
+		}
+		fprintf(out, "], \"split\": \"%s\", \"format\": \"%s\", \"text_reason\": ", plan_method_name(pt->method),
+				t->text_reason ? "text" : "binary");
+		if (t->text_reason != NULL)
+			json_put(out, t->text_reason);
+		else
+			fputs("null", out);
+		fputs(", \"chunks\": [", out);
+		for (int c = pt->first_chunk; c < pt->first_chunk + pt->nchunks; c++)
+		{
+			const plan_chunk *pc = &f->plan->chunks[c];
+
+			fprintf(out, "%s\n      {\"chunk\": %d, \"where\": ", c > pt->first_chunk ? "," : "", pc->seq);
+			if (pc->predicate != NULL)
+				json_put(out, pc->predicate);
+			else
+				fputs("null", out);
+			fprintf(out, ", \"est_bytes\": %lld, \"freeze\": %s}", (long long) pc->est_bytes,
+					pc->freeze ? "true" : "false");
+		}
+		fputs("]}", out);
+	}
+	fputs("\n  ]", out);
+	return json_close(out, tmp, path);
+}
+
+/* The preflight's findings, most severe first, each with its fix (and every object when verbose); the counts last. */
+void
+report_check(FILE *out, const check_report *r, bool quiet, bool verbose)
+{
+	char		line[8192];
+
+	for (int severity = CHECK_BLOCKER; severity >= CHECK_OK; severity--)
+	{
+		if (quiet && severity < CHECK_WARNING)
+			break;
+		for (int i = 0; i < r->nfindings; i++)
+		{
+			const check_finding *f = &r->findings[i];
+
+			if ((int) f->severity != severity)
+				continue;
+			fprintf(out, "%-7s  %-6s  %s [%s]\n", check_severity_name(f->severity),
+					check_where_name(f->where), display_name(f->message, line, sizeof(line)), f->code);
+			if (f->fix != NULL)
+				fprintf(out, "%17sfix: %s\n", "", display_name(f->fix, line, sizeof(line)));
+			if (verbose && f->nobjects > CHECK_MAX_NAMED)
+			{
+				fprintf(out, "%17sall %d:", "", f->nobjects);
+				for (int j = 0; j < f->nobjects; j++)
+					fprintf(out, "%s %s", j ? "," : "", display_name(f->objects[j], line, sizeof(line)));
+				fputs("\n", out);
+			}
+		}
+	}
+	fprintf(out, "check: %d blocker%s, %d warning%s, %d note%s\n",
+			check_count(r, CHECK_BLOCKER), check_count(r, CHECK_BLOCKER) == 1 ? "" : "s",
+			check_count(r, CHECK_WARNING), check_count(r, CHECK_WARNING) == 1 ? "" : "s",
+			check_count(r, CHECK_NOTE), check_count(r, CHECK_NOTE) == 1 ? "" : "s");
+}
+
+int
+report_check_json(const char *path, const check_report *r, const check_options *opt, const sl_err *err)
+{
+	check_severity worst = check_worst(r);
+	char		tmp[PATH_MAX];
+	FILE	   *out;
+
+	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed"
+					: worst == CHECK_BLOCKER ? "blockers" : worst == CHECK_WARNING ? "warnings" : "clean",
+					err, opt->source, opt->target);
+	if (out == NULL)
+		return -errno;
+	fprintf(out, ",\n  \"jobs\": %d, \"data_only\": %s, \"spill\": ", opt->jobs,
+			opt->data_only ? "true" : "false");
+	if (opt->spill_dir != NULL)
+		json_put(out, opt->spill_dir);
+	else
+		fputs("null", out);
+	fprintf(out, ",\n  \"blockers\": %d, \"warnings\": %d, \"notes\": %d, \"ok\": %d,\n  \"findings\": [",
+			check_count(r, CHECK_BLOCKER), check_count(r, CHECK_WARNING), check_count(r, CHECK_NOTE),
+			check_count(r, CHECK_OK));
+	for (int i = 0; i < r->nfindings; i++)
+	{
+		const check_finding *f = &r->findings[i];
+
+		fprintf(out, "%s\n    {\"severity\": \"%s\", \"side\": \"%s\", \"code\": ", i ? "," : "",
+				check_severity_name(f->severity), check_where_name(f->where));
+		json_put(out, f->code);
+		fputs(", \"message\": ", out);
+		json_put(out, f->message);
+		fputs(", \"fix\": ", out);
+		if (f->fix != NULL)
+			json_put(out, f->fix);
+		else
+			fputs("null", out);
+		fputs(", \"objects\": [", out);
+		for (int j = 0; j < f->nobjects; j++)
+		{
+			fputs(j ? ", " : "", out);
+			json_put(out, f->objects[j]);
+		}
+		fputs("]}", out);
+	}
+	fputs("\n  ]", out);
+	return json_close(out, tmp, path);
+}

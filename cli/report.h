@@ -7,7 +7,9 @@
 
 #include <stdio.h>
 
+#include "engine/check.h"
 #include "engine/clone.h"
+#include "engine/forecast.h"
 #include "engine/err.h"
 #include "engine/verify.h"
 
@@ -34,5 +36,21 @@ void		report_status(FILE *out, const state_run *run, const state_summary *sum);
 
 /* The same as JSON, into path ("-": standard output). */
 int			report_status_json(const char *path, const state_run *run, const state_summary *sum);
+
+/* What pgsluice plan found: the tables, their split and format (verbose: every chunk), the estimate. */
+void		report_forecast(FILE *out, const forecast *f, int jobs, bool verbose);
+
+/* The same as JSON, into path. */
+int			report_forecast_json(const char *path, const forecast *f, const forecast_options *opt);
+
+/*
+ * The preflight's findings, most severe first, and their counts; quiet:
+ * blockers and warnings only; verbose: every object a finding is about.
+ */
+void		report_check(FILE *out, const check_report *r, bool quiet, bool verbose);
+
+/* The preflight as JSON: every finding with its severity, side, code, message, fix and objects. */
+int			report_check_json(const char *path, const check_report *r, const check_options *opt,
+							  const sl_err *err);
 
 #endif

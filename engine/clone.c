@@ -25,6 +25,7 @@
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/state.h"
+#include "engine/target.h"
 #include "io/spillfile.h"
 
 #define BATCH_STATEMENTS 500	/* tables per batched statement */
@@ -332,134 +333,33 @@ run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_er
 	return rc;
 }
 
-/* Quoted SQL string literal of str, appended to buf. */
-static void
-append_literal(sbuf *buf, PGconn *conn, const char *str)
-{
-	char	   *lit = PQescapeLiteral(conn, str, strlen(str));
-
-	sbuf_append(buf, lit != NULL ? lit : "NULL");
-	PQfreemem(lit);
-}
-
-typedef struct target_column
-{
-	char	   *table;
-	char	   *column;			/* NULL for a table without copy columns */
-	char	   *type;
-} target_column;
-
-static int
-cmp_target_column(const void *a, const void *b)
-{
-	return strcmp(((const target_column *) a)->table, ((const target_column *) b)->table);
-}
-
 /*
- * Compares the target's tables with the source's: in schema mode none may
- * exist; in data-only mode each must exist with the same copy columns.
+ * Refuses a target whose tables stand in the way (see engine/target.h): in
+ * schema mode any of the source's tables there, in data-only mode any
+ * missing or with other copy columns.  Names the first few.
  */
 static int
 check_target_tables(PGconn *target, const catalog *cat, bool data_only, sl_err *err)
 {
-	PGresult   *res;
-	target_column *cols;
-	int			n;
-	int			rc;
-	int			conflicts = 0;
+	target_problems found;
 	sbuf		msg;
+	int			rc;
 
-	rc = conn_query(target, SIDE_TARGET,
-					"SELECT format('%I.%I', n.nspname, c.relname), quote_ident(a.attname),"
-					"       pg_catalog.format_type(a.atttypid, a.atttypmod)"
-					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-					" LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
-					"   AND NOT a.attisdropped AND a.attgenerated = ''"
-					" WHERE c.relkind IN ('r', 'p')"
-					"   AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-					"   AND n.nspname !~ '^pg_(toast|temp_)'"
-					"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class v WHERE v.relnamespace = n.oid"
-					"                   AND v.relname = 'pgsluice_state_version')", &res, err);
-	if (rc < 0)
-		return rc;
-	n = PQntuples(res);
-	cols = calloc((size_t) n + 1, sizeof(target_column));
-	if (cols == NULL)
-	{
-		PQclear(res);
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory checking the target");
-	}
-	for (int i = 0; i < n; i++)
-	{
-		cols[i].table = PQgetvalue(res, i, 0);
-		cols[i].column = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
-		cols[i].type = PQgetvalue(res, i, 2);
-	}
-	qsort(cols, (size_t) n, sizeof(target_column), cmp_target_column);
-
+	target_problems_init(&found);
 	sbuf_init(&msg, 1 << 16);
-	for (int ti = 0; ti < cat->ntables && conflicts < 5; ti++)
-	{
-		const cat_table *t = &cat->tables[ti];
-		target_column key = {.table = t->qname};
-		target_column *hit = bsearch(&key, cols, (size_t) n, sizeof(target_column), cmp_target_column);
-		int			first;
-		int			last;
-
-		if (!data_only)
-		{
-			if (hit != NULL)
-				sbuf_printf(&msg, "%s%s", conflicts++ ? ", " : "", t->qname);
-			continue;
-		}
-		if (hit == NULL)
-		{
-			sbuf_printf(&msg, "%stable %s does not exist on the target", conflicts++ ? "; " : "",
-						t->qname);
-			continue;
-		}
-		first = last = (int) (hit - cols);
-		while (first > 0 && strcmp(cols[first - 1].table, t->qname) == 0)
-			first--;
-		while (last + 1 < n && strcmp(cols[last + 1].table, t->qname) == 0)
-			last++;
-		for (int c = 0; c < t->ncols; c++)
-		{
-			const target_column *match = NULL;
-
-			for (int j = first; j <= last; j++)
-				if (cols[j].column != NULL && strcmp(cols[j].column, t->cols[c].name) == 0)
-					match = &cols[j];
-			if (match == NULL)
-				sbuf_printf(&msg, "%stable %s has no column %s on the target", conflicts++ ? "; " : "",
-							t->qname, t->cols[c].name);
-			else if (strcmp(match->type, t->cols[c].type) != 0)
-				sbuf_printf(&msg, "%scolumn %s of table %s is of type %s on the target, %s on the source",
-							conflicts++ ? "; " : "", t->cols[c].name, t->qname, match->type,
-							t->cols[c].type);
-		}
-		for (int j = first; j <= last; j++)
-		{
-			bool		known = cols[j].column == NULL;
-
-			for (int c = 0; c < t->ncols && !known; c++)
-				known = strcmp(cols[j].column, t->cols[c].name) == 0;
-			if (!known)
-				sbuf_printf(&msg, "%stable %s has a column %s on the target that the source lacks",
-							conflicts++ ? "; " : "", t->qname, cols[j].column);
-		}
-	}
-	if (conflicts > 0 && !data_only)
+	rc = target_find_conflicts(target, cat, data_only, &found, err);
+	for (int i = 0; rc == 0 && i < found.n && i < 5; i++)
+		sbuf_printf(&msg, "%s%s", i == 0 ? "" : data_only ? "; " : ", ", found.items[i].what);
+	if (rc == 0 && found.n > 0 && !data_only)
 		rc = err_set(err, SIDE_TARGET, -EEXIST,
 					 "the target database already has tables of the source (%s%s): clone into an "
 					 "empty database, or use --data-only to load into the existing schema",
-					 sbuf_str(&msg), conflicts >= 5 ? ", ..." : "");
-	else if (conflicts > 0)
+					 sbuf_str(&msg), found.n > 5 ? ", ..." : "");
+	else if (rc == 0 && found.n > 0)
 		rc = err_set(err, SIDE_TARGET, -EINVAL, "the target's tables differ from the source's: %s%s",
-					 sbuf_str(&msg), conflicts >= 5 ? "; ..." : "");
+					 sbuf_str(&msg), found.n > 5 ? "; ..." : "");
 	sbuf_fini(&msg);
-	free(cols);
-	PQclear(res);
+	target_problems_fini(&found);
 	return rc;
 }
 
@@ -470,44 +370,31 @@ check_target_tables(PGconn *target, const catalog *cat, bool data_only, sl_err *
 static int
 check_target_empty(PGconn *target, const catalog *cat, bool truncate, sl_err *err)
 {
+	target_problems found;
+	sbuf		names;
 	sbuf		sql;
-	sbuf		found;
-	int			nfound = 0;
-	int			rc = 0;
+	int			rc;
 
+	target_problems_init(&found);
+	sbuf_init(&names, SBUF_DEFAULT_CAP);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_init(&found, SBUF_DEFAULT_CAP);
-	for (int start = 0; start < cat->ntables && rc == 0; start += BATCH_STATEMENTS)
-	{
-		PGresult   *res;
-
-		sbuf_reset(&sql);
-		for (int i = start; i < cat->ntables && i < start + BATCH_STATEMENTS; i++)
-		{
-			sbuf_append(&sql, i > start ? " UNION ALL SELECT " : "SELECT ");
-			append_literal(&sql, target, cat->tables[i].qname);
-			sbuf_printf(&sql, " WHERE EXISTS (SELECT FROM ONLY %s)", cat->tables[i].qname);
-		}
-		if ((rc = conn_query(target, SIDE_TARGET, sbuf_str(&sql), &res, err)) < 0)
-			break;
-		for (int i = 0; i < PQntuples(res); i++)
-			sbuf_printf(&found, "%s%s", nfound++ ? ", " : "", PQgetvalue(res, i, 0));
-		PQclear(res);
-	}
-	if (rc == 0 && nfound > 0 && !truncate)
+	rc = target_find_nonempty(target, cat, NULL, &found, err);
+	for (int i = 0; rc == 0 && i < found.n; i++)
+		sbuf_printf(&names, "%s%s", i ? ", " : "", found.items[i].what);
+	if (rc == 0 && found.n > 0 && !truncate)
 		rc = err_set(err, SIDE_TARGET, -EEXIST,
 					 "target table%s %.600s already hold%s rows: use --truncate to replace them, "
-					 "or empty them first", nfound > 1 ? "s" : "", sbuf_str(&found),
-					 nfound > 1 ? "" : "s");
-	else if (rc == 0 && nfound > 0)
+					 "or empty them first", found.n > 1 ? "s" : "", sbuf_str(&names),
+					 found.n > 1 ? "" : "s");
+	else if (rc == 0 && found.n > 0)
 	{
-		log_info("truncating %d target table%s that hold rows", nfound, nfound > 1 ? "s" : "");
-		sbuf_reset(&sql);
-		sbuf_printf(&sql, "TRUNCATE ONLY %s", sbuf_str(&found));
+		log_info("truncating %d target table%s that hold rows", found.n, found.n > 1 ? "s" : "");
+		sbuf_printf(&sql, "TRUNCATE ONLY %s", sbuf_str(&names));
 		rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
 	}
 	sbuf_fini(&sql);
-	sbuf_fini(&found);
+	sbuf_fini(&names);
+	target_problems_fini(&found);
 	return rc;
 }
 
@@ -749,8 +636,9 @@ load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 						 "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &res, err)) < 0)
 		return rc;
 	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-		log_warning("the source holds %s large objects: the target gets them empty, "
-					"their contents are not copied", PQgetvalue(res, 0, 0));
+		log_warning("the source holds %s large objects, which are not copied: copy them with pg_dump "
+					"--format=custom --data-only --blobs --exclude-table-data='*.*' and pg_restore",
+					PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "engine/log.h"
+#include "engine/metrics.h"
 #include "engine/progress.h"
 
 #define MAIN_TICK_MS 100
@@ -101,9 +102,16 @@ worker_main(void *arg)
 		}
 
 		progress_chunk_begin(s->progress, wa->id, chunk);
+		metrics_chunk_started();
 		rows = 0;
 		moved = s->ops->run(s->ctx, state, chunk, &rows, &err);
 		progress_chunk_end(s->progress, wa->id, chunk, moved >= 0, moved > 0 ? (uint64_t) moved : 0, rows);
+		metrics_chunk_finished(moved >= 0);
+		if (moved > 0)
+		{
+			metrics_add_rows(rows);
+			metrics_add_bytes((uint64_t) moved);
+		}
 		if (moved < 0)
 		{
 			rc = (int) moved;
@@ -166,6 +174,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	err_clear(&s.err);
 
 	s.progress = progress_step_begin(opt->label, opt->cat, p, opt->skip);
+	metrics_add_planned(s.norder);
 	if (jobs > s.norder && s.norder > 0)
 		jobs = s.norder;
 	for (int i = 0; i < jobs; i++)
@@ -250,6 +259,7 @@ sched_retry_run(const sched_retry *r, sl_err *err)
 			return err_take(err, &e);
 		}
 		atomic_fetch_add(r->count, 1);
+		metrics_add_retry();
 		log_warning("%s; retrying (attempt %d of %d) %s", e.msg, attempt + 1, r->retries + 1, r->again);
 		sched_backoff(attempt, r->stop);
 		if (r->retrying != NULL)

@@ -1,6 +1,8 @@
 /*
  * test_args.c: option values as users write them.
  */
+#include <stdio.h>
+
 #include <criterion/criterion.h>
 
 #include "cli/args.h"
@@ -42,4 +44,27 @@ Test(args, ints_respect_their_range, .timeout = 10)
 	cr_assert_lt(args_parse_int("0", 1, 256, &value), 0);
 	cr_assert_lt(args_parse_int("8x", 1, 256, &value), 0);
 	cr_assert_lt(args_parse_int("", 1, 256, &value), 0);
+}
+
+static void
+expect_masked(const char *in, const char *want)
+{
+	char		buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	args_mask_password(buf);
+	cr_assert_str_eq(buf, want, "masking \"%s\" gave \"%s\", want \"%s\"", in, buf, want);
+}
+
+Test(args, passwords_are_masked_in_place, .timeout = 10)
+{
+	expect_masked("host=h password=sekrit dbname=d", "host=h password=xxxxxx dbname=d");
+	expect_masked("password = 'se cr\\'et' user=u", "password = 'xxxxxxxxx' user=u");
+	expect_masked("PASSWORD=a", "PASSWORD=x");
+	expect_masked("postgresql://u:pw@h:5432/d?sslmode=disable", "postgresql://u:xx@h:5432/d?sslmode=disable");
+	expect_masked("postgres://h/d?user=u&password=pw&x=1", "postgres://h/d?user=u&password=xx&x=1");
+	expect_masked("postgres://u@h/d", "postgres://u@h/d");
+	expect_masked("host=h passwordx=keep", "host=h passwordx=keep");
+	expect_masked("/tmp/some=dir", "/tmp/some=dir");
+	cr_assert_eq(args_mask_password((char *) NULL), 0);
 }

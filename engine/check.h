@@ -1,0 +1,133 @@
+/*
+ * check.h: the preflight of a clone, "pgsluice check".
+ *
+ * Reads both servers and the local machine, never writing to either server
+ * (its sessions are read-only), and says what would stop a clone or put its
+ * data at risk, and what to do about it: one finding per subject, each with
+ * a severity, the side it is about, a stable code, what was found, the fix,
+ * and the names of the objects it is about.  A server that cannot be reached
+ * is a finding too; the checks that need it are left out.
+ */
+#ifndef PGSLUICE_ENGINE_CHECK_H
+#define PGSLUICE_ENGINE_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/err.h"
+
+typedef enum check_severity
+{
+	CHECK_OK = 0,				/* checked, and fine */
+	CHECK_NOTE,					/* how the run treats something; nothing to do */
+	CHECK_WARNING,				/* the run goes on, but something is lost or at risk */
+	CHECK_BLOCKER				/* the run would fail: fix it first */
+} check_severity;
+
+#define CHECK_SEVERITIES 4
+#define CHECK_MAX_NAMED 10		/* objects a finding's message names; the rest are counted */
+
+typedef enum check_where
+{
+	CHECK_SOURCE = 0,
+	CHECK_TARGET,
+	CHECK_BOTH,
+	CHECK_LOCAL					/* this machine: the spill directory, pg_dump */
+} check_where;
+
+typedef struct check_finding
+{
+	check_severity severity;
+	check_where where;
+	const char *code;			/* stable identifier, e.g. "extension_missing"; static */
+	char	   *message;		/* what was found, one line, with the first objects named */
+	char	   *fix;			/* what to do; NULL when nothing */
+	int			nobjects;
+	char	  **objects;		/* every object it is about: tables, schemas, roles... */
+} check_finding;
+
+typedef struct check_report
+{
+	int			nfindings;
+	int			alloc;
+	check_finding *findings;	/* in the order found */
+	bool		failed;			/* an addition ran out of memory: findings are missing */
+} check_report;
+
+typedef struct check_options
+{
+	const char *source;			/* connection strings */
+	const char *target;
+	int			jobs;			/* as the clone's --jobs */
+	int64_t		chunk_bytes;	/* as the clone's --chunk-size */
+	bool		data_only;
+	bool		no_owner;		/* the clone restores without owners ... */
+	bool		no_privileges;	/* ... or privileges: their roles need not exist */
+	const char *spill_dir;		/* NULL: no --spill */
+	const char *pg_bindir;		/* NULL: pg_dump and pg_restore found as clone finds them */
+	const char *state_schema;	/* where the run would be recorded */
+} check_options;
+
+/*
+ * Runs every check.  *out gets the report whatever happens (NULL only when
+ * it could not be allocated); a server that is unreachable, or a check that
+ * a server refuses, is a finding, not an error.  Returns 0, or a negative
+ * errno when the check itself could not go on (out of memory).
+ */
+int			check_run(const check_options *opt, check_report **out, sl_err *err);
+
+void		check_report_destroy(check_report *r);
+
+/* Findings of that severity. */
+int			check_count(const check_report *r, check_severity severity);
+
+/* The highest severity of the report's findings (CHECK_OK when it has none). */
+check_severity check_worst(const check_report *r);
+
+const char *check_severity_name(check_severity severity);	/* "ok", "note", "warning", "blocker" */
+const char *check_where_name(check_where where);	/* "source", "target", "both", "local" */
+
+/*
+ * Appends a finding.  The message is summary, then (when there are objects)
+ * ": " and the first few of them, "and N more" for the rest.  objects may be
+ * NULL when nobjects is 0; the strings are copied.  fix may be NULL.  On out
+ * of memory the report is marked failed and nothing is added.
+ */
+void		check_add(check_report *r, check_severity severity, check_where where, const char *code,
+					  const char *summary, const char *fix, char *const *objects, int nobjects);
+
+/* Pure verdicts, exposed for tests. */
+
+/*
+ * The space a --spill directory may need: every table's heap bytes as COPY
+ * data compressed with zstd level 1, about 3x smaller (as measured on the
+ * benchmark's data).
+ */
+int64_t		check_spill_need(int64_t heap_bytes);
+
+/* A source newer than the target is a blocker; anything else is fine. */
+check_severity check_version_severity(int source_major, int target_major);
+
+/*
+ * Locks a run holds at once against the server's shared lock table
+ * (max_locks_per_transaction * (max_connections + max_prepared_transactions)):
+ * a blocker above it, a warning above half of it (other sessions use it too).
+ */
+check_severity check_lock_severity(int64_t locks_needed, int64_t lock_table);
+
+typedef struct check_slots
+{
+	int			max_connections;
+	int			reserved;		/* slots this user may not take (superuser_reserved_connections...) */
+	int			others;			/* client sessions of others on the server */
+	int			role_limit;		/* rolconnlimit, -1: none */
+	int			role_sessions;	/* sessions of this role, this one left out */
+	int			database_limit; /* datconnlimit, -1: none */
+	int			database_sessions;	/* sessions on this database, this one left out */
+	bool		superuser;		/* exempt from the role and database limits */
+} check_slots;
+
+/* Sessions a run may open there: the fewest that any limit leaves. */
+int			check_free_slots(const check_slots *slots);
+
+#endif
