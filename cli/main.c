@@ -138,7 +138,8 @@ usage_clone(FILE *out)
 			"      --metrics-listen=ADDR:PORT\n"
 			"                           serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 			"  -q, --quiet              print errors only\n"
-			"  -v, --verbose            print more; twice for debug messages\n"
+			"  -v, --verbose            print more, each line with its time; twice (or --debug)\n"
+			"                           for debug messages too\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage, 3 source error,\n"
 			"4 target error, 5 interrupted, 6 --verify found the target different.\n",
@@ -300,7 +301,8 @@ enum
 	OPT_SPILL_LIMIT,
 	OPT_KEEP_SPILL,
 	OPT_METRICS_FILE,
-	OPT_METRICS_LISTEN
+	OPT_METRICS_LISTEN,
+	OPT_DEBUG
 };
 
 /* --max-diffs, for clone and verify alike; returns 0 or -1 after reporting. */
@@ -338,6 +340,7 @@ parse_compress_level(const char *arg, int *out)
 	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN}, \
 	{"quiet", no_argument, NULL, 'q'}, \
 	{"verbose", no_argument, NULL, 'v'}, \
+	{"debug", no_argument, NULL, OPT_DEBUG}, \
 	{"help", no_argument, NULL, '?'}
 #define COMMON_SHORT_OPTIONS "s:t:j:qv?"
 
@@ -425,6 +428,9 @@ common_option(common_options *co, int c, char **argv)
 			return 1;
 		case 'v':
 			co->level = co->level < LOG_VERBOSE ? LOG_VERBOSE : LOG_DEBUG;
+			return 1;
+		case OPT_DEBUG:
+			co->level = LOG_DEBUG;
 			return 1;
 		case '?':
 			if (optopt != 0 || (strcmp(argv[optind - 1], "-?") != 0 &&
@@ -1066,6 +1072,7 @@ cmd_dump(int argc, char **argv)
 		{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"debug", no_argument, NULL, OPT_DEBUG},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0}
 	};
@@ -1185,6 +1192,7 @@ cmd_restore(int argc, char **argv)
 		{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"debug", no_argument, NULL, OPT_DEBUG},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0}
 	};
@@ -1440,6 +1448,7 @@ cmd_check(int argc, char **argv)
 		{"json", required_argument, NULL, OPT_JSON},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"debug", no_argument, NULL, OPT_DEBUG},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0}
 	};

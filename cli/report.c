@@ -14,23 +14,9 @@
 #include "codec/digest.h"
 #include "codec/json.h"
 #include "engine/conn.h"
+#include "engine/sbuf.h"
 
 static void json_verify(FILE *out, const verify_report *r, bool counts);
-
-static void
-human_bytes(uint64_t bytes, char *out, size_t outlen)
-{
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-	double		value = (double) bytes;
-	int			unit = 0;
-
-	while (value >= 1024 && unit < 4)
-	{
-		value /= 1024;
-		unit++;
-	}
-	snprintf(out, outlen, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-}
 
 static double
 mb_per_second(uint64_t bytes, double seconds)
@@ -84,7 +70,7 @@ report_summary(FILE *out, const clone_report *r)
 		int			planned = r->plan != NULL ? r->plan->tables[i].nchunks : 0;
 		char		chunks[32];
 
-		human_bytes(ct->bytes, size, sizeof(size));
+		sbuf_format_bytes(ct->bytes, size, sizeof(size));
 		if (ct->chunks_done == planned)
 			snprintf(chunks, sizeof(chunks), "%d", planned);
 		else
@@ -94,7 +80,7 @@ report_summary(FILE *out, const clone_report *r)
 				(unsigned long long) ct->rows, size, chunks, ct->seconds,
 				mb_per_second(ct->bytes, ct->seconds), t->text_reason ? "text" : "binary");
 	}
-	human_bytes(r->bytes, size, sizeof(size));
+	sbuf_format_bytes(r->bytes, size, sizeof(size));
 	fprintf(out, "%-*s %12llu %10s %7d %8.2f %8.1f\n", width, "total", (unsigned long long) r->rows,
 			size, r->chunks_done, r->seconds_data, mb_per_second(r->bytes, r->seconds_data));
 	fprintf(out, "\nsteps: schema %.1f s, data %.1f s, sequences %.1f s (%d), post-data %.1f s",
@@ -104,7 +90,7 @@ report_summary(FILE *out, const clone_report *r)
 	fprintf(out, "; total %.1f s\n", r->seconds_total);
 	if (r->seconds_read > 0)
 	{
-		human_bytes(r->spill_peak, size, sizeof(size));
+		sbuf_format_bytes(r->spill_peak, size, sizeof(size));
 		fprintf(out, "spill: every chunk read %.1f s into the data step, %s%.1f s before the load ended; "
 				"at most %s of chunk files on disk\n", r->seconds_read,
 				r->snapshot_released ? "the source snapshot released " : "", r->seconds_data - r->seconds_read,
@@ -500,7 +486,7 @@ report_status(FILE *out, const state_run *run, const state_summary *sum)
 	double		eta;
 
 	status_rates(sum, &rate, &eta);
-	human_bytes(sum->bytes, size, sizeof(size));
+	sbuf_format_bytes(sum->bytes, size, sizeof(size));
 	fprintf(out, "run %lld: %s, step %s, started %s, %.0f s %s\n", (long long) run->id, run->status,
 			run->step, run->started_at, sum->seconds,
 			strcmp(run->status, "running") == 0 ? "so far" : "in all");
@@ -587,10 +573,10 @@ report_forecast(FILE *out, const forecast *f, int jobs, bool verbose)
 		if (len > width)
 			width = len;
 	}
-	human_bytes((uint64_t) f->heap_bytes, size, sizeof(size));
+	sbuf_format_bytes((uint64_t) f->heap_bytes, size, sizeof(size));
 	fprintf(out, "source: PostgreSQL %d; target: PostgreSQL %d; %d tables, %s of heap", f->source_major,
 			f->target_major, cat->ntables, size);
-	human_bytes((uint64_t) f->index_bytes, size, sizeof(size));
+	sbuf_format_bytes((uint64_t) f->index_bytes, size, sizeof(size));
 	fprintf(out, ", %s of indexes; %d chunks\n\n", size, f->plan->nchunks);
 	fprintf(out, "%-*s %10s %12s %7s %6s  %-6s  %s\n", width, "table", "size", "rows (est.)", "split", "chunks",
 			"format", "key");
@@ -600,7 +586,7 @@ report_forecast(FILE *out, const forecast *f, int jobs, bool verbose)
 		const plan_table *pt = &f->plan->tables[i];
 
 		keyless += t->key_kind == KEY_NONE;
-		human_bytes((uint64_t) t->bytes, size, sizeof(size));
+		sbuf_format_bytes((uint64_t) t->bytes, size, sizeof(size));
 		key_text(t, key, sizeof(key));
 		fprintf(out, "%-*s %10s %12.0f %7s %6d  %-6s  %s\n", width, display_name(t->qname, name, sizeof(name)),
 				size, t->reltuples > 0 ? t->reltuples : 0, plan_method_name(pt->method), pt->nchunks,
@@ -609,7 +595,7 @@ report_forecast(FILE *out, const forecast *f, int jobs, bool verbose)
 		{
 			const plan_chunk *pc = &f->plan->chunks[c];
 
-			human_bytes((uint64_t) pc->est_bytes, size, sizeof(size));
+			sbuf_format_bytes((uint64_t) pc->est_bytes, size, sizeof(size));
 			fprintf(out, "    chunk %d (%s%s): %s\n", pc->seq, size, pc->freeze ? ", truncate + freeze" : "",
 					pc->predicate != NULL ? pc->predicate : "the whole table");
 		}

@@ -354,22 +354,6 @@ check_free_slots(const check_slots *slots)
  * ---------------------------------------------------------------------------------------------
  */
 
-/* Bytes as "12.3 GB". */
-static void
-format_bytes(int64_t bytes, char *out, size_t outlen)
-{
-	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-	double		value = (double) bytes;
-	int			unit = 0;
-
-	while (value >= 1024 && unit < 4)
-	{
-		value /= 1024;
-		unit++;
-	}
-	snprintf(out, outlen, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-}
-
 /* A setting's reset value as PostgreSQL shows it: "5min", "30s", "on". */
 static void
 format_setting(const setting *s, char *out, size_t outlen)
@@ -1466,9 +1450,9 @@ check_spill(check_ctx *c)
 		heap += c->cat->tables[i].bytes;
 	need = check_spill_need(heap);
 	free_bytes = (int64_t) vfs.f_bavail * (int64_t) vfs.f_frsize;
-	format_bytes(free_bytes, free_text, sizeof(free_text));
-	format_bytes(need, need_text, sizeof(need_text));
-	format_bytes(heap, heap_text, sizeof(heap_text));
+	sbuf_format_bytes(free_bytes, free_text, sizeof(free_text));
+	sbuf_format_bytes(need, need_text, sizeof(need_text));
+	sbuf_format_bytes(heap, heap_text, sizeof(heap_text));
 	if (free_bytes < need)
 	{
 		/* room for the chunks being written (compression may not help), and a quarter to spare */

@@ -123,3 +123,18 @@ sbuf_take(sbuf *buf)
 	buf->len = buf->alloc = 0;
 	return str;
 }
+
+void
+sbuf_format_bytes(uint64_t bytes, char *out, size_t outlen)
+{
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+	double		value = (double) bytes;
+	int			unit = 0;
+
+	while (value >= 1024 && unit < 4)
+	{
+		value /= 1024;
+		unit++;
+	}
+	snprintf(out, outlen, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+}

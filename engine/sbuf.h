@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SBUF_DEFAULT_CAP (64u << 20) /* no SQL statement we build needs more */
 
@@ -32,6 +33,9 @@ int			sbuf_printf(sbuf *buf, const char *fmt,...) __attribute__((format(printf, 
 
 /* The string so far, "" when empty. */
 const char *sbuf_str(const sbuf *buf);
+
+/* Bytes as PostgreSQL's pg_size_pretty writes them ("12.3 GB", powers of 1024), into out. */
+void		sbuf_format_bytes(uint64_t bytes, char *out, size_t outlen);
 
 /* Hands the string to the caller (who frees it) and empties the buffer. */
 char	   *sbuf_take(sbuf *buf);
