@@ -1115,8 +1115,10 @@ case_t() {   # no password in output, logs, JSON or ps; progress lines when pipe
     --progress-interval 1 --json "$json" -v >"$case_dir/out" 2>"$case_dir/err" &
   clone_pid=$!
   : >"$case_dir/ps"
+  # the arguments are masked when the program starts: sample from its first log line on (under a
+  # sanitizer the runtime's own start-up comes before that)
   while kill -0 "$clone_pid" 2>/dev/null; do
-    ps -eo args >>"$case_dir/ps"
+    grep -q 'pgsluice: ' "$case_dir/err" && ps -eo args >>"$case_dir/ps"
     sleep 0.2
   done
   wait "$clone_pid" || status=$?
