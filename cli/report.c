@@ -117,17 +117,10 @@ report_summary(FILE *out, const clone_report *r)
 static void
 json_put(FILE *out, const char *str)
 {
-	size_t		len = strlen(str);
-	size_t		need = json_quote(NULL, 0, str, len);
-	char	   *quoted = malloc(need + 1);
+	char	   *quoted = json_quote_dup(str);
 
-	if (quoted == NULL)
-	{
-		fputs("null", out);		/* the report is then short of one value, not broken */
-		return;
-	}
-	json_quote(quoted, need + 1, str, len);
-	fwrite(quoted, 1, need, out);
+	/* out of memory: the report is then short of one value, not broken */
+	fputs(quoted != NULL ? quoted : "null", out);
 	free(quoted);
 }
 

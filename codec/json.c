@@ -1463,3 +1463,15 @@ json_quote(char *out, size_t outlen, const char *s, size_t len)
 		out[need < outlen ? need : outlen - 1] = '\0';
 	return need;
 }
+
+char *
+json_quote_dup(const char *s)
+{
+	size_t		len = strlen(s);
+	size_t		need = json_quote(NULL, 0, s, len);
+	char	   *quoted = malloc(need + 1);
+
+	if (quoted != NULL)
+		json_quote(quoted, need + 1, s, len);
+	return quoted;
+}

@@ -152,4 +152,7 @@ bool		json_is_null(const json_value *value);
  */
 size_t		json_quote(char *out, size_t outlen, const char *s, size_t len);
 
+/* The literal of NUL-terminated s, as json_quote writes it, in a malloc()ed string; NULL: out of memory. */
+char	   *json_quote_dup(const char *s);
+
 #endif

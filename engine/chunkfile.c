@@ -51,12 +51,6 @@ chunkfile_name(int idx, char *out, size_t outlen)
 	snprintf(out, outlen, "chunk-%06d.pgsl", idx + 1);
 }
 
-const char *
-chunkfile_dir_backend(const chunkfile_dir *dir)
-{
-	return atomic_load(&dir->used_pwrite) ? "pwrite" : "io_uring";
-}
-
 /* ---- writing ---- */
 
 int
@@ -151,8 +145,6 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 		return err_set(err, SIDE_LOCAL, rc, "%s: %s", what, why);
 	if (why[0] != '\0' && atomic_exchange(&dir->fallback_said, 1) == 0)
 		log_warning("io_uring is not available for files (%s); using pwrite()", why);
-	if (strcmp(spill_file_backend(f), "pwrite") == 0)
-		atomic_store(&dir->used_pwrite, 1);
 
 	io_pipe_clear(&w->pipe);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);

@@ -39,7 +39,6 @@ typedef struct chunkfile_dir
 	uint8_t		id[SPILL_DUMP_ID_SIZE]; /* in every file's header */
 	spill_io_kind io;
 	atomic_int	fallback_said;	/* io_uring was refused for files, and that was said */
-	atomic_int	used_pwrite;	/* some file was written with pwrite */
 } chunkfile_dir;
 
 /* What a chunk file holds, as its writer saw it. */
@@ -56,9 +55,6 @@ typedef struct chunkfile_loader chunkfile_loader;
 
 /* The file name of chunk idx (an index into the plan): chunk-000001.pgsl on. */
 void		chunkfile_name(int idx, char *out, size_t outlen);
-
-/* "io_uring" or "pwrite": how the directory's files were written so far. */
-const char *chunkfile_dir_backend(const chunkfile_dir *dir);
 
 int			chunkfile_writer_create(int compress_level, chunkfile_writer **out, sl_err *err);
 void		chunkfile_writer_destroy(chunkfile_writer *w);

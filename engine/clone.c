@@ -135,29 +135,25 @@ chunk_attempt(void *arg, sl_err *err)
 	copy_worker *w = &cw->copy;
 	clone_chunk *c = &ctx->report->chunks[idx];
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
-	struct timespec now;
+	double		started;
 	double		t0;
 	int			rc;
 
 	*claimed = false;
 	if ((w->source == NULL || w->target == NULL) && (rc = open_worker_connections(ctx, cw, err)) < 0)
 		return rc;
-	if ((rc = conn_exec(w->target, SIDE_TARGET, "BEGIN", err)) < 0 ||
-		(rc = state_chunk_claim(&cw->st, ctx->run_id, idx, claimed, err)) < 0)
+	if ((rc = state_chunk_begin(&cw->st, ctx->run_id, idx, claimed, &started, err)) < 0)
 		goto fail;
 	if (!*claimed)
-		return conn_exec(w->target, SIDE_TARGET, "ROLLBACK", err);
-	clock_gettime(CLOCK_REALTIME, &now);
+		return 0;
 	t0 = sched_now();
 	c->status = CHUNK_RUNNING;
 	c->worker = w->id;
 	c->started = t0 - ctx->started;
 	if ((rc = copy_chunk(w, ctx->cat, pc, &c->result, err)) < 0)
 		goto fail;
-	if ((rc = state_chunk_done(&cw->st, ctx->run_id, idx, c->result.rows, c->result.bytes,
-							   &c->result.digest, cw->name,
-							   (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
-		(rc = conn_exec(w->target, SIDE_TARGET, "COMMIT", err)) < 0)
+	if ((rc = state_chunk_commit(&cw->st, ctx->run_id, idx, c->result.rows, c->result.bytes,
+								 &c->result.digest, cw->name, started, err)) < 0)
 		goto fail;
 	c->seconds = sched_now() - t0;
 	c->status = CHUNK_DONE;

@@ -72,6 +72,7 @@ typedef struct spill_reader
 	spill_pipe *pipe;
 	int			id;
 	int			idx;			/* the chunk it reads */
+	char		what[512];		/* names it in messages */
 	PGconn	   *source;
 	io_loop    *loop;
 	chunkfile_writer *writer;
@@ -151,16 +152,13 @@ read_attempt(void *arg, sl_err *err)
 	spill_pipe *sp = rd->pipe;
 	clone_ctx  *ctx = sp->ctx;
 	const plan_chunk *pc = &ctx->plan->chunks[rd->idx];
-	const cat_table *t = &ctx->cat->tables[pc->table];
-	char		what[512];
 	int			rc;
 
-	plan_chunk_describe(pc, t, what, sizeof(what));
 	if (rd->source == NULL && (rc = clone_open_source(ctx, &rd->source, err)) < 0)
 		return rc;
 	rc = chunkfile_write(rd->writer, &sp->dir, rd->source, rd->loop,
-						 !ctx->opt->via_libpq && !conn_encrypted(rd->source), t, pc, rd->idx, rd->stop, what,
-						 &sp->files[rd->idx], err);
+						 !ctx->opt->via_libpq && !conn_encrypted(rd->source), &ctx->cat->tables[pc->table], pc,
+						 rd->idx, rd->stop, rd->what, &sp->files[rd->idx], err);
 	if (rc < 0)
 	{
 		/* in an unknown state: the next attempt starts on a new connection */
@@ -178,9 +176,8 @@ reader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 	clone_ctx  *ctx = sp->ctx;
 	clone_chunk *c = &ctx->report->chunks[idx];
 	const chunkfile_info *file = &sp->files[idx];
-	char		what[512];
-	sched_retry retry = {read_attempt, NULL, rd, what, "on a new connection", ctx->opt->retries, rd->stop,
-						 &ctx->retries};
+	sched_retry retry = {read_attempt, NULL, rd, rd->what, "on a new connection", ctx->opt->retries,
+						 rd->stop, &ctx->retries};
 	int			rc;
 
 	/* room on disk first: the loaders free it */
@@ -191,8 +188,8 @@ reader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 	if (atomic_load(rd->stop) || atomic_load(&sp->failed))
 		return err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
 
-	plan_chunk_describe(&ctx->plan->chunks[idx], &ctx->cat->tables[ctx->plan->chunks[idx].table], what,
-						sizeof(what));
+	plan_chunk_describe(&ctx->plan->chunks[idx], &ctx->cat->tables[ctx->plan->chunks[idx].table], rd->what,
+						sizeof(rd->what));
 	c->status = CHUNK_RUNNING;
 	c->worker = rd->id;
 	c->started = sched_now() - sp->started;
@@ -321,7 +318,7 @@ load_attempt(void *arg, sl_err *err)
 	clone_ctx  *ctx = sp->ctx;
 	const plan_chunk *pc = &ctx->plan->chunks[ld->idx];
 	const chunkfile_info *file = &sp->files[ld->idx];
-	struct timespec now;
+	double		started;
 	char		name[64];
 	int			rc;
 
@@ -333,17 +330,14 @@ load_attempt(void *arg, sl_err *err)
 		ld->st.conn = ld->target;
 	}
 	chunkfile_name(ld->idx, name, sizeof(name));
-	if ((rc = conn_exec(ld->target, SIDE_TARGET, "BEGIN", err)) < 0 ||
-		(rc = state_chunk_claim(&ld->st, ctx->run_id, ld->idx, &ld->claimed, err)) < 0)
+	if ((rc = state_chunk_begin(&ld->st, ctx->run_id, ld->idx, &ld->claimed, &started, err)) < 0)
 		goto fail;
 	if (!ld->claimed)
-		return conn_exec(ld->target, SIDE_TARGET, "ROLLBACK", err);
-	clock_gettime(CLOCK_REALTIME, &now);
+		return 0;
 	if ((rc = chunkfile_load(ld->loader, &sp->dir, name, file, ld->target, &ctx->cat->tables[pc->table],
 							 pc->freeze, ld->stop, err)) < 0 ||
-		(rc = state_chunk_done(&ld->st, ctx->run_id, ld->idx, file->rows, file->bytes, &file->digest, ld->name,
-							   (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
-		(rc = conn_exec(ld->target, SIDE_TARGET, "COMMIT", err)) < 0)
+		(rc = state_chunk_commit(&ld->st, ctx->run_id, ld->idx, file->rows, file->bytes, &file->digest, ld->name,
+								 started, err)) < 0)
 		goto fail;
 	return 0;
 fail:

@@ -128,17 +128,12 @@ static const sched_ops dump_ops = {dump_worker_open, dump_worker_run, dump_worke
 static void
 json_str(sbuf *out, const char *s)
 {
-	size_t		len = strlen(s);
-	size_t		need = json_quote(NULL, 0, s, len);
-	char	   *quoted = malloc(need + 1);
+	char	   *quoted = json_quote_dup(s);
 
 	if (quoted == NULL)
-	{
 		out->failed = true;
-		return;
-	}
-	json_quote(quoted, need + 1, s, len);
-	sbuf_appendn(out, quoted, need);
+	else
+		sbuf_append(out, quoted);
 	free(quoted);
 }
 
@@ -380,7 +375,6 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		r->bytes += r->chunks[i].bytes;
 		r->compressed += r->chunks[i].compressed;
 	}
-	snprintf(r->file_backend, sizeof(r->file_backend), "%s", chunkfile_dir_backend(&ctx.dir));
 	if (rc == -ENOSPC)
 		say_space_needed(r, err);
 	if (rc < 0)

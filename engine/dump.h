@@ -72,7 +72,6 @@ typedef struct dump_report
 	char		snapshot[64];
 	char		dump_id[33];	/* hex */
 	char		io_backend[16];
-	char		file_backend[16];
 	int			chunks_done;
 	uint64_t	rows;
 	uint64_t	bytes;

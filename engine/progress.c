@@ -45,6 +45,20 @@ typedef struct progress_step
 	progress_worker workers[PROGRESS_MAX_WORKERS + 1];	/* by worker id, 1 on */
 } progress_step;
 
+/* What a progress line says of a step. */
+typedef struct progress_figures
+{
+	int			chunks_total;
+	int			chunks_done;
+	int			tables_total;
+	int			tables_done;
+	int			busy;			/* workers on a chunk */
+	uint64_t	rows;
+	uint64_t	bytes;
+	double		seconds;
+	double		eta;			/* seconds; < 0 before there is a basis for one */
+} progress_figures;
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static progress_step steps[PROGRESS_MAX_STEPS];	/* guarded by lock */
 static char phase[128];			/* guarded by lock */
@@ -182,14 +196,6 @@ figures_of(const progress_step *s, double now, progress_figures *out)
 		out->eta = 0;
 	else if (s->est_done > 0 && out->seconds > 0)
 		out->eta = out->seconds * (double) (s->est_total - s->est_done) / (double) s->est_done;
-}
-
-void
-progress_figures_of(int slot, progress_figures *out)
-{
-	pthread_mutex_lock(&lock);
-	figures_of(&steps[slot], now_seconds(), out);
-	pthread_mutex_unlock(&lock);
 }
 
 static void

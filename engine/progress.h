@@ -53,20 +53,4 @@ void		progress_step_end(int slot);
 void		progress_chunk_begin(int slot, int worker, int idx);
 void		progress_chunk_end(int slot, int worker, int idx, bool ok, uint64_t bytes, uint64_t rows);
 
-/* The figures of a step, for a final line or a test. */
-typedef struct progress_figures
-{
-	int			chunks_total;
-	int			chunks_done;
-	int			tables_total;
-	int			tables_done;
-	int			busy;			/* workers on a chunk */
-	uint64_t	rows;
-	uint64_t	bytes;
-	double		seconds;
-	double		eta;			/* seconds; < 0 before there is a basis for one */
-} progress_figures;
-
-void		progress_figures_of(int slot, progress_figures *out);
-
 #endif

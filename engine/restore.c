@@ -400,24 +400,21 @@ load_attempt(void *arg, sl_err *err)
 	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[idx]];
 	conn_settings settings = {ctx->encoding, 1};
 	restore_chunk *rc_out = &ctx->r->chunks[idx];
-	struct timespec now;
+	double		started;
 	int			rc;
 
 	*claimed = false;
 	if (w->target == NULL && (rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0)
 		return rc;
 	w->st.conn = w->target;
-	if ((rc = conn_exec(w->target, SIDE_TARGET, "BEGIN", err)) < 0 ||
-		(rc = state_chunk_claim(&w->st, ctx->run_id, idx, claimed, err)) < 0)
+	if ((rc = state_chunk_begin(&w->st, ctx->run_id, idx, claimed, &started, err)) < 0)
 		goto fail;
 	if (!*claimed)
-		return conn_exec(w->target, SIDE_TARGET, "ROLLBACK", err);
-	clock_gettime(CLOCK_REALTIME, &now);
+		return 0;
 	if ((rc = chunkfile_load(w->loader, &ctx->dir, mc->file, &mc->info, w->target, &ctx->cat->tables[pc->table],
 							 pc->freeze, w->stop, err)) < 0 ||
-		(rc = state_chunk_done(&w->st, ctx->run_id, idx, mc->info.rows, mc->info.bytes, &mc->info.digest,
-							   w->name, (double) now.tv_sec + (double) now.tv_nsec / 1e9, err)) < 0 ||
-		(rc = conn_exec(w->target, SIDE_TARGET, "COMMIT", err)) < 0)
+		(rc = state_chunk_commit(&w->st, ctx->run_id, idx, mc->info.rows, mc->info.bytes, &mc->info.digest,
+								 w->name, started, err)) < 0)
 		goto fail;
 	rc_out->done = true;
 	rc_out->rows = mc->info.rows;

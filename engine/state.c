@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/conn.h"
 #include "engine/sbuf.h"
@@ -481,15 +482,21 @@ state_chunks_refresh(state *st, int64_t run_id, int n, state_chunk *chunks, sl_e
 }
 
 int
-state_chunk_claim(state *st, int64_t run_id, int chunk_no, bool *claimed, sl_err *err)
+state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, double *started_epoch,
+				  sl_err *err)
 {
 	char		id[32];
 	char		no[16];
 	const char *params[2] = {id, no};
 	PGresult   *res;
+	struct timespec now;
 	int			rc;
 
 	*claimed = false;
+	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &now);
+	*started_epoch = (double) now.tv_sec + (double) now.tv_nsec / 1e9;
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	snprintf(no, sizeof(no), "%d", chunk_no);
 	rc = run_sql(st, "SELECT 1 FROM %s.chunk WHERE run_id = $1::bigint AND chunk_no = $2::int"
@@ -499,11 +506,11 @@ state_chunk_claim(state *st, int64_t run_id, int chunk_no, bool *claimed, sl_err
 		return rc;
 	*claimed = PQntuples(res) == 1;
 	PQclear(res);
-	return 0;
+	return *claimed ? 0 : conn_exec(st->conn, SIDE_TARGET, "ROLLBACK", err);
 }
 
 int
-state_chunk_done(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint64_t bytes,
+state_chunk_commit(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint64_t bytes,
 				 const chunk_digest *digest, const char *worker, double started_epoch, sl_err *err)
 {
 	char		id[32];
@@ -524,7 +531,8 @@ state_chunk_done(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint64_
 				   " source_digest = $5, worker = $6, attempts = attempts + 1,"
 				   " started_at = to_timestamp($7::float8), finished_at = clock_timestamp()"
 				   " WHERE run_id = $1::bigint AND chunk_no = $2::int",
-				   7, params, NULL, "could not mark the chunk done on the target", err);
+				   7, params, NULL, "could not mark the chunk done on the target", err) < 0
+		? err->code : conn_exec(st->conn, SIDE_TARGET, "COMMIT", err);
 }
 
 int

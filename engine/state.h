@@ -126,15 +126,20 @@ int			state_chunks_load(state *st, int64_t run_id, const catalog *cat, plan **ou
 int			state_chunks_refresh(state *st, int64_t run_id, int n, state_chunk *chunks, sl_err *err);
 
 /*
- * In the caller's open transaction: locks chunk chunk_no of the run if it
- * is pending and no one else holds it.  *claimed says whether it did.
+ * Opens chunk chunk_no's transaction on st->conn (BEGIN) and locks the
+ * chunk's record if it is pending and no one else holds it.  *claimed says
+ * whether it did; when it did not (done, or another's), the transaction is
+ * rolled back.  *started_epoch receives the time of the claim (Unix
+ * seconds), for state_chunk_commit.  The chunk's rows go into the same
+ * transaction; after a failure, the caller drops the connection.
  */
-int			state_chunk_claim(state *st, int64_t run_id, int chunk_no, bool *claimed, sl_err *err);
+int			state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed,
+							  double *started_epoch, sl_err *err);
 
-/* In the same transaction, after the rows: marks the chunk done. */
-int			state_chunk_done(state *st, int64_t run_id, int chunk_no, uint64_t rows,
-							 uint64_t bytes, const chunk_digest *digest, const char *worker,
-							 double started_epoch, sl_err *err);
+/* After the rows: marks the chunk done, in the same transaction, and commits. */
+int			state_chunk_commit(state *st, int64_t run_id, int chunk_no, uint64_t rows,
+							   uint64_t bytes, const chunk_digest *digest, const char *worker,
+							   double started_epoch, sl_err *err);
 
 /*
  * Records the digests a verification read back from the target, for the
