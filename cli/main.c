@@ -77,6 +77,19 @@ usage_main(FILE *out)
 			progname, progname, progname);
 }
 
+/* The help text of the table selection options (FILTER_LONG_OPTIONS). */
+#define FILTER_HELP \
+	"Table selection (as pg_dump's, each option as often as needed):\n" \
+	"      --table=PATTERN      only the tables (views, sequences...) that match; a\n" \
+	"                           partitioned table brings its partitions\n" \
+	"  -T, --exclude-table=PATTERN\n" \
+	"                           not the tables that match\n" \
+	"  -n, --schema=PATTERN     only the relations in matching schemas\n" \
+	"  -N, --exclude-schema=PATTERN\n" \
+	"                           not those in matching schemas\n" \
+	"  PATTERN as in psql: schema.table or table, * and ?, names folded to lower case\n" \
+	"  unless double-quoted.  A --table or --schema that matches nothing is an error.\n\n"
+
 static void
 usage_clone(FILE *out)
 {
@@ -91,6 +104,10 @@ usage_clone(FILE *out)
 			"                           default: $PGSLUICE_SOURCE)\n"
 			"  -t, --target=CONNINFO    target database, which must exist (default:\n"
 			"                           $PGSLUICE_TARGET)\n\n"
+			FILTER_HELP
+			"  With --table, only the chosen relations are created, as pg_dump --table does:\n"
+			"  not their schemas, types or functions; create those first, or choose with\n"
+			"  --schema.  A resumed run keeps the tables it started with.\n\n"
 			"Options:\n"
 			"  -j, --jobs=N             worker threads, each with its own source and target\n"
 			"                           connection; also pg_restore's jobs (default: 4)\n"
@@ -161,6 +178,7 @@ usage_verify(FILE *out)
 			"Connection options:\n"
 			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n\n"
+			FILTER_HELP
 			"Options:\n"
 			"  -j, --jobs=N             worker threads, each with one connection per side\n"
 			"                           (default: 4)\n"
@@ -302,8 +320,12 @@ enum
 	OPT_KEEP_SPILL,
 	OPT_METRICS_FILE,
 	OPT_METRICS_LISTEN,
-	OPT_DEBUG
+	OPT_DEBUG,
+	OPT_TABLE
 };
+
+/* The tables chosen with --table and the like, for the command that runs; freed by main. */
+static cat_filter table_filter;
 
 /* --max-diffs, for clone and verify alike; returns 0 or -1 after reporting. */
 static int
@@ -326,6 +348,13 @@ parse_compress_level(const char *arg, int *out)
 	return 0;
 }
 
+/* The table selection of clone, verify, plan, check and dump (engine/filter.h). */
+#define FILTER_LONG_OPTIONS \
+	{"table", required_argument, NULL, OPT_TABLE}, \
+	{"exclude-table", required_argument, NULL, 'T'}, \
+	{"schema", required_argument, NULL, 'n'}, \
+	{"exclude-schema", required_argument, NULL, 'N'}
+#define FILTER_SHORT_OPTIONS "T:n:N:"
 /* The options every command that reads both servers takes. */
 #define COMMON_LONG_OPTIONS \
 	{"source", required_argument, NULL, 's'}, \
@@ -432,6 +461,19 @@ common_option(common_options *co, int c, char **argv)
 		case OPT_DEBUG:
 			co->level = LOG_DEBUG;
 			return 1;
+		case OPT_TABLE:
+		case 'T':
+		case 'n':
+		case 'N':
+			{
+				sl_err		err;
+
+				err_clear(&err);
+				if (filter_add(&table_filter, c == OPT_TABLE ? FILTER_TABLE : c == 'T' ? FILTER_EXCLUDE_TABLE
+							   : c == 'n' ? FILTER_SCHEMA : FILTER_EXCLUDE_SCHEMA, optarg, &err) < 0)
+					return bad_usage("%s", err.msg), -1;
+				return 1;
+			}
 		case '?':
 			if (optopt != 0 || (strcmp(argv[optind - 1], "-?") != 0 &&
 								strcmp(argv[optind - 1], "--help") != 0))
@@ -603,6 +645,7 @@ static int
 cmd_clone(int argc, char **argv)
 {
 	static const struct option long_options[] = {
+		FILTER_LONG_OPTIONS,
 		COMMON_LONG_OPTIONS,
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
 		{"truncate", no_argument, NULL, OPT_TRUNCATE},
@@ -634,7 +677,7 @@ cmd_clone(int argc, char **argv)
 	common_defaults(&co);
 	run_defaults(&opt);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		if ((rc = common_option(&co, c, argv)) < 0)
 			return EXIT_USAGE;
@@ -720,6 +763,7 @@ cmd_clone(int argc, char **argv)
 	opt.source = co.source;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
+	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
@@ -758,6 +802,7 @@ static int
 cmd_verify(int argc, char **argv)
 {
 	static const struct option long_options[] = {
+		FILTER_LONG_OPTIONS,
 		COMMON_LONG_OPTIONS,
 		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 		{"sample", required_argument, NULL, OPT_SAMPLE},
@@ -778,7 +823,7 @@ cmd_verify(int argc, char **argv)
 	opt.sample = 1.0;
 	opt.max_diffs = DEFAULT_MAX_DIFFS;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		if ((rc = common_option(&co, c, argv)) < 0)
 			return VERIFY_EXIT_ERROR;
@@ -816,6 +861,7 @@ cmd_verify(int argc, char **argv)
 	opt.source = co.source;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
+	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
@@ -1037,6 +1083,7 @@ usage_dump(FILE *out)
 			"each chunk's rows, bytes and digest.  \"%s restore\" loads it.\n\n"
 			"Usage:\n"
 			"  %s dump --source CONNINFO --dir DIR [OPTION]...\n\n"
+			FILTER_HELP
 			"Options:\n"
 			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
 			"  -d, --dir=DIR            the dump directory, new or empty (made with mode 0700)\n"
@@ -1058,6 +1105,7 @@ static int
 cmd_dump(int argc, char **argv)
 {
 	static const struct option long_options[] = {
+		FILTER_LONG_OPTIONS,
 		{"source", required_argument, NULL, 's'},
 		{"dir", required_argument, NULL, 'd'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -1086,7 +1134,7 @@ cmd_dump(int argc, char **argv)
 	command = "dump";
 	common_defaults(&co);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:d:j:qv?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "s:d:j:qv?" FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		if ((rc = common_option(&co, c, argv)) < 0)
 			return EXIT_USAGE;
@@ -1126,6 +1174,7 @@ cmd_dump(int argc, char **argv)
 		return rc;
 	opt.source = co.source;
 	opt.jobs = co.jobs;
+	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
@@ -1291,6 +1340,7 @@ usage_plan(FILE *out)
 			"unchanged source.\n\n"
 			"Usage:\n"
 			"  %s plan --source CONNINFO [--target CONNINFO] [OPTION]...\n\n"
+			FILTER_HELP
 			"Options:\n"
 			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
 			"  -t, --target=CONNINFO    target database, for its version (default:\n"
@@ -1311,6 +1361,7 @@ static int
 cmd_plan(int argc, char **argv)
 {
 	static const struct option long_options[] = {
+		FILTER_LONG_OPTIONS,
 		COMMON_LONG_OPTIONS,
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
 		{NULL, 0, NULL, 0}
@@ -1325,7 +1376,7 @@ cmd_plan(int argc, char **argv)
 	command = "plan";
 	common_defaults(&co);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		if ((rc = common_option(&co, c, argv)) < 0)
 			return EXIT_USAGE;
@@ -1350,6 +1401,7 @@ cmd_plan(int argc, char **argv)
 	opt.source = co.source;
 	opt.target = co.target != NULL && co.target[0] != '\0' ? co.target : NULL;
 	opt.jobs = co.jobs;
+	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	err_clear(&err);
 	rc = forecast_run(&opt, &f, &err);
@@ -1413,6 +1465,7 @@ usage_check(FILE *out)
 			"severity (blocker, warning, note, ok), a side, a code and the fix.\n\n"
 			"Usage:\n"
 			"  %s check --source CONNINFO --target CONNINFO [OPTION]...\n\n"
+			FILTER_HELP
 			"Options (give those the clone will have):\n"
 			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
@@ -1435,6 +1488,7 @@ static int
 cmd_check(int argc, char **argv)
 {
 	static const struct option long_options[] = {
+		FILTER_LONG_OPTIONS,
 		{"source", required_argument, NULL, 's'},
 		{"target", required_argument, NULL, 't'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -1465,7 +1519,7 @@ cmd_check(int argc, char **argv)
 	common_defaults(&co);
 	run_defaults(&run);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
 	{
 		if ((rc = common_option(&co, c, argv)) < 0)
 			return EXIT_USAGE;
@@ -1507,6 +1561,7 @@ cmd_check(int argc, char **argv)
 	opt.source = co.source;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
+	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.state_schema = run.state_schema;
 
@@ -1535,25 +1590,10 @@ cmd_check(int argc, char **argv)
 	return worst == CHECK_WARNING ? CHECK_EXIT_WARNINGS : EXIT_OK;
 }
 
-int
-main(int argc, char **argv)
+/* Runs the command argv[1] names. */
+static int
+run_command(int argc, char **argv)
 {
-	hide_passwords(argc, argv);
-	if (argc < 2)
-	{
-		usage_main(stderr);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0 || strcmp(argv[1], "help") == 0)
-	{
-		usage_main(stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
-	{
-		print_version();
-		return EXIT_OK;
-	}
 	if (strcmp(argv[1], "clone") == 0)
 		return cmd_clone(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
@@ -1575,4 +1615,30 @@ main(int argc, char **argv)
 	fprintf(stderr, "%s: error: unknown command \"%s\"\nTry \"%s --help\" for more information.\n",
 			progname, argv[1], progname);
 	return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			rc;
+
+	hide_passwords(argc, argv);
+	if (argc < 2)
+	{
+		usage_main(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0 || strcmp(argv[1], "help") == 0)
+	{
+		usage_main(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+	{
+		print_version();
+		return EXIT_OK;
+	}
+	rc = run_command(argc, argv);
+	filter_free(&table_filter);
+	return rc;
 }

@@ -19,9 +19,15 @@
 static void json_verify(FILE *out, const verify_report *r, bool counts);
 
 static double
+per_second(double n, double seconds)
+{
+	return seconds > 0 ? n / seconds : 0.0;
+}
+
+static double
 mb_per_second(uint64_t bytes, double seconds)
 {
-	return seconds > 0 ? (double) bytes / 1048576.0 / seconds : 0.0;
+	return per_second((double) bytes / 1048576.0, seconds);
 }
 
 /* A name fit for one line of the table: control characters as \n, \t or \xNN. */
@@ -83,11 +89,24 @@ report_summary(FILE *out, const clone_report *r)
 	sbuf_format_bytes(r->bytes, size, sizeof(size));
 	fprintf(out, "%-*s %12llu %10s %7d %8.2f %8.1f\n", width, "total", (unsigned long long) r->rows,
 			size, r->chunks_done, r->seconds_data, mb_per_second(r->bytes, r->seconds_data));
-	fprintf(out, "\nsteps: schema %.1f s, data %.1f s, sequences %.1f s (%d), post-data %.1f s",
-			r->seconds_schema, r->seconds_data, r->seconds_sequences, r->sequences_set, r->seconds_post);
+	fprintf(out, "\n%-*s %8s  %s\n", width, "step", "seconds", "what, and how fast");
+	if (r->data_only || r->seconds_schema == 0)
+		fprintf(out, "%-*s %8s  %s\n", width, "schema", "-", r->data_only ? "--data-only" : "done before");
+	else
+		fprintf(out, "%-*s %8.2f  pre-data: types, functions, %d tables, sequences\n", width, "schema",
+				r->seconds_schema, r->cat->ntables);
+	fprintf(out, "%-*s %8.2f  %.1f MB/s, %.0f rows/s, %.1f chunks/s\n", width, "data", r->seconds_data,
+			mb_per_second(r->bytes, r->seconds_data), per_second((double) r->rows, r->seconds_data),
+			per_second(r->chunks_done, r->seconds_data));
+	fprintf(out, "%-*s %8.2f  %d set\n", width, "sequences", r->seconds_sequences, r->sequences_set);
+	fprintf(out, "%-*s %8.2f  %s%d materialized views refreshed\n", width, "post-data", r->seconds_post,
+			r->data_only ? "" : "indexes, constraints, triggers; ", r->cat->nmatviews);
 	if (r->verify != NULL)
-		fprintf(out, ", verify %.1f s", r->seconds_verify);
-	fprintf(out, "; total %.1f s\n", r->seconds_total);
+		fprintf(out, "%-*s %8.2f  %.1f MB/s, %.0f rows/s, %d chunks checked\n", width, "verify",
+				r->seconds_verify, mb_per_second(r->verify->bytes, r->seconds_verify),
+				per_second((double) r->verify->rows_target, r->seconds_verify), r->verify->chunks_checked);
+	fprintf(out, "%-*s %8.2f  %.1f MB/s of data over the whole run\n", width, "total", r->seconds_total,
+			mb_per_second(r->bytes, r->seconds_total));
 	if (r->seconds_read > 0)
 	{
 		sbuf_format_bytes(r->spill_peak, size, sizeof(size));
@@ -196,7 +215,7 @@ json_tables(FILE *out, const clone_report *r)
  */
 static FILE *
 json_open(const char *path, char *tmp, size_t tmplen, const char *status, const sl_err *err,
-		  const char *source, const char *target)
+		  const char *source, const char *target, const cat_filter *filter)
 {
 	char		redacted[2048];
 	FILE	   *out;
@@ -221,6 +240,16 @@ json_open(const char *path, char *tmp, size_t tmplen, const char *status, const 
 	conn_redact(target, redacted, sizeof(redacted));
 	fputs(",\n  \"target\": ", out);
 	json_put(out, redacted);
+	if (!filter_empty(filter))
+	{
+		sbuf		patterns;
+
+		/* out of memory: an empty object, the report otherwise whole */
+		sbuf_init(&patterns, 256);
+		fprintf(out, ",\n  \"selection\": %s",
+				filter_json(filter, &patterns) == 0 ? sbuf_str(&patterns) : "{}");
+		sbuf_fini(&patterns);
+	}
 	{
 		/* this process alone: pg_dump and pg_restore are children, not counted */
 		struct rusage self;
@@ -258,7 +287,7 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 	FILE	   *out;
 
 	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" : "done",
-					err, opt->source, opt->target);
+					err, opt->source, opt->target, r->filter);
 	if (out == NULL)
 		return -errno;
 	fprintf(out, ",\n  \"run\": %lld, \"resumed\": %s, \"best_effort\": %s, \"chunks_copied_before\": %d, "
@@ -275,8 +304,14 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 	fprintf(out, ",\n  \"rows\": %llu, \"bytes\": %llu, \"sequences\": %d",
 			(unsigned long long) r->rows, (unsigned long long) r->bytes, r->sequences_set);
 	fprintf(out, ",\n  \"seconds\": {\"schema\": %.3f, \"data\": %.3f, \"sequences\": %.3f, "
-			"\"post_data\": %.3f, \"total\": %.3f},\n", r->seconds_schema, r->seconds_data,
-			r->seconds_sequences, r->seconds_post, r->seconds_total);
+			"\"post_data\": %.3f, ", r->seconds_schema, r->seconds_data, r->seconds_sequences, r->seconds_post);
+	if (r->verify != NULL)
+		fprintf(out, "\"verify\": %.3f, ", r->seconds_verify);
+	fprintf(out, "\"total\": %.3f}", r->seconds_total);
+	fprintf(out, ",\n  \"rates\": {\"data_bytes_per_second\": %.0f, \"data_rows_per_second\": %.0f, "
+			"\"verify_bytes_per_second\": %.0f},\n", per_second((double) r->bytes, r->seconds_data),
+			per_second((double) r->rows, r->seconds_data),
+			r->verify != NULL ? per_second((double) r->verify->bytes, r->seconds_verify) : 0.0);
 	if (opt->spill_dir != NULL)
 	{
 		fputs("  \"spill\": {\"dir\": ", out);
@@ -453,7 +488,8 @@ report_verify_json(const char *path, const verify_report *r, const verify_option
 	FILE	   *out;
 
 	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" :
-					verify_identical(r) ? "identical" : "different", err, opt->source, opt->target);
+					verify_identical(r) ? "identical" : "different", err, opt->source, opt->target,
+					opt->filter);
 	if (out == NULL)
 		return -errno;
 	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"counts_only\": %s, \"sample\": %.4f, \"io\": \"%s\"",
@@ -619,7 +655,7 @@ report_forecast_json(const char *path, const forecast *f, const forecast_options
 {
 	char		tmp[PATH_MAX];
 	FILE	   *out = json_open(path, tmp, sizeof(tmp), "planned", NULL, opt->source,
-								opt->target != NULL ? opt->target : "");
+								opt->target != NULL ? opt->target : "", opt->filter);
 
 	if (out == NULL)
 		return -errno;
@@ -719,7 +755,7 @@ report_check_json(const char *path, const check_report *r, const check_options *
 
 	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed"
 					: worst == CHECK_BLOCKER ? "blockers" : worst == CHECK_WARNING ? "warnings" : "clean",
-					err, opt->source, opt->target);
+					err, opt->source, opt->target, opt->filter);
 	if (out == NULL)
 		return -errno;
 	fprintf(out, ",\n  \"jobs\": %d, \"data_only\": %s, \"spill\": ", opt->jobs,

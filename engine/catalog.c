@@ -26,18 +26,14 @@
 	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class v" \
 	"            WHERE v.relnamespace = n.oid AND v.relname = 'pgsluice_state_version')"
 
-/* The tables we copy: storage, not system, not an extension's, not run records. */
-#define TABLES_CTE \
-	"WITH tabs AS (" \
-	"  SELECT c.oid, c.relname, n.nspname, c.relpersistence, c.reltuples" \
-	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
-	"  WHERE c.relkind = 'r'" \
-	"    AND n.nspname NOT IN ('pg_catalog', 'information_schema')" \
+/* Relations of the user's: not the system's, not an extension's, not run records. */
+#define USER_RELATION \
+	"n.nspname NOT IN ('pg_catalog', 'information_schema')" \
 	"    AND n.nspname !~ '^pg_(toast|temp_)'" \
 	"    AND " NOT_STATE_SCHEMA \
 	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d" \
 	"                    WHERE d.classid = 'pg_catalog.pg_class'::regclass" \
-	"                      AND d.objid = c.oid AND d.deptype = 'e')) "
+	"                      AND d.objid = c.oid AND d.deptype = 'e')"
 
 typedef struct type_info
 {
@@ -65,6 +61,44 @@ typedef struct cat_arena
 } cat_arena;
 
 static const ctype plain_shape = {CTYPE_PLAIN, 0, NULL};
+
+/* Appends the condition that keeps a relation c of the run's selection (none: all). */
+static void
+append_selected(sbuf *sql, const catalog *cat)
+{
+	if (!cat->filtered)
+		return;
+	sbuf_append(sql, " AND c.oid = ANY ('{0");
+	for (int i = 0; i < cat->selection.noids; i++)
+		sbuf_printf(sql, ",%u", cat->selection.oids[i]);
+	sbuf_append(sql, "}'::pg_catalog.oid[])");
+}
+
+/* Appends "WITH RECURSIVE tabs AS (...) ": the tables we copy, the ordinary tables of the selection. */
+static void
+append_tables_cte(sbuf *sql, const catalog *cat)
+{
+	sbuf_append(sql, "WITH RECURSIVE tabs AS ("
+				"  SELECT c.oid, c.relname, n.nspname, c.relpersistence, c.reltuples"
+				"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				"  WHERE c.relkind = 'r' AND " USER_RELATION);
+	append_selected(sql, cat);
+	sbuf_append(sql, ") ");
+}
+
+/* Runs the query in sql (then emptied) on the catalog's side. */
+static int
+run_query(PGconn *conn, const catalog *cat, sbuf *sql, PGresult **res, sl_err *err)
+{
+	int			rc;
+
+	if (sbuf_failed(sql))
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+	else
+		rc = conn_query(conn, cat->side, sbuf_str(sql), res, err);
+	sbuf_fini(sql);
+	return rc;
+}
 
 static char *
 dup_value(const PGresult *res, int row, int col)
@@ -285,11 +319,14 @@ load_tables(PGconn *conn, catalog *cat, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	rc = conn_query(conn, SIDE_SOURCE,
-					TABLES_CTE
-					"SELECT t.oid, format('%I.%I', t.nspname, t.relname), t.relpersistence,"
-					"       pg_catalog.pg_relation_size(t.oid), t.reltuples"
-					" FROM tabs t ORDER BY t.oid", &res, err);
+	sbuf		sql;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	append_tables_cte(&sql, cat);
+	sbuf_append(&sql, "SELECT t.oid, format('%I.%I', t.nspname, t.relname), t.relpersistence,"
+				"       pg_catalog.pg_relation_size(t.oid), t.reltuples"
+				" FROM tabs t ORDER BY t.oid");
+	rc = run_query(conn, cat, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	cat->ntables = PQntuples(res);
@@ -323,15 +360,14 @@ load_columns(PGconn *conn, catalog *cat, sl_err *err)
 	int			row = 0;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_printf(&sql, TABLES_CTE
-				"SELECT a.attrelid, quote_ident(a.attname),"
+	append_tables_cte(&sql, cat);
+	sbuf_printf(&sql, "SELECT a.attrelid, quote_ident(a.attname),"
 				"       pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid"
 				" FROM pg_catalog.pg_attribute a JOIN tabs t ON t.oid = a.attrelid"
 				" WHERE a.attnum > 0 AND NOT a.attisdropped %s"
 				" ORDER BY a.attrelid, a.attnum",
 				cat->server_major >= 12 ? "AND a.attgenerated = ''" : "");
-	rc = conn_query(conn, SIDE_SOURCE, sbuf_str(&sql), &res, err);
-	sbuf_fini(&sql);
+	rc = run_query(conn, cat, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	while (row < PQntuples(res))
@@ -362,6 +398,7 @@ static int
 load_keys(PGconn *conn, catalog *cat, sl_err *err)
 {
 	PGresult   *res;
+	sbuf		sql;
 	int			rc;
 	int			row = 0;
 
@@ -370,9 +407,9 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 	 * primary key first, then unique indexes whose columns are all NOT NULL,
 	 * then the fewest columns.  INCLUDE columns are not part of the key.
 	 */
-	rc = conn_query(conn, SIDE_SOURCE,
-					TABLES_CTE
-					", idx AS ("
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	append_tables_cte(&sql, cat);
+	sbuf_append(&sql, ", idx AS ("
 					"  SELECT i.indrelid, i.indexrelid, i.indisprimary, i.indnkeyatts,"
 					"         bool_and(a.attnotnull) AS all_not_null"
 					"  FROM pg_catalog.pg_index i"
@@ -394,7 +431,8 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 					" CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
 					" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
 					" WHERE k.ord <= b.indnkeyatts"
-					" ORDER BY b.indrelid, k.ord", &res, err);
+					" ORDER BY b.indrelid, k.ord");
+	rc = run_query(conn, cat, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	while (row < PQntuples(res))
@@ -436,13 +474,9 @@ load_types(PGconn *conn, catalog *cat, sl_err *err)
 	 * "subscriptable" types, not arrays).
 	 */
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	append_tables_cte(&sql, cat);
 	sbuf_printf(&sql,
-				"WITH RECURSIVE tabs AS ("
-				"  SELECT c.oid FROM pg_catalog.pg_class c"
-				"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-				"  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-				"    AND n.nspname !~ '^pg_(toast|temp_)'),"
-				" reach(oid) AS ("
+				", reach(oid) AS ("
 				"  SELECT DISTINCT a.atttypid FROM pg_catalog.pg_attribute a JOIN tabs t ON t.oid = a.attrelid"
 				"  WHERE a.attnum > 0 AND NOT a.attisdropped"
 				"  UNION"
@@ -470,8 +504,7 @@ load_types(PGconn *conn, catalog *cat, sl_err *err)
 				cat->server_major >= 14
 				? "coalesce((SELECT g2.rngtypid FROM pg_catalog.pg_range g2 WHERE g2.rngmultitypid = t.oid), 0)"
 				: "0");
-	rc = conn_query(conn, SIDE_SOURCE, sbuf_str(&sql), &res, err);
-	sbuf_fini(&sql);
+	rc = run_query(conn, cat, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	arena->ntypes = PQntuples(res);
@@ -533,15 +566,15 @@ load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	rc = conn_query(conn, SIDE_SOURCE,
-					"SELECT format('%I.%I', n.nspname, c.relname)"
-					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-					" WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-					"   AND n.nspname !~ '^pg_(toast|temp_)' AND " NOT_STATE_SCHEMA
-					"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-					"                   WHERE d.classid = 'pg_catalog.pg_class'::regclass"
-					"                     AND d.objid = c.oid AND d.deptype = 'e')"
-					" ORDER BY 1", &res, err);
+	sbuf		sql;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_append(&sql, "SELECT format('%I.%I', n.nspname, c.relname)"
+				" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				" WHERE c.relkind = 'S' AND " USER_RELATION);
+	append_selected(&sql, cat);
+	sbuf_append(&sql, " ORDER BY 1");
+	rc = run_query(conn, cat, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	cat->nsequences = PQntuples(res);
@@ -565,15 +598,15 @@ load_matviews(PGconn *conn, catalog *cat, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	rc = conn_query(conn, SIDE_SOURCE,
-					"SELECT format('%I.%I', n.nspname, c.relname)"
-					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-					" WHERE c.relkind = 'm' AND c.relispopulated"
-					"   AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-					"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-					"                   WHERE d.classid = 'pg_catalog.pg_class'::regclass"
-					"                     AND d.objid = c.oid AND d.deptype = 'e')"
-					" ORDER BY c.oid", &res, err);
+	sbuf		sql;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_append(&sql, "SELECT format('%I.%I', n.nspname, c.relname)"
+				" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				" WHERE c.relkind = 'm' AND c.relispopulated AND " USER_RELATION);
+	append_selected(&sql, cat);
+	sbuf_append(&sql, " ORDER BY c.oid");
+	rc = run_query(conn, cat, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	cat->nmatviews = PQntuples(res);
@@ -626,7 +659,8 @@ resolve_columns(catalog *cat, int target_major, sl_err *err)
 }
 
 int
-catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err)
+catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filter *filter, catalog **out,
+			 sl_err *err)
 {
 	catalog    *cat;
 	PGresult   *res = NULL;
@@ -639,8 +673,15 @@ catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err)
 		free(cat);
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
 	}
+	cat->side = side;
 	cat->server_major = conn_major_version(conn);
-	rc = conn_query(conn, SIDE_SOURCE,
+	if (!filter_empty(filter))
+	{
+		if ((rc = filter_select(conn, side, filter, side == SIDE_SOURCE, &cat->selection, err)) < 0)
+			goto err;
+		cat->filtered = true;
+	}
+	rc = conn_query(conn, side,
 					"SELECT current_setting('block_size'), current_setting('server_encoding')",
 					&res, err);
 	if (rc < 0)
@@ -721,6 +762,7 @@ catalog_destroy(catalog *cat)
 	}
 	free(cat->encoding);
 	free(cat->by_name);
+	filter_selection_free(&cat->selection);
 	free(cat);
 }
 

@@ -27,6 +27,7 @@
 
 #include "codec/ctype.h"
 #include "engine/err.h"
+#include "engine/filter.h"
 
 typedef struct cat_column
 {
@@ -83,15 +84,22 @@ typedef struct catalog
 	int			server_major;
 	int64_t		block_size;
 	char	   *encoding;		/* server_encoding of the database */
+	sl_side		side;			/* the side it was read from, which its errors blame */
+	bool		filtered;		/* a filter chose the relations (engine/filter.h) */
+	filter_selection selection; /* what it chose, and pg_dump's options for it */
 	struct cat_arena *arena;	/* ctype nodes */
 	const cat_table **by_name;	/* tables sorted by qname, for catalog_find */
 } catalog;
 
 /*
  * Loads the catalog over conn (a source connection, in the snapshot when
- * there is one).  target_major decides which types are binary-safe.
+ * there is one; or a target's, side saying which).  target_major decides
+ * which types are binary-safe.  filter (NULL or empty: everything) chooses
+ * the tables, sequences and materialized views; on the source, a --table or
+ * --schema pattern that matches nothing is an error.
  */
-int			catalog_load(PGconn *conn, int target_major, catalog **out, sl_err *err);
+int			catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filter *filter,
+						 catalog **out, sl_err *err);
 
 void		catalog_destroy(catalog *cat);
 

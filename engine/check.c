@@ -397,19 +397,6 @@ setting_int(const server *s, int which)
 	return s->settings[which].present ? atoi(s->settings[which].value) : 0;
 }
 
-/* Appends str as a quoted SQL literal (escaped by libpq for conn). */
-static void
-append_literal(sbuf *buf, PGconn *conn, const char *str)
-{
-	char	   *lit = PQescapeLiteral(conn, str, strlen(str));
-
-	if (lit == NULL)
-		buf->failed = true;
-	else
-		sbuf_append(buf, lit);
-	PQfreemem(lit);
-}
-
 /* Runs sql on s; a failure fills c->err. */
 static int
 query(check_ctx *c, server *s, const char *sql, PGresult **res)
@@ -637,7 +624,7 @@ check_target_before_14(check_ctx *c)
 
 	if (c->cat == NULL || c->dst.conn == NULL || c->dst.major >= 14)
 		return 0;
-	if ((rc = catalog_load(c->src.conn, 14, &binary, &c->err)) < 0)
+	if ((rc = catalog_load(c->src.conn, SIDE_SOURCE, 14, c->opt->filter, &binary, &c->err)) < 0)
 		return rc;
 	for (int i = 0; i < c->cat->ntables; i++)
 	{
@@ -690,7 +677,7 @@ check_source_privileges(check_ctx *c)
 	for (int i = 0; i < c->cat->nsequences; i++)
 	{
 		sbuf_append(&sql, ", ");
-		append_literal(&sql, c->src.conn, c->cat->sequences[i].qname);
+		conn_append_literal(&sql, c->src.conn, c->cat->sequences[i].qname);
 	}
 	sbuf_append(&sql, "))) ORDER BY 1, 3");
 	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->src, sbuf_str(&sql), &res);
@@ -778,17 +765,17 @@ check_target_table_privileges(check_ctx *c)
 	for (int i = 0; i < c->cat->ntables; i++)
 	{
 		sbuf_append(&sql, ", ");
-		append_literal(&sql, c->dst.conn, c->cat->tables[i].qname);
+		conn_append_literal(&sql, c->dst.conn, c->cat->tables[i].qname);
 	}
 	for (int i = 0; i < c->cat->nsequences; i++)
 	{
 		sbuf_append(&sql, ", ");
-		append_literal(&sql, c->dst.conn, c->cat->sequences[i].qname);
+		conn_append_literal(&sql, c->dst.conn, c->cat->sequences[i].qname);
 	}
 	for (int i = 0; i < c->cat->nmatviews; i++)
 	{
 		sbuf_append(&sql, ", ");
-		append_literal(&sql, c->dst.conn, c->cat->matviews[i]);
+		conn_append_literal(&sql, c->dst.conn, c->cat->matviews[i]);
 	}
 	sbuf_append(&sql, ") ORDER BY 1");
 	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &res);
@@ -872,7 +859,7 @@ check_target_privileges(check_ctx *c)
 				"       (SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE')"
 				"               AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')"
 				"          FROM pg_catalog.pg_namespace n WHERE n.nspname = ");
-	append_literal(&sql, c->dst.conn, c->opt->state_schema);
+	conn_append_literal(&sql, c->dst.conn, c->opt->state_schema);
 	sbuf_append(&sql, ")");
 	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &res);
 	sbuf_reset(&sql);
@@ -918,7 +905,7 @@ check_target_privileges(check_ctx *c)
 			if (c->schemas[i].has_relations)
 			{
 				sbuf_append(&sql, ", ");
-				append_literal(&sql, c->dst.conn, c->schemas[i].name);
+				conn_append_literal(&sql, c->dst.conn, c->schemas[i].name);
 			}
 		sbuf_append(&sql, ") ORDER BY 1");
 		rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &res);
@@ -1156,7 +1143,7 @@ check_target_schemas(check_ctx *c, int *nexisting)
 		if (strcmp(c->schemas[i].name, "public") != 0)
 		{
 			sbuf_append(&sql, ", ");
-			append_literal(&sql, c->dst.conn, c->schemas[i].name);
+			conn_append_literal(&sql, c->dst.conn, c->schemas[i].name);
 		}
 	sbuf_append(&sql, ") ORDER BY 1");
 	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &res);
@@ -1355,7 +1342,7 @@ check_roles(check_ctx *c)
 	for (int i = 0; i < wanted.n; i++)
 	{
 		sbuf_append(&sql, ", ");
-		append_literal(&sql, c->dst.conn, wanted.items[i]);
+		conn_append_literal(&sql, c->dst.conn, wanted.items[i]);
 	}
 	sbuf_append(&sql, ")");
 	rc = sbuf_failed(&sql) || wanted.failed ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &there);
@@ -1754,7 +1741,8 @@ check_run(const check_options *opt, check_report **out, sl_err *err)
 	if (c.src.conn != NULL)
 	{
 		/* the catalog as clone reads it: the target's version decides which types move as text */
-		if ((rc = catalog_load(c.src.conn, c.dst.conn != NULL ? c.dst.major : c.src.major, &c.cat, &c.err)) < 0 ||
+		if ((rc = catalog_load(c.src.conn, SIDE_SOURCE, c.dst.conn != NULL ? c.dst.major : c.src.major, opt->filter,
+							   &c.cat, &c.err)) < 0 ||
 			(rc = read_source_schemas(&c)) < 0)
 		{
 			if (c.err.code == -ENOMEM)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "engine/err.h"
+#include "engine/filter.h"
 
 typedef enum check_severity
 {
@@ -66,6 +67,7 @@ typedef struct check_options
 	const char *spill_dir;		/* NULL: no --spill */
 	const char *pg_bindir;		/* NULL: pg_dump and pg_restore found as clone finds them */
 	const char *state_schema;	/* where the run would be recorded */
+	const cat_filter *filter;	/* the tables the clone would take; NULL: all */
 } check_options;
 
 /*

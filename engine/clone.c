@@ -494,6 +494,7 @@ verify_clone(const clone_options *opt, clone_report *r, const char *snapshot, sl
 	vopt.max_diffs = opt->max_diffs;
 	vopt.io_kind = opt->io_kind;
 	vopt.via_libpq = opt->via_libpq;
+	vopt.filter = r->filter;
 	if (snapshot != NULL)
 	{
 		digests = calloc((size_t) r->plan->nchunks + 1, sizeof(chunk_digest));
@@ -618,7 +619,7 @@ load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	if ((rc = catalog_load(holder, r->target_major, &r->cat, err)) < 0)
+	if ((rc = catalog_load(holder, SIDE_SOURCE, r->target_major, r->filter, &r->cat, err)) < 0)
 		return rc;
 	if (lock && (rc = lock_source_tables(holder, r->cat, err)) < 0)
 		return rc;
@@ -641,14 +642,48 @@ load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 
 /* What the run was started with, for its record. */
 static void
-options_json(const clone_options *opt, char *out, size_t outlen)
+options_json(const clone_options *opt, sbuf *out)
 {
-	snprintf(out, outlen, "{\"jobs\": %d, \"chunk_size\": %lld, \"data_only\": %s, \"truncate\": %s, "
-			 "\"best_effort\": %s, \"no_owner\": %s, \"no_privileges\": %s, \"verify\": %s}",
-			 opt->jobs, (long long) opt->chunk_bytes, opt->data_only ? "true" : "false",
-			 opt->truncate ? "true" : "false", opt->best_effort ? "true" : "false",
-			 opt->no_owner ? "true" : "false", opt->no_privileges ? "true" : "false",
-			 opt->verify ? "true" : "false");
+	sbuf_printf(out, "{\"jobs\": %d, \"chunk_size\": %lld, \"data_only\": %s, \"truncate\": %s, "
+				"\"best_effort\": %s, \"no_owner\": %s, \"no_privileges\": %s, \"verify\": %s, "
+				"\"filter\": ",
+				opt->jobs, (long long) opt->chunk_bytes, opt->data_only ? "true" : "false",
+				opt->truncate ? "true" : "false", opt->best_effort ? "true" : "false",
+				opt->no_owner ? "true" : "false", opt->no_privileges ? "true" : "false",
+				opt->verify ? "true" : "false");
+	filter_json(opt->filter, out);
+	sbuf_append(out, "}");
+}
+
+/*
+ * A resumed or joined run takes its tables as it first chose them, from its
+ * record; table options given now must say the same.
+ */
+static int
+take_recorded_filter(clone_report *r, state *st, const cat_filter *given, sl_err *err)
+{
+	sbuf		was;
+	sbuf		now;
+	int			rc;
+
+	if ((rc = state_run_filter(st, r->run_id, &r->recorded, err)) < 0)
+		return rc;
+	r->filter = &r->recorded;
+	if (filter_empty(given))
+		return 0;
+	sbuf_init(&was, 256);
+	sbuf_init(&now, 256);
+	filter_json(&r->recorded, &was);
+	filter_json(given, &now);
+	if (sbuf_failed(&was) || sbuf_failed(&now))
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	else if (strcmp(sbuf_str(&was), sbuf_str(&now)) != 0)
+		rc = err_set(err, SIDE_USAGE, -EINVAL, "run %lld chose its tables with %s, not %s: leave "
+					 "out --table, --exclude-table, --schema and --exclude-schema to go on with it "
+					 "as it was started", (long long) r->run_id, sbuf_str(&was), sbuf_str(&now));
+	sbuf_fini(&was);
+	sbuf_fini(&now);
+	return rc;
 }
 
 /* Chunks that an earlier attempt or another process copied: their figures come from the record. */
@@ -773,6 +808,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
 	r->best_effort = opt->best_effort;
+	r->filter = opt->filter;
 
 	/* 1. the spill directory, connections, the run's record, the snapshot */
 	if (opt->spill_dir != NULL)
@@ -803,6 +839,8 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			goto done;
 		r->run_id = run.id;
 		r->resumed = true;
+		if ((rc = take_recorded_filter(r, &st, opt->filter, err)) < 0)
+			goto done;
 		if (strcmp(run.fingerprint, fingerprint) != 0)
 		{
 			rc = err_set(err, SIDE_USAGE, -EINVAL, "run %lld was copying from another source (%s, "
@@ -831,6 +869,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 
 	/* 2. catalog */
+	r->data_only = data_only;
 	if ((rc = load_source(r, holder, r->snapshot[0] != '\0', err)) < 0)
 		goto done;
 
@@ -858,15 +897,16 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 	if (opt->resume == NULL)
 	{
-		char		options[1024];
+		sbuf		options;
 		char	   *without = NULL;
 		char	   *password = NULL;
 
 		/* the record is made once the target has passed its checks: a refused run leaves nothing */
 		if ((rc = state_prepare(&st, err)) < 0)
 			goto done;
-		options_json(opt, options, sizeof(options));
-		if (conn_split_password(opt->source, &without, &password) < 0)
+		sbuf_init(&options, 1024);
+		options_json(opt, &options);
+		if (sbuf_failed(&options) || conn_split_password(opt->source, &without, &password) < 0)
 			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		else
 		{
@@ -874,8 +914,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			snprintf(run.source, sizeof(run.source), "%s", without);
 			snprintf(run.snapshot, sizeof(run.snapshot), "%s", r->snapshot);
 			run.best_effort = opt->best_effort;
-			rc = state_run_create(&st, &run, options, err);
+			rc = state_run_create(&st, &run, sbuf_str(&options), err);
 		}
+		sbuf_fini(&options);
 		free(without);
 		free(password);
 		if (rc < 0)
@@ -901,6 +942,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		snprintf(dumpfile, sizeof(dumpfile), "%s/schema.dump", workdir);
 		progress_phase("schema: pg_dump --schema-only");
 		if ((rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
+							  r->cat->selection.nargs, r->cat->selection.dump_args,
 							  dumpfile, err)) < 0)
 			goto done;
 	}
@@ -1035,6 +1077,8 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		goto done;
 	r->run_id = run.id;
 	r->target_major = conn_major_version(control);
+	if ((rc = take_recorded_filter(r, &st, opt->filter, err)) < 0)
+		goto done;
 	if (strcmp(run.step, STATE_STEP_DATA) != 0 || strcmp(run.status, "running") != 0)
 	{
 		log_info("run %lld is %s at step %s: no chunks to take", (long long) run.id, run.status, run.step);
@@ -1104,6 +1148,7 @@ clone_report_destroy(clone_report *report)
 	catalog_destroy(report->cat);
 	free(report->chunks);
 	free(report->tables);
+	filter_free(&report->recorded);
 	free(report);
 }
 

@@ -47,6 +47,7 @@ typedef struct clone_options
 {
 	const char *source;			/* connection strings */
 	const char *target;
+	const cat_filter *filter;	/* the tables to copy; NULL: all (a resumed run keeps its own) */
 	int			jobs;			/* worker threads, and pg_restore --jobs */
 	int64_t		chunk_bytes;
 	bool		data_only;		/* the target's schema exists already */
@@ -99,6 +100,8 @@ typedef struct clone_table
 
 typedef struct clone_report
 {
+	const cat_filter *filter;	/* the tables the run took (NULL: all) */
+	cat_filter	recorded;		/* a resumed or joined run's, from its record */
 	catalog    *cat;			/* NULL when the run failed before reading it */
 	plan	   *plan;			/* NULL when it failed before planning */
 	clone_chunk *chunks;		/* parallel to plan->chunks */
@@ -106,6 +109,7 @@ typedef struct clone_report
 	char		snapshot[64];	/* "" in best-effort mode */
 	int64_t		run_id;			/* its record on the target; 0 before there is one */
 	bool		resumed;
+	bool		data_only;		/* asked for, or the resumed run's */
 	bool		best_effort;	/* asked for, or a resumed run whose snapshot was gone */
 	bool		nothing_to_do;	/* a resumed run that had finished */
 	int			chunks_elsewhere;	/* done before this process took them up */

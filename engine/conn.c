@@ -343,3 +343,15 @@ conn_major_version(const PGconn *conn)
 {
 	return PQserverVersion(conn) / 10000;
 }
+
+void
+conn_append_literal(sbuf *buf, PGconn *conn, const char *str)
+{
+	char	   *lit = PQescapeLiteral(conn, str, strlen(str));
+
+	if (lit == NULL)
+		buf->failed = true;
+	else
+		sbuf_append(buf, lit);
+	PQfreemem(lit);
+}

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "engine/err.h"
+#include "engine/sbuf.h"
 
 typedef struct conn_settings
 {
@@ -88,6 +89,9 @@ int			conn_export_snapshot(PGconn *conn, sl_side side, char *out, size_t outlen,
 
 /* True when TLS or GSS encrypts the connection (the direct COPY path cannot read it). */
 bool		conn_encrypted(PGconn *conn);
+
+/* Appends str as an SQL string literal (PQescapeLiteral); a failure marks buf failed. */
+void		conn_append_literal(sbuf *buf, PGconn *conn, const char *str);
 
 /* Server major version (e.g. 15) of an open connection. */
 int			conn_major_version(const PGconn *conn);

@@ -322,7 +322,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	if (!opt->best_effort &&
 		(rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
 		goto done;
-	if ((rc = catalog_load(holder, conn_major_version(holder), &r->cat, err)) < 0)
+	if ((rc = catalog_load(holder, SIDE_SOURCE, conn_major_version(holder), opt->filter, &r->cat, err)) < 0)
 		goto done;
 	log_info("source: PostgreSQL %d, %d tables, %d sequences; dump %s into \"%s\"",
 			 r->cat->server_major, r->cat->ntables, r->cat->nsequences, r->dump_id, opt->dir);
@@ -333,7 +333,8 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	sopt.workdir = workdir;
 	if ((rc = schema_find_tools(opt->pg_bindir, r->cat->server_major, &tools, err)) < 0 ||
 		(rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0 ||
-		(rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL, schema_path, err)) < 0)
+		(rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
+							 r->cat->selection.nargs, r->cat->selection.dump_args, schema_path, err)) < 0)
 		goto done;
 	if (chmod(schema_path, 0600) < 0)
 	{

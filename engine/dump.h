@@ -49,6 +49,7 @@ typedef struct dump_options
 	int64_t		chunk_bytes;
 	int			compress_level; /* zstd level; 0: the default (fast) */
 	bool		best_effort;	/* no snapshot */
+	const cat_filter *filter;	/* the tables to dump; NULL: all */
 	const char *pg_bindir;
 	io_loop_kind io_kind;		/* socket waits and file writes: io_uring or the fallback */
 	bool		via_libpq;

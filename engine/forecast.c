@@ -134,7 +134,7 @@ forecast_run(const forecast_options *opt, forecast **out, sl_err *err)
 	}
 	/* as the clone reads them: in one REPEATABLE READ transaction */
 	if ((rc = conn_exec(source, SIDE_SOURCE, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
-		(rc = catalog_load(source, f->target_major, &f->cat, err)) < 0 ||
+		(rc = catalog_load(source, SIDE_SOURCE, f->target_major, opt->filter, &f->cat, err)) < 0 ||
 		(rc = plan_build(source, f->cat, &popt, &f->plan, err)) < 0 ||
 		(rc = read_sizes(source, f, err)) < 0 ||
 		(rc = conn_exec(source, SIDE_SOURCE, "COMMIT", err)) < 0 ||

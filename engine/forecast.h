@@ -32,6 +32,7 @@ typedef struct forecast_options
 	int			jobs;
 	int64_t		chunk_bytes;
 	bool		data_only;
+	const cat_filter *filter;	/* the tables to copy; NULL: all */
 } forecast_options;
 
 typedef struct forecast

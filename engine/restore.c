@@ -700,7 +700,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 			goto done;
 	}
 	r->seconds_schema = sched_now() - t;
-	if ((rc = catalog_load(control, conn_major_version(control), &cat, err)) < 0)
+	if ((rc = catalog_load(control, SIDE_TARGET, conn_major_version(control), NULL, &cat, err)) < 0)
 		goto done;
 	ctx.cat = cat;
 	if ((rc = match_tables(&ctx, &p, err)) < 0)

@@ -247,17 +247,22 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 
 int
 schema_dump(const schema_tools *tools, const schema_options *opt, const char *conninfo,
-			const char *snapshot, const char *file, sl_err *err)
+			const char *snapshot, int nchoose, char *const *choose, const char *file, sl_err *err)
 {
 	char	   *dsn = NULL;
 	char	   *password = NULL;
 	char		logfile[PATH_MAX];
-	char	   *argv[MAX_ARGS];
+	char	  **argv = calloc((size_t) nchoose + MAX_ARGS, sizeof(char *));
 	int			n = 0;
 	int			rc;
 
+	if (argv == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	if (conn_split_password(conninfo, &dsn, &password) < 0)
+	{
+		free(argv);
 		return err_set(err, SIDE_USAGE, -EINVAL, "invalid source connection string");
+	}
 	snprintf(logfile, sizeof(logfile), "%s/pg_dump.log", opt->workdir);
 	argv[n++] = (char *) tools->pg_dump;
 	argv[n++] = "--schema-only";
@@ -270,10 +275,13 @@ schema_dump(const schema_tools *tools, const schema_options *opt, const char *co
 		argv[n++] = "--snapshot";
 		argv[n++] = (char *) snapshot;
 	}
+	for (int i = 0; i < nchoose; i++)
+		argv[n++] = choose[i];
 	argv[n++] = "--dbname";
 	argv[n++] = dsn;
 	argv[n] = NULL;
 	rc = run_child(opt, argv, password, logfile, SIDE_SOURCE, "pg_dump of the source schema", err);
+	free(argv);
 	free(dsn);
 	free(password);
 	return rc;

@@ -51,9 +51,13 @@ typedef struct schema_options
 	const char *application_name;	/* the children's sessions', NULL: theirs */
 } schema_options;
 
-/* pg_dump --schema-only of the source, at snapshot (NULL: none), into file. */
+/*
+ * pg_dump --schema-only of the source, at snapshot (NULL: none), into file;
+ * choose: nchoose options that choose what it dumps (filter_selection's).
+ */
 int			schema_dump(const schema_tools *tools, const schema_options *opt, const char *conninfo,
-						const char *snapshot, const char *file, sl_err *err);
+						const char *snapshot, int nchoose, char *const *choose, const char *file,
+						sl_err *err);
 
 /*
  * pg_restore of one section ("pre-data" or "post-data") of file into the

@@ -278,6 +278,37 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 }
 
 int
+state_run_filter(state *st, int64_t run_id, cat_filter *f, sl_err *err)
+{
+	char		id[32];
+	const char *params[1] = {id};
+	PGresult   *res;
+	int			rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	rc = run_sql(st, "SELECT k.key, p.value"
+				 " FROM %s.run r,"
+				 "      jsonb_each(coalesce(r.options->'filter', '{}'::jsonb)) k,"
+				 "      jsonb_array_elements_text(k.value) WITH ORDINALITY p(value, i)"
+				 " WHERE r.id = $1::bigint ORDER BY k.key, p.i",
+				 1, params, &res, "could not read the run's table selection from the target", err);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+	{
+		int			kind = filter_kind_of(PQgetvalue(res, i, 0));
+
+		if (kind < 0)
+			rc = err_set(err, SIDE_TARGET, -EPROTO, "run %lld has an unknown table option \"%s\" in "
+						 "its record", (long long) run_id, PQgetvalue(res, i, 0));
+		else
+			rc = filter_add(f, (filter_kind) kind, PQgetvalue(res, i, 1), err);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
 state_run_set(state *st, int64_t run_id, const char *status, const char *step, const char *error,
 			  sl_err *err)
 {

@@ -93,6 +93,12 @@ int			state_run_create(state *st, state_run *run, const char *options_json, sl_e
 /* Loads run "which": a number, or "last" (the newest). */
 int			state_run_load(state *st, const char *which, state_run *run, sl_err *err);
 
+/*
+ * The patterns that run_id chose its tables with (options.filter of its
+ * record, as filter_json writes it), added to f; none: the run took all.
+ */
+int			state_run_filter(state *st, int64_t run_id, cat_filter *f, sl_err *err);
+
 /* Sets status and step (either may be NULL: unchanged), and the last error (NULL: keep). */
 int			state_run_set(state *st, int64_t run_id, const char *status, const char *step,
 						  const char *error, sl_err *err);

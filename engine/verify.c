@@ -543,9 +543,9 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 		goto done;
 	if (opt->clone_catalog != NULL)
 		r->source_cat = opt->clone_catalog;
-	else if ((rc = catalog_load(source, ANY_TARGET_VERSION, &r->owned_cat, err)) == 0)
+	else if ((rc = catalog_load(source, SIDE_SOURCE, ANY_TARGET_VERSION, opt->filter, &r->owned_cat, err)) == 0)
 		r->source_cat = r->owned_cat;
-	if (rc < 0 || (rc = catalog_load(target, ANY_TARGET_VERSION, &r->target_cat, err)) < 0)
+	if (rc < 0 || (rc = catalog_load(target, SIDE_TARGET, ANY_TARGET_VERSION, opt->filter, &r->target_cat, err)) < 0)
 		goto done;
 	r->tables = calloc((size_t) r->source_cat->ntables + 1, sizeof(verify_table));
 	if (r->tables == NULL)

@@ -46,6 +46,7 @@ typedef struct verify_options
 	double		sample;			/* share of chunks checked, (0, 1]; 1: all */
 	bool		counts;			/* compare row counts only */
 	uint64_t	max_diffs;		/* differing rows to name; 0: none, no drill-down */
+	const cat_filter *filter;	/* the tables to compare, on both sides; NULL: all */
 	/* after a clone (all NULL otherwise), borrowed */
 	const catalog *clone_catalog;	/* the clone's source catalog */
 	const plan *clone_plan;		/* its plan over clone_catalog */

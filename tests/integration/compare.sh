@@ -10,6 +10,10 @@
 # the same time, then compared: the table and sequence lists must match, and so must every
 # count, digest, last_value and is_called.
 #
+# COMPARE_ONLY and COMPARE_EXCEPT (environment, optional): regular expressions (PostgreSQL's)
+# matched on both sides against schema.name, unquoted; only the relations that match COMPARE_ONLY
+# and not COMPARE_EXCEPT are compared, for copies of a part of a database.
+#
 # Prints one line per difference, then "compare: N tables, M sequences identical".
 # Exit status: 0 identical, 1 different, 2 error (could not connect, bad query, bad usage).
 set -uo pipefail
@@ -53,6 +57,8 @@ WITH rel AS (
     AND c.relpersistence <> 't'
     AND n.nspname !~ '^pg_'
     AND n.nspname NOT IN ('information_schema', 'pgsluice')
+    AND (:'only' = '' OR n.nspname || '.' || c.relname ~ :'only')
+    AND (:'except' = '' OR n.nspname || '.' || c.relname !~ :'except')
 ), item AS (
   SELECT qname, relkind, relispopulated, nspname, relname,
          format('%L::text, %L::text, %L::text',
@@ -81,7 +87,8 @@ EOF
 
 # digest NAME CONNINFO: writes $work/NAME.out, or $work/NAME.err and a non-zero status.
 digest() {
-  psql -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 -d "$2" -f "$work/digest.sql" \
+  psql -X -q -A -t -F $'\t' -v ON_ERROR_STOP=1 -v only="${COMPARE_ONLY:-}" \
+    -v except="${COMPARE_EXCEPT:-}" -d "$2" -f "$work/digest.sql" \
     >"$work/$1.out" 2>"$work/$1.err"
 }
 

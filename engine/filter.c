@@ -1,0 +1,454 @@
+/*
+ * filter.c: --table, --exclude-table, --schema, --exclude-schema.  See filter.h.
+ */
+#include "engine/filter.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/json.h"
+#include "engine/conn.h"
+
+static const char *const kind_options[FILTER_NKINDS] = {
+	"table", "exclude-table", "schema", "exclude-schema"
+};
+
+const char *
+filter_kind_option(filter_kind kind)
+{
+	return kind >= 0 && kind < FILTER_NKINDS ? kind_options[kind] : "?";
+}
+
+int
+filter_kind_of(const char *option)
+{
+	for (int k = 0; k < FILTER_NKINDS; k++)
+		if (strcmp(option, kind_options[k]) == 0)
+			return k;
+	return -1;
+}
+
+/*
+ * One dotted part of a pattern, [start, end), as pg_dump's patternToSQLRegex
+ * writes it: NULL when empty (the part matches anything).
+ */
+static char *
+part_regex(const char *start, const char *end, int *err)
+{
+	sbuf		re;
+	bool		inquotes = false;
+
+	if (start == end)
+		return NULL;
+	sbuf_init(&re, 64);
+	sbuf_append(&re, "^(");
+	for (const char *cp = start; cp < end; cp++)
+	{
+		char		ch = *cp;
+
+		if (ch == '"')
+		{
+			if (inquotes && cp + 1 < end && cp[1] == '"')
+			{
+				sbuf_append(&re, "\"");
+				cp++;
+			}
+			else
+				inquotes = !inquotes;
+		}
+		else if (!inquotes && ch >= 'A' && ch <= 'Z')
+			sbuf_printf(&re, "%c", ch - 'A' + 'a');
+		else if (!inquotes && ch == '*')
+			sbuf_append(&re, ".*");
+		else if (!inquotes && ch == '?')
+			sbuf_append(&re, ".");
+		else if (ch == '$')
+			sbuf_append(&re, "\\$");
+		else
+		{
+			/* inside quotes every character stands for itself; outside, a regular expression's do not */
+			if (inquotes && strchr("|*+?()[]{}.^\\", ch) != NULL)
+				sbuf_append(&re, "\\");
+			sbuf_appendn(&re, cp, 1);
+		}
+	}
+	sbuf_append(&re, ")$");
+	if (sbuf_failed(&re))
+	{
+		sbuf_fini(&re);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return sbuf_take(&re);
+}
+
+int
+filter_pattern_regex(const char *pattern, bool schema_only, char **schema_re, char **name_re,
+					 char *why, size_t whylen)
+{
+	const char *dot = NULL;
+	const char *end = pattern + strlen(pattern);
+	bool		inquotes = false;
+	int			dots = 0;
+	int			rc = 0;
+
+	*schema_re = NULL;
+	*name_re = NULL;
+	if (*pattern == '\0')
+		return snprintf(why, whylen, "a pattern cannot be empty"), -EINVAL;
+	for (const char *cp = pattern; *cp != '\0'; cp++)
+	{
+		if (*cp == '"')
+			inquotes = !inquotes;	/* "" inside quotes toggles twice: no change */
+		else if (*cp == '.' && !inquotes)
+		{
+			dot = cp;
+			dots++;
+		}
+	}
+	if (inquotes)
+		return snprintf(why, whylen, "unterminated quoted identifier"), -EINVAL;
+	if (schema_only && dots > 0)
+		return snprintf(why, whylen, "a schema pattern has no dot outside double quotes "
+						"(a schema's name in them may have one)"), -EINVAL;
+	if (dots > 1)
+		return snprintf(why, whylen, "too many dotted names: a pattern is \"schema.table\" or "
+						"\"table\" (double-quote a name that holds a dot)"), -EINVAL;
+	if (dot != NULL)
+	{
+		*schema_re = part_regex(pattern, dot, &rc);
+		*name_re = part_regex(dot + 1, end, &rc);
+	}
+	else
+		*name_re = part_regex(pattern, end, &rc);
+	if (rc < 0)
+	{
+		free(*schema_re);
+		free(*name_re);
+		*schema_re = *name_re = NULL;
+		snprintf(why, whylen, "out of memory");
+	}
+	return rc;
+}
+
+int
+filter_add(cat_filter *f, filter_kind kind, const char *pattern, sl_err *err)
+{
+	filter_pattern *grown;
+	filter_pattern *p;
+	char		why[256];
+	int			rc;
+
+	grown = realloc(f->p[kind], ((size_t) f->n[kind] + 1) * sizeof(filter_pattern));
+	if (grown == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	f->p[kind] = grown;
+	p = &grown[f->n[kind]];
+	memset(p, 0, sizeof(*p));
+	rc = filter_pattern_regex(pattern, kind == FILTER_SCHEMA || kind == FILTER_EXCLUDE_SCHEMA,
+							  &p->schema_re, &p->name_re, why, sizeof(why));
+	if (rc < 0)
+		return err_set(err, rc == -ENOMEM ? SIDE_LOCAL : SIDE_USAGE, rc,
+					   "invalid pattern \"%s\" for --%s: %s", pattern, filter_kind_option(kind), why);
+	if ((p->pattern = strdup(pattern)) == NULL)
+	{
+		free(p->schema_re);
+		free(p->name_re);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	}
+	f->n[kind]++;
+	return 0;
+}
+
+bool
+filter_empty(const cat_filter *f)
+{
+	if (f == NULL)
+		return true;
+	for (int k = 0; k < FILTER_NKINDS; k++)
+		if (f->n[k] > 0)
+			return false;
+	return true;
+}
+
+void
+filter_free(cat_filter *f)
+{
+	for (int k = 0; k < FILTER_NKINDS; k++)
+	{
+		for (int i = 0; i < f->n[k]; i++)
+		{
+			free(f->p[k][i].pattern);
+			free(f->p[k][i].schema_re);
+			free(f->p[k][i].name_re);
+		}
+		free(f->p[k]);
+	}
+	memset(f, 0, sizeof(*f));
+}
+
+/* One pattern as a condition on the columns nsp and rel (rel NULL: a schema pattern). */
+static void
+append_match(sbuf *sql, PGconn *conn, const filter_pattern *p, const char *nsp, const char *rel)
+{
+	const char *schema_re = rel != NULL ? p->schema_re : p->name_re;
+
+	sbuf_append(sql, "(true");
+	if (schema_re != NULL)
+	{
+		sbuf_printf(sql, " AND %s OPERATOR(pg_catalog.~) ", nsp);
+		conn_append_literal(sql, conn, schema_re);
+		sbuf_append(sql, " COLLATE pg_catalog.default");
+	}
+	if (rel != NULL && p->name_re != NULL)
+	{
+		sbuf_printf(sql, " AND %s OPERATOR(pg_catalog.~) ", rel);
+		conn_append_literal(sql, conn, p->name_re);
+		sbuf_append(sql, " COLLATE pg_catalog.default");
+	}
+	sbuf_append(sql, ")");
+}
+
+/* Whether any pattern of kind matches; when there is none, none_value. */
+static void
+append_any(sbuf *sql, PGconn *conn, const cat_filter *f, filter_kind kind, const char *nsp,
+		   const char *rel, const char *none_value)
+{
+	if (f->n[kind] == 0)
+	{
+		sbuf_append(sql, none_value);
+		return;
+	}
+	sbuf_append(sql, "(false");
+	for (int i = 0; i < f->n[kind]; i++)
+	{
+		sbuf_append(sql, " OR ");
+		append_match(sql, conn, &f->p[kind][i], nsp, rel);
+	}
+	sbuf_append(sql, ")");
+}
+
+/* The relations a filter can choose: not the system's, an extension's or a run record's. */
+#define FILTER_RELATIONS \
+	"WITH RECURSIVE rels AS (" \
+	"  SELECT c.oid, c.relkind, c.relname, n.nspname" \
+	"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" \
+	"  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')" \
+	"    AND n.nspname NOT IN ('pg_catalog', 'information_schema')" \
+	"    AND n.nspname !~ '^pg_(toast|temp_)'" \
+	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class v" \
+	"                    WHERE v.relnamespace = n.oid AND v.relname = 'pgsluice_state_version')" \
+	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d" \
+	"                    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	"                      AND d.objid = c.oid AND d.deptype = 'e')), "
+
+/*
+ * Each relation with its schema verdict and whether it is selected: a
+ * relation matches a table pattern when it or a partitioned table above it
+ * does, and a sequence goes where the table that owns it goes.
+ */
+static void
+selection_sql(sbuf *sql, PGconn *conn, const cat_filter *f)
+{
+	sbuf_append(sql, FILTER_RELATIONS
+				"up (oid, anc) AS ("
+				"  SELECT oid, oid FROM rels"
+				"  UNION ALL"
+				"  SELECT up.oid, i.inhparent FROM up"
+				"  JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.anc"
+				"  JOIN pg_catalog.pg_class p ON p.oid = i.inhparent AND p.relkind = 'p'), "
+				"hits AS ("
+				"  SELECT up.oid, pg_catalog.bool_or(");
+	append_any(sql, conn, f, FILTER_TABLE, "a.nspname", "a.relname", "true");
+	sbuf_append(sql, ") AS included, pg_catalog.bool_or(");
+	append_any(sql, conn, f, FILTER_EXCLUDE_TABLE, "a.nspname", "a.relname", "false");
+	sbuf_append(sql, ") AS excluded"
+				"  FROM up JOIN rels a ON a.oid = up.anc GROUP BY up.oid), "
+				"marks AS ("
+				"  SELECT r.oid, r.relkind, r.nspname, r.relname, ");
+	append_any(sql, conn, f, FILTER_SCHEMA, "r.nspname", NULL, "true");
+	sbuf_append(sql, " AND NOT ");
+	append_any(sql, conn, f, FILTER_EXCLUDE_SCHEMA, "r.nspname", NULL, "false");
+	sbuf_append(sql, " AS schema_ok, h.included AND NOT h.excluded AS chosen"
+				"  FROM rels r JOIN hits h ON h.oid = r.oid), "
+				"owned AS ("
+				"  SELECT d.objid, pg_catalog.bool_or(d.deptype = 'i') AS identity,"
+				"         pg_catalog.bool_or(t.schema_ok AND t.chosen) AS owner_selected"
+				"  FROM pg_catalog.pg_depend d JOIN marks t ON t.oid = d.refobjid"
+				"  WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+				"    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+				"    AND d.deptype IN ('a', 'i') AND t.relkind <> 'S'"
+				"  GROUP BY d.objid) "
+				"SELECT m.oid, pg_catalog.format('\"%s\".\"%s\"',"
+				"         pg_catalog.replace(m.nspname, '\"', '\"\"'),"
+				"         pg_catalog.replace(m.relname, '\"', '\"\"')),"
+				"       m.schema_ok,"
+				"       CASE WHEN o.identity THEN o.owner_selected"
+				"            ELSE (m.schema_ok AND m.chosen) OR coalesce(o.owner_selected, false) END"
+				" FROM marks m LEFT JOIN owned o ON o.objid = m.oid AND m.relkind = 'S'"
+				" ORDER BY m.oid");
+}
+
+/* The first --table or --schema pattern that matches nothing, as an error. */
+static int
+check_matches(PGconn *conn, sl_side side, const cat_filter *f, sl_err *err)
+{
+	static const filter_kind kinds[] = {FILTER_TABLE, FILTER_SCHEMA};
+	PGresult   *res;
+	sbuf		sql;
+	int			rc;
+	int			col = 0;
+
+	if (f->n[FILTER_TABLE] + f->n[FILTER_SCHEMA] == 0)
+		return 0;
+	sbuf_init(&sql, 4096);
+	sbuf_append(&sql, FILTER_RELATIONS "nsps AS (SELECT DISTINCT nspname FROM rels"
+				" UNION SELECT n.nspname FROM pg_catalog.pg_namespace n"
+				"       WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
+				"         AND n.nspname !~ '^pg_(toast|temp_)') SELECT true");
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < f->n[kinds[k]]; i++)
+		{
+			bool		table = kinds[k] == FILTER_TABLE;
+
+			sbuf_printf(&sql, ", EXISTS (SELECT 1 FROM %s WHERE ", table ? "rels" : "nsps");
+			append_match(&sql, conn, &f->p[kinds[k]][i], "nspname", table ? "relname" : NULL);
+			sbuf_append(&sql, ")");
+		}
+	if (sbuf_failed(&sql))
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	else
+		rc = conn_query(conn, side, sbuf_str(&sql), &res, err);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		return rc;
+	for (int k = 0; k < 2 && rc == 0; k++)
+		for (int i = 0; i < f->n[kinds[k]] && rc == 0; i++)
+		{
+			const char *pattern = f->p[kinds[k]][i].pattern;
+
+			if (PQgetvalue(res, 0, ++col)[0] == 't')
+				continue;
+			if (kinds[k] == FILTER_TABLE)
+				rc = err_set(err, SIDE_USAGE, -ENOENT, "--table \"%s\" matches no table, view or sequence "
+							 "of the %s database (psql's \\d %s lists what the pattern matches; "
+							 "names are folded to lower case unless double-quoted)", pattern,
+							 err_side_name(side), pattern);
+			else
+				rc = err_set(err, SIDE_USAGE, -ENOENT, "--schema \"%s\" matches no schema of the %s "
+							 "database (psql's \\dn %s lists what the pattern matches)", pattern,
+							 err_side_name(side), pattern);
+		}
+	PQclear(res);
+	return rc;
+}
+
+static int
+add_arg(filter_selection *sel, const char *option, const char *value)
+{
+	size_t		len = strlen(option) + strlen(value) + 4;
+	char	   *arg = malloc(len);
+
+	if (arg == NULL)
+		return -ENOMEM;
+	snprintf(arg, len, "--%s=%s", option, value);
+	sel->dump_args[sel->nargs++] = arg;
+	return 0;
+}
+
+int
+filter_select(PGconn *conn, sl_side side, const cat_filter *f, bool strict, filter_selection *out,
+			  sl_err *err)
+{
+	bool		by_table = f->n[FILTER_TABLE] > 0;
+	PGresult   *res = NULL;
+	sbuf		sql;
+	int			rc;
+	int			n;
+
+	memset(out, 0, sizeof(*out));
+	if (strict && (rc = check_matches(conn, side, f, err)) < 0)
+		return rc;
+	sbuf_init(&sql, 8192);
+	selection_sql(&sql, conn, f);
+	if (sbuf_failed(&sql))
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	else
+		rc = conn_query(conn, side, sbuf_str(&sql), &res, err);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		return rc;
+	n = PQntuples(res);
+	out->oids = calloc((size_t) n + 1, sizeof(uint32_t));
+	out->dump_args = calloc((size_t) n + f->n[FILTER_SCHEMA] + f->n[FILTER_EXCLUDE_SCHEMA] + 1,
+							sizeof(char *));
+	if (out->oids == NULL || out->dump_args == NULL)
+		rc = -ENOMEM;
+
+	/*
+	 * pg_dump gets the same choice: by name, each selected relation when
+	 * there are --table patterns (pg_dump would ignore --schema beside them,
+	 * and take no partitions of a partitioned table); else the schema
+	 * patterns as they are, and by name each relation they let through that
+	 * the filter leaves out.
+	 */
+	for (int k = FILTER_SCHEMA; k <= FILTER_EXCLUDE_SCHEMA && !by_table && rc == 0; k++)
+		for (int i = 0; i < f->n[k] && rc == 0; i++)
+			rc = add_arg(out, filter_kind_option(k), f->p[k][i].pattern);
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		bool		schema_ok = PQgetvalue(res, i, 2)[0] == 't';
+		bool		selected = PQgetvalue(res, i, 3)[0] == 't';
+
+		if (selected)
+			out->oids[out->noids++] = (uint32_t) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		if (by_table && selected)
+			rc = add_arg(out, "table", PQgetvalue(res, i, 1));
+		else if (!by_table && schema_ok && !selected)
+			rc = add_arg(out, "exclude-table", PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	if (rc < 0)
+	{
+		filter_selection_free(out);
+		return err_set(err, SIDE_LOCAL, rc, "out of memory");
+	}
+	return 0;
+}
+
+void
+filter_selection_free(filter_selection *sel)
+{
+	for (int i = 0; i < sel->nargs; i++)
+		free(sel->dump_args[i]);
+	free(sel->dump_args);
+	free(sel->oids);
+	memset(sel, 0, sizeof(*sel));
+}
+
+int
+filter_json(const cat_filter *f, sbuf *out)
+{
+	sbuf_append(out, "{");
+	for (int k = 0, first = 1; k < FILTER_NKINDS; k++)
+	{
+		if (f == NULL || f->n[k] == 0)
+			continue;
+		sbuf_printf(out, "%s\"%s\": [", first ? "" : ", ", filter_kind_option(k));
+		first = 0;
+		for (int i = 0; i < f->n[k]; i++)
+		{
+			char	   *lit = json_quote_dup(f->p[k][i].pattern);
+
+			if (lit == NULL)
+				return -ENOMEM;
+			sbuf_printf(out, "%s%s", i > 0 ? ", " : "", lit);
+			free(lit);
+		}
+		sbuf_append(out, "]");
+	}
+	sbuf_append(out, "}");
+	return sbuf_failed(out) ? -ENOMEM : 0;
+}
