@@ -155,8 +155,8 @@ usage_clone(FILE *out)
 			"      --metrics-listen=ADDR:PORT\n"
 			"                           serve Prometheus metrics on http://ADDR:PORT/metrics\n"
 			"  -q, --quiet              print errors only\n"
-			"  -v, --verbose            print more, each line with its time; twice (or --debug)\n"
-			"                           for debug messages too\n"
+			"  -v, --verbose            print more, each line with its time and thread; twice\n"
+			"                           (or --debug) for debug messages too\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage, 3 source error,\n"
 			"4 target error, 5 interrupted, 6 --verify found the target different.\n",

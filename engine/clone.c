@@ -201,7 +201,7 @@ clone_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *er
 	}
 	if (!cw->claimed)
 		return 0;				/* done before, or another worker's */
-	log_verbose("worker %d: chunk %d of %s: %llu rows in %.2f s", cw->copy.id, pc->seq, table,
+	log_verbose("chunk %d of %s: %llu rows in %.2f s", pc->seq, table,
 				(unsigned long long) c->result.rows, c->seconds);
 	*rows = c->result.rows;
 	return (int64_t) c->result.bytes;

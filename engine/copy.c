@@ -337,7 +337,7 @@ start_copies(chunk_stream *s)
 	if (rc == 0)
 	{
 		plan_copy_out_sql(&sql, s->table, s->chunk->predicate, s->table->text_reason != NULL);
-		log_debug("worker %d: %s", w->id, sbuf_str(&sql));
+		log_debug("%s", sbuf_str(&sql));
 		copy_reader_columns columns = {s->table->ncols, s->table->shapes, s->table->text_reason != NULL};
 
 		rc = copy_reader_begin(&s->src, w->source, SIDE_SOURCE, &columns, sbuf_str(&sql),

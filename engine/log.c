@@ -21,6 +21,17 @@ static log_level max_level = LOG_INFO;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static char status_block[STATUS_MAX];	/* guarded by out_lock: as drawn, "" when none */
 static int	status_lines;		/* guarded by out_lock: its lines on the screen */
+static _Thread_local char thread_name[32];
+
+void
+log_set_thread(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(thread_name, sizeof(thread_name), fmt, ap);
+	va_end(ap);
+}
 
 void
 log_set_level(log_level level)
@@ -51,8 +62,9 @@ log_msg(log_level level, const char *fmt,...)
 
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
-		len = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld ",
-					   tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+		len = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld [%s] ",
+					   tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
+					   thread_name[0] != '\0' ? thread_name : "main");
 	}
 	len += snprintf(line + len, sizeof(line) - (size_t) len, "pgsluice: %s", prefix[level]);
 	va_start(ap, fmt);

@@ -21,6 +21,12 @@ typedef enum log_level
 void		log_set_level(log_level level);
 log_level	log_get_level(void);
 
+/*
+ * Names the calling thread in its verbose lines (e.g. "data 2"); a thread
+ * that gives no name is "main".
+ */
+void		log_set_thread(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
 void		log_msg(log_level level, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 /*

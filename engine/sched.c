@@ -44,6 +44,7 @@ typedef struct scheduler
 	const sched_ops *ops;
 	void	   *ctx;
 	const plan *plan;
+	const char *label;			/* names the workers' threads in verbose lines */
 	const atomic_int *halt;		/* the caller's: hand out no more chunks */
 	int			(*pick) (void *ctx, const atomic_int *stop);	/* the caller's, or NULL */
 	int		   *order;			/* chunk indexes, largest first */
@@ -77,6 +78,7 @@ worker_main(void *arg)
 	int			rc;
 
 	err_clear(&err);
+	log_set_thread("%s %d", s->label, wa->id + 1);
 	rc = s->ops->open(s->ctx, wa->id, &s->stop, &state, &err);
 	while (rc == 0)
 	{
@@ -156,6 +158,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	s.ops = ops;
 	s.ctx = ctx;
 	s.plan = p;
+	s.label = opt->label != NULL ? opt->label : "worker";
 	s.halt = opt->halt;
 	s.pick = opt->pick;
 	s.order = calloc((size_t) p->nchunks + 1, sizeof(int));

@@ -1135,6 +1135,11 @@ case_t() {   # no password in output, logs, JSON or ps; progress lines when pipe
   grep -c 'data: [0-9]* of [0-9]* chunks, [0-9]* of [0-9]* tables, [0-9]* rows, .* MB/s, ETA' "$case_dir/err" \
     | { read -r n; echo "progress lines: $n"; [ "$n" -ge 1 ]; } || fail "no progress line in the log"
   if grep -q $'\033' "$case_dir/out" "$case_dir/err"; then fail "escape codes in output that is not a terminal"; fi
+  # -v: each line with its time and the thread that wrote it
+  grep -q '^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]\{3\} \[main\] pgsluice: ' "$case_dir/err" \
+    || fail "-v lines lack the time or the thread"
+  grep -q '^[0-9:.]* \[data [12]\] pgsluice: chunk [0-9]* of public\.big: ' "$case_dir/err" \
+    || fail "-v lines of the workers do not name the worker"
 
   # in a terminal: a live block that changes while the data moves, then the summary
   if ! command -v tmux >/dev/null; then echo "# skipped the terminal display: no tmux"; return 0; fi
