@@ -86,20 +86,6 @@ append_tables_cte(sbuf *sql, const catalog *cat)
 	sbuf_append(sql, ") ");
 }
 
-/* Runs the query in sql (then emptied) on the catalog's side. */
-static int
-run_query(PGconn *conn, const catalog *cat, sbuf *sql, PGresult **res, sl_err *err)
-{
-	int			rc;
-
-	if (sbuf_failed(sql))
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
-	else
-		rc = conn_query(conn, cat->side, sbuf_str(sql), res, err);
-	sbuf_fini(sql);
-	return rc;
-}
-
 static char *
 dup_value(const PGresult *res, int row, int col)
 {
@@ -317,16 +303,15 @@ static int
 load_tables(PGconn *conn, catalog *cat, sl_err *err)
 {
 	PGresult   *res;
-	int			rc;
-
 	sbuf		sql;
+	int			rc;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	append_tables_cte(&sql, cat);
 	sbuf_append(&sql, "SELECT t.oid, format('%I.%I', t.nspname, t.relname), t.relpersistence,"
 				"       pg_catalog.pg_relation_size(t.oid), t.reltuples"
 				" FROM tabs t ORDER BY t.oid");
-	rc = run_query(conn, cat, &sql, &res, err);
+	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	cat->ntables = PQntuples(res);
@@ -367,7 +352,7 @@ load_columns(PGconn *conn, catalog *cat, sl_err *err)
 				" WHERE a.attnum > 0 AND NOT a.attisdropped %s"
 				" ORDER BY a.attrelid, a.attnum",
 				cat->server_major >= 12 ? "AND a.attgenerated = ''" : "");
-	rc = run_query(conn, cat, &sql, &res, err);
+	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	while (row < PQntuples(res))
@@ -432,7 +417,7 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 					" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
 					" WHERE k.ord <= b.indnkeyatts"
 					" ORDER BY b.indrelid, k.ord");
-	rc = run_query(conn, cat, &sql, &res, err);
+	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	while (row < PQntuples(res))
@@ -504,7 +489,7 @@ load_types(PGconn *conn, catalog *cat, sl_err *err)
 				cat->server_major >= 14
 				? "coalesce((SELECT g2.rngtypid FROM pg_catalog.pg_range g2 WHERE g2.rngmultitypid = t.oid), 0)"
 				: "0");
-	rc = run_query(conn, cat, &sql, &res, err);
+	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	arena->ntypes = PQntuples(res);
@@ -564,9 +549,8 @@ static int
 load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 {
 	PGresult   *res;
-	int			rc;
-
 	sbuf		sql;
+	int			rc;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_append(&sql, "SELECT format('%I.%I', n.nspname, c.relname)"
@@ -574,7 +558,7 @@ load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 				" WHERE c.relkind = 'S' AND " USER_RELATION);
 	append_selected(&sql, cat);
 	sbuf_append(&sql, " ORDER BY 1");
-	rc = run_query(conn, cat, &sql, &res, err);
+	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	cat->nsequences = PQntuples(res);
@@ -596,9 +580,8 @@ static int
 load_matviews(PGconn *conn, catalog *cat, sl_err *err)
 {
 	PGresult   *res;
-	int			rc;
-
 	sbuf		sql;
+	int			rc;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_append(&sql, "SELECT format('%I.%I', n.nspname, c.relname)"
@@ -606,7 +589,7 @@ load_matviews(PGconn *conn, catalog *cat, sl_err *err)
 				" WHERE c.relkind = 'm' AND c.relispopulated AND " USER_RELATION);
 	append_selected(&sql, cat);
 	sbuf_append(&sql, " ORDER BY c.oid");
-	rc = run_query(conn, cat, &sql, &res, err);
+	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	cat->nmatviews = PQntuples(res);

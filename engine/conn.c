@@ -355,3 +355,16 @@ conn_append_literal(sbuf *buf, PGconn *conn, const char *str)
 		sbuf_append(buf, lit);
 	PQfreemem(lit);
 }
+
+int
+conn_query_sbuf(PGconn *conn, sl_side side, sbuf *sql, PGresult **res, sl_err *err)
+{
+	int			rc;
+
+	if (sbuf_failed(sql))
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory building a query");
+	else
+		rc = conn_query(conn, side, sbuf_str(sql), res, err);
+	sbuf_fini(sql);
+	return rc;
+}

@@ -90,6 +90,9 @@ int			conn_export_snapshot(PGconn *conn, sl_side side, char *out, size_t outlen,
 /* True when TLS or GSS encrypts the connection (the direct COPY path cannot read it). */
 bool		conn_encrypted(PGconn *conn);
 
+/* Runs the query built in sql, then frees sql; a buffer that ran out of memory gives -ENOMEM. */
+int			conn_query_sbuf(PGconn *conn, sl_side side, sbuf *sql, PGresult **res, sl_err *err);
+
 /* Appends str as an SQL string literal (PQescapeLiteral); a failure marks buf failed. */
 void		conn_append_literal(sbuf *buf, PGconn *conn, const char *str);
 

@@ -317,11 +317,7 @@ check_matches(PGconn *conn, sl_side side, const cat_filter *f, sl_err *err)
 			append_match(&sql, conn, &f->p[kinds[k]][i], "nspname", table ? "relname" : NULL);
 			sbuf_append(&sql, ")");
 		}
-	if (sbuf_failed(&sql))
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	else
-		rc = conn_query(conn, side, sbuf_str(&sql), &res, err);
-	sbuf_fini(&sql);
+	rc = conn_query_sbuf(conn, side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	for (int k = 0; k < 2 && rc == 0; k++)
@@ -373,11 +369,7 @@ filter_select(PGconn *conn, sl_side side, const cat_filter *f, bool strict, filt
 		return rc;
 	sbuf_init(&sql, 8192);
 	selection_sql(&sql, conn, f);
-	if (sbuf_failed(&sql))
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	else
-		rc = conn_query(conn, side, sbuf_str(&sql), &res, err);
-	sbuf_fini(&sql);
+	rc = conn_query_sbuf(conn, side, &sql, &res, err);
 	if (rc < 0)
 		return rc;
 	n = PQntuples(res);
