@@ -524,24 +524,50 @@ connect_server(check_ctx *c, server *s, const char *conninfo)
 	return rc;
 }
 
-/* The source's schemas that the schema step creates (all but the system's and extensions'). */
+/* --table: the schema step creates the chosen relations alone, in schemas that must exist. */
+static bool
+by_table(const check_ctx *c)
+{
+	return c->opt->filter != NULL && c->opt->filter->n[FILTER_TABLE] > 0;
+}
+
+/*
+ * The source's schemas that the schema step creates (all but the system's
+ * and extensions', or those the schema options choose), or with --table,
+ * those of the chosen relations.
+ */
 static int
 read_source_schemas(check_ctx *c)
 {
 	PGresult   *res;
+	sbuf		sql;
 	int			rc;
 
-	rc = query(c, &c->src,
-			   "SELECT n.nspname, EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.relnamespace = n.oid"
-			   "                          AND r.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))"
-			   " FROM pg_catalog.pg_namespace n"
-			   " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'"
-			   "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class v WHERE v.relnamespace = n.oid"
-			   "                   AND v.relname = 'pgsluice_state_version')"
-			   "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-			   "                   WHERE d.classid = 'pg_catalog.pg_namespace'::regclass"
-			   "                     AND d.objid = n.oid AND d.deptype = 'e')"
-			   " ORDER BY 1", &res);
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_append(&sql, "SELECT n.nspname, EXISTS (SELECT 1 FROM pg_catalog.pg_class r WHERE r.relnamespace = n.oid"
+				"                          AND r.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))"
+				" FROM pg_catalog.pg_namespace n"
+				" WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'"
+				"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class v WHERE v.relnamespace = n.oid"
+				"                   AND v.relname = 'pgsluice_state_version')"
+				"   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+				"                   WHERE d.classid = 'pg_catalog.pg_namespace'::regclass"
+				"                     AND d.objid = n.oid AND d.deptype = 'e')");
+	if (by_table(c))
+	{
+		sbuf_append(&sql, " AND n.oid IN (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = ANY ('{0");
+		for (int i = 0; i < c->cat->selection.noids; i++)
+			sbuf_printf(&sql, ",%u", c->cat->selection.oids[i]);
+		sbuf_append(&sql, "}'::pg_catalog.oid[]))");
+	}
+	else if (!filter_empty(c->opt->filter))
+	{
+		sbuf_append(&sql, " AND ");
+		filter_append_schema_condition(&sql, c->src.conn, c->opt->filter, "n.nspname");
+	}
+	sbuf_append(&sql, " ORDER BY 1");
+	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->src, sbuf_str(&sql), &res);
+	sbuf_fini(&sql);
 	if (rc < 0)
 		return rc;
 	c->schemas = calloc((size_t) PQntuples(res) + 1, sizeof(source_schema));
@@ -1124,6 +1150,48 @@ problem_names(const check_ctx *c, const target_problems *found, target_problem_k
 			names_add(out, table_names ? c->cat->tables[found->items[i].table].qname : found->items[i].what);
 }
 
+/* With --table: the chosen relations' schemas must exist on the target. */
+static int
+check_target_schemas_needed(check_ctx *c, int *nmissing)
+{
+	PGresult   *res = NULL;
+	sbuf		sql;
+	names		missing = {0};
+	char		summary[512];
+	int			rc;
+
+	*nmissing = 0;
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_append(&sql, "SELECT s FROM pg_catalog.unnest(ARRAY[''");
+	for (int i = 0; i < c->nschemas; i++)
+	{
+		sbuf_append(&sql, ", ");
+		conn_append_literal(&sql, c->dst.conn, c->schemas[i].name);
+	}
+	sbuf_append(&sql, "]) s WHERE s <> '' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
+				" WHERE n.nspname = s) ORDER BY 1");
+	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &res);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(res); i++)
+		names_add(&missing, PQgetvalue(res, i, 0));
+	PQclear(res);
+	if (missing.n > 0)
+	{
+		snprintf(summary, sizeof(summary), "with --table the schema step creates the chosen relations "
+				 "alone, as pg_dump --table does, and %d of their schemas %s missing on the target",
+				 missing.n, PLURAL(missing.n, "is", "are"));
+		add_named(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_schemas_missing", summary,
+				  "create them on the target first (CREATE SCHEMA), with the types and functions the "
+				  "tables use, or choose with --schema, which creates them", &missing);
+	}
+	*nmissing = missing.n;
+	rc = missing.failed ? out_of_memory(c) : 0;
+	names_fini(&missing);
+	return rc;
+}
+
 /* Schema mode: the source's schemas (all but public) must not exist on the target. */
 static int
 check_target_schemas(check_ctx *c, int *nexisting)
@@ -1137,6 +1205,8 @@ check_target_schemas(check_ctx *c, int *nexisting)
 	*nexisting = 0;
 	if (c->schemas == NULL)
 		return 0;
+	if (by_table(c))
+		return check_target_schemas_needed(c, nexisting);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_append(&sql, "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname IN (''");
 	for (int i = 0; i < c->nschemas; i++)
@@ -1237,8 +1307,12 @@ check_target_tables(check_ctx *c)
 			goto done;
 		if (list.n == 0 && nschemas == 0)
 		{
-			snprintf(summary, sizeof(summary), "none of the source's tables (%d) and schemas (%d) exists on "
-					 "the target", c->cat->ntables, c->nschemas);
+			if (by_table(c))
+				snprintf(summary, sizeof(summary), "none of the chosen tables (%d) exists on the target, "
+						 "and their schemas (%d) do", c->cat->ntables, c->nschemas);
+			else
+				snprintf(summary, sizeof(summary), "none of the source's tables (%d) and schemas (%d) "
+						 "exists on the target", c->cat->ntables, c->nschemas);
 			check_add(c->r, CHECK_OK, CHECK_TARGET, "target_tables_exist", summary, NULL, NULL, 0);
 		}
 		goto done;

@@ -230,6 +230,16 @@ append_any(sbuf *sql, PGconn *conn, const cat_filter *f, filter_kind kind, const
 	sbuf_append(sql, ")");
 }
 
+void
+filter_append_schema_condition(sbuf *sql, PGconn *conn, const cat_filter *f, const char *nsp)
+{
+	sbuf_append(sql, "(");
+	append_any(sql, conn, f, FILTER_SCHEMA, nsp, NULL, "true");
+	sbuf_append(sql, " AND NOT ");
+	append_any(sql, conn, f, FILTER_EXCLUDE_SCHEMA, nsp, NULL, "false");
+	sbuf_append(sql, ")");
+}
+
 /* The relations a filter can choose: not the system's, an extension's or a run record's. */
 #define FILTER_RELATIONS \
 	"WITH RECURSIVE rels AS (" \
@@ -268,9 +278,7 @@ selection_sql(sbuf *sql, PGconn *conn, const cat_filter *f)
 				"  FROM up JOIN rels a ON a.oid = up.anc GROUP BY up.oid), "
 				"marks AS ("
 				"  SELECT r.oid, r.relkind, r.nspname, r.relname, ");
-	append_any(sql, conn, f, FILTER_SCHEMA, "r.nspname", NULL, "true");
-	sbuf_append(sql, " AND NOT ");
-	append_any(sql, conn, f, FILTER_EXCLUDE_SCHEMA, "r.nspname", NULL, "false");
+	filter_append_schema_condition(sql, conn, f, "r.nspname");
 	sbuf_append(sql, " AS schema_ok, h.included AND NOT h.excluded AS chosen"
 				"  FROM rels r JOIN hits h ON h.oid = r.oid), "
 				"owned AS ("

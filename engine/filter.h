@@ -92,6 +92,12 @@ int			filter_select(PGconn *conn, sl_side side, const cat_filter *f, bool strict
 						  filter_selection *out, sl_err *err);
 void		filter_selection_free(filter_selection *sel);
 
+/*
+ * Appends an SQL condition on the schema name column nsp: true when the
+ * schema options let it through.
+ */
+void		filter_append_schema_condition(sbuf *sql, PGconn *conn, const cat_filter *f, const char *nsp);
+
 /* Appends the patterns as a JSON object of arrays, e.g. {"table": ["a*"]}. */
 int			filter_json(const cat_filter *f, sbuf *out);
 

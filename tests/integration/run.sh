@@ -1236,10 +1236,19 @@ case_v() {   # --table, --exclude-table, --schema, --exclude-schema: pg_dump's p
   # --table: a partitioned table brings its partitions (here in two schemas), an owned sequence
   # comes with its table; the schemas the partitions need are missing, so the schema step fails
   create_dst dst_v
+  create_dst dst_v_check
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_v)" --jobs 2 --chunk-size 1MB \
     --table measurement --table 'K_*' --exclude-table k_text --table '"select".*' --table fk_parent \
     && fail "a clone whose schemas are missing on the target succeeded"
   grep -q 'schema .* does not exist' "$case_dir/err" || fail "the error does not name the missing schema"
+  # check says so beforehand, and names the schemas
+  sluice check --source "$(src_conn src)" --target "$(dst_conn dst_v_check)" --table measurement --table '"select".*'
+  [ $? -eq 2 ] || fail "check did not find the missing schemas a blocker"
+  grep -q 'target_schemas_missing' "$case_dir/out" || fail "check does not report the missing schemas"
+  grep -q 'part_other' "$case_dir/out" || fail "check does not name part_other"
+  if grep -q 'target_schemas_exist\|target_tables_exist.*blocker\|blocker.*target_tables_exist' "$case_dir/out"; then
+    fail "check finds tables or schemas in the way of a --table clone into an empty database"
+  fi
   # made, and resumed without the options: the run's record keeps its tables
   psql_dst dst_v -c 'CREATE SCHEMA part_other' -c 'CREATE SCHEMA "select"' >/dev/null || fail "could not create the schemas"
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_v)" --jobs 2 --resume last \
