@@ -1150,17 +1150,17 @@ problem_names(const check_ctx *c, const target_problems *found, target_problem_k
 			names_add(out, table_names ? c->cat->tables[found->items[i].table].qname : found->items[i].what);
 }
 
-/* With --table: the chosen relations' schemas must exist on the target. */
+/*
+ * The source schemas of c->schemas that the target has (present; public
+ * left out, as every database has one), or lacks, into out.
+ */
 static int
-check_target_schemas_needed(check_ctx *c, int *nmissing)
+target_schemas(check_ctx *c, bool present, names *out)
 {
 	PGresult   *res = NULL;
 	sbuf		sql;
-	names		missing = {0};
-	char		summary[512];
 	int			rc;
 
-	*nmissing = 0;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_append(&sql, "SELECT s FROM pg_catalog.unnest(ARRAY[''");
 	for (int i = 0; i < c->nschemas; i++)
@@ -1168,73 +1168,57 @@ check_target_schemas_needed(check_ctx *c, int *nmissing)
 		sbuf_append(&sql, ", ");
 		conn_append_literal(&sql, c->dst.conn, c->schemas[i].name);
 	}
-	sbuf_append(&sql, "]) s WHERE s <> '' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
-				" WHERE n.nspname = s) ORDER BY 1");
+	sbuf_printf(&sql, "]) s WHERE s <> ''%s AND %sEXISTS (SELECT 1 FROM pg_catalog.pg_namespace n"
+				" WHERE n.nspname = s) ORDER BY 1", present ? " AND s <> 'public'" : "", present ? "" : "NOT ");
 	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &res);
 	sbuf_fini(&sql);
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < PQntuples(res); i++)
-		names_add(&missing, PQgetvalue(res, i, 0));
+		names_add(out, PQgetvalue(res, i, 0));
 	PQclear(res);
-	if (missing.n > 0)
-	{
-		snprintf(summary, sizeof(summary), "with --table the schema step creates the chosen relations "
-				 "alone, as pg_dump --table does, and %d of their schemas %s missing on the target",
-				 missing.n, PLURAL(missing.n, "is", "are"));
-		add_named(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_schemas_missing", summary,
-				  "create them on the target first (CREATE SCHEMA), with the types and functions the "
-				  "tables use, or choose with --schema, which creates them", &missing);
-	}
-	*nmissing = missing.n;
-	rc = missing.failed ? out_of_memory(c) : 0;
-	names_fini(&missing);
-	return rc;
+	return out->failed ? out_of_memory(c) : 0;
 }
 
-/* Schema mode: the source's schemas (all but public) must not exist on the target. */
+/*
+ * The schemas the schema step creates must not exist on the target; with
+ * --table it creates none, and those of the chosen relations must exist.
+ * *nfound: how many are in the way, or missing.
+ */
 static int
-check_target_schemas(check_ctx *c, int *nexisting)
+check_target_schemas(check_ctx *c, int *nfound)
 {
-	PGresult   *res = NULL;
-	sbuf		sql;
-	names		existing = {0};
+	bool		need = by_table(c);
+	names		found = {0};
 	char		summary[512];
 	int			rc;
 
-	*nexisting = 0;
+	*nfound = 0;
 	if (c->schemas == NULL)
 		return 0;
-	if (by_table(c))
-		return check_target_schemas_needed(c, nexisting);
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_append(&sql, "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname IN (''");
-	for (int i = 0; i < c->nschemas; i++)
-		if (strcmp(c->schemas[i].name, "public") != 0)
-		{
-			sbuf_append(&sql, ", ");
-			conn_append_literal(&sql, c->dst.conn, c->schemas[i].name);
-		}
-	sbuf_append(&sql, ") ORDER BY 1");
-	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->dst, sbuf_str(&sql), &res);
-	sbuf_fini(&sql);
-	if (rc < 0)
-		return rc;
-	for (int i = 0; i < PQntuples(res); i++)
-		names_add(&existing, PQgetvalue(res, i, 0));
-	PQclear(res);
-	if (existing.n > 0)
+	if ((rc = target_schemas(c, !need, &found)) == 0 && found.n > 0)
 	{
-		snprintf(summary, sizeof(summary), "%d of the source's schemas %s on the target already: the schema "
-				 "step's CREATE SCHEMA fails on %s", existing.n, PLURAL(existing.n, "exists", "exist"),
-				 PLURAL(existing.n, "it", "them"));
-		add_named(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_schemas_exist", summary,
-				  "clone into a new, empty database (or drop them from the target), or use --data-only "
-				  "to load into the existing schema", &existing);
+		if (need)
+		{
+			snprintf(summary, sizeof(summary), "with --table the schema step creates the chosen relations "
+					 "alone, as pg_dump --table does, and %d of their schemas %s missing on the target",
+					 found.n, PLURAL(found.n, "is", "are"));
+			add_named(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_schemas_missing", summary,
+					  "create them on the target first (CREATE SCHEMA), with the types and functions the "
+					  "tables use, or choose with --schema, which creates them", &found);
+		}
+		else
+		{
+			snprintf(summary, sizeof(summary), "%d of the source's schemas %s on the target already: the "
+					 "schema step's CREATE SCHEMA fails on %s", found.n, PLURAL(found.n, "exists", "exist"),
+					 PLURAL(found.n, "it", "them"));
+			add_named(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_schemas_exist", summary,
+					  "clone into a new, empty database (or drop them from the target), or use --data-only "
+					  "to load into the existing schema", &found);
+		}
 	}
-	*nexisting = existing.n;
-	rc = existing.failed ? out_of_memory(c) : 0;
-	names_fini(&existing);
+	*nfound = found.n;
+	names_fini(&found);
 	return rc;
 }
 
