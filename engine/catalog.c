@@ -545,20 +545,29 @@ cmp_sequence_name(const void *a, const void *b)
 	return strcmp(((const cat_sequence *) a)->qname, ((const cat_sequence *) b)->qname);
 }
 
+/* The quoted names of the user's relations in the selection that match where, sorted by order. */
+static int
+query_relation_names(PGconn *conn, const catalog *cat, const char *where, const char *order,
+					 PGresult **res, sl_err *err)
+{
+	sbuf		sql;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_printf(&sql, "SELECT format('%%I.%%I', n.nspname, c.relname)"
+				" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				" WHERE %s AND " USER_RELATION, where);
+	append_selected(&sql, cat);
+	sbuf_printf(&sql, " ORDER BY %s", order);
+	return conn_query_sbuf(conn, cat->side, &sql, res, err);
+}
+
 static int
 load_sequences(PGconn *conn, catalog *cat, sl_err *err)
 {
 	PGresult   *res;
-	sbuf		sql;
 	int			rc;
 
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_append(&sql, "SELECT format('%I.%I', n.nspname, c.relname)"
-				" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-				" WHERE c.relkind = 'S' AND " USER_RELATION);
-	append_selected(&sql, cat);
-	sbuf_append(&sql, " ORDER BY 1");
-	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
+	rc = query_relation_names(conn, cat, "c.relkind = 'S'", "1", &res, err);
 	if (rc < 0)
 		return rc;
 	cat->nsequences = PQntuples(res);
@@ -580,16 +589,9 @@ static int
 load_matviews(PGconn *conn, catalog *cat, sl_err *err)
 {
 	PGresult   *res;
-	sbuf		sql;
 	int			rc;
 
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_append(&sql, "SELECT format('%I.%I', n.nspname, c.relname)"
-				" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-				" WHERE c.relkind = 'm' AND c.relispopulated AND " USER_RELATION);
-	append_selected(&sql, cat);
-	sbuf_append(&sql, " ORDER BY c.oid");
-	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
+	rc = query_relation_names(conn, cat, "c.relkind = 'm' AND c.relispopulated", "c.oid", &res, err);
 	if (rc < 0)
 		return rc;
 	cat->nmatviews = PQntuples(res);
