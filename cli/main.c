@@ -355,6 +355,24 @@ parse_compress_level(const char *arg, int *out)
 	{"schema", required_argument, NULL, 'n'}, \
 	{"exclude-schema", required_argument, NULL, 'N'}
 #define FILTER_SHORT_OPTIONS "T:n:N:"
+/* Messages and help, for every command; with progress and metrics, for those that move data. */
+#define LOG_LONG_OPTIONS \
+	{"quiet", no_argument, NULL, 'q'}, \
+	{"verbose", no_argument, NULL, 'v'}, \
+	{"debug", no_argument, NULL, OPT_DEBUG}, \
+	{"help", no_argument, NULL, '?'}
+#define WATCH_LONG_OPTIONS \
+	{"progress-interval", required_argument, NULL, OPT_PROGRESS}, \
+	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE}, \
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN}, \
+	LOG_LONG_OPTIONS
+
+/* How the schema step restores (clone, restore, check). */
+#define SCHEMA_LONG_OPTIONS \
+	{"no-owner", no_argument, NULL, OPT_NO_OWNER}, \
+	{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES}, \
+	{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR}
+
 /* The options every command that reads both servers takes. */
 #define COMMON_LONG_OPTIONS \
 	{"source", required_argument, NULL, 's'}, \
@@ -364,13 +382,7 @@ parse_compress_level(const char *arg, int *out)
 	{"json", required_argument, NULL, OPT_JSON}, \
 	{"io", required_argument, NULL, OPT_IO}, \
 	{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY}, \
-	{"progress-interval", required_argument, NULL, OPT_PROGRESS}, \
-	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE}, \
-	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN}, \
-	{"quiet", no_argument, NULL, 'q'}, \
-	{"verbose", no_argument, NULL, 'v'}, \
-	{"debug", no_argument, NULL, OPT_DEBUG}, \
-	{"help", no_argument, NULL, '?'}
+	WATCH_LONG_OPTIONS
 #define COMMON_SHORT_OPTIONS "s:t:j:qv?"
 
 typedef struct common_options
@@ -385,6 +397,9 @@ typedef struct common_options
 	int			progress_seconds;
 	const char *metrics_file;	/* Prometheus text, rewritten every few seconds */
 	const char *metrics_listen; /* ADDR:PORT served over HTTP */
+	bool		no_owner;		/* the schema step's pg_restore options */
+	bool		no_privileges;
+	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
 	log_level	level;
 	bool		help;
 } common_options;
@@ -460,6 +475,15 @@ common_option(common_options *co, int c, char **argv)
 			return 1;
 		case OPT_DEBUG:
 			co->level = LOG_DEBUG;
+			return 1;
+		case OPT_NO_OWNER:
+			co->no_owner = true;
+			return 1;
+		case OPT_NO_PRIVILEGES:
+			co->no_privileges = true;
+			return 1;
+		case OPT_PG_BINDIR:
+			co->pg_bindir = optarg;
 			return 1;
 		case OPT_TABLE:
 		case 'T':
@@ -650,9 +674,7 @@ cmd_clone(int argc, char **argv)
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
 		{"truncate", no_argument, NULL, OPT_TRUNCATE},
 		{"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
-		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
-		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
-		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
+		SCHEMA_LONG_OPTIONS,
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
@@ -693,15 +715,6 @@ cmd_clone(int argc, char **argv)
 				break;
 			case OPT_BEST_EFFORT:
 				opt.best_effort = true;
-				break;
-			case OPT_NO_OWNER:
-				opt.no_owner = true;
-				break;
-			case OPT_NO_PRIVILEGES:
-				opt.no_privileges = true;
-				break;
-			case OPT_PG_BINDIR:
-				opt.pg_bindir = optarg;
 				break;
 			case OPT_VERIFY:
 				opt.verify = true;
@@ -763,6 +776,9 @@ cmd_clone(int argc, char **argv)
 	opt.source = co.source;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
+	opt.no_owner = co.no_owner;
+	opt.no_privileges = co.no_privileges;
+	opt.pg_bindir = co.pg_bindir;
 	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
@@ -1115,13 +1131,7 @@ cmd_dump(int argc, char **argv)
 		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
 		{"io", required_argument, NULL, OPT_IO},
 		{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY},
-		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
-		{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
-		{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"help", no_argument, NULL, '?'},
+		WATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -1152,9 +1162,6 @@ cmd_dump(int argc, char **argv)
 			case OPT_BEST_EFFORT:
 				opt.best_effort = true;
 				break;
-			case OPT_PG_BINDIR:
-				opt.pg_bindir = optarg;
-				break;
 			default:
 				return bad_usage("%s", "invalid option");
 		}
@@ -1174,6 +1181,7 @@ cmd_dump(int argc, char **argv)
 		return rc;
 	opt.source = co.source;
 	opt.jobs = co.jobs;
+	opt.pg_bindir = co.pg_bindir;
 	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
@@ -1233,16 +1241,8 @@ cmd_restore(int argc, char **argv)
 		{"resume", required_argument, NULL, OPT_RESUME},
 		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
-		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
-		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
-		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
-		{"progress-interval", required_argument, NULL, OPT_PROGRESS},
-		{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
-		{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"help", no_argument, NULL, '?'},
+		SCHEMA_LONG_OPTIONS,
+		WATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -1271,15 +1271,6 @@ cmd_restore(int argc, char **argv)
 			case OPT_RESUME:
 				opt.resume = optarg;
 				break;
-			case OPT_NO_OWNER:
-				opt.no_owner = true;
-				break;
-			case OPT_NO_PRIVILEGES:
-				opt.no_privileges = true;
-				break;
-			case OPT_PG_BINDIR:
-				opt.pg_bindir = optarg;
-				break;
 			default:
 				if (run_option(&run, c) < 0)
 					return EXIT_USAGE;
@@ -1301,6 +1292,9 @@ cmd_restore(int argc, char **argv)
 		return rc;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
+	opt.no_owner = co.no_owner;
+	opt.no_privileges = co.no_privileges;
+	opt.pg_bindir = co.pg_bindir;
 	opt.state_schema = run.state_schema;
 	opt.retries = run.retries;
 	err_clear(&err);
@@ -1495,15 +1489,10 @@ cmd_check(int argc, char **argv)
 		{"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
 		{"spill", required_argument, NULL, OPT_SPILL},
-		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
-		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
-		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
+		SCHEMA_LONG_OPTIONS,
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
 		{"json", required_argument, NULL, OPT_JSON},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"debug", no_argument, NULL, OPT_DEBUG},
-		{"help", no_argument, NULL, '?'},
+		LOG_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -1535,15 +1524,6 @@ cmd_check(int argc, char **argv)
 					return bad_usage("%s", "--spill needs a directory");
 				opt.spill_dir = optarg;
 				break;
-			case OPT_NO_OWNER:
-				opt.no_owner = true;
-				break;
-			case OPT_NO_PRIVILEGES:
-				opt.no_privileges = true;
-				break;
-			case OPT_PG_BINDIR:
-				opt.pg_bindir = optarg;
-				break;
 			default:
 				if (run_option(&run, c) < 0)
 					return EXIT_USAGE;
@@ -1561,6 +1541,9 @@ cmd_check(int argc, char **argv)
 	opt.source = co.source;
 	opt.target = co.target;
 	opt.jobs = co.jobs;
+	opt.no_owner = co.no_owner;
+	opt.no_privileges = co.no_privileges;
+	opt.pg_bindir = co.pg_bindir;
 	opt.filter = &table_filter;
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.state_schema = run.state_schema;
