@@ -264,6 +264,16 @@ wait_sockets(chunk_stream *s)
 	bool		want_source = copy_reader_wants_socket(&s->src, &w->pipe);
 	int			rc;
 
+	/*
+	 * While the target is the slower side and the pipe holds more than its
+	 * socket takes at once, rows arriving from the source change nothing:
+	 * waking for them would read them a few kB at a time, a wake-up each.
+	 * The source's socket fills meanwhile, and is read in large pieces once
+	 * the target has taken its share.
+	 */
+	if (s->target_blocked && w->pipe.used >= COPY_PIPE_RESERVE)
+		want_source = false;
+
 	if (want_source && !s->target_blocked && copy_reader_pause_us(&s->src) > 0)
 	{
 		/* only the source can bring work: let its socket fill (reader.h) */

@@ -45,6 +45,7 @@
 #include "io/pipe.h"
 
 #define COPY_PIPE_BYTES (4u << 20)	/* bounded pipe per worker */
+#define COPY_PIPE_RESERVE (1u << 20)	/* enough for a blocked target: see wait_sockets */
 #define COPY_BATCH_MIN (64u << 10)	/* smallest batch sent while the source goes on */
 #define COPY_BATCH_MAX (256u << 10)	/* largest CopyData message sent */
 
