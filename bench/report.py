@@ -3,12 +3,13 @@
 
 Reads RAW/meta.tsv (versions, settings), RAW/datasets.tsv (each source database: name, kind,
 scale, size, tables, rows), RAW/runs.tsv (one line per timed run: dataset, section, contender,
-jobs, round, seconds, phases, pgsluice's JSON report, throughput samples) and the files these
-name. Writes:
+jobs, round, seconds, phases, pgsluice's JSON report, throughput samples, the CPU seconds both
+servers spent in the run) and the files these name. Writes:
 
   - the table on stdout: per contender the median wall time over the rounds, min, max, MB/s,
     the ratio to the peer (pgcopydb for a clone, the server-side hashing for a verification)
-    and to the floor; pgsluice's CPU seconds per GB moved and peak RSS; the targets, PASS/FAIL;
+    and to the floor; the servers' CPU per contender, and the least wall time it allows on the
+    machine's cores; pgsluice's CPU seconds per GB moved and peak RSS; the targets, PASS/FAIL;
   - RESULTS/NAME.json with the machine, the versions, the settings, every round and the
     targets, and RESULTS/NAME.png (gnuplot): bars of wall time per contender and pgsluice's
     throughput over its runs; both also copied to latest[-MODE].json and .png.
@@ -210,6 +211,17 @@ def summarise(dataset, runs):
                 if dumped:
                     entry["dump_bytes"] = int(statistics.median(dumped))
                     entry["compression_ratio"] = copy_bytes / entry["dump_bytes"]
+            cpu = [r["server_cpu"] for r in these_ok if r["server_cpu"]]
+            if cpu:
+                # the least wall time the servers' own work allows on this machine's cores
+                total = statistics.median(c.get("source", 0) + c.get("target", 0) for c in cpu)
+                entry["server_cpu_seconds"] = {
+                    "source": statistics.median(c.get("source", 0) for c in cpu),
+                    "target": statistics.median(c.get("target", 0) for c in cpu),
+                    "total": total,
+                }
+                entry["server_bound_cores"] = os.cpu_count() or 1
+                entry["server_bound_seconds"] = total / entry["server_bound_cores"]
             entry["mb_per_second"] = (copy_bytes / MB / entry["median_seconds"]
                                       if copy_bytes and entry["median_seconds"] > 0 else None)
             entries.append(entry)
@@ -221,6 +233,7 @@ def summarise(dataset, runs):
             floor = by_role.get("floor")
             e["ratio_to_peer"] = ratio(e["median_seconds"], peer and peer["median_seconds"])
             e["ratio_to_floor"] = ratio(e["median_seconds"], floor and floor["median_seconds"])
+            e["server_bound_ratio_to_peer"] = ratio(e.get("server_bound_seconds"), peer and peer["median_seconds"])
         dataset[section] = entries
         dataset[section + "_ratios"] = {
             "ratio_to_peer": "median time over %s's" % ("pgcopydb clone" if section == "clone"
@@ -299,15 +312,23 @@ def standard_targets(dataset, settings, results_dir):
     no_verify = verify_dq or (None if "verify" in verify else "not measured: pgsluice verify is not available yet")
     peer_dq = next((e["note"] for e in dataset["clone"] if e["contender"] == "pgcopydb" and e.get("disqualified")), None)
     floor_dq = next((e["note"] for e in dataset["clone"] if e["contender"] == "floor" and e.get("disqualified")), None)
+    def bound_note(entry, peer):
+        if entry.get("server_bound_ratio_to_peer") is None:
+            return None
+        return "the servers' own CPU in these runs allows no less than %.2fx %s's time" % (
+            entry["server_bound_ratio_to_peer"], peer)
+
     targets = [
         target("pgsluice clone <= 0.6x pgcopydb's wall time",
                clone.get("pgsluice", {}).get("ratio_to_peer"), TARGET_CLONE_VS_PEER,
-               note=clone_dq or (peer_dq and "pgcopydb clone: " + peer_dq)),
+               note=clone_dq or (peer_dq and "pgcopydb clone: " + peer_dq)
+               or bound_note(clone.get("pgsluice", {}), "pgcopydb")),
         target("pgsluice clone <= 1.3x the target-side floor",
                clone.get("pgsluice", {}).get("ratio_to_floor"), TARGET_CLONE_VS_FLOOR,
                note=clone_dq or (floor_dq and "target-side floor: " + floor_dq)),
         target("pgsluice verify <= 0.6x the server-side hashing",
-               verify.get("verify", {}).get("ratio_to_peer"), TARGET_VERIFY_VS_PEER, note=no_verify),
+               verify.get("verify", {}).get("ratio_to_peer"), TARGET_VERIFY_VS_PEER,
+               note=no_verify or bound_note(verify.get("verify", {}), "the hashing")),
         target("pgsluice verify <= 2x the read floor",
                verify.get("verify", {}).get("ratio_to_floor"), TARGET_VERIFY_VS_FLOOR, note=no_verify),
         target("pgsluice CPU < 0.5 s per GB moved",
@@ -424,6 +445,16 @@ def print_dataset(ds, out):
                       "the clones used the plan's %d chunks: %s\n"
                       % (p["estimate_seconds"], p["clone_median_seconds"], p["clone_over_estimate"] or 0,
                          p["chunks"], "yes" if p["same_chunks"] else "NO"))
+        cpu = [e for e in ds[section] if e["measured"] and e.get("server_cpu_seconds")]
+        if cpu:
+            out.write("    servers' CPU (median CPU s, source + target = total; the least wall time that allows on %d cores):\n"
+                      % cpu[0]["server_bound_cores"])
+            for e in cpu:
+                c = e["server_cpu_seconds"]
+                out.write("      %-26s %5.1f + %5.1f = %5.1f  ->  %.1f s (%s)\n" % (
+                    e["label"], c["source"], c["target"], c["total"], e["server_bound_seconds"],
+                    fmt(e["server_bound_ratio_to_peer"], ".2f") + "x " + ("pgcopydb" if section == "clone" else "hashing")
+                    if e.get("server_bound_ratio_to_peer") is not None else "-"))
         for e in ds[section]:
             phases = e.get("median_phase_seconds")
             if e["measured"] and phases:
@@ -652,14 +683,16 @@ def main():
         datasets.append({"name": name, "kind": kind, "scale": int(scale),
                          "database_bytes": int(db_bytes), "tables": int(tables)})
     runs = []
-    for ds, section, contender, jobs, rnd, seconds, status, phases, json_path, samples in \
-            read_tsv(os.path.join(args.raw, "runs.tsv"), 10):
+    for ds, section, contender, jobs, rnd, seconds, status, phases, json_path, samples, cpu in \
+            read_tsv(os.path.join(args.raw, "runs.tsv"), 11):
         runs.append({
             "dataset": ds, "section": section, "contender": contender, "jobs": int(jobs),
             "round": int(rnd), "seconds": float(seconds), "status": status,
             "phases": dict((p.split("=", 1)[0], float(p.split("=", 1)[1]))
                            for p in phases.split(",") if "=" in p) if phases != "-" else {},
             "report": load_json(json_path), "samples": samples,
+            "server_cpu": dict((p.split("=", 1)[0], float(p.split("=", 1)[1]))
+                               for p in cpu.split(",") if "=" in p),
         })
     if not runs:
         sys.stderr.write("report: no runs recorded in %s\n" % args.raw)

@@ -171,6 +171,7 @@ chmod 0711 "$work"           # the cluster owner (postgres, when run as root) mu
 src_dir=$work/source
 dst_dir=$work/target
 src_port=55442
+clk_tck=$(getconf CLK_TCK)
 dst_port=55443
 raw=$work/raw                # measurements, the report's input
 logs=$work/logs
@@ -253,14 +254,42 @@ settle() {
   sync
 }
 
-# record DATASET SECTION CONTENDER JOBS ROUND SECONDS STATUS [PHASES] [JSON] [SAMPLES]
+# cluster_cpu DIR: the CPU seconds (user and system) the cluster in DIR has used so far: its
+# postmaster's own, those of the children it has reaped (backends that ended: cutime, cstime)
+# and those of its children still running. Fields after the command name of /proc/PID/stat, which
+# may hold spaces: $12 utime, $13 stime, $14 cutime, $15 cstime.
+cluster_cpu() {
+  local pm
+  pm=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null) && [ -r "/proc/$pm/stat" ] || { echo 0; return; }
+  { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null; done; } |
+    awk -v hz="$clk_tck" '{ sub(/^.*\) /, ""); t += $12 + $13; if (NR == 1) t += $14 + $15 }
+                          END { printf "%.2f", t / hz }'
+}
+
+# cpu_mark before a timed run, cpu_read after it: cpu_used becomes "source=S,target=T", the CPU
+# seconds both servers spent meanwhile, which record writes beside the run. The servers' CPU
+# bounds what any client of theirs can do: on N cores no run is shorter than their sum over N.
+cpu_used=-
+cpu_mark() {
+  cpu_src0=$(cluster_cpu "$src_dir")
+  cpu_dst0=$(cluster_cpu "$dst_dir")
+}
+cpu_read() {
+  sleep 0.2                                           # the ended backends reaped
+  cpu_used=$(awk -v a="$cpu_src0" -v b="$(cluster_cpu "$src_dir")" -v c="$cpu_dst0" -v d="$(cluster_cpu "$dst_dir")" \
+    'BEGIN { printf "source=%.2f,target=%.2f", b - a, d - c }')
+}
+
+# record DATASET SECTION CONTENDER JOBS ROUND SECONDS STATUS [PHASES] [JSON] [SAMPLES]: one line of
+# runs.tsv, with the servers' CPU of the run (cpu_used) last.
 # STATUS: ok; wrong (the copy or the verdict was wrong); failed (the contender exited with an
 # error). Also sets last_status, which compare_dataset reads.
 last_status=ok
 record() {
   last_status=$7
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "${8:--}" "${9:--}" \
-    "${10:--}" >>"$raw/runs.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "${8:--}" "${9:--}" \
+    "${10:--}" "$cpu_used" >>"$raw/runs.tsv"
+  cpu_used=-
 }
 
 # check_copy DATASET TARGETDB WHAT: compare.sh; sets copy_status to ok, or to wrong after
@@ -407,16 +436,19 @@ clone_pgsluice() {
   fresh_target "$tgt"
   settle
   start_sampler "$tgt" "$samples"
+  cpu_mark
   t0=$(now)
   if "$pgsluice" clone --source "$(src_conn "$db")" --target "$(dst_conn "$tgt")" --jobs "$n" \
        --json "$json" --progress-interval 0 -q >"$log" 2>&1; then
     t1=$(now)
+    cpu_read
     stop_sampler
     say "    pgsluice clone: $(elapsed "$t0" "$t1") s"
     check_copy "$db" "$tgt" "pgsluice clone (round $round)"
     status=$copy_status
   else
     t1=$(now)
+    cpu_read
     stop_sampler
     flag "pgsluice clone (round $round) exited with an error" "$log"
     status=failed
@@ -429,17 +461,20 @@ clone_pgcopydb() {
   fresh_target "$tgt"
   rm -rf "$dir"
   settle
+  cpu_mark
   t0=$(now)
   # pgcopydb runs pg_dump and pg_restore from PATH; its defaults otherwise (it ends with
   # VACUUM ANALYZE on the target: that is what its users get).
   if PATH=$bindir:$PATH pgcopydb clone --source "$(src_uri "$db")" --target "$(dst_uri "$tgt")" \
        --table-jobs "$n" --index-jobs "$n" --dir "$dir" >"$log" 2>&1; then
     t1=$(now)
+    cpu_read
     say "    pgcopydb clone: $(elapsed "$t0" "$t1") s"
     check_copy "$db" "$tgt" "pgcopydb clone (round $round)"
     status=$copy_status
   else
     t1=$(now)
+    cpu_read
     flag "pgcopydb clone (round $round) exited with an error" "$log"
     status=failed
   fi
@@ -452,6 +487,7 @@ clone_pgdump() {
   fresh_target "$tgt"
   rm -rf "$dir"
   settle
+  cpu_mark
   t0=$(now)
   if ! "$bindir/pg_dump" -Fd -j "$n" -f "$dir" -d "$(src_conn "$db")" >"$log" 2>&1; then
     flag "pg_dump -Fd -j $n (round $round) exited with an error" "$log"
@@ -463,6 +499,7 @@ clone_pgdump() {
     status=failed
   fi
   t2=$(now)
+  cpu_read
   local sizes=-
   if [ "$status" = ok ]; then
     say "    pg_dump + pg_restore: $(elapsed "$t0" "$t2") s"
@@ -484,6 +521,7 @@ clone_spill() {
   fresh_target "$tgt"
   rm -rf "$dir"
   settle
+  cpu_mark
   t0=$(now)
   if ! "$pgsluice" dump --source "$(src_conn "$db")" --dir "$dir" --jobs "$n" --progress-interval 0 >"$log" 2>&1; then
     flag "pgsluice dump --jobs $n (round $round) exited with an error" "$log"
@@ -496,6 +534,7 @@ clone_spill() {
     status=failed
   fi
   t2=$(now)
+  cpu_read
   if [ "$status" = ok ]; then
     say "    pgsluice dump + restore: $(elapsed "$t0" "$t2") s"
     check_copy "$db" "$tgt" "pgsluice dump + restore (round $round)"
@@ -520,10 +559,12 @@ clone_spillclone() {
   fresh_target "$tgt"
   rm -rf "$dir"
   settle
+  cpu_mark
   t0=$(now)
   if "$pgsluice" clone --source "$(src_conn "$db")" --target "$(dst_conn "$tgt")" --jobs "$n" --load-jobs 1 \
        --spill "$dir" --json "$json" --progress-interval 0 >"$log" 2>&1; then
     t1=$(now)
+    cpu_read
     say "    pgsluice clone --spill: $(elapsed "$t0" "$t1") s"
     check_copy "$db" "$tgt" "pgsluice clone --spill (round $round)"
     status=$copy_status
@@ -532,6 +573,7 @@ print("read=%.3f,data=%.3f,released=%d" % (r["spill"]["seconds_read"], r["second
       || phases=-
   else
     t1=$(now)
+    cpu_read
     flag "pgsluice clone --spill (round $round) exited with an error" "$log"
     status=failed
   fi
@@ -559,6 +601,7 @@ clone_floor() {
   done
   settle
   : >"$logs/last-sessions.log"
+  cpu_mark
   t0=$(now)
   for ((i = 0; i < n; i++)); do
     psql_dst "$tgt" -f "$work/floor-load.$i.sql" >>"$logs/last-sessions.log" 2>&1 &
@@ -575,6 +618,7 @@ clone_floor() {
     status=failed
   fi
   t2=$(now)
+  cpu_read
   if [ "$status" = ok ]; then
     say "    target-side floor: $(elapsed "$t0" "$t2") s"
     check_copy "$db" "$tgt" "target-side floor (round $round)"
@@ -596,10 +640,12 @@ verify_pgsluice() {
     extra=(--json "$json")
   fi
   settle
+  cpu_mark
   t0=$(now)
   "$pgsluice" verify --source "$(src_conn "$db")" --target "$(dst_conn "$tgt")" --jobs "$n" \
     "${extra[@]}" --progress-interval 0 -q >"$log" 2>&1 || code=$?
   t1=$(now)
+  cpu_read
   case "$code" in
     0) say "    pgsluice verify: $(elapsed "$t0" "$t1") s" ;;
     1) flag "pgsluice verify (round $round) found differences between the source and an identical copy" "$log"
@@ -630,6 +676,7 @@ run_both_sides() {
   settle
   : >"$logs/last-sessions.log"
   for side in source target; do rm -f "$work/side-$side".*; done
+  cpu_mark
   VERIFY_T0=$(now)
   for ((i = 0; i < n; i++)); do
     psql_src "$db" -A -t -F $'\t' -f "$work/verify-$kind.$i.sql" >"$work/side-source.$i" 2>>"$logs/last-sessions.log" &
@@ -639,12 +686,14 @@ run_both_sides() {
   done
   if ! wait_pids "${pids[@]}"; then
     VERIFY_T1=$(now)
+    cpu_read
     return 1
   fi
   for side in source target; do
     cat "$work/side-$side".* | LC_ALL=C sort >"$work/side-$side.out"
   done
   VERIFY_T1=$(now)
+  cpu_read
 }
 
 verify_hashing() {
