@@ -598,6 +598,46 @@ read_word(copybin_parser *p, const uint8_t *end)
 }
 
 /*
+ * The end of the well-formed tuple of ncols plain fields that starts at row,
+ * or NULL when it is not wholly before end or not well-formed.
+ */
+static inline const uint8_t *
+plain_tuple_end(const uint8_t *row, const uint8_t *end, int32_t ncols)
+{
+	const uint8_t *field = row + 2;
+
+	if ((size_t) (end - row) < 2 || (int16_t) load_be16(row) != ncols)
+		return NULL;
+	for (int32_t i = 0; i < ncols; i++)
+	{
+		int32_t		len;
+
+		if ((size_t) (end - field) < 4)
+			return NULL;
+		len = (int32_t) load_be32(field);
+		field += 4;
+		if (len < 0)
+		{
+			if (len != -1)
+				return NULL;
+			continue;
+		}
+		if ((size_t) (end - field) < (uint32_t) len)
+			return NULL;
+		field += len;
+	}
+	return field;
+}
+
+static inline void
+add_tuple(chunk_digest *digest, const uint8_t *row, size_t len)
+{
+	XXH128_hash_t hash = XXH3_128bits(row, len);
+
+	chunk_digest_add(digest, hash.low64, hash.high64);
+}
+
+/*
  * Hashes every complete tuple from cur on with one XXH3_128bits() call each,
  * when all columns are plain; stops at the first tuple that is not wholly in
  * the buffer or not well-formed, leaving it to the state machine.
@@ -606,43 +646,27 @@ static void
 copybin_fast_rows(copybin_parser *p, const uint8_t *end)
 {
 	const uint8_t *row = p->cur;
-	int32_t		ncols = p->ncols;
-	uint64_t	tuples = p->tuples;
-	chunk_digest *digest = p->digest;
+	const uint8_t *next;
 
-	while ((size_t) (end - row) >= 2)
+	while ((next = plain_tuple_end(row, end, p->ncols)) != NULL)
 	{
-		const uint8_t *field = row + 2;
-		XXH128_hash_t hash;
-
-		if ((int16_t) load_be16(row) != ncols)
-			break;
-		for (int32_t i = 0; i < ncols; i++)
-		{
-			int32_t		len;
-
-			if ((size_t) (end - field) < 4)
-				goto out;
-			len = (int32_t) load_be32(field);
-			field += 4;
-			if (len < 0)
-			{
-				if (len != -1)
-					goto out;
-				continue;
-			}
-			if ((size_t) (end - field) < (uint32_t) len)
-				goto out;
-			field += len;
-		}
-		hash = XXH3_128bits(row, (size_t) (field - row));
-		chunk_digest_add(digest, hash.low64, hash.high64);
-		tuples++;
-		row = field;
+		add_tuple(p->digest, row, (size_t) (next - row));
+		p->tuples++;
+		row = next;
 	}
-out:
 	p->cur = row;
-	p->tuples = tuples;
+}
+
+bool
+copybin_whole_row(copybin_parser *p, const uint8_t *row, size_t len, chunk_digest *digest)
+{
+	if (p->rc != 0 || p->item != ITEM_TUPLE || !p->all_plain ||
+		plain_tuple_end(row, row + len, p->ncols) != row + len)
+		return false;
+	add_tuple(digest, row, len);
+	p->tuples++;
+	p->offset += len;
+	return true;
 }
 
 int

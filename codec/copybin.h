@@ -38,6 +38,7 @@
 #ifndef PGSLUICE_CODEC_COPYBIN_H
 #define PGSLUICE_CODEC_COPYBIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,17 @@ void		copybin_destroy(copybin_parser *parser);
  * nothing.
  */
 int			copybin_step(copybin_parser *parser, codec_in *in, chunk_digest *digest);
+
+/*
+ * The same as copybin_step over exactly one tuple's bytes, when the parser
+ * stands between tuples, every column is plain and row[0..len) is one
+ * well-formed tuple: hashes it into digest and returns true.  Otherwise
+ * returns false and changes nothing, and copybin_step must have the bytes.
+ * For streams that come a row at a time (a CopyData message each), it spares
+ * the state machine's set-up per row.
+ */
+bool		copybin_whole_row(copybin_parser *parser, const uint8_t *row, size_t len,
+							  chunk_digest *digest);
 
 /* Bytes of the stream consumed since the last reset. */
 uint64_t	copybin_offset(const copybin_parser *parser);

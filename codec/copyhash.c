@@ -44,6 +44,12 @@ copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *di
 	return 0;
 }
 
+bool
+copy_hash_row(copy_hash *h, const uint8_t *row, size_t len, chunk_digest *digest)
+{
+	return !h->text && !h->trailer_seen && copybin_whole_row(h->bin, row, len, digest);
+}
+
 int
 copy_hash_finish(copy_hash *h)
 {

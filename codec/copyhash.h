@@ -36,6 +36,13 @@ int			copy_hash_init(copy_hash *h, bool text, uint16_t ncols, const ctype *const
 /* Hashes len more bytes of the stream into digest; 0, or a negative errno (copy_hash_error says what). */
 int			copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *digest);
 
+/*
+ * One CopyData message's payload, which servers make one row: true when it was
+ * hashed whole (binary, between tuples, plain columns: copybin_whole_row);
+ * false when nothing was done and copy_hash_update must have the bytes.
+ */
+bool		copy_hash_row(copy_hash *h, const uint8_t *row, size_t len, chunk_digest *digest);
+
 /* At the end of the stream: 0 when it ended where a stream may end. */
 int			copy_hash_finish(copy_hash *h);
 

@@ -44,6 +44,23 @@ pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 	{
 		size_t		avail = in->size - in->pos;
 
+		/* A whole CopyData message in the buffer, the common case: no header copy. */
+		if (r->header_have == 0 && avail >= 5 && in->src[in->pos] == 'd')
+		{
+			const uint8_t *h = in->src + in->pos;
+			uint32_t	length = ((uint32_t) h[1] << 24) | ((uint32_t) h[2] << 16) |
+				((uint32_t) h[3] << 8) | h[4];
+
+			if (length >= 4 && avail - 5 >= length - 4)
+			{
+				r->type = 'd';
+				r->remaining = 0;
+				*ev = (pgwire_event) {PGWIRE_COPY_DATA, 'd', h + 5, length - 4, true, true};
+				in->pos += 5 + (size_t) (length - 4);
+				r->offset += 5 + (uint64_t) (length - 4);
+				return 1;
+			}
+		}
 		if (r->header_have < 5)
 		{
 			size_t		take = 5 - r->header_have;
@@ -71,7 +88,7 @@ pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 			if (r->type == 'd' && r->remaining == 0)
 			{
 				r->header_have = 0;
-				*ev = (pgwire_event) {PGWIRE_COPY_DATA, 'd', in->src + in->pos, 0, true};
+				*ev = (pgwire_event) {PGWIRE_COPY_DATA, 'd', in->src + in->pos, 0, true, true};
 				return 1;
 			}
 			continue;
@@ -84,7 +101,7 @@ pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 
 			if (take == 0)
 				return 0;
-			*ev = (pgwire_event) {PGWIRE_COPY_DATA, 'd', in->src + in->pos, take, take == r->remaining};
+			*ev = (pgwire_event) {PGWIRE_COPY_DATA, 'd', in->src + in->pos, take, take == r->remaining, false};
 			in->pos += take;
 			r->offset += take;
 			r->remaining -= (uint32_t) take;
@@ -96,7 +113,7 @@ pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 		/* Any other message: whole, straight from the input when it is all there. */
 		if (r->assembly_len == 0 && avail >= r->remaining)
 		{
-			*ev = (pgwire_event) {PGWIRE_MESSAGE, r->type, in->src + in->pos, r->remaining, true};
+			*ev = (pgwire_event) {PGWIRE_MESSAGE, r->type, in->src + in->pos, r->remaining, true, false};
 			in->pos += r->remaining;
 			r->offset += r->remaining;
 			r->remaining = 0;
@@ -125,7 +142,7 @@ pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 			r->offset += take;
 			if (r->remaining > 0)
 				return 0;
-			*ev = (pgwire_event) {PGWIRE_MESSAGE, r->type, r->assembly, r->assembly_len, true};
+			*ev = (pgwire_event) {PGWIRE_MESSAGE, r->type, r->assembly, r->assembly_len, true, false};
 			r->header_have = 0;
 			return 1;
 		}

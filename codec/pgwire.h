@@ -38,6 +38,7 @@ typedef struct pgwire_event
 	const uint8_t *data;		/* the piece, or the whole payload; valid until the next call */
 	size_t		size;
 	bool		last_piece;		/* COPY_DATA: this piece ends its message */
+	bool		whole;			/* COPY_DATA: this piece is its message's whole payload */
 } pgwire_event;
 
 typedef struct pgwire_reader

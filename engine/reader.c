@@ -84,6 +84,16 @@ hash_bytes(copy_reader *r, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/* A whole CopyData message, one row as servers send them: one check and one hash. */
+static int
+hash_message(copy_reader *r, const uint8_t *data, size_t len)
+{
+	if (!copy_hash_row(&r->hash, data, len, &r->digest))
+		return hash_bytes(r, data, len);
+	r->bytes += len;
+	return 0;
+}
+
 /* Reads the COPY's results through libpq; EmptyQueryResponse is the direct path's resync. */
 static int
 finish_results(copy_reader *r)
@@ -137,7 +147,7 @@ step_libpq(copy_reader *r, io_pipe *sink)
 			r->row = buf;
 			r->row_len = len;
 			r->row_off = 0;
-			if ((rc = hash_bytes(r, (const uint8_t *) buf, (size_t) len)) < 0)
+			if ((rc = hash_message(r, (const uint8_t *) buf, (size_t) len)) < 0)
 				return rc;
 			continue;
 		}
@@ -268,6 +278,14 @@ step_direct(copy_reader *r, io_pipe *sink)
 		if (rc < 0)
 			return err_set(r->err, r->side, rc, "%s: malformed protocol data from the %s: %s",
 						   r->what, err_side_name(r->side), pgwire_error(&r->wire));
+		if (ev.kind == PGWIRE_COPY_DATA && ev.whole && (sink == NULL || io_pipe_space(sink) >= ev.size))
+		{
+			if (sink != NULL)
+				io_pipe_write(sink, ev.data, ev.size);
+			if ((rc = hash_message(r, ev.data, ev.size)) < 0)
+				return rc;
+			continue;
+		}
 		if (ev.kind == PGWIRE_COPY_DATA)
 		{
 			size_t		taken = sink != NULL ? io_pipe_write(sink, ev.data, ev.size) : ev.size;

@@ -69,6 +69,8 @@ transcript(const uint8_t *bytes, size_t len, size_t piece, char *out, size_t out
 		{
 			if (ev.kind == PGWIRE_COPY_DATA)
 			{
+				cr_assert(!ev.whole || (!in_copy && ev.last_piece),
+						  "pieces of %zu bytes: a piece called whole is part of a message", piece);
 				if (!in_copy)
 					used += (size_t) snprintf(out + used, outlen - used, "d:");
 				in_copy = !ev.last_piece;
@@ -106,6 +108,42 @@ Test(pgwire, same_messages_at_every_piece_size, .timeout = 30)
 		transcript(s.bytes, s.len, piece, split, sizeof(split));
 		cr_assert_str_eq(split, whole, "pieces of %zu bytes: %s vs %s", piece, split, whole);
 	}
+}
+
+/* A CopyData message wholly in the buffer comes as one piece that says so. */
+Test(pgwire, flags_whole_copy_data_messages, .timeout = 10)
+{
+	stream		s;
+	pgwire_reader r;
+	pgwire_event ev;
+	codec_in	in;
+	int			whole = 0;
+
+	copy_out_stream(&s);
+	in = (codec_in) {s.bytes, s.len, 0};
+	pgwire_init(&r);
+	while (pgwire_next(&r, &in, &ev) == 1)
+		if (ev.kind == PGWIRE_COPY_DATA)
+		{
+			cr_assert(ev.whole && ev.last_piece, "a CopyData message of %zu bytes not whole", ev.size);
+			whole++;
+		}
+		else
+			cr_assert(!ev.whole, "message '%c' flagged as a whole CopyData payload", ev.type);
+	cr_assert_eq(whole, 3);
+	pgwire_fini(&r);
+
+	/* the first 9 bytes of "row one": a piece, not whole; its rest neither */
+	s.len = 0;
+	put_message(&s, 'd', "row one", 7);
+	pgwire_init(&r);
+	in = (codec_in) {s.bytes, 9, 0};
+	cr_assert_eq(pgwire_next(&r, &in, &ev), 1);
+	cr_assert(!ev.whole && !ev.last_piece && ev.size == 4);
+	in.size = s.len;
+	cr_assert_eq(pgwire_next(&r, &in, &ev), 1);
+	cr_assert(!ev.whole && ev.last_piece && ev.size == 3);
+	pgwire_fini(&r);
 }
 
 Test(pgwire, unread_returns_the_rest_of_a_piece, .timeout = 10)
