@@ -647,14 +647,18 @@ copybin_fast_rows(copybin_parser *p, const uint8_t *end)
 {
 	const uint8_t *row = p->cur;
 	const uint8_t *next;
+	int32_t		ncols = p->ncols;
+	uint64_t	tuples = p->tuples;
+	chunk_digest *digest = p->digest;
 
-	while ((next = plain_tuple_end(row, end, p->ncols)) != NULL)
+	while ((next = plain_tuple_end(row, end, ncols)) != NULL)
 	{
-		add_tuple(p->digest, row, (size_t) (next - row));
-		p->tuples++;
+		add_tuple(digest, row, (size_t) (next - row));
+		tuples++;
 		row = next;
 	}
 	p->cur = row;
+	p->tuples = tuples;
 }
 
 bool

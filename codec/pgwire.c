@@ -21,6 +21,12 @@ pgwire_fini(pgwire_reader *reader)
 	memset(reader, 0, sizeof(*reader));
 }
 
+static inline uint32_t
+load_be32(const uint8_t *src)
+{
+	return ((uint32_t) src[0] << 24) | ((uint32_t) src[1] << 16) | ((uint32_t) src[2] << 8) | src[3];
+}
+
 static int
 fail(pgwire_reader *r, int code, const char *what)
 {
@@ -48,8 +54,7 @@ pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 		if (r->header_have == 0 && avail >= 5 && in->src[in->pos] == 'd')
 		{
 			const uint8_t *h = in->src + in->pos;
-			uint32_t	length = ((uint32_t) h[1] << 24) | ((uint32_t) h[2] << 16) |
-				((uint32_t) h[3] << 8) | h[4];
+			uint32_t	length = load_be32(h + 1);
 
 			if (length >= 4 && avail - 5 >= length - 4)
 			{
@@ -77,8 +82,7 @@ pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 			if (r->header_have < 5)
 				return 0;
 			r->type = r->header[0];
-			length = ((uint32_t) r->header[1] << 24) | ((uint32_t) r->header[2] << 16) |
-				((uint32_t) r->header[3] << 8) | r->header[4];
+			length = load_be32(r->header + 1);
 			if (length < 4)
 				return fail(r, -EPROTO, "message length below 4");
 			if (r->type != 'd' && length - 4 > PGWIRE_MAX_MESSAGE)

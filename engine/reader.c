@@ -278,21 +278,15 @@ step_direct(copy_reader *r, io_pipe *sink)
 		if (rc < 0)
 			return err_set(r->err, r->side, rc, "%s: malformed protocol data from the %s: %s",
 						   r->what, err_side_name(r->side), pgwire_error(&r->wire));
-		if (ev.kind == PGWIRE_COPY_DATA && ev.whole && (sink == NULL || io_pipe_space(sink) >= ev.size))
-		{
-			if (sink != NULL)
-				io_pipe_write(sink, ev.data, ev.size);
-			if ((rc = hash_message(r, ev.data, ev.size)) < 0)
-				return rc;
-			continue;
-		}
 		if (ev.kind == PGWIRE_COPY_DATA)
 		{
 			size_t		taken = sink != NULL ? io_pipe_write(sink, ev.data, ev.size) : ev.size;
 
 			if (taken < ev.size)
 				pgwire_unread(&r->wire, &r->read_in, ev.size - taken);
-			if ((rc = hash_bytes(r, ev.data, taken)) < 0)
+			rc = ev.whole && taken == ev.size ? hash_message(r, ev.data, taken)
+				: hash_bytes(r, ev.data, taken);
+			if (rc < 0)
 				return rc;
 			continue;
 		}
