@@ -76,6 +76,11 @@ def read_tsv(path, width):
     return rows
 
 
+def seconds_by_name(text):
+    """{"a": 1.5, "b": 2.0} from "a=1.5,b=2.0" ("-" or "": {})."""
+    return dict((p.split("=", 1)[0], float(p.split("=", 1)[1])) for p in text.split(",") if "=" in p)
+
+
 def load_json(path):
     if not path or path == "-" or not os.path.exists(path):
         return None
@@ -688,11 +693,9 @@ def main():
         runs.append({
             "dataset": ds, "section": section, "contender": contender, "jobs": int(jobs),
             "round": int(rnd), "seconds": float(seconds), "status": status,
-            "phases": dict((p.split("=", 1)[0], float(p.split("=", 1)[1]))
-                           for p in phases.split(",") if "=" in p) if phases != "-" else {},
+            "phases": seconds_by_name(phases),
             "report": load_json(json_path), "samples": samples,
-            "server_cpu": dict((p.split("=", 1)[0], float(p.split("=", 1)[1]))
-                               for p in cpu.split(",") if "=" in p),
+            "server_cpu": seconds_by_name(cpu),
         })
     if not runs:
         sys.stderr.write("report: no runs recorded in %s\n" % args.raw)

@@ -171,8 +171,8 @@ chmod 0711 "$work"           # the cluster owner (postgres, when run as root) mu
 src_dir=$work/source
 dst_dir=$work/target
 src_port=55442
-clk_tck=$(getconf CLK_TCK)
 dst_port=55443
+clk_tck=$(getconf CLK_TCK)   # /proc's CPU times are in these ticks
 raw=$work/raw                # measurements, the report's input
 logs=$work/logs
 mkdir -p "$raw/json" "$raw/samples" "$logs"
