@@ -38,6 +38,8 @@
 
 #include <xxhash.h>
 
+#include "codec/be.h"
+
 #define COPYBIN_MAX_DEPTH	32	/* nested values open at once */
 #define COPYBIN_MAX_NDIM	6	/* PostgreSQL's MAXDIM */
 #define COPYBIN_ERR_LEN		256
@@ -146,19 +148,6 @@ static const char *const ctype_kind_name[] = {
 };
 
 static int	value_done(copybin_parser *p);
-
-static inline uint32_t
-load_be16(const uint8_t *src)
-{
-	return ((uint32_t) src[0] << 8) | src[1];
-}
-
-static inline uint32_t
-load_be32(const uint8_t *src)
-{
-	return ((uint32_t) src[0] << 24) | ((uint32_t) src[1] << 16) |
-		((uint32_t) src[2] << 8) | src[3];
-}
 
 static inline uint64_t
 stream_offset(const copybin_parser *p, const uint8_t *at)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/be.h"
+
 void
 pgwire_init(pgwire_reader *reader)
 {
@@ -19,12 +21,6 @@ pgwire_fini(pgwire_reader *reader)
 {
 	free(reader->assembly);
 	memset(reader, 0, sizeof(*reader));
-}
-
-static inline uint32_t
-load_be32(const uint8_t *src)
-{
-	return ((uint32_t) src[0] << 24) | ((uint32_t) src[1] << 16) | ((uint32_t) src[2] << 8) | src[3];
 }
 
 static int
