@@ -419,7 +419,7 @@ plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out
 }
 
 int
-plan_whole_keyless(const plan *p, plan **out)
+plan_whole_tables(const plan *p, const bool *whole, plan **out)
 {
 	plan	   *w = calloc(1, sizeof(*w));
 
@@ -431,9 +431,10 @@ plan_whole_keyless(const plan *p, plan **out)
 	for (int t = 0; t < p->ntables; t++)
 	{
 		const plan_table *pt = &p->tables[t];
-		int			n = pt->method == PLAN_CTID ? 1 : pt->nchunks;
+		bool		merged = whole[t] && pt->nchunks > 1;
+		int			n = merged ? 1 : pt->nchunks;
 
-		w->tables[t] = (plan_table) {w->nchunks, n, pt->method == PLAN_CTID ? PLAN_WHOLE : pt->method};
+		w->tables[t] = (plan_table) {w->nchunks, n, merged ? PLAN_WHOLE : pt->method};
 		for (int i = 0; i < n; i++)
 		{
 			const plan_chunk *pc = &p->chunks[pt->first_chunk + i];
@@ -441,8 +442,9 @@ plan_whole_keyless(const plan *p, plan **out)
 
 			*wc = *pc;
 			wc->predicate = NULL;
-			if (pt->method == PLAN_CTID)
+			if (merged)
 			{
+				wc->freeze = false;
 				for (int j = 1; j < pt->nchunks; j++)
 					wc->est_bytes += p->chunks[pt->first_chunk + j].est_bytes;
 			}

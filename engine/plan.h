@@ -74,11 +74,12 @@ int			plan_build(PGconn *conn, const catalog *cat, const plan_options *opt,
 					   plan **out, sl_err *err);
 
 /*
- * A copy of p in which every table split into ctid ranges is one chunk,
- * for reading a cluster where the same rows lie on other pages.  Chunks
- * keep their order; a table's chunks are still tables[t].first_chunk on.
+ * A copy of p in which each table t with whole[t] is one chunk, the whole
+ * table: for reading a table split into ctid ranges on a cluster where the
+ * same rows lie on other pages, or in one pass.  Chunks keep their order; a
+ * table's chunks are still tables[t].first_chunk on.
  */
-int			plan_whole_keyless(const plan *p, plan **out);
+int			plan_whole_tables(const plan *p, const bool *whole, plan **out);
 
 void		plan_destroy(plan *p);
 

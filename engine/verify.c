@@ -195,7 +195,10 @@ typedef struct verify_ctx
 	const char *source_snapshot;
 	const char *target_snapshot;
 	const char *encoding;
-	const chunk_digest *known;	/* per chunk, the source digest on record; NULL: read the source */
+	const plan *full;			/* the chunk plan; the report's plan reads some tables whole */
+	const chunk_digest *known;	/* per read chunk, the source digest on record; NULL: read the source */
+	const chunk_digest *known_full; /* the same per chunk of full */
+	verify_chunk **parts;		/* per table read whole that differed: its chunks of full */
 	atomic_int	fallback_said;
 	pthread_mutex_t drill_lock; /* one drill-down at a time */
 	uint64_t	rows_named;		/* by all drill-downs so far; guarded by drill_lock */
@@ -405,6 +408,72 @@ drill_down(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_chu
 	return 0;
 }
 
+/* Reads one chunk (counts or digests, both sides) and, with drill, names the rows of a differing one. */
+static int
+check_chunk(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_chunk *pc,
+			const chunk_digest *known, bool drill, verify_chunk *vc, const char *what, sl_err *err)
+{
+	int			rc;
+
+	chunk_digest_reset(&vc->source);
+	chunk_digest_reset(&vc->target);
+	if (known != NULL)
+		vc->source = *known;
+	if (ctx->opt->counts)
+		rc = count_chunk(w, t, pc, vc, what, err);
+	else
+		rc = digest_chunk(w, &ctx->r->tables[pc->table], t, pc, known != NULL, vc, what,
+						  ctx->opt->via_libpq, err);
+	if (rc == 0 && drill && !ctx->opt->counts && !chunk_digest_equal(&vc->source, &vc->target))
+		rc = drill_down(ctx, w, t, pc, vc, what, err);
+	if (rc == 0)
+		vc->status = chunk_digest_equal(&vc->source, &vc->target) ? VERIFY_EQUAL : VERIFY_DIFFERENT;
+	return rc;
+}
+
+/*
+ * A table read whole differs: its chunks of the full plan are checked one by
+ * one, so that the drill-down reads the differing ranges only.  Should none
+ * of them differ (the whole's digests disagree with the sums of its
+ * chunks'), the whole is drilled into after all.
+ */
+static int
+check_parts(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_chunk *whole,
+			verify_chunk *vc, const char *whole_what, sl_err *err)
+{
+	int			ti = whole->table;
+	const plan_table *ft = &ctx->full->tables[ti];
+	verify_chunk *parts = calloc((size_t) ft->nchunks, sizeof(verify_chunk));
+	bool		found = false;
+	int			rc = 0;
+
+	if (parts == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory checking table %s by its chunks", t->qname);
+	ctx->parts[ti] = parts;
+	log_verbose("table %s differs: checking its %d chunks", t->qname, ft->nchunks);
+	for (int i = 0; i < ft->nchunks && rc == 0 && !atomic_load(&ctx->halt); i++)
+	{
+		const plan_chunk *pc = &ctx->full->chunks[ft->first_chunk + i];
+		char		what[512];
+
+		plan_chunk_describe(pc, t, what, sizeof(what));
+		rc = check_chunk(ctx, w, t, pc, ctx->known_full ? &ctx->known_full[ft->first_chunk + i] : NULL,
+						 true, &parts[i], what, err);
+		if (rc < 0)
+			parts[i].status = VERIFY_FAILED;
+		found |= parts[i].status != VERIFY_EQUAL;
+	}
+	if (rc < 0 || found || atomic_load(&ctx->halt))
+		return rc;
+	log_warning("%s: the table's digests differ but those of its chunks do not; reading it whole",
+			  whole_what);
+	for (int i = 0; i < ft->nchunks; i++)
+		drill_result_fini(&parts[i].drill);
+	free(parts);
+	ctx->parts[ti] = NULL;
+	return drill_down(ctx, w, t, whole, vc, whole_what, err);
+}
+
 static int64_t
 verify_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 {
@@ -416,22 +485,16 @@ verify_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 	verify_chunk *vc = &r->chunks[idx];
 	char		what[512];
 	double		t0 = sched_now();
+	bool		merged;
 	int			rc;
 
 	if (w->source == NULL || w->target == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "worker %d has no connection", w->id);
 	plan_chunk_describe(pc, t, what, sizeof(what));
-	chunk_digest_reset(&vc->source);
-	chunk_digest_reset(&vc->target);
-	if (ctx->known != NULL)
-		vc->source = ctx->known[idx];
-	if (ctx->opt->counts)
-		rc = count_chunk(w, t, pc, vc, what, err);
-	else
-		rc = digest_chunk(w, &r->tables[pc->table], t, pc, ctx->known != NULL, vc, what,
-						  ctx->opt->via_libpq, err);
-	if (rc == 0 && !ctx->opt->counts && !chunk_digest_equal(&vc->source, &vc->target))
-		rc = drill_down(ctx, w, t, pc, vc, what, err);
+	merged = ctx->full->tables[pc->table].nchunks > 1 && r->plan->tables[pc->table].nchunks == 1;
+	rc = check_chunk(ctx, w, t, pc, ctx->known ? &ctx->known[idx] : NULL, !merged, vc, what, err);
+	if (rc == 0 && merged && vc->status == VERIFY_DIFFERENT)
+		rc = check_parts(ctx, w, t, pc, vc, what, err);
 	vc->seconds = sched_now() - t0;
 	if (rc < 0)
 	{
@@ -441,7 +504,6 @@ verify_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 		conn_close(&w->target);
 		return rc;
 	}
-	vc->status = chunk_digest_equal(&vc->source, &vc->target) ? VERIFY_EQUAL : VERIFY_DIFFERENT;
 	if (vc->status == VERIFY_DIFFERENT)
 		log_verbose("%s differs: %llu rows on the source, %llu on the target", what,
 					(unsigned long long) vc->source.rows, (unsigned long long) vc->target.rows);
@@ -464,11 +526,12 @@ in_sample(int idx, double sample)
 }
 
 /*
- * The clone's source digests, per chunk of p (the clone's plan with its
- * ctid-split tables made whole): a whole table's digest sums its chunks'.
+ * Digests per chunk of p, from digests per chunk of from, where p is from
+ * with some tables made whole (plan_whole_tables): a whole table's digest
+ * sums its chunks'.
  */
 static chunk_digest *
-clone_digests(const plan *clone_plan, const chunk_digest *digests, const plan *p)
+sum_digests(const plan *from, const chunk_digest *digests, const plan *p)
 {
 	chunk_digest *known = calloc((size_t) p->nchunks + 1, sizeof(chunk_digest));
 
@@ -476,7 +539,7 @@ clone_digests(const plan *clone_plan, const chunk_digest *digests, const plan *p
 		return NULL;
 	for (int t = 0; t < p->ntables; t++)
 	{
-		const plan_table *ct = &clone_plan->tables[t];
+		const plan_table *ct = &from->tables[t];
 
 		for (int i = 0; i < ct->nchunks; i++)
 		{
@@ -486,6 +549,79 @@ clone_digests(const plan *clone_plan, const chunk_digest *digests, const plan *p
 		}
 	}
 	return known;
+}
+
+/*
+ * Marks the keyed tables to read whole, in one pass each: a sequential scan
+ * costs the servers less per row than key ranges.  Only tables that leave
+ * the work spread over the jobs (at most 1/jobs of the bytes to read), and
+ * of at most VERIFY_WHOLE_MAX_CHUNKS chunks, what a table that differs costs
+ * to read again by its chunks.  Not with --sample, a share of the chunks,
+ * nor after a clone, which records each chunk's target digest beside its
+ * source digest.
+ */
+static void
+choose_whole(const verify_report *r, const verify_options *opt, const plan *full, bool *whole)
+{
+	int64_t		total = 0;
+
+	for (int i = 0; i < full->nchunks; i++)
+		if (r->tables[full->chunks[i].table].comparable)
+			total += full->chunks[i].est_bytes;
+	for (int t = 0; t < full->ntables; t++)
+	{
+		const plan_table *pt = &full->tables[t];
+		int64_t		bytes = 0;
+
+		for (int i = 0; i < pt->nchunks; i++)
+			bytes += full->chunks[pt->first_chunk + i].est_bytes;
+		whole[t] = opt->sample >= 1.0 && opt->clone_plan == NULL && r->tables[t].comparable &&
+			pt->method == PLAN_KEY && pt->nchunks > 1 && pt->nchunks <= VERIFY_WHOLE_MAX_CHUNKS &&
+			bytes * (opt->jobs > 1 ? opt->jobs : 1) <= total;
+		if (whole[t])
+			log_verbose("verify: table %s read whole, in one pass (%d chunks if it differs)",
+						r->source_cat->tables[t].qname, pt->nchunks);
+	}
+}
+
+/*
+ * The report's chunks: those read, except that a table read whole that
+ * differed gives way to its chunks of full and their results.
+ */
+static int
+report_parts(verify_report *r, const plan *full, verify_chunk **parts)
+{
+	bool	   *whole = calloc((size_t) full->ntables + 1, sizeof(bool));
+	plan	   *flat = NULL;
+	verify_chunk *chunks = NULL;
+	bool		any = false;
+
+	for (int t = 0; t < full->ntables; t++)
+		any |= parts[t] != NULL;
+	if (!any)
+	{
+		free(whole);
+		return 0;
+	}
+	for (int t = 0; whole != NULL && t < full->ntables; t++)
+		whole[t] = parts[t] == NULL && r->plan->tables[t].nchunks == 1;
+	if (whole == NULL || plan_whole_tables(full, whole, &flat) < 0 ||
+		(chunks = calloc((size_t) flat->nchunks + 1, sizeof(verify_chunk))) == NULL)
+	{
+		free(whole);
+		plan_destroy(flat);
+		return -ENOMEM;
+	}
+	for (int t = 0; t < flat->ntables; t++)
+		for (int i = 0; i < flat->tables[t].nchunks; i++)
+			chunks[flat->tables[t].first_chunk + i] = parts[t] != NULL ? parts[t][i]
+				: r->chunks[r->plan->tables[t].first_chunk + i];
+	free(whole);
+	free(r->chunks);
+	plan_destroy(r->owned_plan);
+	r->chunks = chunks;
+	r->plan = r->owned_plan = flat;
+	return 0;
 }
 
 /* Opens a holder: a connection in a read-only transaction at a snapshot it exports or imports. */
@@ -514,6 +650,10 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	char		source_snapshot[64] = "";
 	char		target_snapshot[64] = "";
 	uint8_t    *skip = NULL;
+	plan	   *full = NULL;
+	bool	   *whole = NULL;
+	verify_chunk **parts = NULL;
+	chunk_digest *known_full = NULL;
 	chunk_digest *known = NULL;
 	double		t_start = sched_now();
 	int			chunks_done = 0;
@@ -558,22 +698,40 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	log_info("verify: %d tables on the source, %d on the target, %d to compare; %d catalog differences",
 			 r->source_cat->ntables, r->target_cat->ntables, r->tables_compared, r->nproblems);
 
-	if (opt->clone_plan != NULL)
-		rc = plan_whole_keyless(opt->clone_plan, &r->owned_plan) < 0
-			? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory") : 0;
+	/* full: the chunks (a table the clone split by ctid made whole); r->plan: the chunks read */
+	whole = calloc((size_t) r->source_cat->ntables + 1, sizeof(bool));
+	parts = calloc((size_t) r->source_cat->ntables + 1, sizeof(verify_chunk *));
+	if (whole == NULL || parts == NULL)
+		rc = -ENOMEM;
+	else if (opt->clone_plan != NULL)
+	{
+		for (int t = 0; t < opt->clone_plan->ntables; t++)
+			whole[t] = opt->clone_plan->tables[t].method == PLAN_CTID;
+		rc = plan_whole_tables(opt->clone_plan, whole, &full);
+	}
 	else
 	{
 		plan_options popt = {opt->chunk_bytes, false, true};
 
-		rc = plan_build(source, r->source_cat, &popt, &r->owned_plan, err);
+		if ((rc = plan_build(source, r->source_cat, &popt, &full, err)) < 0)
+			goto done;
 	}
-	if (rc < 0)
-		goto done;
-	r->plan = r->owned_plan;
-	r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(verify_chunk));
-	skip = calloc((size_t) r->plan->nchunks + 1, 1);
-	if (r->chunks == NULL || skip == NULL ||
-		(opt->clone_digests != NULL && (known = clone_digests(opt->clone_plan, opt->clone_digests, r->plan)) == NULL))
+	if (rc == 0)
+	{
+		choose_whole(r, opt, full, whole);
+		rc = plan_whole_tables(full, whole, &r->owned_plan);
+	}
+	if (rc == 0)
+	{
+		r->plan = r->owned_plan;
+		r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(verify_chunk));
+		skip = calloc((size_t) r->plan->nchunks + 1, 1);
+		if (opt->clone_digests != NULL &&
+			((known_full = sum_digests(opt->clone_plan, opt->clone_digests, full)) == NULL ||
+			 (known = sum_digests(full, known_full, r->plan)) == NULL))
+			rc = -ENOMEM;
+	}
+	if (rc < 0 || r->chunks == NULL || skip == NULL)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;
@@ -591,7 +749,10 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	ctx.r = r;
 	ctx.source_snapshot = source_snapshot;
 	ctx.target_snapshot = target_snapshot;
+	ctx.full = full;
 	ctx.known = known;
+	ctx.known_full = known_full;
+	ctx.parts = parts;
 	pthread_mutex_init(&ctx.drill_lock, NULL);
 	{
 		sched_options sopt = {opt->jobs, "verify", r->source_cat, skip, &ctx.halt, NULL};
@@ -599,6 +760,11 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 		rc = sched_run(&verify_ops, &ctx, r->plan, &sopt, &chunks_done, err);
 	}
 	pthread_mutex_destroy(&ctx.drill_lock);
+	if (report_parts(r, full, parts) < 0 && rc == 0)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
 	for (int i = 0; i < r->plan->nchunks; i++)
 	{
 		const verify_chunk *vc = &r->chunks[i];
@@ -628,6 +794,12 @@ done:
 	conn_close(&target);
 	free(skip);
 	free(known);
+	free(known_full);
+	for (int t = 0; parts != NULL && t < r->source_cat->ntables; t++)
+		free(parts[t]);
+	free(parts);
+	free(whole);
+	plan_destroy(full);
 	free((char *) ctx.encoding);
 	r->seconds = sched_now() - t_start;
 	if (report_out != NULL)

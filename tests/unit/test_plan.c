@@ -124,6 +124,41 @@ Test(plan, zero_column_table_copies_without_a_column_list, .timeout = 10)
 	sbuf_fini(&out);
 }
 
+Test(plan, whole_tables_merge_the_chosen_tables_only, .timeout = 10)
+{
+	plan_chunk	chunks[] = {
+		{0, 1, "id < '5'::bigint", 40, false},
+		{0, 2, "id >= '5'::bigint", 60, false},
+		{1, 1, NULL, 7, true},
+		{2, 1, "ctid < '(9,0)'::pg_catalog.tid", 10, false},
+		{2, 2, "ctid >= '(9,0)'::pg_catalog.tid", 12, false},
+	};
+	plan_table	tables[] = {{0, 2, PLAN_KEY}, {2, 1, PLAN_WHOLE}, {3, 2, PLAN_CTID}};
+	plan		p = {5, chunks, 3, tables};
+	bool		whole[] = {false, true, true};
+	plan	   *w = NULL;
+
+	cr_assert_eq(plan_whole_tables(&p, whole, &w), 0);
+	cr_assert_eq(w->nchunks, 4);
+	/* the key ranges stay, copied */
+	cr_assert_eq(w->tables[0].nchunks, 2);
+	cr_assert_eq(w->tables[0].method, PLAN_KEY);
+	cr_assert_str_eq(w->chunks[1].predicate, "id >= '5'::bigint");
+	cr_assert_neq(w->chunks[1].predicate, chunks[1].predicate);
+	/* a table already whole stays as it is, frozen load and all */
+	cr_assert_eq(w->tables[1].first_chunk, 2);
+	cr_assert(w->chunks[2].freeze);
+	/* the ctid ranges become one chunk with the table's bytes */
+	cr_assert_eq(w->tables[2].first_chunk, 3);
+	cr_assert_eq(w->tables[2].nchunks, 1);
+	cr_assert_eq(w->tables[2].method, PLAN_WHOLE);
+	cr_assert_null(w->chunks[3].predicate);
+	cr_assert_eq(w->chunks[3].est_bytes, 22);
+	cr_assert_eq(w->chunks[3].seq, 1);
+	cr_assert_eq(w->chunks[3].table, 2);
+	plan_destroy(w);
+}
+
 Test(sbuf, refuses_to_grow_past_its_cap, .timeout = 10)
 {
 	sbuf		out;
