@@ -586,7 +586,8 @@ choose_whole(const verify_report *r, const verify_options *opt, const plan *full
 
 /*
  * The report's chunks: those read, except that a table read whole that
- * differed gives way to its chunks of full and their results.
+ * differed gives way to its chunks of full and their results, which move
+ * there from parts.
  */
 static int
 report_parts(verify_report *r, const plan *full, verify_chunk **parts)
@@ -613,9 +614,13 @@ report_parts(verify_report *r, const plan *full, verify_chunk **parts)
 		return -ENOMEM;
 	}
 	for (int t = 0; t < flat->ntables; t++)
+	{
 		for (int i = 0; i < flat->tables[t].nchunks; i++)
 			chunks[flat->tables[t].first_chunk + i] = parts[t] != NULL ? parts[t][i]
 				: r->chunks[r->plan->tables[t].first_chunk + i];
+		free(parts[t]);			/* its drill results moved */
+		parts[t] = NULL;
+	}
 	free(whole);
 	free(r->chunks);
 	plan_destroy(r->owned_plan);
@@ -796,7 +801,11 @@ done:
 	free(known);
 	free(known_full);
 	for (int t = 0; parts != NULL && t < r->source_cat->ntables; t++)
+	{
+		for (int i = 0; parts[t] != NULL && i < full->tables[t].nchunks; i++)
+			drill_result_fini(&parts[t][i].drill);
 		free(parts[t]);
+	}
 	free(parts);
 	free(whole);
 	plan_destroy(full);
