@@ -455,10 +455,12 @@ check_parts(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_ch
 	{
 		const plan_chunk *pc = &ctx->full->chunks[ft->first_chunk + i];
 		char		what[512];
+		double		t0 = sched_now();
 
 		plan_chunk_describe(pc, t, what, sizeof(what));
 		rc = check_chunk(ctx, w, t, pc, ctx->known_full ? &ctx->known_full[ft->first_chunk + i] : NULL,
 						 true, &parts[i], what, err);
+		parts[i].seconds = sched_now() - t0;
 		if (rc < 0)
 			parts[i].status = VERIFY_FAILED;
 		found |= parts[i].status != VERIFY_EQUAL;
