@@ -196,8 +196,7 @@ typedef struct verify_ctx
 	const char *target_snapshot;
 	const char *encoding;
 	const plan *full;			/* the chunk plan; the report's plan reads some tables whole */
-	const chunk_digest *known;	/* per read chunk, the source digest on record; NULL: read the source */
-	const chunk_digest *known_full; /* the same per chunk of full */
+	const chunk_digest *known;	/* per chunk, the source digest on record; NULL: read the source */
 	verify_chunk **parts;		/* per table read whole that differed: its chunks of full */
 	atomic_int	fallback_said;
 	pthread_mutex_t drill_lock; /* one drill-down at a time */
@@ -433,7 +432,8 @@ check_chunk(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_ch
 
 /*
  * A table read whole differs: its chunks of the full plan are checked one by
- * one, so that the drill-down reads the differing ranges only.  Should none
+ * one, both sides (tables are read whole only where the source is read), so
+ * that the drill-down reads the differing ranges only.  Should none
  * of them differ (the whole's digests disagree with the sums of its
  * chunks'), the whole is drilled into after all.
  */
@@ -458,8 +458,7 @@ check_parts(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_ch
 		double		t0 = sched_now();
 
 		plan_chunk_describe(pc, t, what, sizeof(what));
-		rc = check_chunk(ctx, w, t, pc, ctx->known_full ? &ctx->known_full[ft->first_chunk + i] : NULL,
-						 true, &parts[i], what, err);
+		rc = check_chunk(ctx, w, t, pc, NULL, true, &parts[i], what, err);
 		parts[i].seconds = sched_now() - t0;
 		if (rc < 0)
 			parts[i].status = VERIFY_FAILED;
@@ -528,12 +527,11 @@ in_sample(int idx, double sample)
 }
 
 /*
- * Digests per chunk of p, from digests per chunk of from, where p is from
- * with some tables made whole (plan_whole_tables): a whole table's digest
- * sums its chunks'.
+ * The clone's source digests, per chunk of p (the clone's plan with its
+ * ctid-split tables made whole): a whole table's digest sums its chunks'.
  */
 static chunk_digest *
-sum_digests(const plan *from, const chunk_digest *digests, const plan *p)
+clone_digests(const plan *clone_plan, const chunk_digest *digests, const plan *p)
 {
 	chunk_digest *known = calloc((size_t) p->nchunks + 1, sizeof(chunk_digest));
 
@@ -541,7 +539,7 @@ sum_digests(const plan *from, const chunk_digest *digests, const plan *p)
 		return NULL;
 	for (int t = 0; t < p->ntables; t++)
 	{
-		const plan_table *ct = &from->tables[t];
+		const plan_table *ct = &clone_plan->tables[t];
 
 		for (int i = 0; i < ct->nchunks; i++)
 		{
@@ -594,7 +592,7 @@ choose_whole(const verify_report *r, const verify_options *opt, const plan *full
 static int
 report_parts(verify_report *r, const plan *full, verify_chunk **parts)
 {
-	bool	   *whole = calloc((size_t) full->ntables + 1, sizeof(bool));
+	bool	   *whole;
 	plan	   *flat = NULL;
 	verify_chunk *chunks = NULL;
 	bool		any = false;
@@ -602,10 +600,8 @@ report_parts(verify_report *r, const plan *full, verify_chunk **parts)
 	for (int t = 0; t < full->ntables; t++)
 		any |= parts[t] != NULL;
 	if (!any)
-	{
-		free(whole);
 		return 0;
-	}
+	whole = calloc((size_t) full->ntables + 1, sizeof(bool));
 	for (int t = 0; whole != NULL && t < full->ntables; t++)
 		whole[t] = parts[t] == NULL && r->plan->tables[t].nchunks == 1;
 	if (whole == NULL || plan_whole_tables(full, whole, &flat) < 0 ||
@@ -660,7 +656,6 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	plan	   *full = NULL;
 	bool	   *whole = NULL;
 	verify_chunk **parts = NULL;
-	chunk_digest *known_full = NULL;
 	chunk_digest *known = NULL;
 	double		t_start = sched_now();
 	int			chunks_done = 0;
@@ -734,8 +729,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 		r->chunks = calloc((size_t) r->plan->nchunks + 1, sizeof(verify_chunk));
 		skip = calloc((size_t) r->plan->nchunks + 1, 1);
 		if (opt->clone_digests != NULL &&
-			((known_full = sum_digests(opt->clone_plan, opt->clone_digests, full)) == NULL ||
-			 (known = sum_digests(full, known_full, r->plan)) == NULL))
+			(known = clone_digests(opt->clone_plan, opt->clone_digests, r->plan)) == NULL)
 			rc = -ENOMEM;
 	}
 	if (rc < 0 || r->chunks == NULL || skip == NULL)
@@ -758,7 +752,6 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	ctx.target_snapshot = target_snapshot;
 	ctx.full = full;
 	ctx.known = known;
-	ctx.known_full = known_full;
 	ctx.parts = parts;
 	pthread_mutex_init(&ctx.drill_lock, NULL);
 	{
@@ -801,7 +794,6 @@ done:
 	conn_close(&target);
 	free(skip);
 	free(known);
-	free(known_full);
 	for (int t = 0; parts != NULL && t < r->source_cat->ntables; t++)
 	{
 		for (int i = 0; parts[t] != NULL && i < full->tables[t].nchunks; i++)

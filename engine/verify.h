@@ -14,10 +14,9 @@
  * the servers less per row than key ranges; only if it differs are its
  * chunks read, and the report shows them in its place.  Not with a sample
  * (a share of the chunks), nor after a clone (each chunk's target digest
- * goes on record beside its source digest).  A chunk whose
- * digests differ is drilled into (engine/drill.h) until its differing rows
- * are named, up to max_diffs rows in all; once that many are named no more
- * chunks start.
+ * goes on record beside its source digest).  A chunk whose digests differ
+ * is drilled into (engine/drill.h) until its differing rows are named, up
+ * to max_diffs rows in all; once that many are named no more chunks start.
  *
  * After a consistent clone the source's digests are on record: given the
  * clone's catalog, plan and digests, only the target is read (a table the
