@@ -142,7 +142,7 @@ chunk_attempt(void *arg, sl_err *err)
 	*claimed = false;
 	if ((w->source == NULL || w->target == NULL) && (rc = open_worker_connections(ctx, cw, err)) < 0)
 		return rc;
-	if ((rc = state_chunk_begin(&cw->st, ctx->run_id, idx, claimed, &started, err)) < 0)
+	if ((rc = state_chunk_begin(&cw->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
 		goto fail;
 	if (!*claimed)
 		return 0;
@@ -290,10 +290,10 @@ run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_er
 		if (pending == 0)
 			break;
 		/*
-		 * Through the spill directory once; chunks that other processes
-		 * held and gave up are copied straight after that.
-		 * XXX: that needs the snapshot, which the spill run may have
-		 * released: such a chunk then fails to import it.
+		 * Through the spill directory once.  Its readers read every chunk
+		 * not done, and its loaders keep the files of chunks that others
+		 * hold until those are done or given back: once it is through, the
+		 * released snapshot is needed for nothing.
 		 */
 		if (ctx->opt->spill_dir != NULL && first)
 			rc = clone_spill_chunks(ctx, skip, &done_now, err);

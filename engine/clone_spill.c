@@ -7,11 +7,15 @@
  * were finished and load each in one target transaction with its record,
  * as a direct clone loads a chunk; the load commits only when the rows read
  * back from the file hash to the reader's digest.  A loaded file is deleted
- * (--keep-spill keeps it).  Before it starts a chunk, a reader waits while
- * the files not yet loaded take --spill-limit bytes or more.  Once the last
- * chunk is read, the source snapshot is released (unless --verify needs it
- * for its drill-down) while the loaders go on: a slow target no longer
- * holds back the source's vacuum.
+ * (--keep-spill keeps it), and so is the file of a chunk another process
+ * has copied.  The file of a chunk another process is still copying is
+ * kept and offered again every LATER_SECONDS until that process is done
+ * with it: should it give the chunk back, the file is what is loaded, for
+ * the snapshot it was read at may be gone.  Before it starts a chunk, a
+ * reader waits while the files not yet loaded take --spill-limit bytes or
+ * more.  Once the last chunk is read, the source snapshot is released
+ * (unless --verify needs it for its drill-down) while the loaders go on: a
+ * slow target no longer holds back the source's vacuum.
  *
  * Thread safety: the readers run on one engine/sched.c scheduler in a
  * thread of their own, the loaders on another in the caller's thread.
@@ -41,6 +45,7 @@
 #include "engine/state.h"
 
 #define WAIT_TICK_MS 200
+#define LATER_SECONDS 1.0		/* between looks at a chunk another process holds */
 
 typedef struct spill_pipe
 {
@@ -57,6 +62,10 @@ typedef struct spill_pipe
 	int		   *queue;			/* guarded: chunks read and not yet taken by a loader */
 	int			head;			/* guarded */
 	int			tail;			/* guarded */
+	int		   *later;			/* guarded: chunks read that another process holds */
+	int			nlater;			/* guarded */
+	double		later_at;		/* guarded: when to offer them again */
+	bool	   *kept;			/* guarded: per chunk, put back at least once */
 	uint64_t	on_disk;		/* guarded: bytes of the files not yet loaded */
 	uint64_t	peak;			/* guarded */
 	bool		reading;		/* guarded: the readers still run */
@@ -84,6 +93,7 @@ typedef struct spill_loader
 	spill_pipe *pipe;
 	int			idx;			/* the chunk it loads */
 	bool		claimed;		/* its last attempt took the chunk's record */
+	bool		held;			/* else, another process holds the record */
 	PGconn	   *target;
 	state		st;				/* over target */
 	chunkfile_loader *loader;
@@ -293,7 +303,11 @@ loader_close(void *arg, void *state_arg)
 	free(ld);
 }
 
-/* The next finished chunk; waits for one while readers run; -1 when there are no more. */
+/*
+ * The next finished chunk, else one put back for later once its time has
+ * come; waits while readers run or chunks are put back; -1 when there are
+ * no more.
+ */
 static int
 loader_pick(void *arg, const atomic_int *stop)
 {
@@ -301,10 +315,22 @@ loader_pick(void *arg, const atomic_int *stop)
 	int			idx = -1;
 
 	pthread_mutex_lock(&sp->lock);
-	while (sp->head == sp->tail && sp->reading && !atomic_load(stop) && !atomic_load(&sp->failed))
+	while (!atomic_load(stop) && !atomic_load(&sp->failed))
+	{
+		if (sp->head < sp->tail)
+		{
+			idx = sp->queue[sp->head++];
+			break;
+		}
+		if (sp->nlater > 0 && sched_now() >= sp->later_at)
+		{
+			idx = sp->later[--sp->nlater];
+			break;
+		}
+		if (!sp->reading && sp->nlater == 0)
+			break;
 		timed_wait(sp);
-	if (sp->head < sp->tail && !atomic_load(stop) && !atomic_load(&sp->failed))
-		idx = sp->queue[sp->head++];
+	}
 	pthread_mutex_unlock(&sp->lock);
 	return idx;
 }
@@ -323,6 +349,7 @@ load_attempt(void *arg, sl_err *err)
 	int			rc;
 
 	ld->claimed = false;
+	ld->held = false;
 	if (ld->target == NULL)
 	{
 		if ((rc = clone_open_target(ctx, &ld->target, err)) < 0)
@@ -330,7 +357,7 @@ load_attempt(void *arg, sl_err *err)
 		ld->st.conn = ld->target;
 	}
 	chunkfile_name(ld->idx, name, sizeof(name));
-	if ((rc = state_chunk_begin(&ld->st, ctx->run_id, ld->idx, &ld->claimed, &started, err)) < 0)
+	if ((rc = state_chunk_begin(&ld->st, ctx->run_id, ld->idx, &ld->claimed, &ld->held, &started, err)) < 0)
 		goto fail;
 	if (!ld->claimed)
 		return 0;
@@ -367,6 +394,20 @@ loader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 	{
 		c->status = CHUNK_FAILED;
 		return rc;
+	}
+	if (ld->held)
+	{
+		bool		first;
+
+		pthread_mutex_lock(&sp->lock);
+		first = !sp->kept[idx];
+		sp->kept[idx] = true;
+		sp->later[sp->nlater++] = idx;
+		sp->later_at = sched_now() + LATER_SECONDS;
+		pthread_mutex_unlock(&sp->lock);
+		if (first)
+			log_info("%s: another process is copying its chunk; the file is kept until it is done", what);
+		return SCHED_LATER;
 	}
 	if (ld->claimed)
 	{
@@ -469,7 +510,9 @@ clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err
 	pthread_cond_init(&sp.changed, NULL);
 	sp.files = calloc((size_t) nchunks + 1, sizeof(chunkfile_info));
 	sp.queue = calloc((size_t) nchunks + 1, sizeof(int));
-	if (sp.files == NULL || sp.queue == NULL)
+	sp.later = calloc((size_t) nchunks + 1, sizeof(int));
+	sp.kept = calloc((size_t) nchunks + 1, sizeof(bool));
+	if (sp.files == NULL || sp.queue == NULL || sp.later == NULL || sp.kept == NULL)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;
@@ -516,5 +559,7 @@ done:
 	pthread_mutex_destroy(&sp.lock);
 	free(sp.files);
 	free(sp.queue);
+	free(sp.later);
+	free(sp.kept);
 	return rc;
 }

@@ -190,6 +190,12 @@ metrics_chunk_finished(bool ok)
 }
 
 void
+metrics_chunk_put_back(void)
+{
+	atomic_fetch_sub_explicit(&state.in_flight, 1, memory_order_relaxed);
+}
+
+void
 metrics_add_retry(void)
 {
 	atomic_fetch_add_explicit(&state.retries, 1, memory_order_relaxed);

@@ -42,6 +42,7 @@ void		metrics_add_rows(uint64_t n);
 void		metrics_add_bytes(uint64_t n);	/* COPY bytes moved */
 void		metrics_chunk_started(void);	/* in flight +1 */
 void		metrics_chunk_finished(bool ok);	/* in flight -1; done or failed +1 */
+void		metrics_chunk_put_back(void);	/* in flight -1: to be run later */
 void		metrics_add_retry(void);
 
 /* Appends the exposition text to out; 0 or -ENOMEM. */

@@ -407,7 +407,7 @@ load_attempt(void *arg, sl_err *err)
 	if (w->target == NULL && (rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0)
 		return rc;
 	w->st.conn = w->target;
-	if ((rc = state_chunk_begin(&w->st, ctx->run_id, idx, claimed, &started, err)) < 0)
+	if ((rc = state_chunk_begin(&w->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
 		goto fail;
 	if (!*claimed)
 		return 0;

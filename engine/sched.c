@@ -108,6 +108,11 @@ worker_main(void *arg)
 		rows = 0;
 		moved = s->ops->run(s->ctx, state, chunk, &rows, &err);
 		progress_chunk_end(s->progress, wa->id, chunk, moved >= 0, moved > 0 ? (uint64_t) moved : 0, rows);
+		if (moved == SCHED_LATER)
+		{
+			metrics_chunk_put_back();
+			continue;
+		}
 		metrics_chunk_finished(moved >= 0);
 		if (moved > 0)
 		{

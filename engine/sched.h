@@ -30,12 +30,16 @@ typedef struct sched_ops
 	/*
 	 * Runs chunk (an index into the plan); returns the bytes it moved, or a
 	 * negative errno; *rows receives the rows it moved (0 when it found the
-	 * chunk done already).
+	 * chunk done already).  With a pick function, it may instead return
+	 * SCHED_LATER: the chunk was not run, and pick offers it again later.
 	 */
 	int64_t		(*run) (void *ctx, void *state, int chunk, uint64_t *rows, sl_err *err);
 	/* Releases what open made, also after a failure; state may be NULL. */
 	void		(*close) (void *ctx, void *state);
 } sched_ops;
+
+/* ops->run: the chunk is put back, neither done nor failed (see sched_ops) */
+#define SCHED_LATER INT64_MIN
 
 typedef struct sched_options
 {

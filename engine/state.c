@@ -513,8 +513,8 @@ state_chunks_refresh(state *st, int64_t run_id, int n, state_chunk *chunks, sl_e
 }
 
 int
-state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, double *started_epoch,
-				  sl_err *err)
+state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, bool *held,
+				  double *started_epoch, sl_err *err)
 {
 	char		id[32];
 	char		no[16];
@@ -537,7 +537,20 @@ state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, double
 		return rc;
 	*claimed = PQntuples(res) == 1;
 	PQclear(res);
-	return *claimed ? 0 : conn_exec(st->conn, SIDE_TARGET, "ROLLBACK", err);
+	if (*claimed)
+		return 0;
+	if (held != NULL)
+	{
+		/* skipped: done, or locked by its holder (who may have finished since) */
+		rc = run_sql(st, "SELECT 1 FROM %s.chunk WHERE run_id = $1::bigint AND chunk_no = $2::int"
+					 " AND status = 'pending'", 2, params, &res, "could not read the chunk's row on the target",
+					 err);
+		if (rc < 0)
+			return rc;
+		*held = PQntuples(res) == 1;
+		PQclear(res);
+	}
+	return conn_exec(st->conn, SIDE_TARGET, "ROLLBACK", err);
 }
 
 int

@@ -135,11 +135,13 @@ int			state_chunks_refresh(state *st, int64_t run_id, int n, state_chunk *chunks
  * Opens chunk chunk_no's transaction on st->conn (BEGIN) and locks the
  * chunk's record if it is pending and no one else holds it.  *claimed says
  * whether it did; when it did not (done, or another's), the transaction is
- * rolled back.  *started_epoch receives the time of the claim (Unix
- * seconds), for state_chunk_commit.  The chunk's rows go into the same
- * transaction; after a failure, the caller drops the connection.
+ * rolled back, and *held (unless held is NULL) says whether the chunk is
+ * still pending in another's hands, which may give it back.
+ * *started_epoch receives the time of the claim (Unix seconds), for
+ * state_chunk_commit.  The chunk's rows go into the same transaction; after
+ * a failure, the caller drops the connection.
  */
-int			state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed,
+int			state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, bool *held,
 							  double *started_epoch, sl_err *err);
 
 /* After the rows: marks the chunk done, in the same transaction, and commits. */

@@ -577,6 +577,16 @@ wait_for() {
   done
 }
 
+# wait_log TEXT: waits until the background clone's stderr says TEXT; fails if it ends first.
+wait_log() {
+  local deadline=$(( $(date +%s) + 120 ))
+  until grep -qF -- "$1" "$case_dir/err"; do
+    kill -0 "$clone_pid" 2>/dev/null || { cat "$case_dir/err"; fail "the clone ended before saying: $1"; }
+    [ "$(date +%s)" -lt "$deadline" ] || fail "timed out waiting for the clone to say: $1"
+    sleep 0.05
+  done
+}
+
 # resume DB: resumes the last run into DB; it must finish, and leave DB identical to big with
 # every chunk done once.
 resume() {
@@ -773,9 +783,9 @@ case_q() {   # dump, then restore: identical; a damaged dump refused before anyt
   fi
 }
 
-case_r() {   # clone --spill: identical, files gone; --keep-spill, --spill-limit; killed and resumed
-  local d=$case_dir/spill files chunks
-  rm -rf "$d" "$case_dir/spill2"
+case_r() {   # clone --spill: identical, files gone; --keep-spill, --spill-limit; killed and resumed; a chunk held elsewhere
+  local d=$case_dir/spill files chunks held holder gate status
+  rm -rf "$d" "$case_dir/spill2" "$case_dir/spill3"
   create_dst dst_r
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_r)" --spill "$d" --jobs 2 --load-jobs 1 \
     --chunk-size 1MB || fail "pgsluice clone --spill exited with status $?"
@@ -827,6 +837,53 @@ PY
   expect_identical big big_spill_kill
   expect_chunks_done big_spill_kill
   [ -z "$(ls -A "$case_dir/spill2")" ] || fail "the resumed run left files: $(ls -R "$case_dir/spill2")"
+
+  # a chunk another process holds from the start until after the snapshot is released, then
+  # gives back: loaded from its file.  A session holds its record, as a process copying it
+  # would, until the advisory lock that the gate session holds is let go.
+  create_dst big_spill_held
+  psql_dst big_spill_held -c "SELECT pg_advisory_lock(4242), pg_sleep(600)" >/dev/null 2>&1 &
+  gate=$!
+  clone_pid=$gate
+  wait_for big_spill_held "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND granted"
+  psql_dst big_spill_held >"$case_dir/held.out" 2>&1 <<'SQL' &
+DO $$
+DECLARE n int;
+BEGIN
+  LOOP  -- the chunk the readers come to last, as soon as the run has recorded its chunks
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+               WHERE s.nspname = 'pgsluice' AND c.relname = 'chunk') THEN
+      EXECUTE 'SELECT chunk_no FROM pgsluice.chunk WHERE status = ''pending''
+               ORDER BY est_bytes, chunk_no DESC LIMIT 1 FOR UPDATE SKIP LOCKED' INTO n;
+      EXIT WHEN n IS NOT NULL;
+    END IF;
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+  RAISE NOTICE 'holding chunk %', n;
+  PERFORM pg_advisory_lock(4242);
+  RAISE EXCEPTION 'giving chunk % back', n;
+END $$;
+SQL
+  holder=$!
+  start_clone big_spill_held --spill "$case_dir/spill3" --jobs 2 --load-jobs 1 --chunk-size 2MB
+  wait_log 'source snapshot released'
+  wait_log 'another process is copying its chunk'
+  psql_dst big_spill_held -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                              WHERE query LIKE '%pg_advisory_lock(4242), pg_sleep%' AND pid <> pg_backend_pid()" \
+    >/dev/null || fail "could not end the gate session"
+  wait "$gate" "$holder"
+  cat "$case_dir/held.out"
+  held=$(sed -n 's/.*giving chunk \([0-9]*\) back.*/\1/p' "$case_dir/held.out")
+  [ -n "$held" ] || fail "the session did not hold a chunk"
+  status=0
+  wait "$clone_pid" || status=$?
+  cat "$case_dir/err"
+  [ "$status" -eq 0 ] || fail "the clone with a chunk held elsewhere exited with status $status"
+  expect_identical big big_spill_held
+  expect_chunks_done big_spill_held
+  [ "$(psql_dst big_spill_held -c "SELECT worker LIKE '%/load-%' FROM pgsluice.chunk WHERE chunk_no = $held")" = t ] \
+    || fail "chunk $held was not loaded from its file"
+  [ -z "$(ls -A "$case_dir/spill3")" ] || fail "the run left files: $(ls -R "$case_dir/spill3")"
 }
 
 # expect_finding SEVERITY SIDE CODE TEXT [FIX]: $case_dir/out (pgsluice check's report) has a
@@ -1391,7 +1448,7 @@ cases=(
   "o|the target restarted mid-run: retried to an identical copy; a permanent error stops at once"
   "p|three processes on one run, the first killed: the others and a resume finish it"
   "q|dump then restore is identical; a damaged dump is refused untouched; a killed restore resumes; ENOSPC"
-  "r|clone --spill is identical and removes its files; --keep-spill; --spill-limit; killed and resumed"
+  "r|clone --spill is identical and removes its files; --keep-spill; --spill-limit; killed and resumed; a chunk held elsewhere loaded from its file"
   "t|no password in output, logs, JSON or ps; progress lines when piped; a live display in a terminal"
   "u|plan lists the clone's chunks and an estimate; Prometheus metrics served and written during a clone"
   "v|--table, --exclude-table, --schema, --exclude-schema choose as pg_dump's patterns do; a resume keeps them"
