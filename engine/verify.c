@@ -613,6 +613,9 @@ report_parts(verify_report *r, const plan *full, verify_chunk **parts)
 	}
 	for (int t = 0; t < flat->ntables; t++)
 	{
+		/* the whole read goes from the list, not from the bytes read */
+		if (parts[t] != NULL)
+			r->bytes += r->chunks[r->plan->tables[t].first_chunk].bytes;
 		for (int i = 0; i < flat->tables[t].nchunks; i++)
 			chunks[flat->tables[t].first_chunk + i] = parts[t] != NULL ? parts[t][i]
 				: r->chunks[r->plan->tables[t].first_chunk + i];

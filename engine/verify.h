@@ -114,7 +114,8 @@ typedef struct verify_report
 	uint64_t	rows_different; /* named by the drill-downs */
 	bool		diffs_truncated;	/* more rows differ than were named */
 	bool		target_only;	/* the source digests came from the clone */
-	uint64_t	bytes;
+	uint64_t	bytes;			/* read, both sides; a table read whole and then by
+								 * its chunks counts twice */
 	double		seconds;
 	char		io_backend[16];
 } verify_report;
