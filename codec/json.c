@@ -602,6 +602,15 @@ string_pass(json_parser *ps, size_t start, char *out, size_t *size, size_t *end)
 					if (cp < 0)
 						return fail_at(ps, -EPROTO, pos,
 									   "\"\\u\" not followed by four hexadecimal digits in string");
+					if (cp >= 0xdc80 && cp <= 0xdcff)
+					{
+						/* json_quote's escape of a byte of invalid UTF-8: that byte */
+						if (out != NULL)
+							out[n] = (char) (cp - 0xdc00);
+						n++;
+						pos += esc_len;
+						continue;
+					}
 					if (cp >= 0xdc00 && cp <= 0xdfff)
 						return fail_at(ps, -EPROTO, pos, "lone low surrogate \"%.6s\" in string",
 									   (const char *) t + pos);
@@ -1445,13 +1454,28 @@ json_quote(char *out, size_t outlen, const char *s, size_t len)
 		{
 			put_char(out, outlen, &need, '\\');
 			put_char(out, outlen, &need, esc);
+			continue;
 		}
-		else if (c < 0x20)
+		if (c >= 0x80)
 		{
+			size_t		bad;
+			int			k = utf8_check((const unsigned char *) s + i, len - i, &bad);
+
+			if (k > 0)
+			{
+				for (int j = 0; j < k; j++)
+					put_char(out, outlen, &need, s[i + j]);
+				i += (size_t) k - 1;
+				continue;
+			}
+		}
+		if (c < 0x20 || c >= 0x80)
+		{
+			/* a control character as \u00XX, a byte of invalid UTF-8 as \udcXX */
 			put_char(out, outlen, &need, '\\');
 			put_char(out, outlen, &need, 'u');
-			put_char(out, outlen, &need, '0');
-			put_char(out, outlen, &need, '0');
+			put_char(out, outlen, &need, c < 0x20 ? '0' : 'd');
+			put_char(out, outlen, &need, c < 0x20 ? '0' : 'c');
 			put_char(out, outlen, &need, hex[c >> 4]);
 			put_char(out, outlen, &need, hex[c & 15]);
 		}

@@ -9,13 +9,15 @@
  * leading zeros, no byte order mark, no NaN or Infinity, no single quotes,
  * no unescaped control characters in strings, only the escapes JSON has,
  * no invalid UTF-8 anywhere (overlong forms and encoded surrogates
- * included), no lone surrogate in a \u escape, no two members with the same
- * key in one object, and nothing but whitespace after the top-level value
- * (which may be any value, not only an object or an array).
+ * included), no lone surrogate in a \u escape except json_quote's \udc80 to
+ * \udcff, no two members with the same key in one object, and nothing but
+ * whitespace after the top-level value (which may be any value, not only an
+ * object or an array).
  *
  * json_parse() builds an immutable tree in an arena owned by the json_doc:
  * strings come out decoded (UTF-8, NUL-terminated, with their length, since
- * \u0000 is allowed), arrays and objects keep their document order.  The
+ * \u0000 is allowed; a lone \udcXX gives back the byte XX of invalid UTF-8
+ * that json_quote escaped), arrays and objects keep their document order.  The
  * input need not be NUL-terminated and is not referenced after the call.
  * Every resource has a cap (json_limits): input size, nesting depth and
  * number of values; memory is linear in them, and the parser never recurses.
@@ -113,7 +115,8 @@ const json_value *json_member(const json_value *object, size_t i,
 
 /*
  * A string's bytes, decoded (UTF-8 and NUL-terminated, but it may hold NUL
- * bytes, hence *len, which may be NULL).  NULL when not a string.
+ * bytes, hence *len, which may be NULL, and the bytes of invalid UTF-8 that
+ * json_quote escaped).  NULL when not a string.
  */
 const char *json_string(const json_value *value, size_t *len);
 
@@ -145,10 +148,11 @@ bool		json_is_null(const json_value *value);
  * first outlen - 1 bytes and a NUL (nothing when outlen is 0; out may then
  * be NULL).  So the literal was cut when the result is >= outlen.  Escapes
  * '"', '\\' and the control characters below 0x20 (\b \f \n \r \t, the
- * others as \u00XX); copies every other byte as it is, the input being
- * UTF-8.  XXX: invalid UTF-8 in s is copied too, and json_parse() refuses
- * the result: a writer quoting names from a database that is not in UTF-8
- * (SQL_ASCII, LATIN1) must convert them first or read them in UTF8.
+ * others as \u00XX), and each byte that is not part of valid UTF-8 as
+ * \udcXX (XX from 80 to ff: the "surrogateescape" of Python, whose json
+ * module reads it so); copies every other byte as it is.  So names and
+ * values from a database in SQL_ASCII or another encoding make valid JSON
+ * that json_parse() gives back byte for byte.
  */
 size_t		json_quote(char *out, size_t outlen, const char *s, size_t len);
 

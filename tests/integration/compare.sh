@@ -34,7 +34,9 @@ trap 'rm -rf "$work"' EXIT
 # table ('T'), last_value and is_called for a sequence ('S').
 cat >"$work/digest.sql" <<'EOF'
 \set ON_ERROR_STOP 1
-SET client_encoding = 'UTF8';
+-- UTF8, except on a SQL_ASCII server, whose names and values may be bytes of any encoding
+SELECT CASE WHEN current_setting('server_encoding') = 'SQL_ASCII' THEN 'SQL_ASCII' ELSE 'UTF8' END AS encoding \gset
+SET client_encoding = :'encoding';
 SET search_path = pg_catalog;
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
@@ -63,7 +65,7 @@ WITH rel AS (
   SELECT qname, relkind, relispopulated, nspname, relname,
          format('%L::text, %L::text, %L::text',
                 CASE WHEN relkind = 'S' THEN 'S' ELSE 'T' END,
-                encode(convert_to(qname, 'UTF8'), 'hex'),
+                encode(convert_to(qname, :'encoding'), 'hex'),
                 replace(replace(replace(replace(qname, E'\\', E'\\\\'), E'\n', E'\\n'),
                                 E'\r', E'\\r'), E'\t', E'\\t')) AS head
   FROM rel

@@ -781,6 +781,36 @@ case_q() {   # dump, then restore: identical; a damaged dump refused before anyt
   else
     echo "# skipped the full-disk dump: it needs root and mount namespaces"
   fi
+
+  # a database in SQL_ASCII whose table name and values are not UTF-8: the manifest and the
+  # JSON report are still valid JSON, and the restore gives back the same name and rows
+  psql_src postgres -c "DROP DATABASE IF EXISTS ascii_src" \
+    -c "CREATE DATABASE ascii_src ENCODING 'SQL_ASCII' TEMPLATE template0 LOCALE 'C'" >/dev/null \
+    || fail "could not create database ascii_src"
+  printf 'CREATE TABLE "caf\351" (id int PRIMARY KEY, v text);
+          INSERT INTO "caf\351" SELECT g, '"'"'\351t\351 '"'"' || g FROM generate_series(1, 1000) AS g;\n' \
+    | PGCLIENTENCODING=SQL_ASCII psql_src ascii_src || fail "could not fill database ascii_src"
+  psql_dst postgres -c "DROP DATABASE IF EXISTS ascii_dst" \
+    -c "CREATE DATABASE ascii_dst ENCODING 'SQL_ASCII' TEMPLATE template0 LOCALE 'C'" >/dev/null \
+    || fail "could not create database ascii_dst"
+  rm -rf "$case_dir/ascii"
+  sluice dump --source "$(src_conn ascii_src)" --dir "$case_dir/ascii" \
+    || fail "pgsluice dump of a SQL_ASCII database exited with status $?"
+  sluice restore --dir "$case_dir/ascii" --target "$(dst_conn ascii_dst)" \
+    || fail "pgsluice restore of a SQL_ASCII dump exited with status $?"
+  expect_identical ascii_src ascii_dst
+  sluice verify --source "$(src_conn ascii_src)" --target "$(dst_conn ascii_dst)" --json "$case_dir/ascii.json" \
+    || fail "pgsluice verify of the SQL_ASCII databases exited with status $?"
+  if [ -n "$python" ]; then
+    "$python" - "$case_dir/ascii/manifest.json" "$case_dir/ascii.json" <<'PY' || fail "the manifest or the report is not valid JSON, or lost the name"
+import json, sys
+for path in sys.argv[1:]:
+    text = open(path, "rb").read().decode("ascii")   # every byte that is not UTF-8 is escaped
+    assert "caf\\udce9" in text, path
+    json.loads(text)
+print("manifest and report: valid JSON, the name escaped as caf\\udce9")
+PY
+  fi
 }
 
 case_r() {   # clone --spill: identical, files gone; --keep-spill, --spill-limit; killed and resumed; a chunk held elsewhere
@@ -1447,7 +1477,7 @@ cases=(
   "n|killed early, mid-data and in post-data, and interrupted: resumed to an identical copy"
   "o|the target restarted mid-run: retried to an identical copy; a permanent error stops at once"
   "p|three processes on one run, the first killed: the others and a resume finish it"
-  "q|dump then restore is identical; a damaged dump is refused untouched; a killed restore resumes; ENOSPC"
+  "q|dump then restore is identical; a damaged dump is refused untouched; a killed restore resumes; ENOSPC; SQL_ASCII names"
   "r|clone --spill is identical and removes its files; --keep-spill; --spill-limit; killed and resumed; a chunk held elsewhere loaded from its file"
   "t|no password in output, logs, JSON or ps; progress lines when piped; a live display in a terminal"
   "u|plan lists the clone's chunks and an estimate; Prometheus metrics served and written during a clone"

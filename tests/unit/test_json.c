@@ -1063,18 +1063,60 @@ Test(json, quote_round_trips_every_byte, .timeout = 30)
 		snprintf(what, sizeof(what), "lead byte 0x%02x", c);
 		assert_quote_round_trip(s, n, what);
 	}
-	/* the bytes that are never UTF-8 are copied, and the reader refuses them */
-	for (int c = 0xc0; c <= 0xff; c = c == 0xc1 ? 0xf5 : c + 1)
+	/*
+	 * every byte that is not valid UTF-8 where it stands (alone, a lead byte
+	 * cut short, one that is never UTF-8) is escaped as \udcXX, and only it
+	 */
+	for (int c = 0x80; c <= 0xff; c++)
 	{
-		char		out[16];
-		parsed		p;
+		char		out[32];
+		char		want[32];
 
 		s[0] = (char) c;
-		s[1] = (char) 0x80;
-		cr_assert_eq(json_quote(out, sizeof(out), s, 2), 4);
-		cr_assert_eq((unsigned char) out[1], c, "byte 0x%02x written as 0x%02x", c, (unsigned char) out[1]);
-		p = parse_bytes(out, 4, NULL);
-		cr_assert_eq(p.rc, -EPROTO, "byte 0x%02x: %d (%s), want %d", c, p.rc, p.err, -EPROTO);
+		s[1] = 'a';
+		snprintf(what, sizeof(what), "byte 0x%02x before 'a'", c);
+		snprintf(want, sizeof(want), "\"\\udc%02xa\"", c);
+		cr_assert_eq(json_quote(out, sizeof(out), s, 2), strlen(want), "%s", what);
+		cr_assert_str_eq(out, want, "%s", what);
+		assert_quote_round_trip(s, 2, what);
+		assert_quote_round_trip(s, 1, what);
+	}
+	s[0] = (char) 0xe9;			/* Latin-1 "é" amid valid UTF-8 "é" */
+	s[1] = (char) 0xc3;
+	s[2] = (char) 0xa9;
+	s[3] = (char) 0xe9;
+	assert_quote_round_trip(s, 4, "Latin-1 beside UTF-8");
+}
+
+Test(json, reads_python_surrogateescape, .timeout = 30)
+{
+	/* json.dumps(b"caf\xe9".decode("utf-8", "surrogateescape")) */
+	assert_string_is("\"caf\\udce9\"", "caf\xe9", 4);
+	assert_string_is("\"\\udc80\\uDCFF\"", "\x80\xff", 2);
+	/* the other lone low surrogates stay refused */
+	assert_fails("\"\\udc7f\"", "lone low surrogate \"\\udc7f\"");
+	assert_fails("\"\\udd00\"", "lone low surrogate");
+}
+
+Test(json, quote_round_trips_random_bytes, .timeout = 60)
+{
+	uint64_t	x = 0x2545f4914f6cdd1dULL;
+
+	for (int round = 0; round < 2000; round++)
+	{
+		char		s[64];
+		size_t		len = 1 + round % (sizeof(s) - 1);
+		char		what[32];
+
+		for (size_t i = 0; i < len; i++)
+		{
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			s[i] = (char) (x >> 56);
+		}
+		snprintf(what, sizeof(what), "random bytes, round %d", round);
+		assert_quote_round_trip(s, len, what);
 	}
 }
 
