@@ -1102,9 +1102,11 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		if (conn_import_snapshot(holder, SIDE_SOURCE, run.snapshot, err) < 0)
 		{
 			err_clear(err);
-			rc = err_set(err, SIDE_SOURCE, -ESTALE, "run %lld: its snapshot %s no longer exists (the "
-						 "process that held it has ended): resume the run with \"pgsluice clone "
-						 "--resume %lld\" instead", (long long) run.id, run.snapshot, (long long) run.id);
+			rc = err_set(err, SIDE_SOURCE, -ESTALE, "run %lld: its snapshot %s no longer exists: the "
+						 "process that held it has ended, or, cloning through a spill directory, has "
+						 "read every chunk and released it, and then loads the rest itself; if no "
+						 "process runs it any more, resume it with \"pgsluice clone --resume %lld\"",
+						 (long long) run.id, run.snapshot, (long long) run.id);
 			goto done;
 		}
 		snprintf(r->snapshot, sizeof(r->snapshot), "%s", run.snapshot);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codec/pgwire.h"
+#include "engine/log.h"
 #include "engine/sbuf.h"
 
 /* Defaults added to every connection string unless it sets them itself. */
@@ -21,6 +22,25 @@ static const char *const default_keys[] = {
 static const char *const default_values[] = {
 	"pgsluice", "5", "1", "30", "10", "3", NULL
 };
+
+/*
+ * A server's notices go to the log, not to libpq's stderr: a WARNING as a
+ * warning, the rest (NOTICE, INFO, DEBUG: "schema ... already exists,
+ * skipping" and the like) only with -v.  arg is the side's name.
+ */
+static void
+notice_to_log(void *arg, const PGresult *res)
+{
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (message == NULL)
+		return;
+	if (severity != NULL && strcmp(severity, "WARNING") == 0)
+		log_warning("%s: %s", (const char *) arg, message);
+	else
+		log_verbose("%s: %s: %s", (const char *) arg, severity != NULL ? severity : "NOTICE", message);
+}
 
 char *
 conn_one_line(char *msg)
@@ -144,6 +164,7 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 					   err_side_name(side), conn_one_line(msg));
 	}
 
+	PQsetNoticeReceiver(conn, notice_to_log, (void *) err_side_name(side));
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_append(&sql, "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
 				"SET extra_float_digits = 3; SET timezone = 'UTC'; SET row_security = off; "
