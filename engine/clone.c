@@ -352,8 +352,10 @@ check_target_tables(PGconn *target, const catalog *cat, bool data_only, sl_err *
 					 "empty database, or use --data-only to load into the existing schema",
 					 sbuf_str(&msg), found.n > 5 ? ", ..." : "");
 	else if (rc == 0 && found.n > 0)
-		rc = err_set(err, SIDE_TARGET, -EINVAL, "the target's tables differ from the source's: %s%s",
-					 sbuf_str(&msg), found.n > 5 ? "; ..." : "");
+		rc = err_set(err, SIDE_TARGET, -EINVAL, "the target's tables differ from the source's: %s%s; "
+					 "--data-only needs the source's tables and columns there: make the target's "
+					 "schema match (pg_dump --schema-only of the source), or clone into an empty "
+					 "database without --data-only", sbuf_str(&msg), found.n > 5 ? "; ..." : "");
 	sbuf_fini(&msg);
 	target_problems_fini(&found);
 	return rc;
