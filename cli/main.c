@@ -112,6 +112,9 @@ usage_clone(FILE *out)
 			"  -j, --jobs=N             worker threads, each with its own source and target\n"
 			"                           connection; also pg_restore's jobs (default: 4)\n"
 			"      --chunk-size=SIZE    heap bytes per chunk, e.g. 64MB, 512kB (default: 64MB)\n"
+			"      --split-all          split every table larger than a chunk; by default a\n"
+			"                           table of at most 16 chunks and 1/jobs of the data is\n"
+			"                           copied whole (one scan, a frozen load)\n"
 			"      --data-only          load into a target whose schema exists already\n"
 			"      --truncate           with --data-only: empty target tables that hold rows\n"
 			"                           (without it, such a table stops the run)\n"
@@ -295,6 +298,7 @@ enum
 {
 	OPT_CHUNK_SIZE = 256,
 	OPT_DATA_ONLY,
+	OPT_SPLIT_ALL,
 	OPT_TRUNCATE,
 	OPT_BEST_EFFORT,
 	OPT_NO_OWNER,
@@ -675,6 +679,7 @@ cmd_clone(int argc, char **argv)
 		COMMON_LONG_OPTIONS,
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
 		{"truncate", no_argument, NULL, OPT_TRUNCATE},
+		{"split-all", no_argument, NULL, OPT_SPLIT_ALL},
 		{"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
 		SCHEMA_LONG_OPTIONS,
 		{"verify", no_argument, NULL, OPT_VERIFY},
@@ -714,6 +719,9 @@ cmd_clone(int argc, char **argv)
 				break;
 			case OPT_TRUNCATE:
 				opt.truncate = true;
+				break;
+			case OPT_SPLIT_ALL:
+				opt.split_all = true;
 				break;
 			case OPT_BEST_EFFORT:
 				opt.best_effort = true;
@@ -771,8 +779,9 @@ cmd_clone(int argc, char **argv)
 	if (opt.truncate && !opt.data_only)
 		return bad_usage("%s", "--truncate goes with --data-only (a clone with the schema step "
 						 "needs an empty target database)");
-	if (opt.resume != NULL && (opt.data_only || opt.truncate))
-		return bad_usage("%s", "--resume takes the run's own --data-only and --truncate: leave them out");
+	if (opt.resume != NULL && (opt.data_only || opt.truncate || opt.split_all))
+		return bad_usage("%s", "--resume takes the run's own --data-only, --truncate and chunks: "
+						 "leave out --data-only, --truncate and --split-all");
 	if (spill_option && opt.spill_dir == NULL)
 		return bad_usage("%s", "--load-jobs, --spill-limit, --keep-spill and --compress-level go with --spill");
 	opt.source = co.source;
@@ -1332,8 +1341,8 @@ usage_plan(FILE *out)
 			"text format and why, the tables without a usable key, and an estimate of the\n"
 			"clone's wall time from a short timed read of the source.  It reads the source\n"
 			"(and the target's version, when given) and writes nothing.  The chunks are\n"
-			"those a clone with the same --chunk-size and --data-only takes from an\n"
-			"unchanged source.\n\n"
+			"those a clone with the same --jobs, --chunk-size, --split-all and --data-only\n"
+			"takes from an unchanged source.\n\n"
 			"Usage:\n"
 			"  %s plan --source CONNINFO [--target CONNINFO] [OPTION]...\n\n"
 			FILTER_HELP
@@ -1343,6 +1352,7 @@ usage_plan(FILE *out)
 			"                           $PGSLUICE_TARGET; none: the source's version)\n"
 			"  -j, --jobs=N             sessions the estimate assumes (default: 4)\n"
 			"      --chunk-size=SIZE    heap bytes per chunk (default: 64MB)\n"
+			"      --split-all          plan a clone with --split-all\n"
 			"      --data-only          plan a clone with --data-only\n"
 			"      --json=FILE          write the plan as JSON, every chunk included\n"
 			"  -v, --verbose            list every chunk's range\n"
@@ -1360,6 +1370,7 @@ cmd_plan(int argc, char **argv)
 		FILTER_LONG_OPTIONS,
 		COMMON_LONG_OPTIONS,
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
+		{"split-all", no_argument, NULL, OPT_SPLIT_ALL},
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -1378,9 +1389,12 @@ cmd_plan(int argc, char **argv)
 			return EXIT_USAGE;
 		if (rc > 0)
 			continue;
-		if (c != OPT_DATA_ONLY)
+		if (c == OPT_DATA_ONLY)
+			opt.data_only = true;
+		else if (c == OPT_SPLIT_ALL)
+			opt.split_all = true;
+		else
 			return bad_usage("%s", "invalid option");
-		opt.data_only = true;
 	}
 	if (co.help)
 	{

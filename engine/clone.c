@@ -648,11 +648,11 @@ options_json(const clone_options *opt, sbuf *out)
 {
 	sbuf_printf(out, "{\"jobs\": %d, \"chunk_size\": %lld, \"data_only\": %s, \"truncate\": %s, "
 				"\"best_effort\": %s, \"no_owner\": %s, \"no_privileges\": %s, \"verify\": %s, "
-				"\"filter\": ",
+				"\"split_all\": %s, \"filter\": ",
 				opt->jobs, (long long) opt->chunk_bytes, opt->data_only ? "true" : "false",
 				opt->truncate ? "true" : "false", opt->best_effort ? "true" : "false",
 				opt->no_owner ? "true" : "false", opt->no_privileges ? "true" : "false",
-				opt->verify ? "true" : "false");
+				opt->verify ? "true" : "false", opt->split_all ? "true" : "false");
 	filter_json(opt->filter, out);
 	sbuf_append(out, "}");
 }
@@ -950,7 +950,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 	if (strcmp(run.step, STATE_STEP_START) == 0)
 	{
-		plan_options popt = {opt->chunk_bytes, !data_only, false};
+		/* a spill run keeps chunks of --chunk-size: its files, and what --spill-limit holds, stay that size */
+		plan_options popt = {opt->chunk_bytes, !data_only, false,
+		opt->split_all || opt->spill_dir != NULL ? 0 : opt->jobs};
 
 		if (!data_only && !pre_data_done)
 		{

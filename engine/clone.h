@@ -64,6 +64,7 @@ typedef struct clone_options
 	const char *resume;			/* NULL: a new run; else a run number or "last" */
 	bool		require_consistent; /* refuse to resume at a new point in time */
 	int			retries;		/* further attempts at a chunk after a transient failure */
+	bool		split_all;		/* split every table of more than one chunk (plan_reads_whole) */
 	const char *spill_dir;		/* NULL: straight from source to target; else through chunk files here */
 	int			load_jobs;		/* with spill_dir: sessions loading the files; 0: jobs */
 	int64_t		spill_limit;	/* with spill_dir: readers wait while the files take this; 0: no limit */

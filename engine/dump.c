@@ -345,7 +345,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 
 	/* plan and sequences at the snapshot */
 	{
-		plan_options popt = {opt->chunk_bytes, true, false};
+		plan_options popt = {opt->chunk_bytes, true, false, 0};
 
 		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0)
 			goto done;

@@ -116,7 +116,7 @@ forecast_run(const forecast_options *opt, forecast **out, sl_err *err)
 	forecast   *f = calloc(1, sizeof(*f));
 	PGconn	   *source = NULL;
 	PGconn	   *target = NULL;
-	plan_options popt = {opt->chunk_bytes, !opt->data_only, false};
+	plan_options popt = {opt->chunk_bytes, !opt->data_only, false, opt->split_all ? 0 : opt->jobs};
 	int			sessions;
 	int			rc;
 

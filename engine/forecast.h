@@ -32,6 +32,7 @@ typedef struct forecast_options
 	int			jobs;
 	int64_t		chunk_bytes;
 	bool		data_only;
+	bool		split_all;		/* as clone's: no table read whole (plan_reads_whole) */
 	const cat_filter *filter;	/* the tables to copy; NULL: all */
 } forecast_options;
 

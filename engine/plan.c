@@ -368,10 +368,17 @@ plan_ctid(plan_builder *b, const cat_table *t, int ti, int nchunks, sl_err *err)
 	return rc;
 }
 
+bool
+plan_reads_whole(int nchunks, int64_t bytes, int64_t total, int jobs)
+{
+	return nchunks > 1 && nchunks <= PLAN_WHOLE_MAX_CHUNKS && bytes * (jobs > 1 ? jobs : 1) <= total;
+}
+
 int
 plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out, sl_err *err)
 {
 	plan_builder b = {0};
+	int64_t		total = 0;
 	int			rc = 0;
 
 	*out = NULL;
@@ -382,6 +389,8 @@ plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory planning chunks");
 	}
 	b.p->ntables = cat->ntables;
+	for (int ti = 0; ti < cat->ntables; ti++)
+		total += cat->tables[ti].bytes;
 
 	for (int ti = 0; ti < cat->ntables && rc >= 0; ti++)
 	{
@@ -392,6 +401,11 @@ plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out
 
 		b.p->tables[ti].first_chunk = b.p->nchunks;
 		rc = 0;
+		if (opt->whole_jobs > 0 && plan_reads_whole(nchunks, t->bytes, total, opt->whole_jobs))
+		{
+			log_verbose("plan: table %s: whole, in one pass (%d chunks with --split-all)", t->qname, nchunks);
+			nchunks = 1;
+		}
 		if (nchunks > 1 && t->nkeys > 0)
 			rc = plan_keyed(conn, &b, cat, ti, nchunks, err);
 		else if (nchunks > 1 && !opt->no_ctid && cat->server_major >= 14 && t->pages >= nchunks)

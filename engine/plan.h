@@ -4,6 +4,10 @@
  *   - a table that fits one chunk is one chunk: the whole table, loaded with
  *     TRUNCATE + COPY FREEZE in one transaction where the run may truncate
  *     and the table is large enough (4 MB) for frozen rows to pay;
+ *   - when the caller asks (plan_options.whole_jobs), so is a table of at
+ *     most PLAN_WHOLE_MAX_CHUNKS chunks that leaves the work spread over the
+ *     jobs (plan_reads_whole): one sequential scan of the source costs it
+ *     less than key ranges, and the load can be frozen;
  *   - a keyed table is split into key ranges whose boundaries are quantiles
  *     of a TABLESAMPLE of the key, so skewed and gappy keys still give even
  *     chunks.  The first and last ranges are open-ended, so no row outside
@@ -27,12 +31,14 @@
 #include "engine/sbuf.h"
 
 #define PLAN_DEFAULT_CHUNK_BYTES (64ll << 20)
+#define PLAN_WHOLE_MAX_CHUNKS 16	/* the most chunks a table read whole would have */
 
 typedef struct plan_options
 {
 	int64_t		chunk_bytes;	/* target heap bytes per chunk */
 	bool		freeze;			/* one-chunk tables may be truncated and frozen */
 	bool		no_ctid;		/* keyless tables stay whole: their rows are matched across clusters */
+	int			whole_jobs;		/* > 0: tables that plan_reads_whole for these jobs stay whole */
 } plan_options;
 
 typedef enum plan_method
@@ -72,6 +78,15 @@ typedef struct plan
  */
 int			plan_build(PGconn *conn, const catalog *cat, const plan_options *opt,
 					   plan **out, sl_err *err);
+
+/*
+ * Whether a table of nchunks chunks and bytes of the total to read is read
+ * in one pass rather than by its chunks: it has 2 to PLAN_WHOLE_MAX_CHUNKS
+ * chunks, and at most 1/jobs of the total, so that the tables still spread
+ * the work over the jobs.  The bound on chunks is what a resumed clone may
+ * copy again, or a verify read again by chunks when the table differs.
+ */
+bool		plan_reads_whole(int nchunks, int64_t bytes, int64_t total, int jobs);
 
 /*
  * A copy of p in which each table t with whole[t] is one chunk, the whole

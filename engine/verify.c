@@ -554,11 +554,9 @@ clone_digests(const plan *clone_plan, const chunk_digest *digests, const plan *p
 /*
  * Marks the keyed tables to read whole, in one pass each: a sequential scan
  * costs the servers less per row than key ranges.  Only tables that leave
- * the work spread over the jobs (at most 1/jobs of the bytes to read), and
- * of at most VERIFY_WHOLE_MAX_CHUNKS chunks, what a table that differs costs
- * to read again by its chunks.  Not with --sample, a share of the chunks,
- * nor after a clone, which records each chunk's target digest beside its
- * source digest.
+ * the work spread over the jobs (plan_reads_whole).  Not with --sample, a
+ * share of the chunks, nor after a clone, which records each chunk's target
+ * digest beside its source digest.
  */
 static void
 choose_whole(const verify_report *r, const verify_options *opt, const plan *full, bool *whole)
@@ -576,8 +574,7 @@ choose_whole(const verify_report *r, const verify_options *opt, const plan *full
 		for (int i = 0; i < pt->nchunks; i++)
 			bytes += full->chunks[pt->first_chunk + i].est_bytes;
 		whole[t] = opt->sample >= 1.0 && opt->clone_plan == NULL && r->tables[t].comparable &&
-			pt->method == PLAN_KEY && pt->nchunks > 1 && pt->nchunks <= VERIFY_WHOLE_MAX_CHUNKS &&
-			bytes * (opt->jobs > 1 ? opt->jobs : 1) <= total;
+			pt->method == PLAN_KEY && plan_reads_whole(pt->nchunks, bytes, total, opt->jobs);
 		if (whole[t])
 			log_verbose("verify: table %s read whole, in one pass (%d chunks if it differs)",
 						r->source_cat->tables[t].qname, pt->nchunks);
@@ -716,7 +713,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	}
 	else
 	{
-		plan_options popt = {opt->chunk_bytes, false, true};
+		plan_options popt = {opt->chunk_bytes, false, true, 0};
 
 		if ((rc = plan_build(source, r->source_cat, &popt, &full, err)) < 0)
 			goto done;

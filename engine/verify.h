@@ -9,14 +9,15 @@
  * table is one chunk, since its physical order differs between clusters),
  * as COPY ... TO STDOUT (FORMAT binary, or text where either side needs
  * it), each stream hashed into the order-independent digest the clone uses.
- * A keyed table of at most VERIFY_WHOLE_MAX_CHUNKS chunks and 1/jobs of the
- * bytes is read whole instead, one sequential scan per side, which costs
- * the servers less per row than key ranges; only if it differs are its
- * chunks read, and the report shows them in its place.  Not with a sample
- * (a share of the chunks), nor after a clone (each chunk's target digest
- * goes on record beside its source digest).  A chunk whose digests differ
- * is drilled into (engine/drill.h) until its differing rows are named, up
- * to max_diffs rows in all; once that many are named no more chunks start.
+ * A keyed table of at most PLAN_WHOLE_MAX_CHUNKS chunks and 1/jobs of the
+ * bytes (plan_reads_whole) is read whole instead, one sequential scan per
+ * side, which costs the servers less per row than key ranges; only if it
+ * differs are its chunks read, and the report shows them in its place.
+ * Not with a sample (a share of the chunks), nor after a clone (each
+ * chunk's target digest goes on record beside its source digest).  A chunk
+ * whose digests differ is drilled into (engine/drill.h) until its
+ * differing rows are named, up to max_diffs rows in all; once that many are
+ * named no more chunks start.
  *
  * After a consistent clone the source's digests are on record: given the
  * clone's catalog, plan and digests, only the target is read (a table the
@@ -40,8 +41,6 @@
 #include "engine/plan.h"
 #include "engine/reader.h"
 #include "io/loop.h"
-
-#define VERIFY_WHOLE_MAX_CHUNKS 16	/* the most a table read whole may read again */
 
 typedef struct verify_options
 {

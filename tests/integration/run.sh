@@ -194,10 +194,10 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # The cases
 # ---------------------------------------------------------------------------------------------
 
-case_a() {   # parallel clone with small chunks into an empty database
+case_a() {   # parallel clone with small chunks into an empty database, every table split
   create_dst dst_a
   tables_json src
-  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_a)" --jobs 2 --chunk-size 1MB \
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_a)" --jobs 2 --chunk-size 1MB --split-all \
     || fail "pgsluice clone exited with status $?"
   check_summary_names
   expect_identical src dst_a
@@ -1410,7 +1410,7 @@ case_v() {   # --table, --exclude-table, --schema, --exclude-schema: pg_dump's p
 
 case_h() {   # --best-effort: no shared snapshot
   create_dst dst_h
-  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_h)" --best-effort --jobs 2 --chunk-size 1MB \
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_h)" --best-effort --jobs 2 --chunk-size 1MB --split-all \
     || fail "pgsluice clone --best-effort exited with status $?"
   expect_identical src dst_h
 }
@@ -1461,10 +1461,36 @@ if missing and isinstance(report, dict):
     print("top-level keys of the report: %s" % ", ".join(report.keys()))
 sys.exit(1 if missing or not contexts else 0)
 EOF
+  # The tables of 2 to 16 chunks and at most half the data went in whole, those of 4 MB and
+  # more frozen; --split-all splits them.
+  expect_identical src dst_i
+  sluice plan --source "$(src_conn src)" --jobs 2 --chunk-size 1MB --split-all --json "$case_dir/split.json" \
+    || fail "pgsluice plan --split-all exited with status $?"
+  "$python" - "$case_dir/split.json" "$case_dir/report.json" <<'EOF' || fail "the tables read whole are not the ones the rule names"
+import json, sys
+split = json.load(open(sys.argv[1], encoding="utf-8"))["tables"]
+clone = {t["name"]: t for t in json.load(open(sys.argv[2], encoding="utf-8"))["tables"]}
+total = sum(t["bytes"] for t in split)
+wrong = []
+whole = 0
+for t in split:
+    n = len(t["chunks"])
+    want_whole = 2 <= n <= 16 and t["bytes"] * 2 <= total
+    got = clone[t["name"]]
+    whole += want_whole
+    if want_whole != (got["split"] == "whole" and n > 1):
+        wrong.append("%s: %d chunks with --split-all, %s in the clone" % (t["name"], n, got["split"]))
+    elif want_whole and got["chunks"][0]["freeze"] != (t["bytes"] >= 4 << 20):
+        wrong.append("%s: %d bytes, loaded whole with freeze %s" % (t["name"], t["bytes"], got["chunks"][0]["freeze"]))
+for w in wrong:
+    print(w)
+print("%d tables read whole" % whole)
+sys.exit(1 if wrong or whole == 0 else 0)
+EOF
 }
 
 cases=(
-  "a|clone --jobs 2 --chunk-size 1MB into an empty database"
+  "a|clone --jobs 2 --chunk-size 1MB --split-all into an empty database"
   "b|clone --jobs 1 with the default chunk size"
   "c|clone --data-only into a schema made with pg_dump --schema-only"
   "d|clone --data-only into a non-empty table fails, then --truncate succeeds"
@@ -1472,7 +1498,7 @@ cases=(
   "f|bad connections fail fast with one line and no password"
   "g|backends killed mid-chunk on the target, then the source, are retried; with --retries 0 the run fails"
   "h|clone --best-effort"
-  "i|clone --json writes a per-chunk digest for every table"
+  "i|clone --json writes a per-chunk digest for every table; tables of few chunks go in whole, frozen"
   "j|clone --no-direct-copy (libpq's COPY functions, as on encrypted connections)"
   "k|verify: a clone is identical (exit 0); each change made on the target is found (exit 1)"
   "l|verify: no false difference in 20 runs over rows stored in other orders"

@@ -159,6 +159,66 @@ Test(plan, whole_tables_merge_the_chosen_tables_only, .timeout = 10)
 	plan_destroy(w);
 }
 
+Test(plan, a_table_is_read_whole_when_it_leaves_the_work_spread, .timeout = 10)
+{
+	/* 2 to 16 chunks, at most 1/jobs of the total */
+	cr_assert_not(plan_reads_whole(1, 10, 100, 2));
+	cr_assert(plan_reads_whole(2, 50, 100, 2));
+	cr_assert(plan_reads_whole(PLAN_WHOLE_MAX_CHUNKS, 50, 100, 2));
+	cr_assert_not(plan_reads_whole(PLAN_WHOLE_MAX_CHUNKS + 1, 50, 100, 2));
+	cr_assert_not(plan_reads_whole(8, 51, 100, 2));
+	cr_assert(plan_reads_whole(8, 25, 100, 4));
+	cr_assert_not(plan_reads_whole(8, 26, 100, 4));
+	/* one job: any table of few enough chunks */
+	cr_assert(plan_reads_whole(8, 100, 100, 1));
+	cr_assert(plan_reads_whole(8, 100, 100, 0));
+}
+
+/* Tables that plan_build splits without the server: keyed ones read whole, keyless ones by ctid. */
+static cat_table sized[] = {
+	{.oid = 1, .qname = "public.keyed", .bytes = 8 << 20, .pages = 1024, .nkeys = 1, .keys = int_key},
+	{.oid = 2, .qname = "public.many", .bytes = 20 << 20, .pages = 2560},
+	{.oid = 3, .qname = "public.mid", .bytes = 12 << 20, .pages = 1536},
+};
+
+static plan *
+plan_sized(int whole_jobs)
+{
+	catalog		cat = {.ntables = 3, .tables = sized, .server_major = 15, .block_size = 8192};
+	plan_options opt = {1 << 20, true, false, whole_jobs};
+	plan	   *p = NULL;
+	sl_err		err;
+
+	err_clear(&err);
+	cr_assert_eq(plan_build(NULL, &cat, &opt, &p, &err), 0, "%s", err.msg);
+	return p;
+}
+
+Test(plan, tables_read_whole_are_one_frozen_chunk, .timeout = 10)
+{
+	plan	   *p = plan_sized(2);
+
+	/* 8 of 40 MB and 12 of 40 MB: whole, each loaded frozen */
+	cr_assert_eq(p->tables[0].nchunks, 1);
+	cr_assert_eq(p->tables[0].method, PLAN_WHOLE);
+	cr_assert_null(p->chunks[p->tables[0].first_chunk].predicate);
+	cr_assert(p->chunks[p->tables[0].first_chunk].freeze);
+	cr_assert_eq(p->tables[2].nchunks, 1);
+	cr_assert(p->chunks[p->tables[2].first_chunk].freeze);
+	/* 20 chunks: more than a table read whole may have */
+	cr_assert_eq(p->tables[1].nchunks, 20);
+	cr_assert_eq(p->tables[1].method, PLAN_CTID);
+	plan_destroy(p);
+
+	/* with 4 jobs, 12 of 40 MB is more than a job's share */
+	p = plan_sized(4);
+	cr_assert_eq(p->tables[0].nchunks, 1);
+	cr_assert_eq(p->tables[2].nchunks, 12);
+	cr_assert_eq(p->tables[2].method, PLAN_CTID);
+	cr_assert_not(p->chunks[p->tables[2].first_chunk].freeze);
+	plan_destroy(p);
+}
+
 Test(sbuf, refuses_to_grow_past_its_cap, .timeout = 10)
 {
 	sbuf		out;
