@@ -950,9 +950,13 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 	if (strcmp(run.step, STATE_STEP_START) == 0)
 	{
-		/* a spill run keeps chunks of --chunk-size: its files, and what --spill-limit holds, stay that size */
-		plan_options popt = {opt->chunk_bytes, !data_only, false,
-		opt->split_all || opt->spill_dir != NULL ? 0 : opt->jobs};
+		/*
+		 * Tables that plan_reads_whole go in whole, but not with --split-all,
+		 * nor in a spill run: its files, and what --spill-limit holds, stay
+		 * of --chunk-size.
+		 */
+		int			whole_jobs = opt->split_all || opt->spill_dir != NULL ? 0 : opt->jobs;
+		plan_options popt = {opt->chunk_bytes, !data_only, false, whole_jobs};
 
 		if (!data_only && !pre_data_done)
 		{
