@@ -52,8 +52,12 @@ try_bindir(const char *dir, int need_major, schema_tools *tools)
 
 	if (dir == NULL || dir[0] == '\0' || strchr(dir, '\'') != NULL)
 		return false;
-	snprintf(tools->pg_dump, sizeof(tools->pg_dump), "%s/pg_dump", dir);
-	snprintf(tools->pg_restore, sizeof(tools->pg_restore), "%s/pg_restore", dir);
+	/* a directory whose tool paths do not fit is not one we can run them from */
+	if (snprintf(tools->pg_dump, sizeof(tools->pg_dump), "%s/pg_dump", dir)
+		>= (int) sizeof(tools->pg_dump) ||
+		snprintf(tools->pg_restore, sizeof(tools->pg_restore), "%s/pg_restore", dir)
+		>= (int) sizeof(tools->pg_restore))
+		return false;
 	major = tool_major(tools->pg_dump);
 	if (major < need_major || tool_major(tools->pg_restore) != major)
 		return false;

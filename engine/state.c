@@ -113,7 +113,7 @@ run_sql(state *st, const char *fmt, int nparams, const char *const *params, PGre
 int
 state_exists(state *st, sl_err *err)
 {
-	PGresult   *res;
+	PGresult   *res = NULL;
 	const char *params[1] = {st->schema};
 	int			rc;
 

@@ -3,7 +3,8 @@
 # normal and the sanitizer (ASan + UBSan) builds, and runs
 #   - the unit tests (Criterion, no server) in both builds,
 #   - the fuzz targets (libFuzzer, clang) for a short time each,
-#   - the integration suite (throwaway clusters it starts and stops) with both builds' binaries.
+#   - the integration suite (throwaway clusters it starts and stops) with both builds' binaries;
+# and checks that a Release build with Debian's hardening flags builds cleanly.
 # Usage: tools/test.sh [unit|fuzz|integration]...   (default: all of them)
 # Environment: JOBS (parallel build jobs), FUZZ_SECONDS (per fuzz target, default 30).
 set -euo pipefail
@@ -18,7 +19,8 @@ jobs=${JOBS:-$(nproc)}
 
 build() {  # build DIR CMAKE_ARGS...
   local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSLUICE_TESTS=ON "$@" >"$dir.cmake.log" 2>&1 \
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSLUICE_TESTS=ON -DPGSLUICE_WERROR=ON "$@" \
+    >"$dir.cmake.log" 2>&1 \
     || { cat "$dir.cmake.log" >&2; return 1; }
   cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || { cat "$dir.build.log" >&2; return 1; }
 }
@@ -36,6 +38,13 @@ step() {  # step NAME COMMAND...: runs a test step and records it
 mkdir -p build build-asan
 build build
 build build-asan -DPGSLUICE_SANITIZE=ON
+# What a packager builds: Release (-O3), and Debian's hardening flags, warnings as errors here.
+release_build() {
+  rm -rf build-release && mkdir build-release &&
+    CFLAGS="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -Wdate-time -D_FORTIFY_SOURCE=2" \
+    LDFLAGS="-Wl,-z,relro -Wl,-z,now" build build-release -DCMAKE_BUILD_TYPE=Release -DPGSLUICE_TESTS=OFF
+}
+step "release build (Debian's flags)" release_build
 
 if want unit; then
   step "unit tests" ctest --test-dir build -L unit --output-on-failure
