@@ -32,7 +32,7 @@
 	"    AND n.nspname !~ '^pg_(toast|temp_)'" \
 	"    AND " NOT_STATE_SCHEMA \
 	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d" \
-	"                    WHERE d.classid = 'pg_catalog.pg_class'::regclass" \
+	"                    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass" \
 	"                      AND d.objid = c.oid AND d.deptype = 'e')"
 
 typedef struct type_info
@@ -308,7 +308,7 @@ load_tables(PGconn *conn, catalog *cat, sl_err *err)
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	append_tables_cte(&sql, cat);
-	sbuf_append(&sql, "SELECT t.oid, format('%I.%I', t.nspname, t.relname), t.relpersistence,"
+	sbuf_append(&sql, "SELECT t.oid, pg_catalog.format('%I.%I', t.nspname, t.relname), t.relpersistence,"
 				"       pg_catalog.pg_relation_size(t.oid), t.reltuples"
 				" FROM tabs t ORDER BY t.oid");
 	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
@@ -346,7 +346,7 @@ load_columns(PGconn *conn, catalog *cat, sl_err *err)
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	append_tables_cte(&sql, cat);
-	sbuf_printf(&sql, "SELECT a.attrelid, quote_ident(a.attname),"
+	sbuf_printf(&sql, "SELECT a.attrelid, pg_catalog.quote_ident(a.attname),"
 				"       pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid"
 				" FROM pg_catalog.pg_attribute a JOIN tabs t ON t.oid = a.attrelid"
 				" WHERE a.attnum > 0 AND NOT a.attisdropped %s"
@@ -396,12 +396,12 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 	append_tables_cte(&sql, cat);
 	sbuf_append(&sql, ", idx AS ("
 					"  SELECT i.indrelid, i.indexrelid, i.indisprimary, i.indnkeyatts,"
-					"         bool_and(a.attnotnull) AS all_not_null"
+					"         pg_catalog.bool_and(a.attnotnull) AS all_not_null"
 					"  FROM pg_catalog.pg_index i"
 					"  JOIN tabs t ON t.oid = i.indrelid"
 					"  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
 					"  JOIN pg_catalog.pg_am am ON am.oid = ic.relam AND am.amname = 'btree'"
-					"  CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+					"  CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
 					"  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
 					"  WHERE i.indisunique AND i.indisvalid AND i.indimmediate"
 					"    AND i.indpred IS NULL AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts"
@@ -410,10 +410,10 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 					"  SELECT DISTINCT ON (indrelid) indrelid, indexrelid, indisprimary, indnkeyatts"
 					"  FROM idx ORDER BY indrelid, indisprimary DESC, all_not_null DESC,"
 					"           indnkeyatts, indexrelid)"
-					" SELECT b.indrelid, b.indisprimary, quote_ident(a.attname),"
+					" SELECT b.indrelid, b.indisprimary, pg_catalog.quote_ident(a.attname),"
 					"        pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull"
 					" FROM best b JOIN pg_catalog.pg_index i ON i.indexrelid = b.indexrelid"
-					" CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+					" CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
 					" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
 					" WHERE k.ord <= b.indnkeyatts"
 					" ORDER BY b.indrelid, k.ord");
@@ -474,11 +474,11 @@ load_types(PGconn *conn, catalog *cat, sl_err *err)
 				"    UNION ALL SELECT g.rngsubtype FROM pg_catalog.pg_range g WHERE g.rngtypid = t.oid"
 				"    %s) x)"
 				" SELECT t.oid, pg_catalog.format_type(t.oid, NULL), t.typtype,"
-				"        t.typsend::oid <> 0 AND t.typreceive::oid <> 0,"
-				"        t.oid = 'pg_catalog.tsvector'::regtype,"
+				"        t.typsend::pg_catalog.oid <> 0 AND t.typreceive::pg_catalog.oid <> 0,"
+				"        t.oid = 'pg_catalog.tsvector'::pg_catalog.regtype,"
 				"        CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN t.typelem ELSE 0 END,"
 				"        t.typbasetype, coalesce(g.rngsubtype, 0), %s,"
-				"        (SELECT array_agg(a.atttypid ORDER BY a.attnum) FROM pg_catalog.pg_attribute a"
+				"        (SELECT pg_catalog.array_agg(a.atttypid ORDER BY a.attnum) FROM pg_catalog.pg_attribute a"
 				"          WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0"
 				"            AND NOT a.attisdropped)"
 				" FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.oid"
@@ -553,7 +553,7 @@ query_relation_names(PGconn *conn, const catalog *cat, const char *where, const 
 	sbuf		sql;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_printf(&sql, "SELECT format('%%I.%%I', n.nspname, c.relname)"
+	sbuf_printf(&sql, "SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname)"
 				" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 				" WHERE %s AND " USER_RELATION, where);
 	append_selected(&sql, cat);
@@ -667,7 +667,7 @@ catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filter *fil
 		cat->filtered = true;
 	}
 	rc = conn_query(conn, side,
-					"SELECT current_setting('block_size'), current_setting('server_encoding')",
+					"SELECT pg_catalog.current_setting('block_size'), pg_catalog.current_setting('server_encoding')",
 					&res, err);
 	if (rc < 0)
 		goto err;

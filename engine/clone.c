@@ -632,7 +632,7 @@ load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 			log_info("table %s moves as text: %s", r->cat->tables[i].qname,
 					 r->cat->tables[i].text_reason);
 	if ((rc = conn_query(holder, SIDE_SOURCE,
-						 "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &res, err)) < 0)
+						 "SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata", &res, err)) < 0)
 		return rc;
 	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
 		log_warning("the source holds %s large objects, which are not copied: copy them with pg_dump "

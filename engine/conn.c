@@ -166,7 +166,17 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 
 	PQsetNoticeReceiver(conn, notice_to_log, (void *) err_side_name(side));
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_append(&sql, "SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
+	/*
+	 * search_path first, before anything else runs: with it empty, no name in
+	 * any statement of this session resolves to an object a database user can
+	 * create (pg_catalog is searched implicitly; the session's own pg_temp, for
+	 * relations and types only, holds nothing of ours), so an operator or
+	 * function planted in public for a key's type is never called with our
+	 * privileges (CVE-2018-1058; pg_dump has done this since 2018).  A role's or
+	 * database's own search_path setting is overridden here too.
+	 */
+	sbuf_append(&sql, "SET search_path = ''; "
+				"SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
 				"SET extra_float_digits = 3; SET timezone = 'UTC'; SET row_security = off; "
 				"SET statement_timeout = 0; SET lock_timeout = 0; "
 				"SET idle_in_transaction_session_timeout = 0; SET bytea_output = 'hex'");
@@ -340,7 +350,8 @@ conn_import_snapshot(PGconn *conn, sl_side side, const char *snapshot, sl_err *e
 	if (lit == NULL)
 		return conn_fail(conn, NULL, side, err, "could not quote the snapshot name");
 	sbuf_init(&sql, 1024);
-	sbuf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT %s", lit);
+	sbuf_printf(&sql, "SET search_path = ''; BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+				"SET TRANSACTION SNAPSHOT %s", lit);
 	PQfreemem(lit);
 	rc = conn_exec(conn, side, sbuf_str(&sql), err);
 	sbuf_fini(&sql);

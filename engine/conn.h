@@ -7,6 +7,12 @@
  * input the other side reads back exactly: ISO dates in UTC, extra float
  * digits, the source database's encoding as client encoding, and row security
  * off, so that a policy can never hide rows silently (it raises an error).
+ * Every session runs with an empty search_path, set before any other
+ * statement and again at the start of every chunk's transaction (code of the
+ * database that runs in the session, a target's trigger or CHECK constraint
+ * during COPY FROM, may change it): no unqualified name resolves to anything a
+ * database user could have planted, and every SQL text pgsluice writes names
+ * pg_catalog's functions and operators where they meet a user's types.
  *
  * Errors from libpq span several lines; they are folded into one line, and no
  * connection string is ever printed unredacted.

@@ -27,7 +27,7 @@ read_sizes(PGconn *conn, forecast *f, sl_err *err)
 	for (int i = 0; i < f->cat->ntables; i++)
 		f->heap_bytes += f->cat->tables[i].bytes;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_append(&sql, "SELECT coalesce(sum(pg_catalog.pg_indexes_size(c.oid)), 0)::bigint"
+	sbuf_append(&sql, "SELECT coalesce(pg_catalog.sum(pg_catalog.pg_indexes_size(c.oid)), 0)::bigint"
 				" FROM pg_catalog.pg_class c WHERE c.oid = ANY ('{");
 	for (int i = 0; i < f->cat->ntables; i++)
 		sbuf_printf(&sql, "%s%u", i > 0 ? "," : "", f->cat->tables[i].oid);

@@ -90,14 +90,14 @@ plan_key_predicate(sbuf *out, const cat_key_column *keys, int nkeys,
 	{
 		sbuf_append(out, and);
 		key_tuple(out, keys, nkeys);
-		sbuf_printf(out, " >= %s", lower);
+		sbuf_printf(out, " OPERATOR(pg_catalog.>=) %s", lower);
 		and = " AND ";
 	}
 	if (upper != NULL)
 	{
 		sbuf_append(out, and);
 		key_tuple(out, keys, nkeys);
-		sbuf_printf(out, " < %s", upper);
+		sbuf_printf(out, " OPERATOR(pg_catalog.<) %s", upper);
 		and = " AND ";
 	}
 	if (and[0] == '\0')
@@ -125,9 +125,9 @@ void
 plan_ctid_predicate(sbuf *out, int64_t first_page, int64_t end_page)
 {
 	if (first_page >= 0)
-		sbuf_printf(out, "ctid >= '(%lld,0)'::pg_catalog.tid", (long long) first_page);
+		sbuf_printf(out, "ctid OPERATOR(pg_catalog.>=) '(%lld,0)'::pg_catalog.tid", (long long) first_page);
 	if (end_page >= 0)
-		sbuf_printf(out, "%sctid < '(%lld,0)'::pg_catalog.tid", first_page >= 0 ? " AND " : "",
+		sbuf_printf(out, "%sctid OPERATOR(pg_catalog.<) '(%lld,0)'::pg_catalog.tid", first_page >= 0 ? " AND " : "",
 					(long long) end_page);
 	if (first_page < 0 && end_page < 0)
 		sbuf_append(out, "true");
@@ -249,14 +249,14 @@ sample_boundaries(PGconn *conn, const cat_table *t, int nchunks, char ***bounds_
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_append(&sql, "SELECT ");
 	for (int i = 0; i < t->nkeys; i++)
-		sbuf_printf(&sql, "%squote_literal(s.k%d::text)", i ? ", " : "", i);
+		sbuf_printf(&sql, "%spg_catalog.format('%%L', s.k%d)", i ? ", " : "", i);
 	sbuf_append(&sql, " FROM (SELECT DISTINCT ON (bucket) bucket");
 	for (int i = 0; i < t->nkeys; i++)
 		sbuf_printf(&sql, ", k%d", i);
 	sbuf_append(&sql, " FROM (SELECT ");
 	for (int i = 0; i < t->nkeys; i++)
 		sbuf_printf(&sql, "%s AS k%d, ", t->keys[i].name, i);
-	sbuf_printf(&sql, "ntile(%d) OVER (ORDER BY ", nchunks);
+	sbuf_printf(&sql, "pg_catalog.ntile(%d) OVER (ORDER BY ", nchunks);
 	for (int i = 0; i < t->nkeys; i++)
 		sbuf_printf(&sql, "%s%s", i ? ", " : "", t->keys[i].name);
 	sbuf_printf(&sql, ") AS bucket FROM ONLY %s TABLESAMPLE SYSTEM (%.6f) REPEATABLE (0) WHERE true",

@@ -538,7 +538,7 @@ check_target_free(PGconn *target, const manifest *m, sl_err *err)
 	int			rc;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_append(&sql, "SELECT t FROM unnest(ARRAY[''");
+	sbuf_append(&sql, "SELECT t FROM pg_catalog.unnest(ARRAY[''");
 	for (int i = 0; i < m->ntables; i++)
 	{
 		char	   *lit = PQescapeLiteral(target, m->tables[i].name, strlen(m->tables[i].name));

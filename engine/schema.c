@@ -1,5 +1,12 @@
 /*
  * schema.c: running pg_dump and pg_restore.  See schema.h.
+ *
+ * Both keep a database's code out of their sessions on their own, as ours do
+ * (engine/conn.h): since CVE-2018-1058 pg_dump and pg_restore empty
+ * search_path in every session they open before anything else runs, and
+ * pg_dump writes every name schema-qualified, so that what pg_restore creates
+ * resolves to the objects of the dump, not to whatever is on the target's
+ * search path.
  */
 #include "engine/schema.h"
 
@@ -382,9 +389,9 @@ schema_end_sessions(PGconn *control, const char *appname, sl_err *err)
 	for (;;)
 	{
 		PGresult   *res = PQexecParams(control,
-									   "SELECT count(pg_catalog.pg_terminate_backend(pid))"
+									   "SELECT pg_catalog.count(pg_catalog.pg_terminate_backend(pid))"
 									   " FROM pg_catalog.pg_stat_activity"
-									   " WHERE datname = current_database() AND application_name = $1"
+									   " WHERE datname = pg_catalog.current_database() AND application_name = $1"
 									   "   AND pid <> pg_catalog.pg_backend_pid()",
 									   1, NULL, params, NULL, NULL, 0);
 		int			left;

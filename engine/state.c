@@ -524,7 +524,14 @@ state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, bool *
 	int			rc;
 
 	*claimed = false;
-	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
+
+	/*
+	 * The chunk's COPY FROM may run code of the target's schema (a CHECK
+	 * constraint, a generated column, an ALWAYS trigger with --data-only) in
+	 * this session, and that code may have changed search_path: empty it
+	 * again before the transaction, so that a rollback cannot undo it.
+	 */
+	if ((rc = conn_exec(st->conn, SIDE_TARGET, "SET search_path = ''; BEGIN", err)) < 0)
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
 	*started_epoch = (double) now.tv_sec + (double) now.tv_nsec / 1e9;

@@ -126,7 +126,7 @@ target_find_conflicts(PGconn *target, const catalog *cat, bool data_only, target
 	int			rc;
 
 	rc = conn_query(target, SIDE_TARGET,
-					"SELECT format('%I.%I', n.nspname, c.relname), quote_ident(a.attname),"
+					"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), pg_catalog.quote_ident(a.attname),"
 					"       pg_catalog.format_type(a.atttypid, a.atttypmod)"
 					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 					" LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"

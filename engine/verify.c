@@ -267,7 +267,7 @@ count_chunk(verify_worker *w, const cat_table *t, const plan_chunk *pc, verify_c
 	int			rc = 0;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_printf(&sql, "SELECT count(*) FROM ONLY %s%s%s", t->qname, pc->predicate ? " WHERE " : "",
+	sbuf_printf(&sql, "SELECT pg_catalog.count(*) FROM ONLY %s%s%s", t->qname, pc->predicate ? " WHERE " : "",
 				pc->predicate ? pc->predicate : "");
 	for (int i = 0; i < 2 && rc == 0; i++)
 		if (!PQsendQuery(conns[i], sbuf_str(&sql)))

@@ -66,6 +66,10 @@ cleanup() {
   fi
   pgcluster_stop "$src_dir" >/dev/null 2>&1 || true
   pgcluster_stop "$dst_dir" >/dev/null 2>&1 || true
+  local extra
+  if [ -f "$tmp/extra-clusters" ]; then
+    while read -r extra; do pgcluster_stop "$extra" >/dev/null 2>&1 || true; done <"$tmp/extra-clusters"
+  fi
   if [ "${PGSLUICE_IT_KEEP:-0}" = 1 ]; then
     echo "# kept $tmp"
   else
@@ -1490,6 +1494,183 @@ sys.exit(1 if wrong or whole == 0 else 0)
 EOF
 }
 
+# hostile_schema DB: as an unprivileged owner "mallory", tables keyed by varchar, by a domain over
+# bigint and by her own enum, and, in public (on every default search path), operators for
+# exactly those key types, functions that shadow built-ins for them and a cast of her enum to
+# text. Each planted function calls public.planted(), which, in a superuser's session, writes
+# a file into $case_dir/trace naming itself: a trace that pgsluice ran code of the database.
+hostile_schema() {
+  local db=$1 conn
+  mkdir -p "$case_dir/trace" && chmod 0777 "$case_dir/trace"
+  psql_src postgres -c "DROP DATABASE IF EXISTS $db" -c "DROP ROLE IF EXISTS mallory" \
+    -c "CREATE ROLE mallory LOGIN" -c "CREATE DATABASE $db OWNER mallory" || fail "could not create $db"
+  psql_src "$db" -c "GRANT CREATE ON SCHEMA public TO mallory" || fail "could not open public to mallory"
+  conn="$(src_conn "$db") user=mallory"
+  "$psql_bin" -X -q -v ON_ERROR_STOP=1 -v trace="$case_dir/trace" -d "$conn" \
+    -f "$here/hostile.sql" >"$case_dir/hostile.log" 2>&1 \
+    || { cat "$case_dir/hostile.log"; fail "could not plant the hostile schema"; }
+  # the trap works: an ordinary superuser's query with the default search_path springs it
+  psql_src "$db" -c "SELECT count(*) FROM public.by_varchar WHERE k >= 'key-003999'" \
+    -c "SELECT quote_ident('x')" >/dev/null || fail "the planted objects could not be called by a superuser"
+  ls "$case_dir/trace" | grep -q '^varchar_ge-' || fail "a superuser's call of the planted operator left no trace"
+  ls "$case_dir/trace" | grep -q '^quote_ident_text-' \
+    || fail "the database's search_path setting did not put the planted quote_ident first"
+  rm -f "$case_dir/trace"/*
+  psql_dst postgres -c "DROP ROLE IF EXISTS mallory" -c "CREATE ROLE mallory LOGIN" \
+    || fail "could not create mallory on the target"
+}
+
+# no_trace WHAT: no planted function ran since the last call.
+no_trace() {
+  local left
+  left=$(ls "$case_dir/trace")
+  [ -z "$left" ] || fail "$1 ran code planted in the database: $(echo $left)"
+  echo "no planted code ran during $1"
+}
+
+case_w() {   # a hostile schema's operators, functions and casts run in none of pgsluice's sessions
+  local status=0 want
+  hostile_schema hostile
+  psql_dst postgres -c "DROP DATABASE IF EXISTS dst_w" -c "CREATE DATABASE dst_w OWNER mallory" \
+    || fail "could not create dst_w"
+  # the owner of the target database puts public first there too, for what the restore plants
+  "$psql_bin" -X -q -d "$(dst_conn dst_w) user=mallory" -c "ALTER DATABASE dst_w SET search_path = public, pg_catalog" \
+    || fail "could not set dst_w's search_path"
+  sluice plan --source "$(src_conn hostile)" --jobs 2 --chunk-size 64kB --split-all \
+    || fail "pgsluice plan exited with status $?"
+  grep -q 'by_varchar' "$case_dir/out" || fail "the plan does not list by_varchar"
+  no_trace "plan"
+  sluice check --source "$(src_conn hostile)" --target "$(dst_conn dst_w)" --jobs 2 || status=$?
+  [ "$status" -le 1 ] || fail "pgsluice check exited with status $status"
+  no_trace "check"
+  sluice clone --source "$(src_conn hostile)" --target "$(dst_conn dst_w)" --jobs 2 --chunk-size 64kB \
+    --split-all --json "$case_dir/clone.json" || fail "pgsluice clone exited with status $?"
+  no_trace "clone --split-all"
+  "$python" - "$case_dir/clone.json" <<'EOF' || fail "the keyed tables were not copied in key ranges"
+import json, sys
+r = json.load(open(sys.argv[1]))
+seen = 0
+for t in r["tables"]:
+    if t["name"] in ("public.by_varchar", "public.by_domain", "public.by_enum", "public.by_text_name"):
+        assert len(t["chunks"]) > 2, (t["name"], len(t["chunks"]))
+        seen += 1
+assert seen == 4, seen
+EOF
+  expect_identical hostile dst_w
+  # The planted objects are part of the schema, so the target has them too: the verify's
+  # sessions must call them on neither side, in the chunk reads nor in the drill-down.
+  sluice verify --source "$(src_conn hostile)" --target "$(dst_conn dst_w)" --jobs 2 --chunk-size 64kB \
+    || fail "pgsluice verify exited with status $? (want 0)"
+  no_trace "verify"
+  psql_dst dst_w -c "UPDATE public.by_varchar SET v = 'changed' WHERE k = 'key-002500'" \
+    -c "DELETE FROM public.by_domain WHERE k = 1500" \
+    -c "UPDATE public.by_enum SET v = 'changed' WHERE n = 77" \
+    -c "UPDATE public.by_text_name SET v = 'changed' WHERE k = 'name-9'" >/dev/null \
+    || fail "could not change the target"
+  rm -f "$case_dir/trace"/*
+  status=0
+  sluice verify --source "$(src_conn hostile)" --target "$(dst_conn dst_w)" --jobs 2 --chunk-size 64kB \
+    || status=$?
+  [ "$status" -eq 1 ] || fail "verify of a changed target exited with status $status (want 1)"
+  for want in "changed: (k)=(key-002500)" "missing on the target: (k)=(1500)" \
+              "changed: (m, n)=(ok, 77)" "changed: (k)=(name-9)"; do
+    grep -qF -- "$want" "$case_dir/out" || fail "the report does not say \"$want\""
+  done
+  no_trace "verify's drill-down"
+  sluice dump --source "$(src_conn hostile)" --dir "$case_dir/dump" --jobs 2 --chunk-size 64kB \
+    || fail "pgsluice dump exited with status $?"
+  no_trace "dump"
+  psql_dst postgres -c "DROP DATABASE IF EXISTS dst_w2" -c "CREATE DATABASE dst_w2 OWNER mallory" \
+    -c "ALTER DATABASE dst_w2 SET search_path = public, pg_catalog" || fail "could not create dst_w2"
+  sluice restore --dir "$case_dir/dump" --target "$(dst_conn dst_w2)" --jobs 2 \
+    || fail "pgsluice restore exited with status $?"
+  no_trace "restore"
+  expect_identical hostile dst_w2
+}
+
+# extra_cluster_start DIR PORT [NAME=VALUE...]: a cluster of a case's own, with the settings
+# given; the suite's exit stops it, whatever becomes of the case.
+extra_cluster_start() {
+  local dir=$1 port=$2
+  shift 2
+  echo "$dir" >>"$tmp/extra-clusters"
+  PGCLUSTER_CONF="$*" pgcluster_start "$dir" "$port" || fail "could not start the cluster in $dir"
+}
+
+# make_cert DIR NAME CA: a key and a certificate for localhost and 127.0.0.1, signed by CA
+# (DIR/CA.key, DIR/CA.crt); make_ca DIR NAME: a self-signed CA.
+make_ca() {
+  openssl req -x509 -new -nodes -newkey rsa:2048 -days 2 -subj "/CN=pgsluice test $2" \
+    -keyout "$1/$2.key" -out "$1/$2.crt" 2>>"$1/openssl.log" || fail "could not make the CA $2"
+}
+make_cert() {
+  openssl req -new -nodes -newkey rsa:2048 -subj "/CN=localhost" \
+    -keyout "$1/$2.key" -out "$1/$2.csr" 2>>"$1/openssl.log" || fail "could not make the key $2"
+  printf 'subjectAltName = DNS:localhost, IP:127.0.0.1\n' >"$1/$2.ext"
+  openssl x509 -req -in "$1/$2.csr" -CA "$1/$3.crt" -CAkey "$1/$3.key" -CAcreateserial -days 2 \
+    -extfile "$1/$2.ext" -out "$1/$2.crt" 2>>"$1/openssl.log" || fail "could not sign the certificate $2"
+}
+
+case_tls() {   # TLS on both sides, verify-full: clone and verify through libpq's COPY; a wrong CA fails in one line
+  local pki=$case_dir/pki src_port_tls dst_port_tls sconn dconn status=0 c
+  command -v openssl >/dev/null || fail "openssl is not installed"
+  mkdir -p "$pki"
+  make_ca "$pki" ca
+  make_ca "$pki" other_ca
+  make_cert "$pki" server ca
+  # the server reads its key as the cluster's owner, and only from a file no one else may read
+  chown "$(pgcluster__owner):" "$pki/server.key" "$pki/server.crt" && chmod 0600 "$pki/server.key" \
+    || fail "could not hand the server key to the cluster's owner"
+  chmod 0755 "$pki"
+  # TCP only with TLS: a connection that is not encrypted is refused outright
+  printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n' \
+    >"$pki/pg_hba.conf"
+  src_port_tls=$(closed_port)
+  dst_port_tls=$(closed_port)
+  while [ "$dst_port_tls" = "$src_port_tls" ]; do dst_port_tls=$(closed_port); done
+  for c in tls_source:"$src_port_tls" tls_target:"$dst_port_tls"; do
+    extra_cluster_start "$case_dir/${c%%:*}" "${c#*:}" listen_addresses=127.0.0.1 ssl=on \
+      ssl_cert_file="$pki/server.crt" ssl_key_file="$pki/server.key" hba_file="$pki/pg_hba.conf"
+  done
+  "$psql_bin" -X -q -v ON_ERROR_STOP=1 -h "$case_dir/tls_source" -p "$src_port_tls" -U postgres -d postgres \
+    -c "CREATE DATABASE src" >/dev/null || fail "could not create src on the TLS source"
+  "$psql_bin" -X -q -v ON_ERROR_STOP=1 -h "$case_dir/tls_source" -p "$src_port_tls" -U postgres -d src \
+    -f "$here/sample.sql" >"$case_dir/load.log" 2>&1 || fail "could not load sample.sql into the TLS source"
+  "$psql_bin" -X -q -v ON_ERROR_STOP=1 -h "$case_dir/tls_target" -p "$dst_port_tls" -U postgres -d postgres \
+    -c "CREATE DATABASE dst" >/dev/null || fail "could not create dst on the TLS target"
+  tls_conn() {   # tls_conn PORT DB CA
+    printf 'host=localhost hostaddr=127.0.0.1 port=%s user=postgres dbname=%s sslmode=verify-full sslrootcert=%s' \
+      "$1" "$2" "$pki/$3.crt"
+  }
+  sconn=$(tls_conn "$src_port_tls" src ca)
+  dconn=$(tls_conn "$dst_port_tls" dst ca)
+  "$psql_bin" -X -A -t -d "$sconn" -c "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()" \
+    >"$case_dir/ssl" || fail "psql could not connect through TLS"
+  [ "$(cat "$case_dir/ssl")" = t ] || fail "the session through TCP is not encrypted"
+  "$psql_bin" -X -A -t -d "host=127.0.0.1 port=$src_port_tls user=postgres dbname=src sslmode=disable" -c "SELECT 1" \
+    >/dev/null 2>&1 && fail "the TLS source takes connections without TLS"
+
+  # (the server refuses TCP without TLS, so every session of the clone, its pg_dump and
+  # pg_restore included, is encrypted, and the workers move rows through libpq's COPY functions)
+  sluice clone --source "$sconn" --target "$dconn" --jobs 2 --chunk-size 1MB --split-all \
+    || fail "pgsluice clone through TLS exited with status $?"
+  echo "+ compare.sh (TLS source, TLS target)"
+  "$compare" "$sconn" "$dconn" >"$case_dir/compare.out" 2>&1 || { cat "$case_dir/compare.out"; fail "compare.sh found differences"; }
+  cat "$case_dir/compare.out"
+  sluice verify --source "$sconn" --target "$dconn" --jobs 2 --chunk-size 1MB \
+    || fail "pgsluice verify through TLS exited with status $? (want 0)"
+  grep -q 'identical' "$case_dir/out" || fail "verify did not say identical"
+
+  # a CA that did not sign the server's certificate: refused at once, in one line
+  sluice verify --source "$(tls_conn "$src_port_tls" src other_ca)" --target "$dconn" || status=$?
+  [ "$status" -eq 2 ] || fail "verify with the wrong CA for the source exited with status $status (want 2)"
+  one_line_error "certificate" "no password here"
+  status=0
+  sluice clone --source "$sconn" --target "$(tls_conn "$dst_port_tls" dst other_ca)" || status=$?
+  [ "$status" -eq 4 ] || fail "clone with the wrong CA for the target exited with status $status (want 4)"
+  one_line_error "certificate" "no password here"
+}
+
 cases=(
   "a|clone --jobs 2 --chunk-size 1MB --split-all into an empty database"
   "b|clone --jobs 1 with the default chunk size"
@@ -1512,6 +1693,8 @@ cases=(
   "t|no password in output, logs, JSON or ps; progress lines when piped; a live display in a terminal"
   "u|plan lists the clone's chunks and an estimate; Prometheus metrics served and written during a clone"
   "v|--table, --exclude-table, --schema, --exclude-schema choose as pg_dump's patterns do; a resume keeps them"
+  "w|a hostile schema's planted operators, functions and casts run in no session of plan, check, clone, verify, dump or restore"
+  "tls|TLS with verify-full on both sides: clone and verify identical; a wrong CA fails in one line"
   "s|check: each finding on databases built to have it, with its fix; exit 0 clean, 1 warnings, 2 blockers"
 )
 
