@@ -26,7 +26,7 @@ Test(plan, single_key_range_is_half_open, .timeout = 10)
 {
 	char	   *p = key_pred(int_key, 1, "'10'::bigint", "'20'::bigint");
 
-	cr_assert_str_eq(p, "id >= '10'::bigint AND id < '20'::bigint");
+	cr_assert_str_eq(p, "id OPERATOR(pg_catalog.>=) '10'::bigint AND id OPERATOR(pg_catalog.<) '20'::bigint");
 	free(p);
 }
 
@@ -35,8 +35,8 @@ Test(plan, first_and_last_ranges_are_open_ended, .timeout = 10)
 	char	   *first = key_pred(int_key, 1, NULL, "'10'::bigint");
 	char	   *last = key_pred(int_key, 1, "'90'::bigint", NULL);
 
-	cr_assert_str_eq(first, "id < '10'::bigint");
-	cr_assert_str_eq(last, "id >= '90'::bigint");
+	cr_assert_str_eq(first, "id OPERATOR(pg_catalog.<) '10'::bigint");
+	cr_assert_str_eq(last, "id OPERATOR(pg_catalog.>=) '90'::bigint");
 	free(first);
 	free(last);
 }
@@ -45,7 +45,7 @@ Test(plan, composite_key_uses_row_comparison_and_excludes_nulls, .timeout = 10)
 {
 	char	   *p = key_pred(pair_key, 2, "('1'::integer, 'x'::text)", NULL);
 
-	cr_assert_str_eq(p, "\"b c\" IS NOT NULL AND (a, \"b c\") >= ('1'::integer, 'x'::text)");
+	cr_assert_str_eq(p, "\"b c\" IS NOT NULL AND (a, \"b c\") OPERATOR(pg_catalog.>=) ('1'::integer, 'x'::text)");
 	free(p);
 }
 
@@ -79,14 +79,14 @@ Test(plan, ctid_ranges_cover_the_heap_without_gaps, .timeout = 10)
 
 	sbuf_init(&out, 1 << 20);
 	plan_ctid_predicate(&out, -1, 100);
-	cr_assert_str_eq(sbuf_str(&out), "ctid < '(100,0)'::pg_catalog.tid");
+	cr_assert_str_eq(sbuf_str(&out), "ctid OPERATOR(pg_catalog.<) '(100,0)'::pg_catalog.tid");
 	sbuf_reset(&out);
 	plan_ctid_predicate(&out, 100, 200);
 	cr_assert_str_eq(sbuf_str(&out),
-					 "ctid >= '(100,0)'::pg_catalog.tid AND ctid < '(200,0)'::pg_catalog.tid");
+					 "ctid OPERATOR(pg_catalog.>=) '(100,0)'::pg_catalog.tid AND ctid OPERATOR(pg_catalog.<) '(200,0)'::pg_catalog.tid");
 	sbuf_reset(&out);
 	plan_ctid_predicate(&out, 200, -1);
-	cr_assert_str_eq(sbuf_str(&out), "ctid >= '(200,0)'::pg_catalog.tid");
+	cr_assert_str_eq(sbuf_str(&out), "ctid OPERATOR(pg_catalog.>=) '(200,0)'::pg_catalog.tid");
 	sbuf_fini(&out);
 }
 
