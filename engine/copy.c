@@ -353,6 +353,7 @@ start_copies(chunk_stream *s)
 		rc = copy_reader_begin(&s->src, w->source, SIDE_SOURCE, &columns, sbuf_str(&sql),
 							   !w->via_libpq && !conn_encrypted(w->source), w->read_buf, s->what,
 							   s->err);
+		s->src.stop = w->stop;
 	}
 	if (rc == 0 && sbuf_failed(&sql))
 		rc = err_set(s->err, SIDE_LOCAL, -ENOMEM, "%s: out of memory", s->what);
