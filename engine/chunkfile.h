@@ -72,7 +72,10 @@ int			chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, i
 int			chunkfile_loader_create(chunkfile_loader **out, sl_err *err);
 void		chunkfile_loader_destroy(chunkfile_loader *l);
 
-/* Whether the bytes l sends to a target count for --max-rate (restore: yes; clone --spill: no, its readers counted them). */
+/*
+ * Whether the bytes l sends to a target count for --max-rate: restore's do;
+ * clone --spill's do not, its readers counted them from the source.
+ */
 void		chunkfile_loader_charge_rate(chunkfile_loader *l, bool charge);
 
 /*

@@ -264,8 +264,9 @@ watch_main(void *arg)
 	while (!atomic_load(&watch.stop))
 	{
 		sl_err		err;
+		int			slices = (int) (RATE_POLL_SECONDS * 1000 / RATE_SLICE_MS);
 
-		for (int i = 0; i < (int) (RATE_POLL_SECONDS * 1000 / RATE_SLICE_MS) && !atomic_load(&watch.stop); i++)
+		for (int i = 0; i < slices && !atomic_load(&watch.stop); i++)
 		{
 			struct timespec tick = {0, RATE_SLICE_MS * 1000000L};
 
