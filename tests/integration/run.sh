@@ -1448,6 +1448,15 @@ sys.exit(0 if float(sys.argv[4]) <= mb_s <= float(sys.argv[5]) else 1)
 EOF
 }
 
+# summary_rate CAP LOW HIGH: the "N MB/s;" of a dump's or restore's summary in $case_dir/out
+# lies within [LOW, HIGH].
+summary_rate() {
+  local mb_s
+  mb_s=$(grep -o '[0-9.]* MB/s;' "$case_dir/out" | head -n 1 | cut -d' ' -f1)
+  echo "${mb_s:-no} MB/s at --max-rate $1"
+  [ -n "$mb_s" ] && awk -v r="$mb_s" -v lo="$2" -v hi="$3" 'BEGIN { exit !(r >= lo && r <= hi) }'
+}
+
 case_y() {   # --max-rate caps the data rate; throttle pauses, resumes and re-caps a running run, workers included
   local status t_resume m1 m2 s1 s2 total rest worker
   rate_setup
@@ -1465,6 +1474,16 @@ case_y() {   # --max-rate caps the data rate; throttle pauses, resumes and re-ca
     --max-rate 20MB --progress-interval 0 --json "$case_dir/verify.json" || fail "verify --max-rate exited with status $?"
   rate_of "$case_dir/verify.json" 'r["bytes"] / 2 / 1048576.0 / r["seconds"]' 20MB 10 22 \
     || fail "the capped verify's source rate is off the cap"
+  # dump counts what it reads from the source, restore what it writes to the target: their
+  # summaries give the data step's MB/s
+  sluice dump --source "$(src_conn rate)" --dir "$case_dir/dump" --jobs 2 --chunk-size 4MB --max-rate 30MB \
+    --progress-interval 0 || fail "dump --max-rate exited with status $?"
+  summary_rate 30MB 15 33 || fail "the capped dump's rate is off the cap"
+  create_dst rate_restore
+  sluice restore --dir "$case_dir/dump" --target "$(dst_conn rate_restore)" --jobs 2 --max-rate 30MB \
+    --progress-interval 0 || fail "restore --max-rate exited with status $?"
+  summary_rate 30MB 15 33 || fail "the capped restore's rate is off the cap"
+  expect_identical rate rate_restore
 
   # (b) a clone and a worker on one run, paused from another process: within 2 s no byte moves
   create_dst rate_pause
@@ -1645,7 +1664,7 @@ cases=(
   "u|plan lists the clone's chunks and an estimate; Prometheus metrics served and written during a clone"
   "v|--table, --exclude-table, --schema, --exclude-schema choose as pg_dump's patterns do; a resume keeps them"
   "s|check: each finding on databases built to have it, with its fix; exit 0 clean, 1 warnings, 2 blockers"
-  "y|--max-rate caps a clone's and a verify's data rate; throttle pauses a clone and its worker within 2 s, resumes and re-caps it"
+  "y|--max-rate caps the data rate of clone, verify, dump and restore; throttle pauses a clone and its worker within 2 s, resumes and re-caps it"
 )
 
 # ---------------------------------------------------------------------------------------------
