@@ -1558,6 +1558,31 @@ case_y() {   # --max-rate caps the data rate; throttle pauses, resumes and re-ca
   sluice clone --source "$(src_conn rate)" --target "$(dst_conn rate_pause)" --max-rate fast || status=$?
   [ "$status" -eq 2 ] && grep -q 'invalid value "fast" for --max-rate' "$case_dir/err" \
     || fail "a bad --max-rate was not refused by name"
+
+  # a record of layout 1 (before throttle): status reads it, throttle refuses it and says why
+  create_dst rate_old
+  psql_dst rate_old >/dev/null <<'SQL' || fail "could not make a layout 1 record"
+CREATE SCHEMA pgsluice;
+CREATE TABLE pgsluice.pgsluice_state_version (version int NOT NULL);
+INSERT INTO pgsluice.pgsluice_state_version VALUES (1);
+CREATE TABLE pgsluice.run (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, source_fingerprint text NOT NULL,
+  source text NOT NULL, snapshot text, best_effort boolean NOT NULL, options jsonb NOT NULL, status text NOT NULL,
+  step text NOT NULL, started_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz, last_error text);
+CREATE TABLE pgsluice.chunk (run_id bigint NOT NULL REFERENCES pgsluice.run (id) ON DELETE CASCADE,
+  chunk_no int NOT NULL, table_name text NOT NULL, seq int NOT NULL, method text NOT NULL, predicate text,
+  est_bytes bigint NOT NULL, frozen boolean NOT NULL, status text NOT NULL DEFAULT 'pending', rows bigint,
+  bytes bigint, source_digest text, target_digest text, attempts int NOT NULL DEFAULT 0, worker text,
+  started_at timestamptz, finished_at timestamptz, last_error text, PRIMARY KEY (run_id, chunk_no));
+INSERT INTO pgsluice.run (source_fingerprint, source, best_effort, options, status, step)
+  VALUES ('?/x/1', 'dbname=x', false, '{}', 'running', 'data');
+SQL
+  sluice status --target "$(dst_conn rate_old)" || fail "status of a layout 1 record exited with status $?"
+  grep -q '^rate: no cap, 0 processes live' "$case_dir/out" || fail "status of a layout 1 record does not show it uncapped"
+  status=0
+  sluice throttle --target "$(dst_conn rate_old)" --run last --pause || status=$?
+  [ "$status" -eq 2 ] && grep -q 'has layout 1, from a pgsluice without throttle' "$case_dir/err" \
+    || fail "throttle on a layout 1 record was not refused with the reason"
 }
 
 case_h() {   # --best-effort: no shared snapshot
