@@ -1583,6 +1583,14 @@ SQL
   sluice throttle --target "$(dst_conn rate_old)" --run last --pause || status=$?
   [ "$status" -eq 2 ] && grep -q 'has layout 1, from a pgsluice without throttle' "$case_dir/err" \
     || fail "throttle on a layout 1 record was not refused with the reason"
+  # the next run brings the schema to layout 2, the old record with it
+  sluice clone --source "$(src_conn rate)" --target "$(dst_conn rate_old)" --jobs 2 --progress-interval 0 \
+    || fail "a clone beside a layout 1 record exited with status $?"
+  expect_identical rate rate_old
+  [ "$(psql_dst rate_old -c "SELECT max(version) FROM pgsluice.pgsluice_state_version")" = 2 ] \
+    || fail "the state schema was not brought to layout 2"
+  [ "$(psql_dst rate_old -c "SELECT string_agg(id || ':' || max_rate || ':' || paused, ' ' ORDER BY id) FROM pgsluice.run")" \
+    = "1:0:false 2:0:false" ] || fail "the runs' records after the layout change are not as expected"
 }
 
 case_h() {   # --best-effort: no shared snapshot
