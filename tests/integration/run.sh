@@ -1471,8 +1471,8 @@ case_y() {   # --max-rate caps the data rate; throttle pauses, resumes and re-ca
     || fail "the capped clone's data rate is off the cap"
   # verify counts the source's bytes only: half of what it reads
   sluice verify --source "$(src_conn rate)" --target "$(dst_conn rate_cap)" --jobs 2 --chunk-size 4MB \
-    --max-rate 20MB --progress-interval 0 --json "$case_dir/verify.json" || fail "verify --max-rate exited with status $?"
-  rate_of "$case_dir/verify.json" 'r["bytes"] / 2 / 1048576.0 / r["seconds"]' 20MB 10 22 \
+    --max-rate 40MB --progress-interval 0 --json "$case_dir/verify.json" || fail "verify --max-rate exited with status $?"
+  rate_of "$case_dir/verify.json" 'r["bytes"] / 2 / 1048576.0 / r["seconds"]' 40MB 20 44 \
     || fail "the capped verify's source rate is off the cap"
   # dump counts what it reads from the source, restore what it writes to the target: their
   # summaries give the data step's MB/s
