@@ -49,6 +49,28 @@ args_parse_size(const char *text, int64_t *bytes)
 }
 
 int
+args_parse_rate(const char *text, int64_t *bytes_per_second)
+{
+	char		size[64];
+	size_t		len;
+
+	if (text == NULL)
+		return -EINVAL;
+	len = strlen(text);
+	if (len >= sizeof(size))
+		return -EINVAL;
+	memcpy(size, text, len + 1);
+	if (len > 2 && strcasecmp(size + len - 2, "/s") == 0)
+		size[len - 2] = '\0';
+	if (strcmp(size, "0") == 0)
+	{
+		*bytes_per_second = 0;
+		return 0;
+	}
+	return args_parse_size(size, bytes_per_second);
+}
+
+int
 args_parse_int(const char *text, int min, int max, int *value)
 {
 	char	   *end;

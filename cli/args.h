@@ -13,6 +13,13 @@
  */
 int			args_parse_size(const char *text, int64_t *bytes);
 
+/*
+ * Parses a rate, bytes per second: a size as args_parse_size takes it,
+ * with or without "/s" ("25MB", "25MB/s"), or 0 for no cap.  Returns 0
+ * and sets *bytes_per_second, or -EINVAL.
+ */
+int			args_parse_rate(const char *text, int64_t *bytes_per_second);
+
 /* Parses a whole number in [min, max]; returns 0 or -EINVAL. */
 int			args_parse_int(const char *text, int min, int max, int *value);
 

@@ -30,7 +30,9 @@
 #include "engine/conn.h"
 #include "engine/dump.h"
 #include "engine/forecast.h"
+#include "engine/rate.h"
 #include "engine/restore.h"
+#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/state.h"
 #include "engine/verify.h"
@@ -69,6 +71,7 @@ usage_main(FILE *out)
 			"  plan         show what a clone would do, and estimate its time\n"
 			"  worker       join a clone that another process started\n"
 			"  status       show a clone's progress from its record in the target\n"
+			"  throttle     change a running run's rate cap, or pause and resume it\n"
 			"  cleanup      remove a clone's record from the target\n\n"
 			"General options:\n"
 			"  -V, --version  output version information, then exit\n"
@@ -146,6 +149,10 @@ usage_clone(FILE *out)
 			"                           files not yet loaded take SIZE (e.g. 20GB) or more\n"
 			"      --keep-spill         with --spill: keep the files once loaded\n"
 			"      --compress-level=N   with --spill: zstd level, -100 to 19 (default: 1)\n"
+			"      --max-rate=RATE      read at most RATE of COPY data per second from the\n"
+			"                           source, e.g. 25MB, for the whole run, its workers on\n"
+			"                           other hosts included (default: 0, no cap); \"pgsluice\n"
+			"                           throttle\" changes it, or pauses the run, while it runs\n"
 			"      --json=FILE          write a JSON report with every chunk and its digest\n"
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
 			"      --no-direct-copy     move rows through libpq's COPY functions also on\n"
@@ -194,6 +201,8 @@ usage_verify(FILE *out)
 			"      --counts             compare row counts only\n"
 			"      --max-diffs=N        name at most N differing rows, then stop (default:\n"
 			"                           1000)\n"
+			"      --max-rate=RATE      read at most RATE of COPY data per second from the\n"
+			"                           source, e.g. 25MB (default: 0, no cap)\n"
 			"      --json=FILE          write a JSON report with every chunk checked\n"
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
 			"      --no-direct-copy     read rows through libpq's COPY functions also on\n"
@@ -327,7 +336,9 @@ enum
 	OPT_METRICS_FILE,
 	OPT_METRICS_LISTEN,
 	OPT_DEBUG,
-	OPT_TABLE
+	OPT_TABLE,
+	OPT_MAX_RATE,
+	OPT_PAUSE
 };
 
 /* The tables chosen with --table and the like, for the command that runs; freed by main. */
@@ -390,6 +401,8 @@ parse_compress_level(const char *arg, int *out)
 	{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY}, \
 	WATCH_LONG_OPTIONS
 #define COMMON_SHORT_OPTIONS "s:t:j:qv?"
+/* --max-rate, for the commands that read a source or load a target */
+#define RATE_LONG_OPTION {"max-rate", required_argument, NULL, OPT_MAX_RATE}
 
 typedef struct common_options
 {
@@ -406,6 +419,7 @@ typedef struct common_options
 	bool		no_owner;		/* the schema step's pg_restore options */
 	bool		no_privileges;
 	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
+	int64_t		max_rate;		/* --max-rate, bytes per second (0: none); -1: not given */
 	log_level	level;
 	bool		help;
 } common_options;
@@ -420,6 +434,7 @@ common_defaults(common_options *co)
 	co->chunk_bytes = PLAN_DEFAULT_CHUNK_BYTES;
 	co->io_kind = IO_LOOP_AUTO;
 	co->progress_seconds = 10;
+	co->max_rate = -1;
 	co->level = LOG_INFO;
 }
 
@@ -472,6 +487,11 @@ common_option(common_options *co, int c, char **argv)
 			return 1;
 		case OPT_METRICS_LISTEN:
 			co->metrics_listen = optarg;
+			return 1;
+		case OPT_MAX_RATE:
+			if (args_parse_rate(optarg, &co->max_rate) < 0)
+				return bad_usage("invalid value \"%s\" for --max-rate: want bytes per second as a size "
+								 "such as 25MB, or 0 for no cap", optarg), -1;
 			return 1;
 		case 'q':
 			co->level = LOG_ERROR;
@@ -551,6 +571,8 @@ start_command(const common_options *co)
 	}
 	install_signals();
 	start_progress(co);
+	/* the process's own cap; a run with a record then takes its record's (engine/rate.h) */
+	rate_limit_configure(co->max_rate > 0 ? co->max_rate : 0);
 	return 0;
 }
 
@@ -693,6 +715,7 @@ cmd_clone(int argc, char **argv)
 		{"spill-limit", required_argument, NULL, OPT_SPILL_LIMIT},
 		{"keep-spill", no_argument, NULL, OPT_KEEP_SPILL},
 		{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
+		RATE_LONG_OPTION,
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -794,6 +817,7 @@ cmd_clone(int argc, char **argv)
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
+	opt.max_rate = co.max_rate;
 
 	err_clear(&err);
 	rc = clone_run(&opt, &report, &err);
@@ -835,6 +859,7 @@ cmd_verify(int argc, char **argv)
 		{"sample", required_argument, NULL, OPT_SAMPLE},
 		{"counts", no_argument, NULL, OPT_COUNTS},
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
+		RATE_LONG_OPTION,
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -934,6 +959,8 @@ usage_worker(FILE *out)
 			"  -j, --jobs=N             worker threads (default: 4)\n"
 			"      --retries=N          attempts after a transient failure (default: %d)\n"
 			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
+			"      --max-rate=RATE      set the whole run's cap, as \"throttle --max-rate\" does\n"
+			"                           (default: the run's own); every process takes its share\n"
 			"      --io, --no-direct-copy, --progress-interval, --metrics-file,\n"
 			"      --metrics-listen, -q, -v   as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
@@ -982,6 +1009,7 @@ static const struct option record_options[] = {
 	{"run", required_argument, NULL, OPT_RUN},
 	{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
 	{"retries", required_argument, NULL, OPT_RETRIES},
+	RATE_LONG_OPTION,
 	{NULL, 0, NULL, 0}
 };
 
@@ -1018,6 +1046,9 @@ parse_record_options(int argc, char **argv, common_options *co, clone_options *o
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	if (*run == NULL)
 		return bad_usage("%s", "no run: give --run with a run number, or \"last\"");
+	if (co->max_rate >= 0 && strcmp(command, "worker") != 0)
+		return bad_usage("--max-rate goes with clone, verify, dump, restore and worker; to change a "
+						 "running run's cap: %s throttle --run RUN --max-rate RATE", progname);
 	return start_command(co);
 }
 
@@ -1039,6 +1070,7 @@ cmd_worker(int argc, char **argv)
 	opt.jobs = co.jobs;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
+	opt.max_rate = co.max_rate;
 	err_clear(&err);
 	rc = clone_join(&opt, run, &report, &err);
 	end_command();
@@ -1102,6 +1134,108 @@ cmd_cleanup(int argc, char **argv)
 }
 
 static void
+usage_throttle(FILE *out)
+{
+	fprintf(out,
+			"%s throttle changes a running run's rate cap, or pauses and resumes it, through\n"
+			"its record in the target: every process of the run, workers on other hosts\n"
+			"included, reads the record about once a second and obeys within 2 seconds.  A\n"
+			"paused run takes no new chunk, and its chunks in flight stop moving rows and\n"
+			"wait, holding their transactions, until it is resumed.  --max-rate may come\n"
+			"with --pause or --resume.\n\n"
+			"Usage:\n"
+			"  %s throttle --target CONNINFO --run RUN (--max-rate RATE | --pause | --resume)\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"      --run=RUN            a run number, or \"last\"\n"
+			"      --max-rate=RATE      the run's new cap: COPY bytes per second read from the\n"
+			"                           source (restore: written to the target), e.g. 25MB,\n"
+			"                           shared by all its processes; 0 for none\n"
+			"      --pause              stop the run's data moving, until --resume\n"
+			"      --resume             let a paused run go on\n"
+			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 changed, 2 error (no such run, or one that is not running).\n",
+			progname, progname, STATE_SCHEMA_DEFAULT);
+}
+
+static int
+cmd_throttle(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{"target", required_argument, NULL, 't'},
+		{"run", required_argument, NULL, OPT_RUN},
+		{"max-rate", required_argument, NULL, OPT_MAX_RATE},
+		{"pause", no_argument, NULL, OPT_PAUSE},
+		{"resume", no_argument, NULL, OPT_RESUME},
+		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+		LOG_LONG_OPTIONS,
+		{NULL, 0, NULL, 0}
+	};
+	common_options co;
+	clone_options opt = {0};
+	const char *run = NULL;
+	int			paused = -1;	/* 1 --pause, 0 --resume */
+	state_run	record;
+	char		cap[32];
+	sl_err		err;
+	int			c;
+	int			rc;
+
+	command = "throttle";
+	common_defaults(&co);
+	run_defaults(&opt);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:qv?", long_options, NULL)) != -1)
+	{
+		if ((rc = common_option(&co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (c == OPT_RUN)
+			run = optarg;
+		else if (c == OPT_PAUSE || c == OPT_RESUME)
+		{
+			if (paused >= 0 && paused != (c == OPT_PAUSE))
+				return bad_usage("%s", "--pause and --resume go one at a time");
+			paused = c == OPT_PAUSE;
+		}
+		else if (run_option(&opt, c) < 0)
+			return EXIT_USAGE;
+	}
+	if (co.help)
+	{
+		usage_throttle(stdout);
+		return EXIT_OK;
+	}
+	if (optind < argc)
+		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (co.target == NULL || co.target[0] == '\0')
+		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (run == NULL)
+		return bad_usage("%s", "no run: give --run with a run number, or \"last\"");
+	if (co.max_rate < 0 && paused < 0)
+		return bad_usage("%s", "nothing to change: give --max-rate RATE, --pause or --resume");
+	log_set_level(co.level);
+	err_clear(&err);
+	if (clone_throttle(co.target, opt.state_schema, run, co.max_rate, paused, &record, &err) < 0)
+	{
+		log_error("%s", err.msg);
+		return EXIT_USAGE;
+	}
+	if (record.max_rate > 0)
+		sbuf_format_bytes((uint64_t) record.max_rate, cap, sizeof(cap));
+	else
+		snprintf(cap, sizeof(cap), "none");
+	log_info("run %lld: %s, rate cap %s%s; its processes obey within 2 s", (long long) record.id,
+			 record.paused ? "paused" : "running", cap, record.max_rate > 0 ? "/s" : "");
+	if (record.processes == 0)
+		log_warning("no process of run %lld has been seen in the last %d s: the change is on record, "
+					"for when one works on it again", (long long) record.id, STATE_PROCESS_LIVE_SECONDS);
+	return EXIT_OK;
+}
+
+static void
 usage_dump(FILE *out)
 {
 	fprintf(out,
@@ -1119,6 +1253,8 @@ usage_dump(FILE *out)
 			"      --compress-level=N   zstd level, -100 to 19 (default: 1)\n"
 			"      --best-effort        no shared snapshot\n"
 			"      --pg-bindir=DIR      where pg_dump is\n"
+			"      --max-rate=RATE      read at most RATE of COPY data per second from the\n"
+			"                           source, e.g. 25MB (default: 0, no cap)\n"
 			"      --io=KIND            auto, io_uring or poll: socket waits and file writes\n"
 			"      --no-direct-copy, --progress-interval, --metrics-file, --metrics-listen,\n"
 			"      -q, -v               as for clone\n"
@@ -1142,6 +1278,7 @@ cmd_dump(int argc, char **argv)
 		{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
 		{"io", required_argument, NULL, OPT_IO},
 		{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY},
+		RATE_LONG_OPTION,
 		WATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
@@ -1233,6 +1370,9 @@ usage_restore(FILE *out)
 			"      --resume=RUN         go on with a restore that stopped (number or \"last\")\n"
 			"      --retries=N          attempts at a chunk after a transient failure (default: %d)\n"
 			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
+			"      --max-rate=RATE      write at most RATE of COPY data per second to the\n"
+			"                           target, e.g. 25MB (default: 0, no cap); \"pgsluice\n"
+			"                           throttle\" changes it, or pauses the run, while it runs\n"
 			"      --no-owner, --no-privileges, --pg-bindir, --progress-interval,\n"
 			"      --metrics-file, --metrics-listen, -q, -v\n"
 			"                           as for clone\n"
@@ -1252,6 +1392,7 @@ cmd_restore(int argc, char **argv)
 		{"resume", required_argument, NULL, OPT_RESUME},
 		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+		RATE_LONG_OPTION,
 		SCHEMA_LONG_OPTIONS,
 		WATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
@@ -1308,6 +1449,7 @@ cmd_restore(int argc, char **argv)
 	opt.pg_bindir = co.pg_bindir;
 	opt.state_schema = run.state_schema;
 	opt.retries = run.retries;
+	opt.max_rate = co.max_rate;
 	err_clear(&err);
 	rc = restore_run(&opt, &report, &err);
 	end_command();
@@ -1609,6 +1751,8 @@ run_command(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cleanup") == 0)
 		return cmd_cleanup(argc - 1, argv + 1);
+	if (strcmp(argv[1], "throttle") == 0)
+		return cmd_throttle(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
 	fprintf(stderr, "%s: error: unknown command \"%s\"\nTry \"%s --help\" for more information.\n",

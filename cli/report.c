@@ -527,6 +527,15 @@ report_status(FILE *out, const state_run *run, const state_summary *sum)
 		fprintf(out, ", about %.0f s left\n", eta);
 	else
 		fputs("\n", out);
+	if (run->max_rate > 0)
+	{
+		sbuf_format_bytes((uint64_t) run->max_rate, size, sizeof(size));
+		fprintf(out, "rate: capped at %s/s", size);
+	}
+	else
+		fputs("rate: no cap", out);
+	fprintf(out, "%s, %d %s live\n", run->paused ? ", paused (pgsluice throttle --resume to go on)" : "",
+			run->processes, run->processes == 1 ? "process" : "processes");
 	if (sum->last_error[0] != '\0')
 		fprintf(out, "last error: %s\n", sum->last_error);
 }
@@ -548,10 +557,12 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 	fputs(", \"started_at\": ", out);
 	json_put(out, run->started_at);
 	fprintf(out, ", \"seconds\": %.3f, \"chunks\": %d, \"done\": %d, \"in_flight\": %d, \"failed\": %d, "
-			"\"waiting\": %d, \"rows\": %llu, \"bytes\": %llu, \"bytes_per_second\": %.0f, "
-			"\"eta_seconds\": ", sum->seconds, sum->chunks, sum->done, sum->in_flight, sum->failed,
+			"\"waiting\": %d, \"rows\": %llu, \"bytes\": %llu, \"bytes_per_second\": %.0f",
+			sum->seconds, sum->chunks, sum->done, sum->in_flight, sum->failed,
 			sum->chunks - sum->done - sum->in_flight, (unsigned long long) sum->rows,
 			(unsigned long long) sum->bytes, rate);
+	fprintf(out, ", \"max_rate\": %lld, \"paused\": %s, \"processes\": %d, \"eta_seconds\": ",
+			(long long) run->max_rate, run->paused ? "true" : "false", run->processes);
 	if (eta >= 0)
 		fprintf(out, "%.0f", eta);
 	else

@@ -1646,23 +1646,32 @@ check_connections(check_ctx *c)
 	char		both_who[256];
 	int			extra = c->opt->data_only ? 1 : 2;
 
+	/*
+	 * The target also has the session that reads the run's rate and pause
+	 * (engine/rate.h) during the data step: with the schema step, that is
+	 * while pg_restore's leader does not run, so only --data-only needs one
+	 * more.
+	 */
+	int			dst_extra = 2;
+
 	snprintf(src_who, sizeof(src_who), "%d workers%s the snapshot's session%s", c->opt->jobs,
 			 c->opt->data_only ? " and" : ",", c->opt->data_only ? "" : " and pg_dump's");
 	if (c->opt->data_only)
-		snprintf(dst_who, sizeof(dst_who), "%d workers and the control session", c->opt->jobs);
+		snprintf(dst_who, sizeof(dst_who), "%d workers, the control session and the one that reads "
+				 "the run's rate", c->opt->jobs);
 	else
 		snprintf(dst_who, sizeof(dst_who), "%d workers, later pg_restore's %d and its leader, and the "
 				 "control session", c->opt->jobs, c->opt->jobs);
 	snprintf(both_who, sizeof(both_who), "%d workers on each side, and the sessions of the snapshot, "
-			 "the control%s", c->opt->jobs, c->opt->data_only ? "" : ", pg_dump and pg_restore");
+			 "the control%s", c->opt->jobs, c->opt->data_only ? ", the rate's" : ", pg_dump and pg_restore");
 	if (c->same_cluster)
-		slots_finding(c, &c->src, CHECK_BOTH, 2 * (c->opt->jobs + extra), both_who);
+		slots_finding(c, &c->src, CHECK_BOTH, 2 * c->opt->jobs + extra + dst_extra, both_who);
 	else
 	{
 		if (c->src.conn != NULL)
 			slots_finding(c, &c->src, CHECK_SOURCE, c->opt->jobs + extra, src_who);
 		if (c->dst.conn != NULL)
-			slots_finding(c, &c->dst, CHECK_TARGET, c->opt->jobs + extra, dst_who);
+			slots_finding(c, &c->dst, CHECK_TARGET, c->opt->jobs + dst_extra, dst_who);
 	}
 	return 0;
 }

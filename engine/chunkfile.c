@@ -20,6 +20,7 @@
 #include "codec/copyhash.h"
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/rate.h"
 #include "engine/reader.h"
 #include "engine/sbuf.h"
 #include "io/pipe.h"
@@ -43,6 +44,7 @@ struct chunkfile_loader
 	spill_decoder *dec;
 	uint8_t    *file_buf;		/* LOADER_FILE_BYTES */
 	uint8_t    *rows_buf;		/* LOADER_ROWS_BYTES */
+	bool		charge_rate;	/* count the bytes sent to --max-rate (restore) */
 };
 
 void
@@ -151,6 +153,7 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 	plan_copy_out_sql(&sql, t, pc->predicate, columns.text);
 	rc = copy_reader_begin(&reader, source, SIDE_SOURCE, &columns, sbuf_str(&sql), direct, w->read_buf,
 						   what, err);
+	reader.stop = stop;
 	sbuf_fini(&sql);
 	while (rc == 0 && !reader.done)
 	{
@@ -214,6 +217,12 @@ chunkfile_loader_create(chunkfile_loader **out, sl_err *err)
 		(l->rows_buf = malloc(LOADER_ROWS_BYTES)) == NULL || spill_decoder_create(no_id, &l->dec) < 0)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory for a chunk file loader");
 	return 0;
+}
+
+void
+chunkfile_loader_charge_rate(chunkfile_loader *l, bool charge)
+{
+	l->charge_rate = charge;
 }
 
 void
@@ -286,6 +295,9 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 				rc = conn_fail(send, NULL, SIDE_TARGET, err, "could not send rows to");
 				goto done;
 			}
+			/* once per buffer sent: restore's bytes count, and any load waits out a pause */
+			if (out.pos > 0 && send != NULL)
+				(void) rate_limit_wait(l->charge_rate ? out.pos : 0, stop);
 			if (atomic_load(stop))
 			{
 				rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");

@@ -73,6 +73,12 @@ int			chunkfile_loader_create(chunkfile_loader **out, sl_err *err);
 void		chunkfile_loader_destroy(chunkfile_loader *l);
 
 /*
+ * Whether the bytes l sends to a target count for --max-rate: restore's do;
+ * clone --spill's do not, its readers counted them from the source.
+ */
+void		chunkfile_loader_charge_rate(chunkfile_loader *l, bool charge);
+
+/*
  * Reads file name of dir whole and checks it against expect (its size, every
  * frame, the trailer, the stream's length); table names its table in
  * messages.  Touches no server.

@@ -21,6 +21,7 @@
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/progress.h"
+#include "engine/rate.h"
 #include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
@@ -926,6 +927,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		r->run_id = run.id;
 		log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
 	}
+	/* --max-rate goes on record, for every process; a resumed run starts unpaused */
+	if ((rc = state_run_throttle(&st, r->run_id, opt->max_rate, 0, err)) < 0)
+		goto done;
 
 	/* the sessions of pg_restore say which run they belong to: see end_orphans */
 	snprintf(appname, sizeof(appname), "pgsluice run %lld", (long long) r->run_id);
@@ -988,7 +992,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		log_info("data: %d tables in %d chunks (%d done before), %d workers", r->cat->ntables,
 				 r->plan->nchunks, before, opt->jobs > 0 ? opt->jobs : 1);
 		t = sched_now();
-		rc = run_chunks(&ctx, &st, chunks, false, err);
+		if ((rc = rate_watch_start(opt->target, opt->state_schema, r->run_id, ctx.worker_prefix, err)) == 0)
+			rc = run_chunks(&ctx, &st, chunks, false, err);
+		rate_watch_stop();
 		r->seconds_data = sched_now() - t;
 		r->retries = atomic_load(&ctx.retries);
 		if (rc < 0)
@@ -1132,7 +1138,11 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		jopt.data_only = run.data_only;
 		init_ctx(&ctx, &jopt, source, r, &control);
 		log_info("run %lld: joining, %d workers", (long long) run.id, opt->jobs > 0 ? opt->jobs : 1);
-		rc = run_chunks(&ctx, &st, chunks, true, err);
+		/* a worker's --max-rate is the whole run's, as throttle --max-rate would set it */
+		if ((rc = state_run_throttle(&st, run.id, opt->max_rate, -1, err)) == 0 &&
+			(rc = rate_watch_start(opt->target, opt->state_schema, run.id, ctx.worker_prefix, err)) == 0)
+			rc = run_chunks(&ctx, &st, chunks, true, err);
+		rate_watch_stop();
 		r->retries = atomic_load(&ctx.retries);
 	}
 	r->seconds_data = sched_now() - t_start;
@@ -1188,6 +1198,48 @@ clone_status(const char *target, const char *schema, const char *which, state_ru
 	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
 		(rc = state_run_load(&st, which, run, err)) == 0)
 		rc = state_summarize(&st, run->id, sum, err);
+	state_fini(&st);
+	conn_close(&conn);
+	return rc;
+}
+
+int
+clone_throttle(const char *target, const char *schema, const char *which, int64_t max_rate, int paused,
+			   state_run *run, sl_err *err)
+{
+	PGconn	   *conn = NULL;
+	state		st = {0};
+	int			version = 0;
+	int			rc;
+
+	if ((rc = open_record(target, schema, &conn, &st, err)) < 0 ||
+		(rc = state_run_load(&st, which, run, err)) < 0 ||
+		(rc = state_layout(&st, &version, err)) < 0)
+		goto done;
+	if (version < 2)
+	{
+		rc = err_set(err, SIDE_USAGE, -EPROTO, "the state schema %s on the target has layout %d, from a "
+					 "pgsluice without throttle, whose processes would not obey it: resume the run with "
+					 "this pgsluice (clone --resume %lld --max-rate RATE) to cap it", st.schema, version,
+					 (long long) run->id);
+		goto done;
+	}
+	if (strcmp(run->status, "running") != 0)
+	{
+		rc = err_set(err, SIDE_USAGE, -ESRCH, "run %lld is %s, not running: throttle changes a running "
+					 "run only; to cap it when it goes on, give --max-rate to the command that resumes "
+					 "it (clone --resume %lld, restore --resume %lld)", (long long) run->id, run->status,
+					 (long long) run->id, (long long) run->id);
+		goto done;
+	}
+	if ((rc = state_run_throttle(&st, run->id, max_rate, paused, err)) == 0)
+	{
+		char		id[32];
+
+		snprintf(id, sizeof(id), "%lld", (long long) run->id);
+		rc = state_run_load(&st, id, run, err);
+	}
+done:
 	state_fini(&st);
 	conn_close(&conn);
 	return rc;

@@ -70,6 +70,8 @@ typedef struct clone_options
 	int64_t		spill_limit;	/* with spill_dir: readers wait while the files take this; 0: no limit */
 	bool		keep_spill;		/* with spill_dir: keep the files once loaded */
 	int			compress_level; /* with spill_dir: zstd level; 0: the default */
+	int64_t		max_rate;		/* --max-rate, source bytes per second of the whole run (0: none);
+								 * -1: not given, the run's record keeps its own */
 } clone_options;
 
 typedef enum chunk_status
@@ -151,6 +153,15 @@ int			clone_join(const clone_options *opt, const char *which, clone_report **rep
 /* A run's record and progress (which: a run number or "last"). */
 int			clone_status(const char *target, const char *schema, const char *which, state_run *run,
 						 state_summary *sum, sl_err *err);
+
+/*
+ * Changes a running run's cap (max_rate: bytes per second, 0 none, -1
+ * unchanged) or pause (1 pause, 0 resume, -1 unchanged) through its
+ * record; *run receives the record as it is then.  A run that is not
+ * running, or a record of a layout before throttle, is refused.
+ */
+int			clone_throttle(const char *target, const char *schema, const char *which, int64_t max_rate,
+						   int paused, state_run *run, sl_err *err);
 
 /* Removes a run's record; *run_id says which it was. */
 int			clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,

@@ -23,6 +23,7 @@
 #include "codec/pgwire.h"
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/rate.h"
 
 #define COPY_WAIT_MS 200		/* how often a waiting worker looks at the stop flag */
 
@@ -353,6 +354,7 @@ start_copies(chunk_stream *s)
 		rc = copy_reader_begin(&s->src, w->source, SIDE_SOURCE, &columns, sbuf_str(&sql),
 							   !w->via_libpq && !conn_encrypted(w->source), w->read_buf, s->what,
 							   s->err);
+		s->src.stop = w->stop;
 	}
 	if (rc == 0 && sbuf_failed(&sql))
 		rc = err_set(s->err, SIDE_LOCAL, -ENOMEM, "%s: out of memory", s->what);
@@ -371,6 +373,9 @@ stream_chunk(chunk_stream *s)
 	{
 		if (atomic_load(s->w->stop))
 			return err_set(s->err, SIDE_INTERRUPT, -EINTR, "%s: interrupted and rolled back", s->what);
+		/* paused: no row moves either way, also while the target drains the pipe (engine/rate.h) */
+		if (rate_limit_paused())
+			(void) rate_limit_wait(0, s->w->stop);
 		rc = copy_reader_step(&s->src, &s->w->pipe);
 		if (rc == 0)
 			rc = s->direct_target ? pump_target_direct(s) : pump_target_libpq(s);

@@ -20,6 +20,10 @@
  * frames from the pipe straight to the socket, and PQputCopyEnd ends the
  * COPY; encrypted connections go through PQputCopyData.
  *
+ * --max-rate and a paused run (engine/rate.h) hold the loop in
+ * rate_limit_wait, the one place where it waits on purpose: while it is in
+ * there, no byte moves on either connection, and none should.
+ *
  * At the end the three row counts must agree: the source's COPY tag, the
  * rows parsed and hashed, and the target's COPY tag.  On any failure or stop
  * request both connections are closed, so that the servers roll the chunk

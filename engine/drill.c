@@ -17,9 +17,11 @@
 #include "codec/digest.h"
 #include "engine/conn.h"
 #include "engine/plan.h"
+#include "engine/rate.h"
 #include "engine/sbuf.h"
 
 #define SHOW_CAP (1u << 20)		/* one row or change list in a report */
+#define DRILL_RATE_BATCH (256u << 10)	/* source bytes read between charges to --max-rate */
 #define NULL_FIELD "\\N"
 
 typedef struct field
@@ -562,6 +564,7 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
 {
 	sl_side		who = side ? SIDE_TARGET : SIDE_SOURCE;
 	PGresult   *res = PQexec(conn, sql);
+	uint64_t	uncharged = 0;	/* source bytes not yet charged to --max-rate */
 	int			rc = 0;
 
 	d->side = side;
@@ -581,6 +584,12 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
 			break;
 		if (n < 0)
 			return conn_fail(conn, NULL, who, err, what);
+		/* the source's bytes count for --max-rate, charged in batches, not per row */
+		if (side == 0 && (uncharged += (uint64_t) n) >= DRILL_RATE_BATCH)
+		{
+			(void) rate_limit_wait(uncharged, stop);
+			uncharged = 0;
+		}
 		if (stop != NULL && atomic_load(stop))
 			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
 		else if ((rc = fn(d, row, n > 0 && row[n - 1] == '\n' ? (size_t) n - 1 : (size_t) n)) < 0)
@@ -595,6 +604,7 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
 			rc = conn_fail(conn, res, who, err, what);
 		PQclear(res);
 	}
+	(void) rate_limit_wait(uncharged, stop);
 	return rc;
 }
 

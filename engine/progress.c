@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "engine/log.h"
+#include "engine/rate.h"
 #include "engine/sbuf.h"
 
 #define TICK_MS 100
@@ -211,17 +212,25 @@ format_duration(double seconds, char *out, size_t outlen)
 		snprintf(out, outlen, "%ld:%02ld", s / 60, s % 60);
 }
 
-/* "data: 45 of 91 chunks, 3 of 8 tables, 1234567 rows, 512.0 MB, 85.2 MB/s, ETA 0:42" */
+/*
+ * "data: 45 of 91 chunks, 3 of 8 tables, 1234567 rows, 512.0 MB, 85.2 MB/s, ETA 0:42",
+ * then ", capped at 25.0 MB/s" and ", paused" when --max-rate or throttle say so
+ */
 static void
 figures_text(sbuf *out, const char *label, const progress_figures *f)
 {
 	char		eta[32];
+	int64_t		cap = rate_limit_cap();
 
 	format_duration(f->eta, eta, sizeof(eta));
 	sbuf_printf(out, "%s: %d of %d chunks, %d of %d tables, %llu rows, %.1f MB, %.1f MB/s, ETA %s", label,
 				f->chunks_done, f->chunks_total, f->tables_done, f->tables_total,
 				(unsigned long long) f->rows, (double) f->bytes / 1048576.0,
 				f->seconds > 0 ? (double) f->bytes / 1048576.0 / f->seconds : 0.0, eta);
+	if (cap > 0)
+		sbuf_printf(out, ", capped at %.1f MB/s", (double) cap / 1048576.0);
+	if (rate_limit_paused())
+		sbuf_append(out, ", paused");
 }
 
 /* Under lock: the live block, one line per busy worker and a bar per step. */

@@ -12,6 +12,7 @@
 
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/rate.h"
 
 #define RESYNC_WAIT_MS 200
 #define READER_BATCH_LOW (96u << 10)	/* a read below this: pause longer */
@@ -299,7 +300,17 @@ step_direct(copy_reader *r, io_pipe *sink)
 int
 copy_reader_step(copy_reader *r, io_pipe *sink)
 {
-	return r->direct ? step_direct(r, sink) : step_libpq(r, sink);
+	uint64_t	before = r->bytes;
+	int			rc = r->direct ? step_direct(r, sink) : step_libpq(r, sink);
+
+	/*
+	 * The source's load is what --max-rate caps: the COPY bytes it sent,
+	 * charged once per step (one socket read, or what libpq held), never
+	 * per row.  A target's reader (verify) is not charged.
+	 */
+	if (rc == 0 && r->side == SIDE_SOURCE && r->bytes > before)
+		(void) rate_limit_wait(r->bytes - before, r->stop);
+	return rc;
 }
 
 bool

@@ -52,6 +52,7 @@ typedef struct copy_reader
 	uint64_t	bytes;			/* COPY stream bytes read */
 	uint64_t	server_rows;	/* the server's COPY tag */
 	bool		done;			/* the COPY is over and its result read */
+	const atomic_int *stop;		/* NULL, or ends a wait for --max-rate (set after begin) */
 
 	char	   *row;			/* libpq path: a row not yet all in the pipe */
 	int			row_len;
@@ -82,7 +83,9 @@ int			copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side,
 /*
  * Reads what the socket holds (one read on the direct path) into sink, or
  * hashes and drops it when sink is NULL, until the sink is full, the socket
- * is dry or the COPY is over.  Returns 0 or a negative errno.
+ * is dry or the COPY is over.  A source's reader then charges what the step
+ * read to --max-rate, and waits there while the run is over its rate or
+ * paused (engine/rate.h).  Returns 0 or a negative errno.
  */
 int			copy_reader_step(copy_reader *r, io_pipe *sink);
 

@@ -32,6 +32,7 @@
 #include "engine/chunkfile.h"
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/rate.h"
 #include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
@@ -368,6 +369,7 @@ restore_worker_open(void *arg, int id, const atomic_int *stop, void **state_out,
 	snprintf(w->name, sizeof(w->name), "%s/%d/%d", host, (int) getpid(), id);
 	if ((rc = chunkfile_loader_create(&w->loader, err)) < 0)
 		return rc;
+	chunkfile_loader_charge_rate(w->loader, true);	/* the bytes written to the target */
 	return state_init(&w->st, NULL, ctx->opt->state_schema, err);
 }
 
@@ -684,6 +686,9 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	}
 	r->run_id = ctx.run_id = run.id;
 	log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
+	/* --max-rate goes on record, for every process; a resumed run starts unpaused */
+	if ((rc = state_run_throttle(&st, run.id, opt->max_rate, 0, err)) < 0)
+		goto done;
 	snprintf(appname, sizeof(appname), "pgsluice run %lld", (long long) run.id);
 	sopt.application_name = appname;
 
@@ -739,8 +744,14 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		t = sched_now();
 		{
 			sched_options sopt2 = {opt->jobs, "restore", cat, skip, NULL, NULL};
+			char		host[64] = "";
+			char		process[128];
 
-			rc = sched_run(&restore_ops, &ctx, p, &sopt2, &r->chunks_done, err);
+			gethostname(host, sizeof(host) - 1);
+			snprintf(process, sizeof(process), "%s/%d", host, (int) getpid());
+			if ((rc = rate_watch_start(opt->target, opt->state_schema, run.id, process, err)) == 0)
+				rc = sched_run(&restore_ops, &ctx, p, &sopt2, &r->chunks_done, err);
+			rate_watch_stop();
 		}
 		free(skip);
 		r->seconds_data = sched_now() - t;

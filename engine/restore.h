@@ -22,6 +22,8 @@ typedef struct restore_options
 	const char *state_schema;
 	const char *resume;			/* NULL, or a run number or "last" */
 	int			retries;
+	int64_t		max_rate;		/* --max-rate: bytes per second written to the target
+								 * (0: none); -1: not given, the record's */
 } restore_options;
 
 typedef struct restore_chunk

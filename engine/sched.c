@@ -13,6 +13,7 @@
 #include "engine/log.h"
 #include "engine/metrics.h"
 #include "engine/progress.h"
+#include "engine/rate.h"
 
 #define MAIN_TICK_MS 100
 
@@ -86,6 +87,8 @@ worker_main(void *arg)
 		int64_t		moved;
 		uint64_t	rows;
 
+		/* a paused run claims no new chunk (engine/rate.h) */
+		(void) rate_limit_wait(0, &s->stop);
 		if (s->pick != NULL)
 		{
 			if (atomic_load(&s->stop) || (s->halt && atomic_load(s->halt)) || (chunk = s->pick(s->ctx, &s->stop)) < 0)

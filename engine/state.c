@@ -191,6 +191,33 @@ state_prepare(state *st, sl_err *err)
 	snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	found = atoi(version);
+	if (found < 2)
+	{
+		/*
+		 * Layout 2: the run's cap and pause, and the processes that share
+		 * them.  Only when missing: ALTER TABLE locks the run table, which
+		 * the processes of a running run read every second.
+		 */
+		rc = run_sql(st,
+					 "BEGIN;"
+					 "SELECT pg_catalog.pg_advisory_xact_lock(7362198405511);"
+					 "ALTER TABLE %s.run ADD COLUMN IF NOT EXISTS max_rate bigint NOT NULL DEFAULT 0,"
+					 "  ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false;"
+					 "CREATE TABLE IF NOT EXISTS %s.process ("
+					 "  run_id bigint NOT NULL REFERENCES %s.run (id) ON DELETE CASCADE,"
+					 "  process text NOT NULL,"
+					 "  heartbeat_at timestamptz NOT NULL DEFAULT now(),"
+					 "  PRIMARY KEY (run_id, process));"
+					 "UPDATE %s.pgsluice_state_version SET version = 2 WHERE version < 2;"
+					 "COMMIT",
+					 0, NULL, NULL, "could not bring the state schema on the target to layout 2", err);
+		if (rc < 0)
+		{
+			PQclear(PQexec(st->conn, "ROLLBACK"));
+			return rc;
+		}
+		found = 2;
+	}
 	if (found > STATE_VERSION)
 		return err_set(err, SIDE_TARGET, -EPROTO,
 					   "the state schema %s on the target has layout %d, newer than this pgsluice's "
@@ -241,6 +268,47 @@ state_run_create(state *st, state_run *run, const char *options_json, sl_err *er
 }
 
 int
+state_layout(state *st, int *version, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	rc = run_sql(st, "SELECT coalesce(max(version), 1) FROM %s.pgsluice_state_version", 0, NULL, &res,
+				 "could not read the state schema's version on the target", err);
+	if (rc < 0)
+		return rc;
+	*version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/* The run's live processes, where the layout has them (2 on). */
+static int
+count_processes(state *st, state_run *run, sl_err *err)
+{
+	char		id[32];
+	char		live[16];
+	const char *params[2] = {id, live};
+	PGresult   *res;
+	int			version;
+	int			rc;
+
+	run->processes = 0;
+	if ((rc = state_layout(st, &version, err)) < 0 || version < 2)
+		return rc;
+	snprintf(id, sizeof(id), "%lld", (long long) run->id);
+	snprintf(live, sizeof(live), "%d", STATE_PROCESS_LIVE_SECONDS);
+	rc = run_sql(st, "SELECT count(*) FROM %s.process WHERE run_id = $1::bigint"
+				 " AND heartbeat_at > now() - make_interval(secs => $2::int)",
+				 2, params, &res, "could not read the run's processes from the target", err);
+	if (rc < 0)
+		return rc;
+	run->processes = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+int
 state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 {
 	const char *params[1] = {which};
@@ -251,9 +319,12 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 	memset(run, 0, sizeof(*run));
 	if (strcmp(which, "last") != 0 && (strtoll(which, &end, 10) <= 0 || *end != '\0'))
 		return err_set(err, SIDE_USAGE, -EINVAL, "invalid run \"%s\": want a run number or \"last\"", which);
+	/* a layout 1 record has no max_rate or paused: to_jsonb reads it too, as uncapped */
 	rc = run_sql(st, "SELECT id, source_fingerprint, source, coalesce(snapshot, ''), best_effort,"
 				 " coalesce((options->>'data_only')::boolean, false), status, step,"
-				 " to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM %s.run"
+				 " to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
+				 " coalesce((to_jsonb(r)->>'max_rate')::bigint, 0),"
+				 " coalesce((to_jsonb(r)->>'paused')::boolean, false) FROM %s.run r"
 				 " WHERE $1 = 'last' OR id::text = $1 ORDER BY id DESC LIMIT 1",
 				 1, params, &res, "could not read the run from the target", err);
 	if (rc < 0)
@@ -273,8 +344,10 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 	snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(res, 0, 6));
 	snprintf(run->step, sizeof(run->step), "%s", PQgetvalue(res, 0, 7));
 	snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(res, 0, 8));
+	run->max_rate = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+	run->paused = PQgetvalue(res, 0, 10)[0] == 't';
 	PQclear(res);
-	return 0;
+	return count_processes(st, run, err);
 }
 
 int
@@ -321,6 +394,68 @@ state_run_set(state *st, int64_t run_id, const char *status, const char *step, c
 				   " finished_at = CASE WHEN coalesce($2, status) = 'running' THEN NULL ELSE now() END"
 				   " WHERE id = $1::bigint",
 				   4, params, NULL, "could not record the run's status on the target", err);
+}
+
+int
+state_run_throttle(state *st, int64_t run_id, int64_t max_rate, int paused, sl_err *err)
+{
+	char		id[32];
+	char		rate[32];
+	const char *params[3] = {id, max_rate >= 0 ? rate : NULL,
+	paused < 0 ? NULL : paused ? "true" : "false"};
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	snprintf(rate, sizeof(rate), "%lld", (long long) max_rate);
+	return run_sql(st, "UPDATE %s.run SET max_rate = coalesce($2::bigint, max_rate),"
+				   " paused = coalesce($3::boolean, paused), updated_at = now() WHERE id = $1::bigint",
+				   3, params, NULL, "could not record the run's rate on the target", err);
+}
+
+int
+state_run_poll(state *st, int64_t run_id, const char *process, state_control *out, sl_err *err)
+{
+	char		id[32];
+	char		live[16];
+	const char *params[3] = {id, process, live};
+	PGresult   *res;
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	snprintf(live, sizeof(live), "%d", STATE_PROCESS_LIVE_SECONDS);
+	/* the heartbeat is not visible to the count in the same statement: others + 1 */
+	rc = run_sql(st, "WITH beat AS (INSERT INTO %s.process (run_id, process) VALUES ($1::bigint, $2)"
+				 "   ON CONFLICT (run_id, process) DO UPDATE SET heartbeat_at = now())"
+				 " SELECT r.max_rate, r.paused, r.status, 1 + (SELECT count(*) FROM %s.process p"
+				 "   WHERE p.run_id = r.id AND p.process <> $2"
+				 "   AND p.heartbeat_at > now() - make_interval(secs => $3::int))"
+				 " FROM %s.run r WHERE r.id = $1::bigint",
+				 3, params, &res, "could not read the run's rate from the target", err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) == 1)
+	{
+		out->max_rate = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		out->paused = PQgetvalue(res, 0, 1)[0] == 't';
+		snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 2));
+		out->processes = atoi(PQgetvalue(res, 0, 3));
+	}
+	else
+		rc = err_set(err, SIDE_TARGET, -ENOENT, "run %lld is no longer recorded on the target",
+					 (long long) run_id);
+	PQclear(res);
+	return rc;
+}
+
+int
+state_run_leave(state *st, int64_t run_id, const char *process, sl_err *err)
+{
+	char		id[32];
+	const char *params[2] = {id, process};
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	return run_sql(st, "DELETE FROM %s.process WHERE run_id = $1::bigint AND process = $2",
+				   2, params, NULL, "could not take this process out of the run's record", err);
 }
 
 int

@@ -9,7 +9,13 @@
  *                           options, status, step, times, last error;
  *   chunk                   one row per chunk of the run's plan: its table,
  *                           range and size, status, rows, bytes, digest,
- *                           attempts, worker, times, last error.
+ *                           attempts, worker, times, last error;
+ *   process                 (layout 2) one row per process working on a run,
+ *                           with its heartbeat: how many share the run's
+ *                           --max-rate (engine/rate.h).
+ * Layout 2 adds the run's max_rate and paused (pgsluice throttle) and the
+ * process table; state_prepare brings a layout 1 schema up to it, and the
+ * readers take a layout 1 record as uncapped and not paused.
  * The schema is recognised by its version table: catalogs leave it out, so
  * it is never copied or compared.
  *
@@ -35,7 +41,8 @@
 #include "engine/plan.h"
 
 #define STATE_SCHEMA_DEFAULT "pgsluice"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
+#define STATE_PROCESS_LIVE_SECONDS 3	/* a process whose heartbeat is older has left */
 
 /* Run steps, in order: a resumed run starts at its step. */
 #define STATE_STEP_START "start"		/* nothing on the target yet but the run */
@@ -60,6 +67,9 @@ typedef struct state_run
 	char		status[16];		/* running, interrupted, failed, done */
 	char		step[16];
 	char		started_at[40];	/* as the target prints it */
+	int64_t		max_rate;		/* the run's cap in bytes per second; 0: none */
+	bool		paused;			/* by pgsluice throttle --pause */
+	int			processes;		/* processes with a live heartbeat in the record */
 } state_run;
 
 typedef struct state_summary
@@ -102,6 +112,35 @@ int			state_run_filter(state *st, int64_t run_id, cat_filter *f, sl_err *err);
 /* Sets status and step (either may be NULL: unchanged), and the last error (NULL: keep). */
 int			state_run_set(state *st, int64_t run_id, const char *status, const char *step,
 						  const char *error, sl_err *err);
+
+/*
+ * Sets the run's cap (bytes per second, 0: none; -1: unchanged) and its
+ * pause (1 paused, 0 not, -1 unchanged), which every process of the run
+ * reads again within RATE_POLL_SECONDS (engine/rate.h).
+ */
+int			state_run_throttle(state *st, int64_t run_id, int64_t max_rate, int paused, sl_err *err);
+
+/* The run's layout version on the target (1 or more). */
+int			state_layout(state *st, int *version, sl_err *err);
+
+/* What a process of a running run polls: the run's cap and pause, and who shares them. */
+typedef struct state_control
+{
+	int64_t		max_rate;		/* bytes per second; 0: none */
+	bool		paused;
+	int			processes;		/* live processes of the run, the caller included */
+	char		status[16];		/* the run's */
+} state_control;
+
+/*
+ * Marks process (host/pid) live in run_id's record, now, and reads what
+ * the process must obey.
+ */
+int			state_run_poll(state *st, int64_t run_id, const char *process, state_control *out,
+						   sl_err *err);
+
+/* Takes process out of the run's record: it no longer shares the cap. */
+int			state_run_leave(state *st, int64_t run_id, const char *process, sl_err *err);
 
 /* A resumed run at a new point in time: the snapshot changes, best effort from now on. */
 int			state_run_rebase(state *st, int64_t run_id, const char *snapshot, bool best_effort,

@@ -327,6 +327,7 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 	if (first == 0)
 		rc = copy_reader_begin(&readers[0], w->source, SIDE_SOURCE, &vt->source_columns, sbuf_str(&sql),
 							   !via_libpq && !conn_encrypted(w->source), w->buf[0], what, err);
+	readers[0].stop = w->stop;
 	if (rc == 0)
 		rc = copy_reader_begin(&readers[1], w->target, SIDE_TARGET, &vt->target_columns, sbuf_str(&sql),
 							   !via_libpq && !conn_encrypted(w->target), w->buf[1], what, err);

@@ -35,6 +35,35 @@ Test(args, sizes_reject_nonsense, .timeout = 10)
 	cr_assert_lt(args_parse_size("99999999TB", &bytes), 0);
 }
 
+Test(args, rates_are_sizes_per_second, .timeout = 10)
+{
+	int64_t		rate = -1;
+
+	cr_assert_eq(args_parse_rate("25MB", &rate), 0);
+	cr_assert_eq(rate, 25ll << 20, "got %lld", (long long) rate);
+	cr_assert_eq(args_parse_rate("25MB/s", &rate), 0);
+	cr_assert_eq(rate, 25ll << 20, "got %lld", (long long) rate);
+	cr_assert_eq(args_parse_rate("512 kB/S", &rate), 0);
+	cr_assert_eq(rate, 512ll << 10, "got %lld", (long long) rate);
+	cr_assert_eq(args_parse_rate("0", &rate), 0);
+	cr_assert_eq(rate, 0, "0 is no cap, got %lld", (long long) rate);
+	cr_assert_eq(args_parse_rate("1", &rate), 0);
+	cr_assert_eq(rate, 1);
+}
+
+Test(args, rates_reject_nonsense, .timeout = 10)
+{
+	int64_t		rate = 0;
+
+	cr_assert_lt(args_parse_rate("", &rate), 0);
+	cr_assert_lt(args_parse_rate("/s", &rate), 0);
+	cr_assert_lt(args_parse_rate("-1MB", &rate), 0);
+	cr_assert_lt(args_parse_rate("fast", &rate), 0);
+	cr_assert_lt(args_parse_rate("10MB/h", &rate), 0);
+	cr_assert_lt(args_parse_rate("0MB", &rate), 0);
+	cr_assert_lt(args_parse_rate(NULL, &rate), 0);
+}
+
 Test(args, ints_respect_their_range, .timeout = 10)
 {
 	int			value = 0;
