@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/check.h"
 #include "engine/dump.h"
 #include "engine/err.h"
 
@@ -22,6 +23,10 @@ typedef struct restore_options
 	const char *state_schema;
 	const char *resume;			/* NULL, or a run number or "last" */
 	int			retries;
+	bool		keep_record;	/* keep a finished run's record on the target */
+	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
+	void		(*on_check) (const check_report *findings, void *arg);
+	void	   *on_check_arg;
 } restore_options;
 
 typedef struct restore_chunk
@@ -35,6 +40,7 @@ typedef struct restore_report
 {
 	char		dump_id[33];
 	int64_t		run_id;
+	bool		record_removed; /* finished, and its record removed from the target */
 	restore_chunk *chunks;		/* per chunk of the dump */
 	int			chunks_done;	/* by this process */
 	int			chunks_before;	/* by an earlier attempt */
