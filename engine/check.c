@@ -1877,6 +1877,7 @@ check_run(const check_options *opt, check_report **out, sl_err *err)
 		{
 			if (c.err.code == -ENOMEM)
 				goto done;
+			c.r->bad_usage = c.err.side == SIDE_USAGE;
 			snprintf(summary, sizeof(summary), "could not read the source's catalog: %s", c.err.msg);
 			check_add(c.r, CHECK_BLOCKER, CHECK_SOURCE, "check_failed", summary,
 					  "see the server's message; the checks of the source's tables were left out", NULL, 0);
@@ -1945,6 +1946,8 @@ check_before_run(const char *command, const check_options *opt, check_report **o
 		else if (f->where == CHECK_SOURCE && side != SIDE_TARGET)
 			side = SIDE_SOURCE;
 	}
+	if ((*out)->bad_usage)
+		side = SIDE_USAGE;		/* as the run itself would have said */
 	return err_set(err, side, -ECANCELED, "%s is refused before it writes anything: %d %s in the way (listed "
 				   "above, each with its fix; \"pgsluice check\" with the same options lists them too)",
 				   command, blockers, PLURAL(blockers, "blocker is", "blockers are"));

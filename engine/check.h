@@ -55,6 +55,7 @@ typedef struct check_report
 	int			alloc;
 	check_finding *findings;	/* in the order found */
 	bool		failed;			/* an addition ran out of memory: findings are missing */
+	bool		bad_usage;		/* the options chose nothing: a --table that matches no table... */
 } check_report;
 
 /* A role the source's objects need on the target: as their owner, a grantee, or in a policy. */

@@ -827,8 +827,8 @@ clone_forget_run(PGconn *target, const char *schema, int64_t run_id, bool keep, 
 	*removed = false;
 	if (keep)
 	{
-		log_info("run %lld: finished; its record stays in the target (--keep-record): \"pgsluice "
-				 "cleanup --run %lld\" removes it", (long long) run_id, (long long) run_id);
+		log_info("run %lld: finished; its record stays in the target: \"pgsluice cleanup --run %lld\" "
+				 "removes it", (long long) run_id, (long long) run_id);
 		return 0;
 	}
 	if ((rc = state_init(&st, target, schema, err)) < 0)
@@ -1157,14 +1157,18 @@ done:
 	sched_blame_stop(rc, err);
 	if (!r->nothing_to_do && !r->refused)
 		record_end(opt, &st, r->run_id, rc, err);
-	/* finished: every chunk and the post-data are done, here; a worker still on it leaves cleanly */
+	/*
+	 * Finished: every chunk and the post-data are done, here (a worker still
+	 * on it leaves cleanly).  A verification that found differences keeps
+	 * the record, with the digests it read, for a look at them.
+	 */
 	if (rc == 0 && !r->nothing_to_do && r->run_id > 0 && st.conn != NULL)
 	{
 		sl_err		kept;
+		bool		keep = opt->keep_record || (r->verify != NULL && !verify_identical(r->verify));
 
 		err_clear(&kept);
-		if (clone_forget_run(st.conn, opt->state_schema, r->run_id, opt->keep_record, &r->record_removed,
-							 &kept) < 0)
+		if (clone_forget_run(st.conn, opt->state_schema, r->run_id, keep, &r->record_removed, &kept) < 0)
 			log_warning("run %lld is finished, but its record stays on the target: %s; \"pgsluice "
 						"cleanup --run %lld\" removes it", (long long) r->run_id, kept.msg,
 						(long long) r->run_id);

@@ -138,6 +138,28 @@ state_exists(state *st, sl_err *err)
 /* Serialises the processes that create, fill and drop the state schema on one target. */
 #define STATE_LOCK "SELECT pg_catalog.pg_advisory_xact_lock(7362198405511);"
 
+/* Refuses a layout newer than this pgsluice's. */
+static int
+check_version(state *st, sl_err *err)
+{
+	PGresult   *res = NULL;
+	int			found;
+	int			rc;
+
+	rc = run_sql(st, "SELECT max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
+				 "could not read the state schema's version on the target", err);
+	if (rc < 0)
+		return rc;
+	found = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (found > STATE_VERSION)
+		return err_set(err, SIDE_TARGET, -EPROTO,
+					   "the state schema %s on the target has layout %d, newer than this pgsluice's "
+					   "%d: use a newer pgsluice, or --state-schema to keep runs elsewhere",
+					   st->schema, found, STATE_VERSION);
+	return 0;
+}
+
 /* The schema and its tables where missing, in the caller's transaction, under STATE_LOCK. */
 static int
 prepare_in_transaction(state *st, sl_err *err)
@@ -204,29 +226,8 @@ prepare_in_transaction(state *st, sl_err *err)
 				   "  finished_at timestamptz,"
 				   "  last_error text,"
 				   "  PRIMARY KEY (run_id, chunk_no))",
-				   0, NULL, NULL, "could not create the state schema on the target", err);
-}
-
-/* Refuses a layout newer than this pgsluice's. */
-static int
-check_version(state *st, sl_err *err)
-{
-	PGresult   *res = NULL;
-	int			found;
-	int			rc;
-
-	rc = run_sql(st, "SELECT max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
-				 "could not read the state schema's version on the target", err);
-	if (rc < 0)
-		return rc;
-	found = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (found > STATE_VERSION)
-		return err_set(err, SIDE_TARGET, -EPROTO,
-					   "the state schema %s on the target has layout %d, newer than this pgsluice's "
-					   "%d: use a newer pgsluice, or --state-schema to keep runs elsewhere",
-					   st->schema, found, STATE_VERSION);
-	return 0;
+				   0, NULL, NULL, "could not create the state schema on the target", err) < 0
+		? err->code : check_version(st, err);
 }
 
 int
@@ -238,11 +239,8 @@ state_prepare(state *st, sl_err *err)
 		return rc;
 	if ((rc = prepare_in_transaction(st, err)) < 0 ||
 		(rc = conn_exec(st->conn, SIDE_TARGET, "COMMIT", err)) < 0)
-	{
 		PQclear(PQexec(st->conn, "ROLLBACK"));
-		return rc;
-	}
-	return check_version(st, err);
+	return rc;
 }
 
 int

@@ -201,6 +201,9 @@ case_a() {   # parallel clone with small chunks into an empty database, every ta
     || fail "pgsluice clone exited with status $?"
   check_summary_names
   expect_identical src dst_a
+  # compare.sh leaves the state schema out: a finished clone must have removed it
+  [ "$(psql_dst dst_a -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgsluice'")" = 0 ] \
+    || fail "the finished clone left its pgsluice schema"
 }
 
 case_b() {   # one job, default chunk size
