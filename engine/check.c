@@ -1252,7 +1252,8 @@ report_column_problems(check_ctx *c, const target_problems *found)
 		sbuf_printf(&summary, "; and %d more", ncolumns - CHECK_MAX_NAMED);
 	if (ncolumns > 0 && !sbuf_failed(&summary) && !tables.failed)
 		finding_add(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_columns_differ", sbuf_str(&summary),
-					"make the target's tables match the source's (the same copy columns, of the same types)",
+					"make the target's tables match the source's (the same copy columns, of the same types: "
+					"pg_dump --schema-only of the source), or clone into an empty database without --data-only",
 					tables.items, tables.n, false);
 	rc = sbuf_failed(&summary) || tables.failed ? out_of_memory(c) : 0;
 	sbuf_fini(&summary);

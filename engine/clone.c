@@ -808,7 +808,7 @@ check_first(const clone_options *opt, const cat_filter *filter, bool data_only, 
 	copt.filter = filter;
 	copt.recorded = opt->resume != NULL;
 	rc = check_before_run("the clone", &copt, &found, err);
-	r->refused = rc < 0 && rc == -ECANCELED;
+	r->refused = rc == -ECANCELED;
 	if (found != NULL && opt->on_check != NULL)
 		opt->on_check(found, opt->on_check_arg);
 	log_verbose("checks: %d blockers, %d warnings in %.2f s", found ? check_count(found, CHECK_BLOCKER) : 0,

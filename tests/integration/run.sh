@@ -664,7 +664,7 @@ case_o() {   # the target restarted mid-run (pg_ctl restart -m fast): retried; a
   awk -v a="$t0" -v b="$(now)" 'BEGIN { exit !(b - a < 10) }' || fail "the permanent error took 10 s or more"
   grep -q 'column n of table public.big is of type bigint on the target, integer on the source' "$case_dir/err" \
     || fail "the error does not name the table, the column and both types"
-  grep -q 'make the target.s schema match' "$case_dir/err" || fail "the error does not say the fix"
+  grep -q "fix: make the target.s tables match the source.s" "$case_dir/err" || fail "the error does not say the fix"
 }
 
 case_p() {   # three processes on one run, the first one killed mid-run: the others and a resume finish it
