@@ -99,7 +99,10 @@ usage_clone(FILE *out)
 	fprintf(out,
 			"%s clone copies one database from a source cluster to a target cluster: the\n"
 			"schema before the data, the data in parallel chunks with COPY (FORMAT binary),\n"
-			"then sequences, indexes, constraints and triggers.\n\n"
+			"then sequences, indexes, constraints and triggers.  It first runs the checks\n"
+			"of \"%s check\" that apply to its options: a blocker (a role missing on the\n"
+			"target, tables in the way...) stops it before it writes anything, a warning is\n"
+			"shown.  A run that finishes removes its record from the target.\n\n"
 			"Usage:\n"
 			"  %s clone --source CONNINFO --target CONNINFO [OPTION]...\n\n"
 			"Connection options:\n"
@@ -139,6 +142,9 @@ usage_clone(FILE *out)
 			"      --retries=N          attempts at a chunk after a transient failure (lost\n"
 			"                           connection, server restart, deadlock...) (default: 5)\n"
 			"      --state-schema=NAME  the target schema that records runs (default: pgsluice)\n"
+			"      --keep-record        keep the run's record once it has finished (by default\n"
+			"                           it is removed, with the schema when no other run is\n"
+			"                           recorded there)\n"
 			"      --spill=DIR          go through compressed chunk files in DIR/run-N: --jobs\n"
 			"                           readers write them as fast as the source gives them,\n"
 			"                           loaders load them, and the source snapshot is released\n"
@@ -170,7 +176,7 @@ usage_clone(FILE *out)
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage, 3 source error,\n"
 			"4 target error, 5 interrupted, 6 --verify found the target different.\n",
-			progname, progname);
+			progname, progname, progname);
 }
 
 static void
@@ -333,6 +339,7 @@ enum
 	OPT_LOAD_JOBS,
 	OPT_SPILL_LIMIT,
 	OPT_KEEP_SPILL,
+	OPT_KEEP_RECORD,
 	OPT_METRICS_FILE,
 	OPT_METRICS_LISTEN,
 	OPT_DEBUG,
@@ -693,6 +700,29 @@ say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
 			  interrupted ? "was interrupted" : "stopped", cmd);
 }
 
+/*
+ * The findings of the checks a run makes before it writes anything, as
+ * pgsluice check prints them: blockers (which refuse the run) and warnings,
+ * each line through the log, so that they stay above a live display.
+ */
+static void
+show_check(const check_report *found, void *arg)
+{
+	check_severity worst = check_worst(found);
+	char	   *text = NULL;
+	size_t		len = 0;
+	FILE	   *out;
+
+	(void) arg;
+	if (worst < CHECK_WARNING || (out = open_memstream(&text, &len)) == NULL)
+		return;
+	report_check(out, found, true, log_get_level() >= LOG_VERBOSE);
+	fclose(out);
+	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"))
+		log_msg(worst == CHECK_BLOCKER ? LOG_ERROR : LOG_WARNING, "%s", line);
+	free(text);
+}
+
 static int
 cmd_clone(int argc, char **argv)
 {
@@ -716,6 +746,7 @@ cmd_clone(int argc, char **argv)
 		{"keep-spill", no_argument, NULL, OPT_KEEP_SPILL},
 		{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
 		RATE_LONG_OPTION,
+		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 		{NULL, 0, NULL, 0}
 	};
 	common_options co;
@@ -781,6 +812,9 @@ cmd_clone(int argc, char **argv)
 				opt.keep_spill = true;
 				spill_option = true;
 				break;
+			case OPT_KEEP_RECORD:
+				opt.keep_record = true;
+				break;
 			case OPT_COMPRESS_LEVEL:
 				if (parse_compress_level(optarg, &opt.compress_level) < 0)
 					return EXIT_USAGE;
@@ -818,6 +852,7 @@ cmd_clone(int argc, char **argv)
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
 	opt.max_rate = co.max_rate;
+	opt.on_check = show_check;
 
 	err_clear(&err);
 	rc = clone_run(&opt, &report, &err);
@@ -840,7 +875,7 @@ cmd_clone(int argc, char **argv)
 	if (rc < 0)
 	{
 		log_error("%s", err.msg);
-		if (report != NULL && report->run_id > 0 && err.side != SIDE_USAGE)
+		if (report != NULL && report->run_id > 0 && err.side != SIDE_USAGE && !report->refused)
 			say_resume(&opt, report->run_id, err.side == SIDE_INTERRUPT);
 	}
 	c = rc < 0 ? exit_code(&err)
@@ -973,7 +1008,8 @@ usage_status(FILE *out)
 {
 	fprintf(out,
 			"%s status shows a run's progress from its record in the target: chunks done,\n"
-			"in flight and failed, rows, bytes, rate and the time left.\n\n"
+			"in flight and failed, rows, bytes, rate and the time left.  A run that finished\n"
+			"removed its record, unless it ran with --keep-record.\n\n"
 			"Usage:\n"
 			"  %s status --target CONNINFO [--run RUN] [--json FILE]\n\n"
 			"Options:\n"
@@ -991,7 +1027,8 @@ usage_cleanup(FILE *out)
 {
 	fprintf(out,
 			"%s cleanup removes a run's record (its row and its chunks' rows) from the\n"
-			"target; the copied data stays.\n\n"
+			"target, and the state schema when no other run is recorded there; the copied\n"
+			"data stays.\n\n"
 			"Usage:\n"
 			"  %s cleanup --target CONNINFO --run RUN\n\n"
 			"Options:\n"
@@ -1071,6 +1108,7 @@ cmd_worker(int argc, char **argv)
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
 	opt.max_rate = co.max_rate;
+	opt.on_check = show_check;
 	err_clear(&err);
 	rc = clone_join(&opt, run, &report, &err);
 	end_command();
@@ -1117,6 +1155,7 @@ cmd_cleanup(int argc, char **argv)
 	clone_options opt = {0};
 	const char *run = NULL;
 	int64_t		removed = 0;
+	bool		schema_dropped = false;
 	sl_err		err;
 	int			rc;
 
@@ -1124,12 +1163,13 @@ cmd_cleanup(int argc, char **argv)
 	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_cleanup)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
-	if (clone_cleanup(co.target, opt.state_schema, run, &removed, &err) < 0)
+	if (clone_cleanup(co.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
 	{
 		log_error("%s", err.msg);
 		return EXIT_USAGE;
 	}
-	log_info("run %lld removed", (long long) removed);
+	log_info("run %lld removed%s", (long long) removed,
+			 schema_dropped ? ", and the state schema with it (no other run was recorded)" : "");
 	return EXIT_OK;
 }
 
@@ -1241,7 +1281,9 @@ usage_dump(FILE *out)
 	fprintf(out,
 			"%s dump writes a database into a directory: every chunk of the plan read at one\n"
 			"snapshot into a file of zstd frames, the schema beside them, and a manifest with\n"
-			"each chunk's rows, bytes and digest.  \"%s restore\" loads it.\n\n"
+			"each chunk's rows, bytes and digest.  \"%s restore\" loads it.  The source's\n"
+			"part of \"pgsluice check\" runs first: a blocker (tables it may not read...)\n"
+			"stops it before it writes anything.\n\n"
 			"Usage:\n"
 			"  %s dump --source CONNINFO --dir DIR [OPTION]...\n\n"
 			FILTER_HELP
@@ -1334,6 +1376,7 @@ cmd_dump(int argc, char **argv)
 	opt.chunk_bytes = co.chunk_bytes;
 	opt.io_kind = co.io_kind;
 	opt.via_libpq = co.via_libpq;
+	opt.on_check = show_check;
 	err_clear(&err);
 	rc = dump_run(&opt, &report, &err);
 	end_command();
@@ -1359,7 +1402,9 @@ usage_restore(FILE *out)
 			"it checks every chunk file first (nothing is written when one is missing, damaged\n"
 			"or of another dump), restores the schema's pre-data, loads the chunks in parallel,\n"
 			"each checked against its digest as it is read, then sequences, indexes and\n"
-			"constraints.  It is recorded like a clone and resumes like one.\n\n"
+			"constraints.  It is recorded like a clone and resumes like one.  The target's\n"
+			"part of \"%s check\" runs first: a blocker (a role the dump's objects need\n"
+			"missing there...) stops it before it writes anything.\n\n"
 			"Usage:\n"
 			"  %s restore --dir DIR --target CONNINFO [OPTION]...\n\n"
 			"Options:\n"
@@ -1373,13 +1418,14 @@ usage_restore(FILE *out)
 			"      --max-rate=RATE      write at most RATE of COPY data per second to the\n"
 			"                           target, e.g. 25MB (default: 0, no cap); \"pgsluice\n"
 			"                           throttle\" changes it, or pauses the run, while it runs\n"
+			"      --keep-record        keep the run's record once it has finished\n"
 			"      --no-owner, --no-privileges, --pg-bindir, --progress-interval,\n"
 			"      --metrics-file, --metrics-listen, -q, -v\n"
 			"                           as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage or a bad dump directory,\n"
 			"4 target error, 5 interrupted.\n",
-			progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
+			progname, progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
 }
 
 static int
@@ -1393,6 +1439,7 @@ cmd_restore(int argc, char **argv)
 		{"retries", required_argument, NULL, OPT_RETRIES},
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
 		RATE_LONG_OPTION,
+		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 		SCHEMA_LONG_OPTIONS,
 		WATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
@@ -1423,6 +1470,9 @@ cmd_restore(int argc, char **argv)
 			case OPT_RESUME:
 				opt.resume = optarg;
 				break;
+			case OPT_KEEP_RECORD:
+				opt.keep_record = true;
+				break;
 			default:
 				if (run_option(&run, c) < 0)
 					return EXIT_USAGE;
@@ -1450,6 +1500,7 @@ cmd_restore(int argc, char **argv)
 	opt.state_schema = run.state_schema;
 	opt.retries = run.retries;
 	opt.max_rate = co.max_rate;
+	opt.on_check = show_check;
 	err_clear(&err);
 	rc = restore_run(&opt, &report, &err);
 	end_command();

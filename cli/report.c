@@ -291,8 +291,9 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 	if (out == NULL)
 		return -errno;
 	fprintf(out, ",\n  \"run\": %lld, \"resumed\": %s, \"best_effort\": %s, \"chunks_copied_before\": %d, "
-			"\"retries\": %d", (long long) r->run_id, r->resumed ? "true" : "false",
-			r->best_effort ? "true" : "false", r->chunks_elsewhere, r->retries);
+			"\"retries\": %d, \"record_removed\": %s", (long long) r->run_id, r->resumed ? "true" : "false",
+			r->best_effort ? "true" : "false", r->chunks_elsewhere, r->retries,
+			r->record_removed ? "true" : "false");
 	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d", r->source_major, r->target_major);
 	fputs(",\n  \"snapshot\": ", out);
 	if (r->snapshot[0] != '\0')

@@ -881,6 +881,8 @@ check_target_privileges(check_ctx *c)
 	if (c->dst.conn == NULL)
 		return 0;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	if (c->opt->loads_only)
+		goto loads;				/* the run's record and schema are there: it only loads */
 	sbuf_append(&sql, "SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE'),"
 				"       (SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE')"
 				"               AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')"
@@ -914,13 +916,14 @@ check_target_privileges(check_ctx *c)
 	PQclear(res);
 	res = NULL;
 
-	if (c->opt->data_only && c->cat != NULL)
+loads:
+	if ((c->opt->data_only || c->opt->loads_only) && c->cat != NULL)
 	{
 		if ((rc = check_target_table_privileges(c)) < 0)
 			goto done;
 		problems += rc;
 	}
-	else if (!c->opt->data_only && c->schemas != NULL)
+	else if (!c->opt->data_only && !c->opt->loads_only && c->schemas != NULL)
 	{
 		/* the schema step creates objects in the source's schemas that the target has already */
 		sbuf_append(&sql, "SELECT n.nspname FROM pg_catalog.pg_namespace n"
@@ -955,7 +958,7 @@ check_target_privileges(check_ctx *c)
 	{
 		snprintf(summary, sizeof(summary), "user \"%s\" may record the run in schema \"%s\" of the target "
 				 "and %s", c->dst.user, c->opt->state_schema,
-				 c->opt->data_only ? "load every table" : "create the source's schema");
+				 c->opt->data_only || c->opt->loads_only ? "load every table" : "create the source's schema");
 		check_add(c->r, CHECK_OK, CHECK_TARGET, "target_privileges", summary, NULL, NULL, 0);
 	}
 	rc = schemas.failed ? out_of_memory(c) : 0;
@@ -1102,7 +1105,7 @@ check_extensions(check_ctx *c)
 	char		summary[512];
 	int			rc;
 
-	if (c->src.conn == NULL || c->dst.conn == NULL)
+	if (c->src.conn == NULL || c->dst.conn == NULL || c->opt->loads_only)
 		return 0;
 	if ((rc = query(c, &c->src, "SELECT extname FROM pg_catalog.pg_extension ORDER BY 1", &installed)) < 0 ||
 		(rc = query(c, &c->dst, "SELECT name FROM pg_catalog.pg_available_extensions", &available)) < 0)
@@ -1249,7 +1252,8 @@ report_column_problems(check_ctx *c, const target_problems *found)
 		sbuf_printf(&summary, "; and %d more", ncolumns - CHECK_MAX_NAMED);
 	if (ncolumns > 0 && !sbuf_failed(&summary) && !tables.failed)
 		finding_add(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_columns_differ", sbuf_str(&summary),
-					"make the target's tables match the source's (the same copy columns, of the same types)",
+					"make the target's tables match the source's (the same copy columns, of the same types: "
+					"pg_dump --schema-only of the source), or clone into an empty database without --data-only",
 					tables.items, tables.n, false);
 	rc = sbuf_failed(&summary) || tables.failed ? out_of_memory(c) : 0;
 	sbuf_fini(&summary);
@@ -1271,7 +1275,8 @@ check_target_tables(check_ctx *c)
 	int			nschemas = 0;
 	int			rc;
 
-	if (c->cat == NULL || c->dst.conn == NULL)
+	/* a resumed or joined run's tables are its own; the run checks them against its record */
+	if (c->cat == NULL || c->dst.conn == NULL || c->opt->recorded || c->opt->loads_only)
 		return 0;
 	target_problems_init(&found);
 	if ((rc = target_find_conflicts(c->dst.conn, c->cat, c->opt->data_only, &found, &c->err)) < 0)
@@ -1322,7 +1327,13 @@ check_target_tables(check_ctx *c)
 	if ((rc = target_find_nonempty(c->dst.conn, c->cat, c->dst_unreadable, &found, &c->err)) < 0)
 		goto done;
 	problem_names(c, &found, TARGET_TABLE_NOT_EMPTY, true, &list);
-	if (list.n > 0)
+	if (list.n > 0 && c->opt->truncate)
+	{
+		snprintf(summary, sizeof(summary), "%d of the target's tables %s rows: --truncate empties %s "
+				 "before the load", list.n, PLURAL(list.n, "holds", "hold"), PLURAL(list.n, "it", "them"));
+		add_named(c->r, CHECK_NOTE, CHECK_TARGET, "target_tables_not_empty", summary, NULL, &list);
+	}
+	else if (list.n > 0)
 	{
 		snprintf(summary, sizeof(summary), "%d of the target's tables %s rows already", list.n,
 				 PLURAL(list.n, "holds", "hold"));
@@ -1351,51 +1362,111 @@ done:
 	return rc;
 }
 
+int
+check_source_roles(PGconn *source, check_role **out, int *nout, sl_err *err)
+{
+	PGresult   *res = NULL;
+	check_role *roles;
+	char		sql[2048];
+	int			rc;
+
+	*out = NULL;
+	*nout = 0;
+	/*
+	 * Owners and grantees come from pg_shdepend (and policies' roles), but
+	 * for the bootstrap superuser, whose ownerships are not recorded there;
+	 * extensions' objects are left out, as pg_dump leaves them.
+	 */
+	snprintf(sql, sizeof(sql),
+			 "WITH d AS (SELECT d.refobjid AS role, d.deptype FROM pg_catalog.pg_shdepend d"
+			 "            WHERE d.dbid = (SELECT oid FROM pg_catalog.pg_database"
+			 "                            WHERE datname = current_database())"
+			 "              AND d.refclassid = 'pg_catalog.pg_authid'::regclass"
+			 "              AND d.deptype IN ('r', 'o', 'a')"
+			 "              AND d.classid <> 'pg_catalog.pg_extension'::regclass"
+			 "              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e"
+			 "                              WHERE e.classid = d.classid AND e.objid = d.objid"
+			 "                                AND e.deptype = 'e')),"
+			 "     boot AS (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class k"
+			 "                JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace"
+			 "                WHERE k.relowner = %d AND n.nspname !~ '^pg_'"
+			 "                  AND n.nspname <> 'information_schema') AS owns)"
+			 " SELECT r.rolname,"
+			 "        EXISTS (SELECT 1 FROM d WHERE d.role = r.oid AND d.deptype = 'o')"
+			 "          OR (r.oid = %d AND (SELECT owns FROM boot)),"
+			 "        EXISTS (SELECT 1 FROM d WHERE d.role = r.oid AND d.deptype = 'a'),"
+			 "        EXISTS (SELECT 1 FROM d WHERE d.role = r.oid AND d.deptype = 'r')"
+			 " FROM pg_catalog.pg_roles r"
+			 " WHERE r.oid IN (SELECT role FROM d) OR (r.oid = %d AND (SELECT owns FROM boot))"
+			 " ORDER BY 1", BOOTSTRAP_SUPERUSER_OID, BOOTSTRAP_SUPERUSER_OID, BOOTSTRAP_SUPERUSER_OID);
+	if ((rc = conn_query(source, SIDE_SOURCE, sql, &res, err)) < 0)
+		return rc;
+	if ((roles = calloc((size_t) PQntuples(res) + 1, sizeof(check_role))) == NULL)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		check_role *r = &roles[*nout];
+
+		if ((r->name = strdup(PQgetvalue(res, i, 0))) == NULL)
+		{
+			check_roles_free(roles, *nout);
+			PQclear(res);
+			return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		}
+		r->owns = PQgetvalue(res, i, 1)[0] == 't';
+		r->granted = PQgetvalue(res, i, 2)[0] == 't';
+		r->in_policies = PQgetvalue(res, i, 3)[0] == 't';
+		(*nout)++;
+	}
+	PQclear(res);
+	*out = roles;
+	return 0;
+}
+
+void
+check_roles_free(check_role *roles, int n)
+{
+	for (int i = 0; roles != NULL && i < n; i++)
+		free(roles[i].name);
+	free(roles);
+}
+
 /*
  * Schema mode: roles that own the source's objects or hold privileges on
  * them must exist on the target, or the schema step (pg_restore, one
- * transaction) fails at the first ALTER ... OWNER TO or GRANT.  Owners and
- * grantees come from pg_shdepend, but for the bootstrap superuser, whose
- * ownerships are not recorded there.
+ * transaction) fails at the first ALTER ... OWNER TO or GRANT.  The roles
+ * are the source's, or with no source (restore) the dump's.
  */
 static int
 check_roles(check_ctx *c)
 {
-	PGresult   *res = NULL;
 	PGresult   *there = NULL;
+	check_role *found = NULL;
+	const check_role *roles = c->opt->roles;
+	int			nroles = c->opt->nroles;
 	sbuf		sql;
 	names		wanted = {0};
 	names		missing = {0};
 	char		summary[512];
-	int			rc;
+	int			rc = 0;
 
-	if (c->opt->data_only || c->src.conn == NULL || c->dst.conn == NULL ||
-		(c->opt->no_owner && c->opt->no_privileges))
+	if (c->opt->data_only || c->opt->loads_only || c->dst.conn == NULL ||
+		(c->src.conn == NULL && roles == NULL) || (c->opt->no_owner && c->opt->no_privileges))
 		return 0;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_printf(&sql, "SELECT DISTINCT r.rolname FROM pg_catalog.pg_roles r"
-				" WHERE r.oid IN (SELECT d.refobjid FROM pg_catalog.pg_shdepend d"
-				"                  WHERE d.dbid = (SELECT oid FROM pg_catalog.pg_database"
-				"                                  WHERE datname = current_database())"
-				"                    AND d.refclassid = 'pg_catalog.pg_authid'::regclass"
-				"                    AND d.deptype IN ('r'%s%s)"
-				"                    AND d.classid <> 'pg_catalog.pg_extension'::regclass"
-				"                    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e"
-				"                                    WHERE e.classid = d.classid AND e.objid = d.objid"
-				"                                      AND e.deptype = 'e'))",
-				c->opt->no_owner ? "" : ", 'o'", c->opt->no_privileges ? "" : ", 'a'");
-	if (!c->opt->no_owner)
-		sbuf_printf(&sql, "    OR (r.oid = %d AND EXISTS (SELECT 1 FROM pg_catalog.pg_class k"
-					"        JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace"
-					"        WHERE k.relowner = r.oid AND n.nspname !~ '^pg_'"
-					"          AND n.nspname <> 'information_schema'))", BOOTSTRAP_SUPERUSER_OID);
-	sbuf_append(&sql, " ORDER BY 1");
-	rc = sbuf_failed(&sql) ? out_of_memory(c) : query(c, &c->src, sbuf_str(&sql), &res);
-	if (rc < 0)
-		goto done;
-	for (int i = 0; i < PQntuples(res); i++)
-		names_add(&wanted, PQgetvalue(res, i, 0));
-	sbuf_reset(&sql);
+	if (c->src.conn != NULL)
+	{
+		if ((rc = check_source_roles(c->src.conn, &found, &nroles, &c->err)) < 0)
+			goto done;
+		roles = found;
+	}
+	for (int i = 0; i < nroles; i++)
+		if (roles[i].in_policies || (roles[i].owns && !c->opt->no_owner) ||
+			(roles[i].granted && !c->opt->no_privileges))
+			names_add(&wanted, roles[i].name);
 	sbuf_append(&sql, "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname IN (''");
 	for (int i = 0; i < wanted.n; i++)
 	{
@@ -1408,11 +1479,11 @@ check_roles(check_ctx *c)
 		goto done;
 	for (int i = 0; i < wanted.n; i++)
 	{
-		bool		found = false;
+		bool		present = false;
 
-		for (int j = 0; j < PQntuples(there) && !found; j++)
-			found = strcmp(wanted.items[i], PQgetvalue(there, j, 0)) == 0;
-		if (!found)
+		for (int j = 0; j < PQntuples(there) && !present; j++)
+			present = strcmp(wanted.items[i], PQgetvalue(there, j, 0)) == 0;
+		if (!present)
 			names_add(&missing, wanted.items[i]);
 	}
 	if (missing.n > 0)
@@ -1435,8 +1506,8 @@ check_roles(check_ctx *c)
 
 done:
 	sbuf_fini(&sql);
-	PQclear(res);
 	PQclear(there);
+	check_roles_free(found, found != NULL ? nroles : 0);
 	names_fini(&wanted);
 	names_fini(&missing);
 	return rc;
@@ -1739,9 +1810,11 @@ check_tools(check_ctx *c)
 	char		fix[1024];
 	int			need;
 
-	if (c->opt->data_only || c->src.conn == NULL || c->dst.conn == NULL)
+	if (c->opt->data_only || c->opt->loads_only || c->src.conn == NULL ||
+		(c->dst.conn == NULL && c->opt->target != NULL))
 		return 0;
-	need = c->src.major > c->dst.major ? c->src.major : c->dst.major;
+	/* dump (no target) needs a pg_dump of the source's version */
+	need = c->dst.conn == NULL || c->src.major > c->dst.major ? c->src.major : c->dst.major;
 	err_clear(&missing);
 	if (schema_find_tools(c->opt->pg_bindir, need, &tools, &missing) == 0)
 	{
@@ -1800,8 +1873,8 @@ check_run(const check_options *opt, check_report **out, sl_err *err)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	err_clear(&c.err);
 
-	if ((rc = connect_server(&c, &c.src, opt->source)) < 0 ||
-		(rc = connect_server(&c, &c.dst, opt->target)) < 0)
+	if ((opt->source != NULL && (rc = connect_server(&c, &c.src, opt->source)) < 0) ||
+		(opt->target != NULL && (rc = connect_server(&c, &c.dst, opt->target)) < 0))
 		goto done;
 	c.same_cluster = c.src.conn != NULL && c.dst.conn != NULL && c.src.system_id[0] != '\0' &&
 		strcmp(c.src.system_id, c.dst.system_id) == 0;
@@ -1814,6 +1887,7 @@ check_run(const check_options *opt, check_report **out, sl_err *err)
 		{
 			if (c.err.code == -ENOMEM)
 				goto done;
+			c.r->bad_usage = c.err.side == SIDE_USAGE;
 			snprintf(summary, sizeof(summary), "could not read the source's catalog: %s", c.err.msg);
 			check_add(c.r, CHECK_BLOCKER, CHECK_SOURCE, "check_failed", summary,
 					  "see the server's message; the checks of the source's tables were left out", NULL, 0);
@@ -1857,4 +1931,34 @@ done:
 	conn_close(&c.dst.conn);
 	*out = c.r;
 	return rc;
+}
+
+int
+check_before_run(const char *command, const check_options *opt, check_report **out, sl_err *err)
+{
+	int			blockers;
+	sl_side		side = SIDE_LOCAL;
+	int			rc;
+
+	if ((rc = check_run(opt, out, err)) < 0)
+		return rc;
+	if ((blockers = check_count(*out, CHECK_BLOCKER)) == 0)
+		return 0;
+	/* the target's blockers first, as a target that is not ready exits as a target error */
+	for (int i = 0; i < (*out)->nfindings; i++)
+	{
+		const check_finding *f = &(*out)->findings[i];
+
+		if (f->severity != CHECK_BLOCKER)
+			continue;
+		if (f->where == CHECK_TARGET || f->where == CHECK_BOTH)
+			side = SIDE_TARGET;
+		else if (f->where == CHECK_SOURCE && side != SIDE_TARGET)
+			side = SIDE_SOURCE;
+	}
+	if ((*out)->bad_usage)
+		side = SIDE_USAGE;		/* as the run itself would have said */
+	return err_set(err, side, -ECANCELED, "%s is refused before it writes anything: %d %s in the way (listed "
+				   "above, each with its fix; \"pgsluice check\" with the same options lists them too)",
+				   command, blockers, PLURAL(blockers, "blocker is", "blockers are"));
 }

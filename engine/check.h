@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "engine/err.h"
 #include "engine/filter.h"
 
@@ -53,7 +55,17 @@ typedef struct check_report
 	int			alloc;
 	check_finding *findings;	/* in the order found */
 	bool		failed;			/* an addition ran out of memory: findings are missing */
+	bool		bad_usage;		/* the options chose nothing: a --table that matches no table... */
 } check_report;
+
+/* A role the source's objects need on the target: as their owner, a grantee, or in a policy. */
+typedef struct check_role
+{
+	char	   *name;
+	bool		owns;
+	bool		granted;
+	bool		in_policies;	/* needed even without owners and privileges, unless both are off */
+} check_role;
 
 typedef struct check_options
 {
@@ -68,6 +80,11 @@ typedef struct check_options
 	const char *pg_bindir;		/* NULL: pg_dump and pg_restore found as clone finds them */
 	const char *state_schema;	/* where the run would be recorded */
 	const cat_filter *filter;	/* the tables the clone would take; NULL: all */
+	bool		truncate;		/* with data_only: tables that hold rows are emptied first */
+	bool		recorded;		/* a resumed run: its record, and maybe its tables, are there */
+	bool		loads_only;		/* a worker joining a run: it loads the run's tables, creates nothing */
+	const check_role *roles;	/* with no source (restore): the roles the dump's objects need */
+	int			nroles;
 } check_options;
 
 /*
@@ -78,7 +95,25 @@ typedef struct check_options
  */
 int			check_run(const check_options *opt, check_report **out, sl_err *err);
 
+/*
+ * The checks a command runs before it writes anything, the options of the
+ * run in opt (source or target NULL: that side is not checked).  0 when
+ * nothing blocks the run; else the error that refuses it, on the side of
+ * its blockers, and the report's blockers say what and how to fix it.
+ * *out gets the report as check_run gives it.
+ */
+int			check_before_run(const char *command, const check_options *opt, check_report **out,
+							 sl_err *err);
+
 void		check_report_destroy(check_report *r);
+
+/*
+ * The roles that own objects of the source database or hold privileges on
+ * them (extensions' objects left out), into *roles (n of them), freed with
+ * check_roles_free; a dump records them for the restore's checks.
+ */
+int			check_source_roles(PGconn *source, check_role **roles, int *n, sl_err *err);
+void		check_roles_free(check_role *roles, int n);
 
 /* Findings of that severity. */
 int			check_count(const check_report *r, check_severity severity);

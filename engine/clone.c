@@ -781,6 +781,111 @@ record_end(const clone_options *opt, state *st, int64_t run_id, int rc, const sl
 	}
 }
 
+/*
+ * The checks of pgsluice check that apply to this run (engine/check.h),
+ * before it writes anything: blockers refuse it (r->refused), warnings are
+ * shown and it goes on.  filter and data_only are the run's (a resumed
+ * run's from its record).
+ */
+static int
+check_first(const clone_options *opt, const cat_filter *filter, bool data_only, clone_report *r, sl_err *err)
+{
+	check_options copt = {0};
+	check_report *found = NULL;
+	double		t = sched_now();
+	int			rc;
+
+	copt.source = opt->source;
+	copt.target = opt->target;
+	copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
+	copt.chunk_bytes = opt->chunk_bytes;
+	copt.data_only = data_only;
+	copt.truncate = opt->truncate;
+	copt.no_owner = opt->no_owner;
+	copt.no_privileges = opt->no_privileges;
+	copt.spill_dir = opt->spill_dir;
+	copt.pg_bindir = opt->pg_bindir;
+	copt.state_schema = opt->state_schema;
+	copt.filter = filter;
+	copt.recorded = opt->resume != NULL;
+	rc = check_before_run("the clone", &copt, &found, err);
+	r->refused = rc == -ECANCELED;
+	if (found != NULL && opt->on_check != NULL)
+		opt->on_check(found, opt->on_check_arg);
+	log_verbose("checks: %d blockers, %d warnings in %.2f s", found ? check_count(found, CHECK_BLOCKER) : 0,
+				found ? check_count(found, CHECK_WARNING) : 0, sched_now() - t);
+	check_report_destroy(found);
+	return rc;
+}
+
+int
+clone_forget_run(PGconn *target, const char *schema, int64_t run_id, bool keep, bool *removed, sl_err *err)
+{
+	state		st;
+	bool		schema_dropped = false;
+	int			rc;
+
+	*removed = false;
+	if (keep)
+	{
+		log_info("run %lld: finished; its record stays in the target: \"pgsluice cleanup --run %lld\" "
+				 "removes it", (long long) run_id, (long long) run_id);
+		return 0;
+	}
+	if ((rc = state_init(&st, target, schema, err)) < 0)
+		return rc;
+	rc = state_run_forget(&st, run_id, &schema_dropped, err);
+	if (rc == 0)
+	{
+		*removed = true;
+		log_info("run %lld: finished; its record is removed from the target%s", (long long) run_id,
+				 schema_dropped ? ", with the state schema" : " (other runs are recorded there)");
+	}
+	state_fini(&st);
+	return rc;
+}
+
+/*
+ * Whether the run a worker joins is gone from the target: a run that
+ * finishes removes its record (so does cleanup).  run_id: the run's number
+ * when known, else 0 and which.  Says so.
+ */
+static bool
+run_gone(const clone_options *opt, const char *which, int64_t run_id)
+{
+	PGconn	   *conn = NULL;
+	state		st = {0};
+	state_run	run;
+	sl_err		e;
+	char		id[32];
+	bool		gone = false;
+	int			rc;
+
+	err_clear(&e);
+	if (run_id > 0)
+		snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	else
+		snprintf(id, sizeof(id), "%s", which);
+	if (conn_open(&conn, opt->target, SIDE_TARGET, NULL, &e) < 0 ||
+		state_init(&st, conn, opt->state_schema, &e) < 0)
+		goto done;
+	if ((rc = state_attach(&st, &e)) == 0)
+		gone = true;
+	else if (rc > 0 && state_run_load(&st, id, &run, &e) == -ENOENT)
+		gone = strcmp(id, "last") == 0 || state_run_was(&st, strtoll(id, NULL, 10), &e) == 1;
+	if (gone && strcmp(id, "last") == 0)
+		log_info("no run is recorded in schema %s of the target: the run is finished (a run that "
+				 "finishes removes its record), or none was started", st.schema);
+	else if (gone)
+		log_info("run %s is finished: its record is gone from the target (a run that finishes removes it, "
+				 "unless it ran with --keep-record)", id);
+
+done:
+	state_fini(&st);
+	conn_close(&conn);
+	return gone;
+}
+
 int
 clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 {
@@ -813,19 +918,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	r->best_effort = opt->best_effort;
 	r->filter = opt->filter;
 
-	/* 1. the spill directory, connections, the run's record, the snapshot */
-	if (opt->spill_dir != NULL)
-	{
-		char		why[512];
-		int			fd = -1;
-
-		if ((rc = spill_dir_create(opt->spill_dir, &fd, why, sizeof(why))) < 0)
-		{
-			rc = err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
-			goto done;
-		}
-		close(fd);
-	}
+	/* 1. connections, the run's record, the checks, the spill directory, the snapshot */
 	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
 	r->source_major = conn_major_version(holder);
@@ -838,7 +931,11 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		goto done;
 	if (opt->resume != NULL)
 	{
-		if ((rc = state_prepare(&st, err)) < 0 || (rc = state_run_load(&st, opt->resume, &run, err)) < 0)
+		if ((rc = state_attach(&st, err)) == 0)
+			rc = err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: a run "
+						 "that finished removed its record (unless it ran with --keep-record), and there "
+						 "is nothing to resume; or give the --state-schema it used", st.schema);
+		if (rc < 0 || (rc = state_run_load(&st, opt->resume, &run, err)) < 0)
 			goto done;
 		r->run_id = run.id;
 		r->resumed = true;
@@ -860,6 +957,23 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		log_info("run %lld: resuming at step %s (it was %s)", (long long) run.id, run.step, run.status);
 		data_only = run.data_only;
 		r->best_effort = run.best_effort;
+	}
+	if ((rc = check_first(opt, r->filter, data_only, r, err)) < 0)
+		goto done;
+	if (opt->spill_dir != NULL)
+	{
+		char		why[512];
+		int			fd = -1;
+
+		if ((rc = spill_dir_create(opt->spill_dir, &fd, why, sizeof(why))) < 0)
+		{
+			rc = err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
+			goto done;
+		}
+		close(fd);
+	}
+	if (opt->resume != NULL)
+	{
 		if ((rc = state_run_set(&st, run.id, "running", NULL, NULL, err)) < 0 ||
 			(rc = resume_snapshot(opt, &st, &run, holder, r, err)) < 0)
 			goto done;
@@ -905,8 +1019,6 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		char	   *password = NULL;
 
 		/* the record is made once the target has passed its checks: a refused run leaves nothing */
-		if ((rc = state_prepare(&st, err)) < 0)
-			goto done;
 		sbuf_init(&options, 1024);
 		options_json(opt, &options);
 		if (sbuf_failed(&options) || conn_split_password(opt->source, &without, &password) < 0)
@@ -1049,8 +1161,24 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 done:
 	progress_phase(NULL);
 	sched_blame_stop(rc, err);
-	if (!r->nothing_to_do)
+	if (!r->nothing_to_do && !r->refused)
 		record_end(opt, &st, r->run_id, rc, err);
+	/*
+	 * Finished: every chunk and the post-data are done, here (a worker still
+	 * on it leaves cleanly).  A verification that found differences keeps
+	 * the record, with the digests it read, for a look at them.
+	 */
+	if (rc == 0 && !r->nothing_to_do && r->run_id > 0 && st.conn != NULL)
+	{
+		sl_err		kept;
+		bool		keep = opt->keep_record || (r->verify != NULL && !verify_identical(r->verify));
+
+		err_clear(&kept);
+		if (clone_forget_run(st.conn, opt->state_schema, r->run_id, keep, &r->record_removed, &kept) < 0)
+			log_warning("run %lld is finished, but its record stays on the target: %s; \"pgsluice "
+						"cleanup --run %lld\" removes it", (long long) r->run_id, kept.msg,
+						(long long) r->run_id);
+	}
 	free(chunks);
 	state_fini(&st);
 	conn_close(&holder);
@@ -1085,10 +1213,23 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
 	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0 ||
-		(rc = state_init(&st, control, opt->state_schema, err)) < 0 ||
-		(rc = state_prepare(&st, err)) < 0 ||
-		(rc = state_run_load(&st, which, &run, err)) < 0)
+		(rc = state_init(&st, control, opt->state_schema, err)) < 0)
 		goto done;
+	/* a worker creates no record: a run that is gone has finished */
+	if ((rc = state_attach(&st, err)) <= 0 ||
+		(rc = state_run_load(&st, which, &run, err)) < 0)
+	{
+		if (rc <= 0 && (rc == 0 || rc == -ENOENT) && run_gone(opt, which, 0))
+		{
+			err_clear(err);
+			r->nothing_to_do = true;
+			rc = 0;
+		}
+		else if (rc == 0)
+			rc = err_set(err, SIDE_USAGE, -ENOENT, "there is no run %s in the state schema %s of the target",
+						 which, st.schema);
+		goto done;
+	}
 	r->run_id = run.id;
 	r->target_major = conn_major_version(control);
 	if ((rc = take_recorded_filter(r, &st, opt->filter, err)) < 0)
@@ -1126,12 +1267,33 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		snprintf(r->snapshot, sizeof(r->snapshot), "%s", run.snapshot);
 	}
 	r->best_effort = run.best_effort;
+	{
+		check_options copt = {0};
+		check_report *found = NULL;
+
+		/* what this process needs to load the run's tables: it creates nothing */
+		copt.source = source;
+		copt.target = opt->target;
+		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
+		copt.chunk_bytes = opt->chunk_bytes;
+		copt.data_only = run.data_only;
+		copt.state_schema = opt->state_schema;
+		copt.filter = r->filter;
+		copt.recorded = true;
+		copt.loads_only = true;
+		rc = check_before_run("the worker", &copt, &found, err);
+		r->refused = rc == -ECANCELED;
+		if (found != NULL && opt->on_check != NULL)
+			opt->on_check(found, opt->on_check_arg);
+		check_report_destroy(found);
+		if (rc < 0)
+			goto done;
+	}
 	if ((rc = load_source(r, holder, false, err)) < 0 ||
-		(rc = state_run_load(&st, which, &run, err)) < 0)
+		(rc = state_run_load(&st, which, &run, err)) < 0 ||
+		(rc = load_recorded_plan(&st, r, &chunks, err)) < 0)
 		goto done;
 	r->run_id = run.id;
-	if ((rc = load_recorded_plan(&st, r, &chunks, err)) < 0)
-		goto done;
 	{
 		clone_options jopt = *opt;
 
@@ -1149,6 +1311,13 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 	sum_tables(r);
 
 done:
+	/* the run finished while this process worked on it (its last chunks were others'): not an error */
+	if (rc < 0 && r->run_id > 0 && err->side != SIDE_INTERRUPT && !r->refused && run_gone(opt, which, r->run_id))
+	{
+		err_clear(err);
+		r->nothing_to_do = true;
+		rc = 0;
+	}
 	free(chunks);
 	state_fini(&st);
 	conn_close(&holder);
@@ -1182,8 +1351,9 @@ open_record(const char *target, const char *schema, PGconn **conn, state *st, sl
 		(rc = state_init(st, *conn, schema, err)) < 0)
 		return rc;
 	if ((rc = state_exists(st, err)) == 0)
-		return err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: "
-					   "no clone has run there (or give the --state-schema it used)", st->schema);
+		return err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: a run "
+					   "that finished removed its record (unless it ran with --keep-record), or none "
+					   "has run there (or give the --state-schema it used)", st->schema);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1246,7 +1416,8 @@ done:
 }
 
 int
-clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id, sl_err *err)
+clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
+			  bool *schema_dropped, sl_err *err)
 {
 	PGconn	   *conn = NULL;
 	state		st = {0};
@@ -1255,7 +1426,7 @@ clone_cleanup(const char *target, const char *schema, const char *which, int64_t
 
 	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
 		(rc = state_run_load(&st, which, &run, err)) == 0 &&
-		(rc = state_run_delete(&st, run.id, err)) == 0)
+		(rc = state_run_forget(&st, run.id, schema_dropped, err)) == 0)
 		*run_id = run.id;
 	state_fini(&st);
 	conn_close(&conn);

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "engine/catalog.h"
+#include "engine/check.h"
 #include "engine/copy.h"
 #include "engine/err.h"
 #include "engine/plan.h"
@@ -72,6 +73,10 @@ typedef struct clone_options
 	int			compress_level; /* with spill_dir: zstd level; 0: the default */
 	int64_t		max_rate;		/* --max-rate, source bytes per second of the whole run (0: none);
 								 * -1: not given, the run's record keeps its own */
+	bool		keep_record;	/* keep a finished run's record on the target */
+	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
+	void		(*on_check) (const check_report *findings, void *arg);
+	void	   *on_check_arg;
 } clone_options;
 
 typedef enum chunk_status
@@ -114,7 +119,9 @@ typedef struct clone_report
 	bool		resumed;
 	bool		data_only;		/* asked for, or the resumed run's */
 	bool		best_effort;	/* asked for, or a resumed run whose snapshot was gone */
-	bool		nothing_to_do;	/* a resumed run that had finished */
+	bool		nothing_to_do;	/* a resumed run that had finished; a worker's run that had */
+	bool		refused;		/* the checks found blockers: nothing was written */
+	bool		record_removed; /* finished, and its record removed from the target */
 	int			chunks_elsewhere;	/* done before this process took them up */
 	int			retries;
 	char		io_backend[16];
@@ -163,9 +170,20 @@ int			clone_status(const char *target, const char *schema, const char *which, st
 int			clone_throttle(const char *target, const char *schema, const char *which, int64_t max_rate,
 						   int paused, state_run *run, sl_err *err);
 
-/* Removes a run's record; *run_id says which it was. */
+/*
+ * Removes a run's record; *run_id says which it was, *schema_dropped
+ * whether the state schema went with it (see state_run_forget).
+ */
 int			clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
-						  sl_err *err);
+						  bool *schema_dropped, sl_err *err);
+
+/*
+ * The end of a finished run: its record removed from the target, unless
+ * keep; one line says what became of it.  Returns 0, or a negative errno
+ * (the run is still finished: only its record stays).
+ */
+int			clone_forget_run(PGconn *target, const char *schema, int64_t run_id, bool keep, bool *removed,
+							 sl_err *err);
 
 void		clone_report_destroy(clone_report *report);
 

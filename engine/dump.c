@@ -207,6 +207,16 @@ manifest_text(const dump_options *opt, const dump_report *r, const char *source,
 		json_str(out, seqs[i].last_value);
 		sbuf_printf(out, ", \"is_called\": %s}", seqs[i].is_called ? "true" : "false");
 	}
+	/* for the restore's checks: the roles must exist on its target */
+	sbuf_append(out, "\n  ],\n  \"roles\": [");
+	for (int i = 0; i < r->nroles; i++)
+	{
+		sbuf_append(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+		json_str(out, r->roles[i].name);
+		sbuf_printf(out, ", \"owns\": %s, \"granted\": %s, \"in_policies\": %s}",
+					r->roles[i].owns ? "true" : "false", r->roles[i].granted ? "true" : "false",
+					r->roles[i].in_policies ? "true" : "false");
+	}
 	sbuf_append(out, "\n  ],\n  \"matviews\": [");
 	for (int i = 0; i < cat->nmatviews; i++)
 	{
@@ -317,12 +327,31 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	/* the source and its snapshot, before the directory: a bad connection string leaves nothing */
 	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
+	{
+		check_options copt = {0};
+		check_report *found = NULL;
+
+		/* what pgsluice check finds on the source alone (it reads the source, writes no server) */
+		copt.source = opt->source;
+		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
+		copt.chunk_bytes = opt->chunk_bytes;
+		copt.pg_bindir = opt->pg_bindir;
+		copt.state_schema = "";
+		copt.filter = opt->filter;
+		rc = check_before_run("the dump", &copt, &found, err);
+		if (found != NULL && opt->on_check != NULL)
+			opt->on_check(found, opt->on_check_arg);
+		check_report_destroy(found);
+		if (rc < 0)
+			goto done;
+	}
 	if ((rc = open_dir(opt->dir, &ctx.dir.fd, err)) < 0)
 		goto done;
 	if (!opt->best_effort &&
 		(rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
 		goto done;
-	if ((rc = catalog_load(holder, SIDE_SOURCE, conn_major_version(holder), opt->filter, &r->cat, err)) < 0)
+	if ((rc = catalog_load(holder, SIDE_SOURCE, conn_major_version(holder), opt->filter, &r->cat, err)) < 0 ||
+		(rc = check_source_roles(holder, &r->roles, &r->nroles, err)) < 0)
 		goto done;
 	log_info("source: PostgreSQL %d, %d tables, %d sequences; dump %s into \"%s\"",
 			 r->cat->server_major, r->cat->ntables, r->cat->nsequences, r->dump_id, opt->dir);
@@ -422,6 +451,7 @@ dump_report_destroy(dump_report *r)
 		return;
 	plan_destroy(r->plan);
 	catalog_destroy(r->cat);
+	check_roles_free(r->roles, r->nroles);
 	free(r->chunks);
 	free(r);
 }

@@ -34,6 +34,7 @@
 
 #include "codec/digest.h"
 #include "engine/catalog.h"
+#include "engine/check.h"
 #include "engine/err.h"
 #include "engine/plan.h"
 #include "io/loop.h"
@@ -53,6 +54,9 @@ typedef struct dump_options
 	const char *pg_bindir;
 	io_loop_kind io_kind;		/* socket waits and file writes: io_uring or the fallback */
 	bool		via_libpq;
+	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
+	void		(*on_check) (const check_report *findings, void *arg);
+	void	   *on_check_arg;
 } dump_options;
 
 typedef struct dump_chunk
@@ -80,6 +84,8 @@ typedef struct dump_report
 	double		seconds_schema;
 	double		seconds_data;
 	double		seconds_total;
+	check_role *roles;			/* those the source's objects need, for the manifest */
+	int			nroles;
 } dump_report;
 
 int			dump_run(const dump_options *opt, dump_report **report, sl_err *err);

@@ -30,6 +30,7 @@
 #include "codec/json.h"
 #include "codec/spill.h"
 #include "engine/chunkfile.h"
+#include "engine/clone.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/rate.h"
@@ -75,6 +76,9 @@ typedef struct manifest
 	cat_sequence_value *sequence_values;	/* last_value into the document */
 	int			nmatviews;
 	char	  **matviews;		/* into the document */
+	bool		has_roles;		/* the dump recorded them (dumps before it did not) */
+	int			nroles;
+	check_role *roles;			/* names into the document */
 } manifest;
 
 typedef struct restore_ctx
@@ -137,6 +141,7 @@ manifest_free(manifest *m)
 	free(m->sequence_names);
 	free(m->sequence_values);
 	free(m->matviews);
+	free(m->roles);
 	json_doc_destroy(m->doc);
 	free(m);
 }
@@ -222,6 +227,7 @@ manifest_read_objects(manifest *m, const json_value *root, const char *path, sl_
 {
 	const json_value *sequences = json_get(root, "sequences");
 	const json_value *matviews = json_get(root, "matviews");
+	const json_value *roles = json_get(root, "roles");
 
 	if (json_kind(sequences) != JSON_ARRAY || json_kind(matviews) != JSON_ARRAY)
 		return bad_manifest(err, path, "it lacks the \"sequences\" or \"matviews\" array");
@@ -250,6 +256,23 @@ manifest_read_objects(manifest *m, const json_value *root, const char *path, sl_
 		if (name == NULL || strlen(name) != len)
 			return bad_manifest(err, path, "a materialized view's name is not a string");
 		m->matviews[i] = (char *) name;
+	}
+	/* the roles the dump's objects need: the restore checks that its target has them */
+	if ((m->has_roles = json_kind(roles) == JSON_ARRAY))
+	{
+		m->nroles = (int) json_len(roles);
+		if ((m->roles = calloc((size_t) m->nroles + 1, sizeof(check_role))) == NULL)
+			return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the manifest");
+		for (int i = 0; i < m->nroles; i++)
+		{
+			const json_value *role = json_at(roles, (size_t) i);
+
+			m->roles[i].name = (char *) get_str(role, "name");
+			if (m->roles[i].name == NULL || json_bool(json_get(role, "owns"), &m->roles[i].owns) < 0 ||
+				json_bool(json_get(role, "granted"), &m->roles[i].granted) < 0 ||
+				json_bool(json_get(role, "in_policies"), &m->roles[i].in_policies) < 0)
+				return bad_manifest(err, path, "a role lacks its name, owns, granted or in_policies");
+		}
 	}
 	return 0;
 }
@@ -582,6 +605,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	char		appname[64];
 	double		t_start = sched_now();
 	double		t;
+	bool		refused = false;
 	int			rc;
 
 	*report_out = NULL;
@@ -645,10 +669,31 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	free(ctx.chunk_of);
 	ctx.chunk_of = NULL;
 
-	/* 2. the target, and the run's record */
+	/* 2. the target: what pgsluice check finds there (the source's part is the dump's), the run's record */
 	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0 ||
 		(rc = state_init(&st, control, opt->state_schema, err)) < 0)
 		goto done;
+	{
+		check_options copt = {0};
+		check_report *found = NULL;
+
+		copt.target = opt->target;
+		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
+		copt.no_owner = opt->no_owner;
+		copt.no_privileges = opt->no_privileges;
+		copt.pg_bindir = opt->pg_bindir;
+		copt.state_schema = opt->state_schema;
+		copt.recorded = opt->resume != NULL;
+		copt.roles = m->has_roles ? m->roles : NULL;
+		copt.nroles = m->nroles;
+		rc = check_before_run("the restore", &copt, &found, err);
+		refused = rc == -ECANCELED;
+		if (found != NULL && opt->on_check != NULL)
+			opt->on_check(found, opt->on_check_arg);
+		check_report_destroy(found);
+		if (rc < 0)
+			goto done;
+	}
 	ctx.encoding = PQparameterStatus(control, "server_encoding");
 	snprintf(fingerprint, sizeof(fingerprint), "dump %s", m->dump_hex);
 	if ((rc = schema_find_tools(opt->pg_bindir, conn_major_version(control), &tools, err)) < 0 ||
@@ -657,7 +702,11 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	sopt.workdir = workdir;
 	if (opt->resume != NULL)
 	{
-		if ((rc = state_prepare(&st, err)) < 0 || (rc = state_run_load(&st, opt->resume, &run, err)) < 0)
+		if ((rc = state_attach(&st, err)) == 0)
+			rc = err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: a run "
+						 "that finished removed its record (unless it ran with --keep-record), and there "
+						 "is nothing to resume; or give the --state-schema it used", st.schema);
+		if (rc < 0 || (rc = state_run_load(&st, opt->resume, &run, err)) < 0)
 			goto done;
 		if (strcmp(run.fingerprint, fingerprint) != 0)
 		{
@@ -677,7 +726,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	}
 	else
 	{
-		if ((rc = check_target_free(control, m, err)) < 0 || (rc = state_prepare(&st, err)) < 0)
+		if ((rc = check_target_free(control, m, err)) < 0)
 			goto done;
 		snprintf(run.fingerprint, sizeof(run.fingerprint), "%s", fingerprint);
 		snprintf(run.source, sizeof(run.source), "%s", opt->dir);
@@ -783,11 +832,21 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		(rc = schema_refresh_matviews(control, m->nmatviews, m->matviews, err)) < 0)
 		goto done;
 	r->seconds_post = sched_now() - t;
-	rc = state_run_set(&st, run.id, "done", STATE_STEP_DONE, NULL, err);
+	if ((rc = state_run_set(&st, run.id, "done", STATE_STEP_DONE, NULL, err)) == 0)
+	{
+		sl_err		kept;
+
+		/* finished: its record goes, unless kept (a restore has no other process on it) */
+		err_clear(&kept);
+		if (clone_forget_run(control, opt->state_schema, run.id, opt->keep_record, &r->record_removed,
+							 &kept) < 0)
+			log_warning("run %lld is finished, but its record stays on the target: %s; \"pgsluice "
+						"cleanup --run %lld\" removes it", (long long) run.id, kept.msg, (long long) run.id);
+	}
 
 done:
 	sched_blame_stop(rc, err);
-	if (rc < 0 && run.id > 0 && control != NULL)
+	if (rc < 0 && run.id > 0 && control != NULL && !refused)
 	{
 		sl_err		ignored;
 

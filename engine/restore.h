@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/check.h"
 #include "engine/dump.h"
 #include "engine/err.h"
 
@@ -24,6 +25,10 @@ typedef struct restore_options
 	int			retries;
 	int64_t		max_rate;		/* --max-rate: bytes per second written to the target
 								 * (0: none); -1: not given, the record's */
+	bool		keep_record;	/* keep a finished run's record on the target */
+	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
+	void		(*on_check) (const check_report *findings, void *arg);
+	void	   *on_check_arg;
 } restore_options;
 
 typedef struct restore_chunk
@@ -37,6 +42,7 @@ typedef struct restore_report
 {
 	char		dump_id[33];
 	int64_t		run_id;
+	bool		record_removed; /* finished, and its record removed from the target */
 	restore_chunk *chunks;		/* per chunk of the dump */
 	int			chunks_done;	/* by this process */
 	int			chunks_before;	/* by an earlier attempt */

@@ -128,102 +128,181 @@ state_exists(state *st, sl_err *err)
 	return rc;
 }
 
-int
-state_prepare(state *st, sl_err *err)
+/*
+ * The marker of a state schema that pgsluice created: only such a schema is
+ * dropped with its last run (one the user made, or public, only loses the
+ * tables).
+ */
+#define STATE_SCHEMA_COMMENT "pgsluice: the records of runs; dropped with the last of them"
+
+/* Serialises the processes that create, fill and drop the state schema on one target. */
+#define STATE_LOCK "SELECT pg_catalog.pg_advisory_xact_lock(7362198405511);"
+
+/* Refuses a layout newer than this pgsluice's. */
+static int
+check_version(state *st, sl_err *err)
 {
 	PGresult   *res = NULL;
-	char		version[16];
 	int			found;
 	int			rc;
 
-	/* a lock serialises two processes creating the schema at once */
-	rc = run_sql(st,
-				 "BEGIN;"
-				 "SELECT pg_catalog.pg_advisory_xact_lock(7362198405511);"
-				 "CREATE SCHEMA IF NOT EXISTS %s;"
-				 "CREATE TABLE IF NOT EXISTS %s.pgsluice_state_version (version int NOT NULL);"
-				 "INSERT INTO %s.pgsluice_state_version"
-				 "  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM %s.pgsluice_state_version);"
-				 "CREATE TABLE IF NOT EXISTS %s.run ("
-				 "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-				 "  source_fingerprint text NOT NULL,"
-				 "  source text NOT NULL,"
-				 "  snapshot text,"
-				 "  best_effort boolean NOT NULL,"
-				 "  options jsonb NOT NULL,"
-				 "  status text NOT NULL,"
-				 "  step text NOT NULL,"
-				 "  started_at timestamptz NOT NULL DEFAULT now(),"
-				 "  updated_at timestamptz NOT NULL DEFAULT now(),"
-				 "  finished_at timestamptz,"
-				 "  last_error text);"
-				 "CREATE TABLE IF NOT EXISTS %s.chunk ("
-				 "  run_id bigint NOT NULL REFERENCES %s.run (id) ON DELETE CASCADE,"
-				 "  chunk_no int NOT NULL,"
-				 "  table_name text NOT NULL,"
-				 "  seq int NOT NULL,"
-				 "  method text NOT NULL,"
-				 "  predicate text,"
-				 "  est_bytes bigint NOT NULL,"
-				 "  frozen boolean NOT NULL,"
-				 "  status text NOT NULL DEFAULT 'pending',"
-				 "  rows bigint,"
-				 "  bytes bigint,"
-				 "  source_digest text,"
-				 "  target_digest text,"
-				 "  attempts int NOT NULL DEFAULT 0,"
-				 "  worker text,"
-				 "  started_at timestamptz,"
-				 "  finished_at timestamptz,"
-				 "  last_error text,"
-				 "  PRIMARY KEY (run_id, chunk_no));"
-				 "COMMIT",
-				 0, NULL, NULL, "could not create the state schema on the target", err);
-	if (rc < 0)
-	{
-		PQclear(PQexec(st->conn, "ROLLBACK"));
-		return rc;
-	}
 	rc = run_sql(st, "SELECT max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
 				 "could not read the state schema's version on the target", err);
 	if (rc < 0)
 		return rc;
-	snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
+	found = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	found = atoi(version);
-	if (found < 2)
-	{
-		/*
-		 * Layout 2: the run's cap and pause, and the processes that share
-		 * them.  Only when missing: ALTER TABLE locks the run table, which
-		 * the processes of a running run read every second.
-		 */
-		rc = run_sql(st,
-					 "BEGIN;"
-					 "SELECT pg_catalog.pg_advisory_xact_lock(7362198405511);"
-					 "ALTER TABLE %s.run ADD COLUMN IF NOT EXISTS max_rate bigint NOT NULL DEFAULT 0,"
-					 "  ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false;"
-					 "CREATE TABLE IF NOT EXISTS %s.process ("
-					 "  run_id bigint NOT NULL REFERENCES %s.run (id) ON DELETE CASCADE,"
-					 "  process text NOT NULL,"
-					 "  heartbeat_at timestamptz NOT NULL DEFAULT now(),"
-					 "  PRIMARY KEY (run_id, process));"
-					 "UPDATE %s.pgsluice_state_version SET version = 2 WHERE version < 2;"
-					 "COMMIT",
-					 0, NULL, NULL, "could not bring the state schema on the target to layout 2", err);
-		if (rc < 0)
-		{
-			PQclear(PQexec(st->conn, "ROLLBACK"));
-			return rc;
-		}
-		found = 2;
-	}
 	if (found > STATE_VERSION)
 		return err_set(err, SIDE_TARGET, -EPROTO,
 					   "the state schema %s on the target has layout %d, newer than this pgsluice's "
 					   "%d: use a newer pgsluice, or --state-schema to keep runs elsewhere",
 					   st->schema, found, STATE_VERSION);
 	return 0;
+}
+
+/*
+ * Layout 2: the run's cap and pause, and the processes that share them; in
+ * prepare_in_transaction's transaction, only where missing: ALTER TABLE locks
+ * the run table, which the processes of a running run read every second.
+ */
+static int
+upgrade_layout(state *st, sl_err *err)
+{
+	PGresult   *res = NULL;
+	int			found;
+	int			rc;
+
+	rc = run_sql(st, "SELECT pg_catalog.max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
+				 "could not read the state schema's version on the target", err);
+	if (rc < 0)
+		return rc;
+	found = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (found >= 2)
+		return 0;
+	return run_sql(st,
+				   "ALTER TABLE %s.run ADD COLUMN IF NOT EXISTS max_rate bigint NOT NULL DEFAULT 0,"
+				   "  ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false;"
+				   "CREATE TABLE IF NOT EXISTS %s.process ("
+				   "  run_id bigint NOT NULL REFERENCES %s.run (id) ON DELETE CASCADE,"
+				   "  process text NOT NULL,"
+				   "  heartbeat_at timestamptz NOT NULL DEFAULT now(),"
+				   "  PRIMARY KEY (run_id, process));"
+				   "UPDATE %s.pgsluice_state_version SET version = 2 WHERE version < 2",
+				   0, NULL, NULL, "could not bring the state schema on the target to layout 2", err);
+}
+
+/* The schema and its tables where missing, in the caller's transaction, under STATE_LOCK. */
+static int
+prepare_in_transaction(state *st, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
+					  err)) < 0 ||
+		(rc = state_exists(st, err)) < 0)
+		return rc;
+	if (rc == 0)
+	{
+		/* CREATE SCHEMA IF NOT EXISTS would leave no trace of whether it created it */
+		const char *params[1] = {st->schema};
+
+		rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_namespace"
+						 " WHERE '\"' || replace(nspname, '\"', '\"\"') || '\"' = $1",
+						 1, params, &res, "could not look for the state schema on the target", err);
+		if (rc < 0)
+			return rc;
+		rc = PQntuples(res) == 0
+			? run_sql(st, "CREATE SCHEMA %s; COMMENT ON SCHEMA %s IS '" STATE_SCHEMA_COMMENT "'",
+					  0, NULL, NULL, "could not create the state schema on the target", err)
+			: 0;
+		PQclear(res);
+		if (rc < 0)
+			return rc;
+	}
+	return run_sql(st,
+				   "CREATE TABLE IF NOT EXISTS %s.pgsluice_state_version (version int NOT NULL);"
+				   "INSERT INTO %s.pgsluice_state_version"
+				   "  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM %s.pgsluice_state_version);"
+				   "CREATE TABLE IF NOT EXISTS %s.run ("
+				   "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+				   "  source_fingerprint text NOT NULL,"
+				   "  source text NOT NULL,"
+				   "  snapshot text,"
+				   "  best_effort boolean NOT NULL,"
+				   "  options jsonb NOT NULL,"
+				   "  status text NOT NULL,"
+				   "  step text NOT NULL,"
+				   "  started_at timestamptz NOT NULL DEFAULT now(),"
+				   "  updated_at timestamptz NOT NULL DEFAULT now(),"
+				   "  finished_at timestamptz,"
+				   "  last_error text);"
+				   "CREATE TABLE IF NOT EXISTS %s.chunk ("
+				   "  run_id bigint NOT NULL REFERENCES %s.run (id) ON DELETE CASCADE,"
+				   "  chunk_no int NOT NULL,"
+				   "  table_name text NOT NULL,"
+				   "  seq int NOT NULL,"
+				   "  method text NOT NULL,"
+				   "  predicate text,"
+				   "  est_bytes bigint NOT NULL,"
+				   "  frozen boolean NOT NULL,"
+				   "  status text NOT NULL DEFAULT 'pending',"
+				   "  rows bigint,"
+				   "  bytes bigint,"
+				   "  source_digest text,"
+				   "  target_digest text,"
+				   "  attempts int NOT NULL DEFAULT 0,"
+				   "  worker text,"
+				   "  started_at timestamptz,"
+				   "  finished_at timestamptz,"
+				   "  last_error text,"
+				   "  PRIMARY KEY (run_id, chunk_no))",
+				   0, NULL, NULL, "could not create the state schema on the target", err) < 0 ||
+		upgrade_layout(st, err) < 0
+		? err->code : check_version(st, err);
+}
+
+int
+state_prepare(state *st, sl_err *err)
+{
+	int			rc;
+
+	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
+		return rc;
+	if ((rc = prepare_in_transaction(st, err)) < 0 ||
+		(rc = conn_exec(st->conn, SIDE_TARGET, "COMMIT", err)) < 0)
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+	return rc;
+}
+
+int
+state_attach(state *st, sl_err *err)
+{
+	int			rc;
+
+	if ((rc = state_exists(st, err)) <= 0)
+		return rc;
+	return check_version(st, err) < 0 ? err->code : 1;
+}
+
+int
+state_run_was(state *st, int64_t run_id, sl_err *err)
+{
+	char		id[32];
+	const char *params[2] = {st->schema, id};
+	PGresult   *res;
+	int			rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	rc = exec_params(st, "SELECT coalesce(pg_catalog.pg_sequence_last_value("
+					 "  pg_catalog.pg_get_serial_sequence($1 || '.run', 'id')), 0) >= $2::bigint",
+					 2, params, &res, "could not read the run numbers of the target", err);
+	if (rc < 0)
+		return rc;
+	rc = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return rc;
 }
 
 int
@@ -255,11 +334,22 @@ state_run_create(state *st, state_run *run, const char *options_json, sl_err *er
 	PGresult   *res;
 	int			rc;
 
-	rc = run_sql(st, "INSERT INTO %s.run (source_fingerprint, source, snapshot, best_effort, options,"
-				 " status, step) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id",
-				 6, params, &res, "could not record the run on the target", err);
-	if (rc < 0)
+	/* with the schema in one transaction: a run that ends meanwhile may drop it (state_run_forget) */
+	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
 		return rc;
+	if ((rc = prepare_in_transaction(st, err)) < 0 ||
+		(rc = run_sql(st, "INSERT INTO %s.run (source_fingerprint, source, snapshot, best_effort, options,"
+					  " status, step) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id",
+					  6, params, &res, "could not record the run on the target", err)) < 0)
+	{
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+		return rc;
+	}
+	if ((rc = conn_exec(st->conn, SIDE_TARGET, "COMMIT", err)) < 0)
+	{
+		PQclear(res);
+		return rc;
+	}
 	run->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	snprintf(run->status, sizeof(run->status), "running");
 	snprintf(run->step, sizeof(run->step), STATE_STEP_START);
@@ -333,7 +423,8 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 	{
 		PQclear(res);
 		return err_set(err, SIDE_USAGE, -ENOENT, "there is no run %s in the state schema %s of the "
-					   "target: \"pgsluice status\" lists the runs", which, st->schema);
+					   "target (a run that finished removed its record, unless it ran with "
+					   "--keep-record): \"pgsluice status\" shows the last run", which, st->schema);
 	}
 	run->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	snprintf(run->fingerprint, sizeof(run->fingerprint), "%s", PQgetvalue(res, 0, 1));
@@ -810,21 +901,67 @@ state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err)
 }
 
 int
-state_run_delete(state *st, int64_t run_id, sl_err *err)
+state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err)
 {
 	char		id[32];
 	const char *params[1] = {id};
-	PGresult   *res;
+	const char *schema_param[1] = {st->schema};
+	PGresult   *res = NULL;
+	bool		last;
 	int			rc;
 
+	*schema_dropped = false;
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	rc = run_sql(st, "DELETE FROM %s.run WHERE id = $1::bigint RETURNING id", 1, params, &res,
-				 "could not remove the run from the target", err);
-	if (rc < 0)
+	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
 		return rc;
+	if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
+					  err)) < 0 ||
+		(rc = run_sql(st, "DELETE FROM %s.run WHERE id = $1::bigint RETURNING id", 1, params, &res,
+					  "could not remove the run from the target", err)) < 0)
+		goto done;
 	if (PQntuples(res) == 0)
+	{
 		rc = err_set(err, SIDE_USAGE, -ENOENT, "there is no run %s in the state schema %s of the target",
 					 id, st->schema);
+		goto done;
+	}
 	PQclear(res);
+	res = NULL;
+	if ((rc = run_sql(st, "SELECT NOT EXISTS (SELECT 1 FROM %s.run)", 0, NULL, &res,
+					  "could not read the runs of the target", err)) < 0)
+		goto done;
+	last = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	res = NULL;
+	if (last)
+	{
+		/* no other run is recorded: the tables go, and the schema if pgsluice made it and it is empty */
+		if ((rc = run_sql(st, "DROP TABLE IF EXISTS %s.process;"
+						  " DROP TABLE %s.chunk, %s.run, %s.pgsluice_state_version", 0, NULL, NULL,
+						  "could not drop the state schema's tables on the target", err)) < 0 ||
+			(rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_namespace n"
+							  " WHERE '\"' || replace(n.nspname, '\"', '\"\"') || '\"' = $1"
+							  "   AND pg_catalog.obj_description(n.oid, 'pg_namespace') = '"
+							  STATE_SCHEMA_COMMENT "'"
+							  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+							  "                   WHERE d.refclassid = 'pg_catalog.pg_namespace'::regclass"
+							  "                     AND d.refobjid = n.oid)",
+							  1, schema_param, &res, "could not read the state schema on the target", err)) < 0)
+			goto done;
+		*schema_dropped = PQntuples(res) == 1;
+		if (*schema_dropped &&
+			(rc = run_sql(st, "DROP SCHEMA %s", 0, NULL, NULL, "could not drop the state schema on the target",
+						  err)) < 0)
+			goto done;
+	}
+	rc = conn_exec(st->conn, SIDE_TARGET, "COMMIT", err);
+
+done:
+	PQclear(res);
+	if (rc < 0)
+	{
+		*schema_dropped = false;
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+	}
 	return rc;
 }

@@ -92,12 +92,26 @@ void		state_fini(state *st);
 /* 1 when the schema holds run records, 0 when not, or a negative errno. */
 int			state_exists(state *st, sl_err *err);
 
-/* Creates the schema and its tables where missing; refuses a newer layout. */
+/*
+ * Creates the schema (marked as pgsluice's, see state_run_forget) and its
+ * tables where missing; refuses a newer layout.
+ */
 int			state_prepare(state *st, sl_err *err);
+
+/*
+ * For a run that must be recorded already (resume, worker): 1 when the
+ * schema holds run records, 0 when it does not (it creates nothing), or a
+ * negative errno; refuses a newer layout.
+ */
+int			state_attach(state *st, sl_err *err);
+
+/* 1 when the schema numbered a run run_id once (it may have been removed since), 0 when not. */
+int			state_run_was(state *st, int64_t run_id, sl_err *err);
 
 /* The source's fingerprint: system identifier, database name and OID. */
 int			state_fingerprint(PGconn *source, char *out, size_t outlen, sl_err *err);
 
+/* Records a new run, making the schema first where missing (in the same transaction). */
 int			state_run_create(state *st, state_run *run, const char *options_json, sl_err *err);
 
 /* Loads run "which": a number, or "last" (the newest). */
@@ -201,7 +215,11 @@ int			state_chunk_failed(state *st, int64_t run_id, int chunk_no, const char *er
 
 int			state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err);
 
-/* Removes a run and its chunks. */
-int			state_run_delete(state *st, int64_t run_id, sl_err *err);
+/*
+ * Removes a run and its chunks; when no other run is recorded, the tables
+ * too, and the schema when pgsluice created it and nothing else is in it
+ * (*schema_dropped).  One transaction, under the lock state_prepare takes.
+ */
+int			state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err);
 
 #endif

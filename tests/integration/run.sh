@@ -205,6 +205,9 @@ case_a() {   # parallel clone with small chunks into an empty database, every ta
     || fail "pgsluice clone exited with status $?"
   check_summary_names
   expect_identical src dst_a
+  # compare.sh leaves the state schema out: a finished clone must have removed it
+  [ "$(psql_dst dst_a -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgsluice'")" = 0 ] \
+    || fail "the finished clone left its pgsluice schema"
 }
 
 case_b() {   # one job, default chunk size
@@ -345,9 +348,9 @@ kill_copies() {
   status=0
   kills=0
   if [ "$side" = source ]; then killer=(psql_src slow); else killer=(psql_dst "$db"); fi
-  echo "+ pgsluice clone --data-only --jobs 2 --chunk-size $chunk_size $* (killing up to $max_kills $side COPY backends)"
+  echo "+ pgsluice clone --data-only --keep-record --jobs 2 --chunk-size $chunk_size $* (killing up to $max_kills $side COPY backends)"
   timeout --kill-after=10 "${PGSLUICE_IT_TIMEOUT:-180}" "$bin" clone --source "$(src_conn slow)" \
-    --target "$(dst_conn "$db")" --data-only --jobs 2 --chunk-size "$chunk_size" "$@" \
+    --target "$(dst_conn "$db")" --data-only --keep-record --jobs 2 --chunk-size "$chunk_size" "$@" \
     >"$case_dir/out" 2>"$case_dir/err" &
   pid=$!
   deadline=$(( $(date +%s) + 120 ))
@@ -511,7 +514,7 @@ SQL
 case_m() {   # clone --verify: reads only the target, and finds a row the target changed
   create_dst dst_m
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_m)" --jobs 2 --chunk-size 1MB \
-    --verify --json "$case_dir/clone.json" || fail "pgsluice clone --verify exited with status $? (want 0)"
+    --verify --keep-record --json "$case_dir/clone.json" || fail "pgsluice clone --verify exited with status $? (want 0)"
   grep -q 'reading the target against the digests' "$case_dir/err" || fail "the verify pass read the source"
   grep -q 'identical' "$case_dir/out" || fail "clone --verify did not say identical"
   [ "$(psql_dst dst_m -c "SELECT count(*) FILTER (WHERE target_digest IS DISTINCT FROM source_digest)
@@ -564,8 +567,8 @@ SQL
 start_clone() {
   local db=$1
   shift
-  echo "+ pgsluice clone --source big --target $db $* &"
-  setsid "$bin" clone --source "$(src_conn big)" --target "$(dst_conn "$db")" --progress-interval 0 "$@" \
+  echo "+ pgsluice clone --source big --target $db --keep-record $* &"
+  setsid "$bin" clone --source "$(src_conn big)" --target "$(dst_conn "$db")" --progress-interval 0 --keep-record "$@" \
     >"$case_dir/out" 2>"$case_dir/err" &
   clone_pid=$!
 }
@@ -595,7 +598,7 @@ wait_log() {
 # every chunk done once.
 resume() {
   sluice clone --resume last --source "$(src_conn big)" --target "$(dst_conn "$1")" --jobs 2 \
-    --progress-interval 0 || fail "pgsluice clone --resume exited with status $?"
+    --progress-interval 0 --keep-record || fail "pgsluice clone --resume exited with status $?"
   expect_identical big "$1"
   expect_chunks_done "$1"
 }
@@ -665,7 +668,7 @@ case_o() {   # the target restarted mid-run (pg_ctl restart -m fast): retried; a
   awk -v a="$t0" -v b="$(now)" 'BEGIN { exit !(b - a < 10) }' || fail "the permanent error took 10 s or more"
   grep -q 'column n of table public.big is of type bigint on the target, integer on the source' "$case_dir/err" \
     || fail "the error does not name the table, the column and both types"
-  grep -q 'make the target.s schema match' "$case_dir/err" || fail "the error does not say the fix"
+  grep -q "fix: make the target.s tables match the source.s" "$case_dir/err" || fail "the error does not say the fix"
 }
 
 case_p() {   # three processes on one run, the first one killed mid-run: the others and a resume finish it
@@ -731,7 +734,7 @@ case_q() {   # dump, then restore: identical; a damaged dump refused before anyt
     "$d/manifest.json" || fail "the manifest is not JSON with tables and chunks"
   [ -s "$d/schema.dump" ] || fail "the dump lacks its schema"
   create_dst dst_q
-  sluice restore --dir "$d" --target "$(dst_conn dst_q)" --jobs 2 || fail "pgsluice restore exited with status $?"
+  sluice restore --dir "$d" --target "$(dst_conn dst_q)" --jobs 2 --keep-record || fail "pgsluice restore exited with status $?"
   expect_identical src dst_q
   expect_chunks_done dst_q
 
@@ -767,7 +770,7 @@ case_q() {   # dump, then restore: identical; a damaged dump refused before anyt
   kill -KILL -- "-$clone_pid"
   wait "$clone_pid" 2>/dev/null
   sluice restore --resume last --dir "$case_dir/big" --target "$(dst_conn big_restored)" --jobs 2 \
-    || fail "pgsluice restore --resume exited with status $?"
+    --keep-record || fail "pgsluice restore --resume exited with status $?"
   grep -q '([1-9][0-9]* before)' "$case_dir/out" || fail "the resumed restore did not skip the chunks loaded before"
   expect_identical big big_restored
   expect_chunks_done big_restored
@@ -825,7 +828,7 @@ case_r() {   # clone --spill: identical, files gone; --keep-spill, --spill-limit
   rm -rf "$d" "$case_dir/spill2" "$case_dir/spill3"
   create_dst dst_r
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_r)" --spill "$d" --jobs 2 --load-jobs 1 \
-    --chunk-size 1MB || fail "pgsluice clone --spill exited with status $?"
+    --chunk-size 1MB --keep-record || fail "pgsluice clone --spill exited with status $?"
   expect_identical src dst_r
   expect_chunks_done dst_r
   grep -q 'source snapshot released' "$case_dir/err" || fail "the clone did not say it released the snapshot"
@@ -837,7 +840,7 @@ case_r() {   # clone --spill: identical, files gone; --keep-spill, --spill-limit
   big_setup
   create_dst big_spill
   sluice clone --source "$(src_conn big)" --target "$(dst_conn big_spill)" --spill "$d" --keep-spill \
-    --spill-limit 3MB --jobs 2 --load-jobs 1 --chunk-size 2MB --json "$case_dir/r.json" \
+    --spill-limit 3MB --jobs 2 --load-jobs 1 --chunk-size 2MB --json "$case_dir/r.json" --keep-record \
     || fail "pgsluice clone --spill --keep-spill exited with status $?"
   expect_identical big big_spill
   expect_chunks_done big_spill
@@ -869,7 +872,8 @@ PY
   kill -KILL -- "-$clone_pid"
   wait "$clone_pid" 2>/dev/null
   sluice clone --resume last --source "$(src_conn big)" --target "$(dst_conn big_spill_kill)" \
-    --spill "$case_dir/spill2" --jobs 2 --progress-interval 0 || fail "pgsluice clone --resume --spill exited with status $?"
+    --spill "$case_dir/spill2" --jobs 2 --progress-interval 0 --keep-record \
+    || fail "pgsluice clone --resume --spill exited with status $?"
   grep -q '([1-9][0-9]* done before)' "$case_dir/err" || fail "the resumed clone did not skip the chunks loaded before"
   expect_identical big big_spill_kill
   expect_chunks_done big_spill_kill
@@ -1340,13 +1344,17 @@ case_v() {   # --table, --exclude-table, --schema, --exclude-schema: pg_dump's p
   local by_schema='^(select\.from|Sch.*)$'
 
   # --table: a partitioned table brings its partitions (here in two schemas), an owned sequence
-  # comes with its table; the schemas the partitions need are missing, so the schema step fails
+  # comes with its table; the schemas the partitions need are missing, so the checks refuse
+  # the clone before it writes anything
   create_dst dst_v
   create_dst dst_v_check
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_v)" --jobs 2 --chunk-size 1MB \
     --table measurement --table 'K_*' --exclude-table k_text --table '"select".*' --table fk_parent \
     && fail "a clone whose schemas are missing on the target succeeded"
-  grep -q 'schema .* does not exist' "$case_dir/err" || fail "the error does not name the missing schema"
+  grep -q 'target_schemas_missing' "$case_dir/err" && grep -q 'part_other' "$case_dir/err" \
+    || fail "the refusal does not name the missing schema"
+  [ "$(psql_dst dst_v -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgsluice'")" = 0 ] \
+    || fail "the refused clone left its state schema"
   # check says so beforehand, and names the schemas
   sluice check --source "$(src_conn src)" --target "$(dst_conn dst_v_check)" --table measurement --table '"select".*'
   [ $? -eq 2 ] || fail "check did not find the missing schemas a blocker"
@@ -1355,10 +1363,18 @@ case_v() {   # --table, --exclude-table, --schema, --exclude-schema: pg_dump's p
   if grep -q 'target_schemas_exist\|target_tables_exist.*blocker\|blocker.*target_tables_exist' "$case_dir/out"; then
     fail "check finds tables or schemas in the way of a --table clone into an empty database"
   fi
-  # made, and resumed without the options: the run's record keeps its tables
-  psql_dst dst_v -c 'CREATE SCHEMA part_other' -c 'CREATE SCHEMA "select"' >/dev/null || fail "could not create the schemas"
+  # made; a view in the place of the owned sequence (which the checks do not look for) fails the
+  # schema step once the run is recorded; dropped, and resumed without the options: the run's
+  # record keeps its tables
+  psql_dst dst_v -c 'CREATE SCHEMA part_other' -c 'CREATE SCHEMA "select"' \
+    -c 'CREATE VIEW public.fk_parent_id_seq AS SELECT 1 AS x' >/dev/null || fail "could not create the schemas"
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_v)" --jobs 2 --chunk-size 1MB \
+    --table measurement --table 'K_*' --exclude-table k_text --table '"select".*' --table fk_parent \
+    && fail "a clone whose sequence's name is taken on the target succeeded"
+  grep -q 'fk_parent_id_seq' "$case_dir/err" || fail "the error does not name fk_parent_id_seq"
+  psql_dst dst_v -c 'DROP VIEW public.fk_parent_id_seq' >/dev/null || fail "could not drop the view"
   sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_v)" --jobs 2 --resume last \
-    --json "$case_dir/v.json" || fail "the resumed clone exited with status $?"
+    --keep-record --json "$case_dir/v.json" || fail "the resumed clone exited with status $?"
   COMPARE_ONLY=$chosen expect_identical src dst_v
   only_these dst_v "$chosen"
   grep -q '"selection": {"table": \["measurement", "K_\*", "\\"select\\"\.\*", "fk_parent"\], "exclude-table": \["k_text"\]}' \
@@ -1493,7 +1509,7 @@ case_y() {   # --max-rate caps the data rate; throttle pauses, resumes and re-ca
   create_dst rate_pause
   echo "+ pgsluice clone --source rate --target rate_pause --max-rate 5MB &"
   setsid "$bin" clone --source "$(src_conn rate)" --target "$(dst_conn rate_pause)" --jobs 2 --chunk-size 4MB \
-    --split-all --max-rate 5MB --progress-interval 1 --json "$case_dir/pause.json" \
+    --split-all --max-rate 5MB --progress-interval 1 --keep-record --json "$case_dir/pause.json" \
     >"$case_dir/clone.out" 2>"$case_dir/clone.err" &
   clone_pid=$!
   wait_for rate_pause "SELECT count(*) > 0 FROM pgsluice.chunk"
@@ -1588,7 +1604,7 @@ SQL
   [ "$status" -eq 2 ] && grep -q 'has layout 1, from a pgsluice without throttle' "$case_dir/err" \
     || fail "throttle on a layout 1 record was not refused with the reason"
   # the next run brings the schema to layout 2, the old record with it
-  sluice clone --source "$(src_conn rate)" --target "$(dst_conn rate_old)" --jobs 2 --progress-interval 0 \
+  sluice clone --source "$(src_conn rate)" --target "$(dst_conn rate_old)" --jobs 2 --progress-interval 0 --keep-record \
     || fail "a clone beside a layout 1 record exited with status $?"
   expect_identical rate rate_old
   [ "$(psql_dst rate_old -c "SELECT max(version) FROM pgsluice.pgsluice_state_version")" = 2 ] \
@@ -1855,6 +1871,114 @@ case_tls() {   # TLS on both sides, verify-full: clone and verify through libpq'
   one_line_error "certificate" "no password here"
 }
 
+# z_cleanup: the roles case z made on the source cluster, and their database, dropped.
+z_cleanup() {
+  psql_src postgres -c "DROP DATABASE IF EXISTS z_src" -c "DROP ROLE IF EXISTS z_owner" \
+    -c "DROP ROLE IF EXISTS z_reader" >/dev/null 2>&1
+}
+
+# z_untouched DB: target database DB holds no state schema and no relation at all.
+z_untouched() {
+  [ "$(psql_dst "$1" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgsluice'")" = 0 ] \
+    || fail "$2: the target has a pgsluice schema"
+  [ "$(psql_dst "$1" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')")" = 0 ] \
+    || fail "$2: the target holds relations"
+}
+
+# z_has_record DB: 1 when target database DB has the pgsluice schema, else 0.
+z_has_record() { psql_dst "$1" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgsluice'"; }
+
+case_z() {   # checks first: a refused run writes nothing; a finished run leaves no record; cleanup
+  local status
+  trap z_cleanup EXIT
+  z_cleanup
+  # a role on the source only, owning a table
+  psql_src postgres -c "CREATE ROLE z_owner" -c "CREATE ROLE z_reader LOGIN" -c "CREATE DATABASE z_src" >/dev/null \
+    || fail "could not create the roles and database"
+  psql_src z_src -c "CREATE TABLE z_t (id serial PRIMARY KEY, note text)" \
+    -c "INSERT INTO z_t (note) SELECT 'row ' || g FROM generate_series(1, 5000) g" \
+    -c "ALTER TABLE z_t OWNER TO z_owner" >/dev/null || fail "could not fill z_src"
+
+  # (a) the role is missing on the target: refused with the finding and its fix, nothing written
+  create_dst dst_z
+  status=0
+  sluice clone --source "$(src_conn z_src)" --target "$(dst_conn dst_z)" --jobs 2 || status=$?
+  [ "$status" -eq 4 ] || fail "a clone whose role is missing on the target exited $status (want 4)"
+  grep -q 'blocker  target  1 role that owns objects .*: z_owner \[roles_missing\]' "$case_dir/err" \
+    || fail "the refusal does not give the check's finding"
+  grep -q 'fix: create them on the target first (pg_dumpall --roles-only' "$case_dir/err" \
+    || fail "the refusal does not give the fix"
+  grep -q 'refused before it writes anything' "$case_dir/err" || fail "the refusal does not say nothing was written"
+  ! grep -q -- '--resume' "$case_dir/err" || fail "a refused clone says how to resume"
+  z_untouched dst_z "the refused clone"
+  # with --no-owner the role is not needed; (b) the finished run leaves no record
+  sluice clone --source "$(src_conn z_src)" --target "$(dst_conn dst_z)" --jobs 2 --no-owner -v \
+    --json "$case_dir/z.json" || fail "the clone with --no-owner exited with status $?"
+  sed -n 's/.*\(checks: .* in [0-9.]* s\).*/\1/p' "$case_dir/err"
+  expect_identical z_src dst_z
+  [ "$(z_has_record dst_z)" = 0 ] || fail "a finished clone left its pgsluice schema"
+  grep -q 'its record is removed from the target, with the state schema' "$case_dir/err" \
+    || fail "the clone does not say that it removed its record"
+  "$python" -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["record_removed"] and r["tables"], r' \
+    "$case_dir/z.json" || fail "the JSON report lacks the run or says the record stays"
+  # status and a worker of the finished run: its record is gone, which says it finished
+  status=0
+  "$bin" status --target "$(dst_conn dst_z)" >"$case_dir/status.out" 2>&1 || status=$?
+  cat "$case_dir/status.out"
+  [ "$status" -eq 2 ] && grep -q 'a run that finished removed its record (unless it ran with --keep-record)' \
+    "$case_dir/status.out" || fail "status of a finished run does not say its record is removed (exit $status)"
+  sluice worker --target "$(dst_conn dst_z)" --run 1 --jobs 1 || fail "a worker of a finished run exited with status $?"
+  grep -q 'run 1 is finished' "$case_dir/err" || fail "the worker does not say that run 1 is finished"
+  [ "$(z_has_record dst_z)" = 0 ] || fail "the worker of a finished run made a pgsluice schema"
+
+  # --keep-record keeps it; cleanup removes the run and the schema
+  create_dst dst_z_keep
+  sluice clone --source "$(src_conn z_src)" --target "$(dst_conn dst_z_keep)" --jobs 2 --no-owner --keep-record \
+    || fail "the clone with --keep-record exited with status $?"
+  [ "$(psql_dst dst_z_keep -c "SELECT status || '/' || step FROM pgsluice.run")" = done/done ] \
+    || fail "--keep-record did not keep the finished run's record"
+  sluice status --target "$(dst_conn dst_z_keep)" || fail "status of a kept run exited with status $?"
+  sluice cleanup --target "$(dst_conn dst_z_keep)" --run last || fail "cleanup exited with status $?"
+  [ "$(z_has_record dst_z_keep)" = 0 ] || fail "cleanup of the only run left the pgsluice schema"
+
+  # (c) a failed run keeps its record: a view takes the name of the table's sequence, which
+  # the checks do not look for, so the schema step fails once the run is recorded
+  create_dst dst_z_fail
+  psql_dst dst_z_fail -c "CREATE VIEW public.z_t_id_seq AS SELECT 1 AS x" >/dev/null || fail "could not create the view"
+  status=0
+  sluice clone --source "$(src_conn z_src)" --target "$(dst_conn dst_z_fail)" --jobs 2 --no-owner || status=$?
+  [ "$status" -ne 0 ] || fail "a clone whose schema step fails exited 0"
+  [ "$(psql_dst dst_z_fail -c "SELECT status FROM pgsluice.run")" = failed ] \
+    || fail "the failed run did not keep its record"
+  grep -q -- '--resume 1' "$case_dir/err" || fail "the failed clone does not say how to resume"
+  sluice cleanup --target "$(dst_conn dst_z_fail)" --run 1 || fail "cleanup of the failed run exited with status $?"
+  grep -q 'run 1 removed, and the state schema with it' "$case_dir/err" || fail "cleanup does not say the schema went"
+  [ "$(z_has_record dst_z_fail)" = 0 ] || fail "cleanup of the failed run left the pgsluice schema"
+
+  # (d) dump: a user who may not read the table is refused before the directory is made;
+  # restore into a target lacking the role: refused, nothing written; with --no-owner it loads
+  status=0
+  sluice dump --source "host=$src_dir port=$src_port user=z_reader dbname=z_src" --dir "$case_dir/zdump_denied" \
+    --jobs 2 || status=$?
+  [ "$status" -eq 3 ] || fail "a dump by a user who may not read the table exited $status (want 3)"
+  grep -q 'blocker  source  user "z_reader" may not read 2 of the source.s tables and sequences .*\[source_privileges\]' \
+    "$case_dir/err" || fail "the dump's refusal does not give the check's finding"
+  [ ! -e "$case_dir/zdump_denied" ] || fail "the refused dump made its directory"
+  rm -rf "$case_dir/zdump"
+  sluice dump --source "$(src_conn z_src)" --dir "$case_dir/zdump" --jobs 2 || fail "pgsluice dump exited with status $?"
+  create_dst dst_z_restore
+  status=0
+  sluice restore --dir "$case_dir/zdump" --target "$(dst_conn dst_z_restore)" --jobs 2 || status=$?
+  [ "$status" -eq 4 ] || fail "a restore whose role is missing on the target exited $status (want 4)"
+  grep -q 'z_owner \[roles_missing\]' "$case_dir/err" || fail "the restore's refusal does not give the check's finding"
+  z_untouched dst_z_restore "the refused restore"
+  sluice restore --dir "$case_dir/zdump" --target "$(dst_conn dst_z_restore)" --jobs 2 --no-owner \
+    || fail "the restore with --no-owner exited with status $?"
+  expect_identical z_src dst_z_restore
+  [ "$(z_has_record dst_z_restore)" = 0 ] || fail "a finished restore left its pgsluice schema"
+}
+
 cases=(
   "a|clone --jobs 2 --chunk-size 1MB --split-all into an empty database"
   "b|clone --jobs 1 with the default chunk size"
@@ -1881,6 +2005,7 @@ cases=(
   "tls|TLS with verify-full on both sides: clone and verify identical; a wrong CA fails in one line"
   "s|check: each finding on databases built to have it, with its fix; exit 0 clean, 1 warnings, 2 blockers"
   "y|--max-rate caps the data rate of clone, verify, dump and restore; throttle pauses a clone and its worker within 2 s, resumes and re-caps it"
+  "z|checks first: a clone, dump or restore refused writes nothing; a finished run removes its record; cleanup"
 )
 
 # ---------------------------------------------------------------------------------------------
