@@ -432,21 +432,21 @@ read_server(check_ctx *c, server *s)
 	int			rc;
 
 	rc = query(c, s,
-			   "SELECT current_setting('server_version'), current_setting('server_version_num'),"
+			   "SELECT pg_catalog.current_setting('server_version'), pg_catalog.current_setting('server_version_num'),"
 			   "       current_user, current_database(), r.rolsuper, pg_catalog.pg_is_in_recovery(),"
 			   "       CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')"
 			   "            THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END,"
 			   "       d.oid, r.rolconnlimit, d.datconnlimit,"
-			   "       (SELECT count(*) FROM pg_catalog.pg_stat_activity a"
+			   "       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a"
 			   "         WHERE " CLIENT_SESSION " AND a.pid <> pg_catalog.pg_backend_pid()),"
-			   "       (SELECT count(*) FROM pg_catalog.pg_stat_activity a"
+			   "       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a"
 			   "         WHERE " CLIENT_SESSION " AND a.pid <> pg_catalog.pg_backend_pid()"
 			   "           AND a.usesysid = r.oid),"
-			   "       (SELECT count(*) FROM pg_catalog.pg_stat_activity a"
+			   "       (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a"
 			   "         WHERE " CLIENT_SESSION " AND a.pid <> pg_catalog.pg_backend_pid()"
 			   "           AND a.datid = d.oid)"
 			   " FROM pg_catalog.pg_roles r, pg_catalog.pg_database d"
-			   " WHERE r.rolname = current_user AND d.datname = current_database()", &res);
+			   " WHERE r.rolname = current_user AND d.datname = pg_catalog.current_database()", &res);
 	if (rc < 0)
 		return rc;
 	snprintf(s->version, sizeof(s->version), "%s", PQgetvalue(res, 0, 0));
@@ -690,7 +690,7 @@ check_source_privileges(check_ctx *c)
 		return 0;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_append(&sql, "SELECT n.nspname, pg_catalog.has_schema_privilege(n.oid, 'USAGE'),"
-				"       format('%I.%I', n.nspname, c.relname),"
+				"       pg_catalog.format('%I.%I', n.nspname, c.relname),"
 				"       pg_catalog.has_table_privilege(c.oid, 'SELECT'),"
 				"       c.relkind = 'r' AND c.relrowsecurity AND NOT (u.rolsuper OR u.rolbypassrls)"
 				"       AND (c.relforcerowsecurity OR NOT pg_catalog.pg_has_role(c.relowner, 'USAGE'))"
@@ -699,7 +699,7 @@ check_source_privileges(check_ctx *c)
 				" WHERE u.rolname = current_user AND (c.oid IN (0");
 	for (int i = 0; i < c->cat->ntables; i++)
 		sbuf_printf(&sql, ", %u", c->cat->tables[i].oid);
-	sbuf_append(&sql, ") OR (c.relkind = 'S' AND format('%I.%I', n.nspname, c.relname) IN (''");
+	sbuf_append(&sql, ") OR (c.relkind = 'S' AND pg_catalog.format('%I.%I', n.nspname, c.relname) IN (''");
 	for (int i = 0; i < c->cat->nsequences; i++)
 	{
 		sbuf_append(&sql, ", ");
@@ -779,14 +779,14 @@ check_target_table_privileges(check_ctx *c)
 	int			rc;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_printf(&sql, "SELECT format('%%I.%%I', n.nspname, c.relname), c.relkind,"
+	sbuf_printf(&sql, "SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname), c.relkind,"
 				"       pg_catalog.has_schema_privilege(n.oid, 'USAGE') AND CASE c.relkind"
 				"         WHEN 'S' THEN pg_catalog.has_sequence_privilege(c.oid, 'UPDATE')"
 				"         WHEN 'm' THEN pg_catalog.pg_has_role(c.relowner, 'USAGE')%s"
 				"         ELSE pg_catalog.has_table_privilege(c.oid, 'INSERT')"
 				"              AND pg_catalog.has_table_privilege(c.oid, 'SELECT') END"
 				" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-				" WHERE c.relkind IN ('r', 'p', 'S', 'm') AND format('%%I.%%I', n.nspname, c.relname) IN (''",
+				" WHERE c.relkind IN ('r', 'p', 'S', 'm') AND pg_catalog.format('%%I.%%I', n.nspname, c.relname) IN (''",
 				c->dst.major >= 17 ? " OR pg_catalog.has_table_privilege(c.oid, 'MAINTAIN')" : "");
 	for (int i = 0; i < c->cat->ntables; i++)
 	{
@@ -883,7 +883,7 @@ check_target_privileges(check_ctx *c)
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	if (c->opt->loads_only)
 		goto loads;				/* the run's record and schema are there: it only loads */
-	sbuf_append(&sql, "SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE'),"
+	sbuf_append(&sql, "SELECT pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),"
 				"       (SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE')"
 				"               AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')"
 				"          FROM pg_catalog.pg_namespace n WHERE n.nspname = ");
@@ -1078,7 +1078,7 @@ check_large_objects(check_ctx *c)
 
 	if (c->src.conn == NULL)
 		return 0;
-	if ((rc = query(c, &c->src, "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", &res)) < 0)
+	if ((rc = query(c, &c->src, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata", &res)) < 0)
 		return rc;
 	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
 	{
@@ -1380,7 +1380,7 @@ check_source_roles(PGconn *source, check_role **out, int *nout, sl_err *err)
 	snprintf(sql, sizeof(sql),
 			 "WITH d AS (SELECT d.refobjid AS role, d.deptype FROM pg_catalog.pg_shdepend d"
 			 "            WHERE d.dbid = (SELECT oid FROM pg_catalog.pg_database"
-			 "                            WHERE datname = current_database())"
+			 "                            WHERE datname = pg_catalog.current_database())"
 			 "              AND d.refclassid = 'pg_catalog.pg_authid'::regclass"
 			 "              AND d.deptype IN ('r', 'o', 'a')"
 			 "              AND d.classid <> 'pg_catalog.pg_extension'::regclass"

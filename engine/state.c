@@ -118,7 +118,7 @@ state_exists(state *st, sl_err *err)
 	int			rc;
 
 	rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-					 " ON n.oid = c.relnamespace WHERE '\"' || replace(n.nspname, '\"', '\"\"') || '\"' = $1"
+					 " ON n.oid = c.relnamespace WHERE '\"' || pg_catalog.replace(n.nspname, '\"', '\"\"') || '\"' = $1"
 					 " AND c.relname = 'pgsluice_state_version'",
 					 1, params, &res, "could not look for the state schema on the target", err);
 	if (rc < 0)
@@ -146,7 +146,7 @@ check_version(state *st, sl_err *err)
 	int			found;
 	int			rc;
 
-	rc = run_sql(st, "SELECT max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
+	rc = run_sql(st, "SELECT pg_catalog.max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
 				 "could not read the state schema's version on the target", err);
 	if (rc < 0)
 		return rc;
@@ -186,10 +186,52 @@ upgrade_layout(state *st, sl_err *err)
 				   "CREATE TABLE IF NOT EXISTS %s.process ("
 				   "  run_id bigint NOT NULL REFERENCES %s.run (id) ON DELETE CASCADE,"
 				   "  process text NOT NULL,"
-				   "  heartbeat_at timestamptz NOT NULL DEFAULT now(),"
+				   "  heartbeat_at timestamptz NOT NULL DEFAULT pg_catalog.now(),"
 				   "  PRIMARY KEY (run_id, process));"
 				   "UPDATE %s.pgsluice_state_version SET version = 2 WHERE version < 2",
 				   0, NULL, NULL, "could not bring the state schema on the target to layout 2", err);
+}
+
+/*
+ * Refuses a state schema, or a table of ours in it, that belongs to a role
+ * other than ours and not to a superuser: the owner of a database may make a
+ * schema of that name before the first run, with tables of the same names
+ * whose triggers or defaults would run, with our privileges, at our first
+ * INSERT; a schema's owner may also replace the tables in it at any time.
+ */
+static int
+check_owners(state *st, sl_err *err)
+{
+	const char *params[1] = {st->schema};
+	PGresult   *res;
+	int			rc;
+
+	rc = exec_params(st, "SELECT CASE WHEN o.relname IS NULL THEN 'schema ' || $1"
+					 "            ELSE 'table ' || $1 || '.' || pg_catalog.quote_ident(o.relname) END,"
+					 "       pg_catalog.quote_ident(r.rolname)"
+					 " FROM (SELECT n.nspowner AS owner, NULL::pg_catalog.name AS relname"
+					 "       FROM pg_catalog.pg_namespace n"
+					 "       WHERE '\"' || pg_catalog.replace(n.nspname, '\"', '\"\"') || '\"' = $1"
+					 "       UNION ALL"
+					 "       SELECT c.relowner, c.relname"
+					 "       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					 "       WHERE '\"' || pg_catalog.replace(n.nspname, '\"', '\"\"') || '\"' = $1"
+					 "         AND c.relname IN ('pgsluice_state_version', 'run', 'run_id_seq', 'chunk',"
+					 "                           'process')) o"
+					 " JOIN pg_catalog.pg_roles r ON r.oid = o.owner"
+					 " WHERE NOT r.rolsuper AND r.rolname <> CURRENT_USER"
+					 " ORDER BY o.relname NULLS FIRST LIMIT 1",
+					 1, params, &res, "could not read the owner of the state schema on the target", err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) > 0)
+		rc = err_set(err, SIDE_TARGET, -EPERM,
+					 "the %s on the target belongs to role %s, neither the role pgsluice connects as "
+					 "nor a superuser, who could make pgsluice run code of theirs: drop it if it is not "
+					 "a record of pgsluice's, or keep the runs' records in a schema of your own "
+					 "(--state-schema)", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return rc;
 }
 
 /* The schema and its tables where missing, in the caller's transaction, under STATE_LOCK. */
@@ -201,6 +243,7 @@ prepare_in_transaction(state *st, sl_err *err)
 
 	if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
 					  err)) < 0 ||
+		(rc = check_owners(st, err)) < 0 ||
 		(rc = state_exists(st, err)) < 0)
 		return rc;
 	if (rc == 0)
@@ -209,7 +252,7 @@ prepare_in_transaction(state *st, sl_err *err)
 		const char *params[1] = {st->schema};
 
 		rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_namespace"
-						 " WHERE '\"' || replace(nspname, '\"', '\"\"') || '\"' = $1",
+						 " WHERE '\"' || pg_catalog.replace(nspname, '\"', '\"\"') || '\"' = $1",
 						 1, params, &res, "could not look for the state schema on the target", err);
 		if (rc < 0)
 			return rc;
@@ -234,8 +277,8 @@ prepare_in_transaction(state *st, sl_err *err)
 				   "  options jsonb NOT NULL,"
 				   "  status text NOT NULL,"
 				   "  step text NOT NULL,"
-				   "  started_at timestamptz NOT NULL DEFAULT now(),"
-				   "  updated_at timestamptz NOT NULL DEFAULT now(),"
+				   "  started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),"
+				   "  updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),"
 				   "  finished_at timestamptz,"
 				   "  last_error text);"
 				   "CREATE TABLE IF NOT EXISTS %s.chunk ("
@@ -283,7 +326,9 @@ state_attach(state *st, sl_err *err)
 
 	if ((rc = state_exists(st, err)) <= 0)
 		return rc;
-	return check_version(st, err) < 0 ? err->code : 1;
+	if (check_owners(st, err) < 0 || check_version(st, err) < 0)
+		return err->code;
+	return 1;
 }
 
 int
@@ -317,7 +362,7 @@ state_fingerprint(PGconn *source, char *out, size_t outlen, sl_err *err)
 					"  'pg_catalog.pg_control_system()', 'EXECUTE')"
 					"  THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system())"
 					"  ELSE '?' END || '/' || d.datname || '/' || d.oid"
-					" FROM pg_catalog.pg_database d WHERE d.datname = current_database()",
+					" FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()",
 					&res, err);
 	if (rc < 0)
 		return rc;
@@ -363,7 +408,7 @@ state_layout(state *st, int *version, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	rc = run_sql(st, "SELECT coalesce(max(version), 1) FROM %s.pgsluice_state_version", 0, NULL, &res,
+	rc = run_sql(st, "SELECT coalesce(pg_catalog.max(version), 1) FROM %s.pgsluice_state_version", 0, NULL, &res,
 				 "could not read the state schema's version on the target", err);
 	if (rc < 0)
 		return rc;
@@ -388,8 +433,8 @@ count_processes(state *st, state_run *run, sl_err *err)
 		return rc;
 	snprintf(id, sizeof(id), "%lld", (long long) run->id);
 	snprintf(live, sizeof(live), "%d", STATE_PROCESS_LIVE_SECONDS);
-	rc = run_sql(st, "SELECT count(*) FROM %s.process WHERE run_id = $1::bigint"
-				 " AND heartbeat_at > now() - make_interval(secs => $2::int)",
+	rc = run_sql(st, "SELECT pg_catalog.count(*) FROM %s.process WHERE run_id = $1::bigint"
+				 " AND heartbeat_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2::int)",
 				 2, params, &res, "could not read the run's processes from the target", err);
 	if (rc < 0)
 		return rc;
@@ -412,9 +457,9 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 	/* a layout 1 record has no max_rate or paused: to_jsonb reads it too, as uncapped */
 	rc = run_sql(st, "SELECT id, source_fingerprint, source, coalesce(snapshot, ''), best_effort,"
 				 " coalesce((options->>'data_only')::boolean, false), status, step,"
-				 " to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
-				 " coalesce((to_jsonb(r)->>'max_rate')::bigint, 0),"
-				 " coalesce((to_jsonb(r)->>'paused')::boolean, false) FROM %s.run r"
+				 " pg_catalog.to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
+				 " coalesce((pg_catalog.to_jsonb(r)->>'max_rate')::bigint, 0),"
+				 " coalesce((pg_catalog.to_jsonb(r)->>'paused')::boolean, false) FROM %s.run r"
 				 " WHERE $1 = 'last' OR id::text = $1 ORDER BY id DESC LIMIT 1",
 				 1, params, &res, "could not read the run from the target", err);
 	if (rc < 0)
@@ -452,8 +497,8 @@ state_run_filter(state *st, int64_t run_id, cat_filter *f, sl_err *err)
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	rc = run_sql(st, "SELECT k.key, p.value"
 				 " FROM %s.run r,"
-				 "      jsonb_each(coalesce(r.options->'filter', '{}'::jsonb)) k,"
-				 "      jsonb_array_elements_text(k.value) WITH ORDINALITY p(value, i)"
+				 "      pg_catalog.jsonb_each(coalesce(r.options->'filter', '{}'::jsonb)) k,"
+				 "      pg_catalog.jsonb_array_elements_text(k.value) WITH ORDINALITY p(value, i)"
 				 " WHERE r.id = $1::bigint ORDER BY k.key, p.i",
 				 1, params, &res, "could not read the run's table selection from the target", err);
 	if (rc < 0)
@@ -481,8 +526,8 @@ state_run_set(state *st, int64_t run_id, const char *status, const char *step, c
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	return run_sql(st, "UPDATE %s.run SET status = coalesce($2, status), step = coalesce($3, step),"
-				   " last_error = coalesce($4, last_error), updated_at = now(),"
-				   " finished_at = CASE WHEN coalesce($2, status) = 'running' THEN NULL ELSE now() END"
+				   " last_error = coalesce($4, last_error), updated_at = pg_catalog.now(),"
+				   " finished_at = CASE WHEN coalesce($2, status) = 'running' THEN NULL ELSE pg_catalog.now() END"
 				   " WHERE id = $1::bigint",
 				   4, params, NULL, "could not record the run's status on the target", err);
 }
@@ -498,7 +543,7 @@ state_run_throttle(state *st, int64_t run_id, int64_t max_rate, int paused, sl_e
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	snprintf(rate, sizeof(rate), "%lld", (long long) max_rate);
 	return run_sql(st, "UPDATE %s.run SET max_rate = coalesce($2::bigint, max_rate),"
-				   " paused = coalesce($3::boolean, paused), updated_at = now() WHERE id = $1::bigint",
+				   " paused = coalesce($3::boolean, paused), updated_at = pg_catalog.now() WHERE id = $1::bigint",
 				   3, params, NULL, "could not record the run's rate on the target", err);
 }
 
@@ -516,10 +561,10 @@ state_run_poll(state *st, int64_t run_id, const char *process, state_control *ou
 	snprintf(live, sizeof(live), "%d", STATE_PROCESS_LIVE_SECONDS);
 	/* the heartbeat is not visible to the count in the same statement: others + 1 */
 	rc = run_sql(st, "WITH beat AS (INSERT INTO %s.process (run_id, process) VALUES ($1::bigint, $2)"
-				 "   ON CONFLICT (run_id, process) DO UPDATE SET heartbeat_at = now())"
-				 " SELECT r.max_rate, r.paused, r.status, 1 + (SELECT count(*) FROM %s.process p"
+				 "   ON CONFLICT (run_id, process) DO UPDATE SET heartbeat_at = pg_catalog.now())"
+				 " SELECT r.max_rate, r.paused, r.status, 1 + (SELECT pg_catalog.count(*) FROM %s.process p"
 				 "   WHERE p.run_id = r.id AND p.process <> $2"
-				 "   AND p.heartbeat_at > now() - make_interval(secs => $3::int))"
+				 "   AND p.heartbeat_at > pg_catalog.now() - pg_catalog.make_interval(secs => $3::int))"
 				 " FROM %s.run r WHERE r.id = $1::bigint",
 				 3, params, &res, "could not read the run's rate from the target", err);
 	if (rc < 0)
@@ -557,7 +602,7 @@ state_run_rebase(state *st, int64_t run_id, const char *snapshot, bool best_effo
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	return run_sql(st, "UPDATE %s.run SET snapshot = $2, best_effort = $3::boolean, status = 'running',"
-				   " updated_at = now(), finished_at = NULL WHERE id = $1::bigint",
+				   " updated_at = pg_catalog.now(), finished_at = NULL WHERE id = $1::bigint",
 				   3, params, NULL, "could not record the run's status on the target", err);
 }
 
@@ -806,7 +851,7 @@ state_chunk_commit(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint6
 	chunk_digest_hex(digest, hex);
 	return run_sql(st, "UPDATE %s.chunk SET status = 'done', rows = $3::bigint, bytes = $4::bigint,"
 				   " source_digest = $5, worker = $6, attempts = attempts + 1,"
-				   " started_at = to_timestamp($7::float8), finished_at = clock_timestamp()"
+				   " started_at = pg_catalog.to_timestamp($7::float8), finished_at = pg_catalog.clock_timestamp()"
 				   " WHERE run_id = $1::bigint AND chunk_no = $2::int",
 				   7, params, NULL, "could not mark the chunk done on the target", err) < 0
 		? err->code : conn_exec(st->conn, SIDE_TARGET, "COMMIT", err);
@@ -873,12 +918,12 @@ state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err)
 	/* pending rows a worker holds are skipped by FOR SHARE SKIP LOCKED: the rest are free */
 	rc = run_sql(st, "WITH free AS (SELECT chunk_no FROM %s.chunk WHERE run_id = $1::bigint"
 				 "   AND status = 'pending' FOR SHARE SKIP LOCKED)"
-				 " SELECT count(*), count(*) FILTER (WHERE status = 'done'),"
-				 "  count(*) FILTER (WHERE status = 'pending' AND chunk_no NOT IN (SELECT chunk_no FROM free)),"
-				 "  count(*) FILTER (WHERE status = 'pending' AND last_error IS NOT NULL),"
-				 "  coalesce(sum(rows), 0), coalesce(sum(bytes), 0),"
-				 "  coalesce(sum(est_bytes) FILTER (WHERE status <> 'done'), 0),"
-				 "  (SELECT extract(epoch FROM coalesce(r.finished_at, now()) - r.started_at) FROM %s.run r"
+				 " SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE status = 'done'),"
+				 "  pg_catalog.count(*) FILTER (WHERE status = 'pending' AND chunk_no NOT IN (SELECT chunk_no FROM free)),"
+				 "  pg_catalog.count(*) FILTER (WHERE status = 'pending' AND last_error IS NOT NULL),"
+				 "  coalesce(pg_catalog.sum(rows), 0), coalesce(pg_catalog.sum(bytes), 0),"
+				 "  coalesce(pg_catalog.sum(est_bytes) FILTER (WHERE status <> 'done'), 0),"
+				 "  (SELECT extract(epoch FROM coalesce(r.finished_at, pg_catalog.now()) - r.started_at) FROM %s.run r"
 				 "   WHERE r.id = $1::bigint),"
 				 "  coalesce((SELECT last_error FROM %s.run WHERE id = $1::bigint),"
 				 "   (SELECT last_error FROM %s.chunk WHERE run_id = $1::bigint AND last_error IS NOT NULL"
@@ -940,7 +985,7 @@ state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err)
 						  " DROP TABLE %s.chunk, %s.run, %s.pgsluice_state_version", 0, NULL, NULL,
 						  "could not drop the state schema's tables on the target", err)) < 0 ||
 			(rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_namespace n"
-							  " WHERE '\"' || replace(n.nspname, '\"', '\"\"') || '\"' = $1"
+							  " WHERE '\"' || pg_catalog.replace(n.nspname, '\"', '\"\"') || '\"' = $1"
 							  "   AND pg_catalog.obj_description(n.oid, 'pg_namespace') = '"
 							  STATE_SCHEMA_COMMENT "'"
 							  "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"

@@ -1786,6 +1786,32 @@ EOF
     || fail "pgsluice restore exited with status $?"
   no_trace "restore"
   expect_identical hostile dst_w2
+
+  # The owner of a target database makes the state schema before the first run, with a table
+  # of the state's whose trigger would run planted code at pgsluice's first INSERT: refused.
+  psql_dst postgres -c "DROP DATABASE IF EXISTS dst_w3" -c "CREATE DATABASE dst_w3 OWNER mallory" \
+    || fail "could not create dst_w3"
+  "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$(dst_conn dst_w3) user=mallory" >/dev/null <<'EOF' \
+    || fail "could not plant a state schema in dst_w3"
+CREATE SCHEMA pgsluice;
+CREATE TABLE pgsluice.pgsluice_state_version (version int NOT NULL);
+INSERT INTO pgsluice.pgsluice_state_version VALUES (2);
+CREATE TABLE pgsluice.run (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, source_fingerprint text);
+CREATE FUNCTION pgsluice.fire() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  PERFORM public.planted('state_trigger');
+  RETURN NEW;
+END $f$;
+CREATE TRIGGER fire BEFORE INSERT ON pgsluice.run FOR EACH ROW EXECUTE FUNCTION pgsluice.fire();
+EOF
+  status=0
+  sluice clone --source "$(src_conn hostile)" --target "$(dst_conn dst_w3)" --jobs 2 || status=$?
+  [ "$status" -eq 4 ] || fail "a clone into a state schema of the database's owner exited $status (want 4)"
+  grep -q 'the schema "pgsluice" on the target belongs to role mallory' "$case_dir/err" \
+    || fail "the refusal does not name the schema and its owner"
+  [ "$(psql_dst dst_w3 -c "SELECT count(*) FROM pgsluice.run")" = 0 ] || fail "the planted run table got a row"
+  [ "$(psql_dst dst_w3 -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = 'public'")" = 0 ] || fail "the refused clone wrote into dst_w3"
 }
 
 # extra_cluster_start DIR PORT [NAME=VALUE...]: a cluster of a case's own, with the settings
