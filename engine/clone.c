@@ -40,6 +40,9 @@ typedef struct clone_worker
 	clone_ctx  *ctx;
 	int			idx;			/* the chunk it copies */
 	bool		claimed;		/* its last attempt took the chunk's record */
+	int			stalled_pid;	/* the backend of a connection given up, or 0 */
+	sl_side		stalled_side;
+	double		stalled_at;
 } clone_worker;
 
 int
@@ -60,7 +63,8 @@ clone_open_target(clone_ctx *ctx, PGconn **target, sl_err *err)
 	 * source already).  Only a superuser may; others get the
 	 * constraint's own error if the order matters.
 	 */
-	res = PQexec(*target, "SET session_replication_role = replica");
+	if ((rc = conn_run(*target, SIDE_TARGET, "SET session_replication_role = replica", 0, NULL, &res, err)) < 0)
+		return rc;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&ctx->replica_said, 1) == 0)
 	{
 		char		msg[512];
@@ -137,11 +141,14 @@ chunk_attempt(void *arg, sl_err *err)
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
 	double		started;
 	double		t0;
+	int			pid[2];
 	int			rc;
 
 	*claimed = false;
 	if ((w->source == NULL || w->target == NULL) && (rc = open_worker_connections(ctx, cw, err)) < 0)
 		return rc;
+	pid[0] = PQbackendPID(w->source);
+	pid[1] = PQbackendPID(w->target);
 	if ((rc = state_chunk_begin(&cw->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
 		goto fail;
 	if (!*claimed)
@@ -161,6 +168,17 @@ chunk_attempt(void *arg, sl_err *err)
 fail:
 	/* closing the connections rolls the chunk back on the target */
 	c->status = CHUNK_PENDING;
+	if (conn_err_stalled(err))
+	{
+		char		what[512];
+
+		/* a stall in the chunk's record or transaction names the chunk, as the copy's own do */
+		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
+		err_prefix(err, what);
+		cw->stalled_side = err->side;
+		cw->stalled_pid = pid[err->side == SIDE_TARGET];
+		cw->stalled_at = sched_now();
+	}
 	io_loop_forget(w->loop);
 	conn_close(&w->source);
 	conn_close(&w->target);
@@ -175,8 +193,14 @@ chunk_retrying(void *arg, const sl_err *failure)
 	sl_err		ignored;
 
 	err_clear(&ignored);
-	if (open_worker_connections(cw->ctx, cw, &ignored) == 0)
-		(void) state_chunk_failed(&cw->st, cw->ctx->run_id, cw->idx, failure->msg, &ignored);
+	if (open_worker_connections(cw->ctx, cw, &ignored) < 0)
+		return;
+	/* the stalled session would hold the chunk's record, and its rows, for hours */
+	if (cw->stalled_pid != 0)
+		(void) conn_end_stalled(cw->stalled_side == SIDE_SOURCE ? cw->copy.source : cw->copy.target,
+								cw->stalled_side, cw->stalled_pid, sched_now() - cw->stalled_at, &ignored);
+	cw->stalled_pid = 0;
+	(void) state_chunk_failed(&cw->st, cw->ctx->run_id, cw->idx, failure->msg, &ignored);
 }
 
 static int64_t
