@@ -40,9 +40,7 @@ typedef struct clone_worker
 	clone_ctx  *ctx;
 	int			idx;			/* the chunk it copies */
 	bool		claimed;		/* its last attempt took the chunk's record */
-	int			stalled_pid;	/* the backend of a connection given up, or 0 */
-	sl_side		stalled_side;
-	double		stalled_at;
+	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } clone_worker;
 
 int
@@ -147,6 +145,8 @@ chunk_attempt(void *arg, sl_err *err)
 	*claimed = false;
 	if ((w->source == NULL || w->target == NULL) && (rc = open_worker_connections(ctx, cw, err)) < 0)
 		return rc;
+	conn_stalled_end(&cw->stalled, w->source, SIDE_SOURCE);
+	conn_stalled_end(&cw->stalled, w->target, SIDE_TARGET);
 	pid[0] = PQbackendPID(w->source);
 	pid[1] = PQbackendPID(w->target);
 	if ((rc = state_chunk_begin(&cw->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
@@ -175,9 +175,7 @@ fail:
 		/* a stall in the chunk's record or transaction names the chunk, as the copy's own do */
 		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
 		err_prefix(err, what);
-		cw->stalled_side = err->side;
-		cw->stalled_pid = pid[err->side == SIDE_TARGET];
-		cw->stalled_at = sched_now();
+		conn_stalled_keep(&cw->stalled, err, pid[0], pid[1]);
 	}
 	io_loop_forget(w->loop);
 	conn_close(&w->source);
@@ -195,11 +193,9 @@ chunk_retrying(void *arg, const sl_err *failure)
 	err_clear(&ignored);
 	if (open_worker_connections(cw->ctx, cw, &ignored) < 0)
 		return;
-	/* the stalled session would hold the chunk's record, and its rows, for hours */
-	if (cw->stalled_pid != 0)
-		(void) conn_end_stalled(cw->stalled_side == SIDE_SOURCE ? cw->copy.source : cw->copy.target,
-								cw->stalled_side, cw->stalled_pid, sched_now() - cw->stalled_at, &ignored);
-	cw->stalled_pid = 0;
+	/* before the record is written: the stalled session holds the chunk's row */
+	conn_stalled_end(&cw->stalled, cw->copy.source, SIDE_SOURCE);
+	conn_stalled_end(&cw->stalled, cw->copy.target, SIDE_TARGET);
 	(void) state_chunk_failed(&cw->st, cw->ctx->run_id, cw->idx, failure->msg, &ignored);
 }
 

@@ -441,32 +441,49 @@ conn_exec_watched(PGconn *conn, sl_side side, const char *sql, sl_err *err)
 	return rc;
 }
 
-int
-conn_end_stalled(PGconn *conn, sl_side side, int pid, double seconds_ago, sl_err *err)
+void
+conn_stalled_keep(conn_stalled *s, const sl_err *err, int source_pid, int target_pid)
+{
+	if (!conn_err_stalled(err))
+		return;
+	s->side = err->side;
+	s->pid = err->side == SIDE_SOURCE ? source_pid : target_pid;
+	s->at = stall_clock_now();
+}
+
+void
+conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side)
 {
 	char		pid_text[16];
 	char		before[32];
 	const char *params[2] = {pid_text, before};
-	PGresult   *res;
-	int			rc;
+	PGresult   *res = NULL;
+	sl_err		err;
 
+	if (s->pid == 0 || s->side != side || conn == NULL)
+		return;
 	/*
 	 * Only a backend of this user and database that began before the
 	 * connection fell silent: once the stalled backend is gone its pid may
 	 * belong to another session, which began after it.
 	 */
-	snprintf(pid_text, sizeof(pid_text), "%d", pid);
-	snprintf(before, sizeof(before), "%.3f", seconds_ago + stall_seconds);
-	rc = conn_run(conn, side, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
-				  " WHERE pid = $1::int AND usename = CURRENT_USER AND datname = pg_catalog.current_database()"
-				  " AND backend_start < pg_catalog.now() - pg_catalog.make_interval(secs => $2::float8)",
-				  2, params, &res, err);
-	if (rc == 0 && PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = conn_fail(conn, res, side, err, "could not end the stalled session");
-	if (rc == 0 && PQntuples(res) == 1)
-		log_verbose("ended the %s's stalled session (pid %d)", err_side_name(side), pid);
+	snprintf(pid_text, sizeof(pid_text), "%d", s->pid);
+	snprintf(before, sizeof(before), "%.3f", stall_clock_now() - s->at + stall_seconds);
+	err_clear(&err);
+	if (conn_run(conn, side, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
+				 " WHERE pid = $1::int AND usename = CURRENT_USER AND datname = pg_catalog.current_database()"
+				 " AND backend_start < pg_catalog.now() - pg_catalog.make_interval(secs => $2::float8)",
+				 2, params, &res, &err) < 0 || PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		if (!err_is_set(&err))
+			conn_fail(conn, res, side, &err, "query failed");
+		log_verbose("could not end the %s's stalled session (pid %d): %s", err_side_name(side), s->pid,
+					err.msg);
+	}
+	else if (PQntuples(res) == 1)
+		log_verbose("ended the %s's stalled session (pid %d)", err_side_name(side), s->pid);
 	PQclear(res);
-	return rc;
+	s->pid = 0;
 }
 
 /* Appends value in single quotes with \ and ' escaped, as libpq's parser reads them. */

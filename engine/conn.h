@@ -97,13 +97,27 @@ conn_err_stalled(const sl_err *err)
 }
 
 /*
- * Over conn, a new connection to the same server: ends the session pid of
- * a connection given up seconds_ago.  A backend blocked on its socket does
- * not act on a cancel, and keeps its locks (a chunk's record, the source
- * tables) until its server notices that the client is gone, which may take
- * hours.  Returns 0 or a negative errno.
+ * The session of a connection given up for a stall, to be ended over the
+ * next connection to its server.  A backend blocked on its socket does not
+ * act on a cancel, and keeps its locks (a chunk's record, the source
+ * tables) and its snapshot until its server notices that the client is
+ * gone, which may take hours.
  */
-int			conn_end_stalled(PGconn *conn, sl_side side, int pid, double seconds_ago, sl_err *err);
+typedef struct conn_stalled
+{
+	int			pid;			/* its backend; 0: none */
+	sl_side		side;
+	double		at;				/* when it was given up (stall_clock_now) */
+} conn_stalled;
+
+/* After a failed attempt: when err is a stall, keeps the pid of the side that stalled. */
+void		conn_stalled_keep(conn_stalled *s, const sl_err *err, int source_pid, int target_pid);
+
+/*
+ * Over conn, a new connection to side: ends the kept session, if it is on
+ * side, and forgets it.  Failures are only logged: the new attempt goes on.
+ */
+void		conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side);
 
 /* Runs a statement that returns no rows. */
 int			conn_exec(PGconn *conn, sl_side side, const char *sql, sl_err *err);

@@ -1490,6 +1490,58 @@ sys.exit(1 if wrong or whole == 0 else 0)
 EOF
 }
 
+# stall_clone SIDE DB: clones src into a new DB with the SIDE (source or target) reached through
+# blackhole_proxy.py, which stalls the first connection that starts a COPY; the other side is
+# reached directly. Leaves pgsluice's exit status in $status and its seconds in $secs.
+stall_clone() {
+  local side=$1 db=$2 sock proxy_pid port start source target
+  if [ "$side" = source ]; then sock=$src_dir/.s.PGSQL.$src_port; else sock=$dst_dir/.s.PGSQL.$dst_port; fi
+  create_dst "$db"
+  rm -f "$case_dir/port"
+  # 256 kB each way after the COPY statement: the stall comes in the middle of the rows
+  "$python" "$here/blackhole_proxy.py" --socket "$sock" --port-file "$case_dir/port" --after 262144 \
+    --lifetime 300 2>"$case_dir/proxy-$side.log" &
+  proxy_pid=$!
+  # whatever ends the case ends the proxy (it also exits by itself after 300 s)
+  trap 'kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null' EXIT
+  for _ in $(seq 100); do [ -s "$case_dir/port" ] && break; sleep 0.1; done
+  [ -s "$case_dir/port" ] || fail "the proxy did not start: $(cat "$case_dir/proxy-$side.log")"
+  port=$(cat "$case_dir/port")
+  source=$(src_conn src)
+  target=$(dst_conn "$db")
+  if [ "$side" = source ]; then source="host=127.0.0.1 port=$port user=postgres dbname=src"
+  else target="host=127.0.0.1 port=$port user=postgres dbname=$db"; fi
+  start=$(now)
+  status=0
+  sluice clone --source "$source" --target "$target" --stall-timeout 5 --jobs 2 || status=$?
+  secs=$(elapsed "$start")
+  echo "--- proxy"; cat "$case_dir/proxy-$side.log"
+  kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null
+  trap - EXIT
+  echo "clone through a stalling $side took $secs s"
+  grep -q 'stalled: nothing forwarded' "$case_dir/proxy-$side.log" || fail "the proxy stalled no $side connection"
+}
+
+case_x() {   # a connection that stops moving mid-COPY, on either side: given up after --stall-timeout, retried
+  local side
+  [ -n "$python" ] || fail "python3 is needed for the stalling proxy"
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn postgres)" --stall-timeout -1
+  [ $? -eq 2 ] || fail "--stall-timeout -1 was not refused as bad usage"
+  grep -q 'invalid value "-1" for --stall-timeout' "$case_dir/err" || fail "the usage error does not name --stall-timeout"
+  for side in source target; do
+    stall_clone "$side" "dst_x_$side"
+    [ "$status" -eq 0 ] || fail "the clone through a stalling $side exited $status"
+    grep -q "no byte moved on the $side connection for 5 s" "$case_dir/err" \
+      || fail "no warning that the $side connection stalled"
+    grep -q "chunk [0-9]* of table .*no byte moved on the $side connection.*retrying" "$case_dir/err" \
+      || fail "the stall warning does not name the chunk, or the chunk was not retried"
+    # 5 s of stall, 1 s of backoff and the copy itself; a hang would take the proxy's 300 s
+    awk -v s="$secs" 'BEGIN { exit !(s < 60) }' || fail "the clone through a stalling $side took $secs s"
+    expect_identical src "dst_x_$side"
+    expect_chunks_done "dst_x_$side"
+  done
+}
+
 cases=(
   "a|clone --jobs 2 --chunk-size 1MB --split-all into an empty database"
   "b|clone --jobs 1 with the default chunk size"
@@ -1513,6 +1565,7 @@ cases=(
   "u|plan lists the clone's chunks and an estimate; Prometheus metrics served and written during a clone"
   "v|--table, --exclude-table, --schema, --exclude-schema choose as pg_dump's patterns do; a resume keeps them"
   "s|check: each finding on databases built to have it, with its fix; exit 0 clean, 1 warnings, 2 blockers"
+  "x|a connection that stops moving mid-COPY, on the source, then the target: given up after --stall-timeout, retried to an identical copy"
 )
 
 # ---------------------------------------------------------------------------------------------
