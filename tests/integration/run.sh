@@ -1490,56 +1490,96 @@ sys.exit(1 if wrong or whole == 0 else 0)
 EOF
 }
 
-# stall_clone SIDE DB: clones src into a new DB with the SIDE (source or target) reached through
-# blackhole_proxy.py, which stalls the first connection that starts a COPY; the other side is
-# reached directly. Leaves pgsluice's exit status in $status and its seconds in $secs.
-stall_clone() {
-  local side=$1 db=$2 sock proxy_pid port start source target
-  if [ "$side" = source ]; then sock=$src_dir/.s.PGSQL.$src_port; else sock=$dst_dir/.s.PGSQL.$dst_port; fi
-  create_dst "$db"
+# start_proxy SIDE AFTER: starts blackhole_proxy.py in front of SIDE's (source or target) socket,
+# stalling the first connection that starts a COPY after AFTER more bytes each way; sets
+# $proxy_pid and $proxy_port. The case's EXIT trap ends it, and it exits by itself after 300 s.
+start_proxy() {
+  local sock
+  if [ "$1" = source ]; then sock=$src_dir/.s.PGSQL.$src_port; else sock=$dst_dir/.s.PGSQL.$dst_port; fi
   rm -f "$case_dir/port"
-  # 256 kB each way after the COPY statement: the stall comes in the middle of the rows
-  "$python" "$here/blackhole_proxy.py" --socket "$sock" --port-file "$case_dir/port" --after 262144 \
-    --lifetime 300 2>"$case_dir/proxy-$side.log" &
+  "$python" "$here/blackhole_proxy.py" --socket "$sock" --port-file "$case_dir/port" --after "$2" \
+    --lifetime 300 2>"$case_dir/proxy.log" &
   proxy_pid=$!
-  # whatever ends the case ends the proxy (it also exits by itself after 300 s)
   trap 'kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null' EXIT
   for _ in $(seq 100); do [ -s "$case_dir/port" ] && break; sleep 0.1; done
-  [ -s "$case_dir/port" ] || fail "the proxy did not start: $(cat "$case_dir/proxy-$side.log")"
-  port=$(cat "$case_dir/port")
-  source=$(src_conn src)
-  target=$(dst_conn "$db")
-  if [ "$side" = source ]; then source="host=127.0.0.1 port=$port user=postgres dbname=src"
-  else target="host=127.0.0.1 port=$port user=postgres dbname=$db"; fi
-  start=$(now)
-  status=0
-  sluice clone --source "$source" --target "$target" --stall-timeout 5 --jobs 2 || status=$?
-  secs=$(elapsed "$start")
-  echo "--- proxy"; cat "$case_dir/proxy-$side.log"
+  [ -s "$case_dir/port" ] || fail "the proxy did not start: $(cat "$case_dir/proxy.log")"
+  proxy_port=$(cat "$case_dir/port")
+}
+
+# stop_proxy SIDE: ends the proxy; it must have stalled a connection.
+stop_proxy() {
+  echo "--- proxy"; cat "$case_dir/proxy.log"
   kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null
   trap - EXIT
-  echo "clone through a stalling $side took $secs s"
-  grep -q 'stalled: nothing forwarded' "$case_dir/proxy-$side.log" || fail "the proxy stalled no $side connection"
+  grep -q 'stalled: nothing forwarded' "$case_dir/proxy.log" || fail "the proxy stalled no $1 connection"
+}
+
+# stalled_and_retried SIDE SECS: stderr says that a chunk's SIDE connection stalled and was
+# retried, and the run took well under the proxy's 300 s (the stall, a backoff, the work).
+stalled_and_retried() {
+  grep -q "no byte moved on the $1 connection for 5 s" "$case_dir/err" || fail "no warning that the $1 connection stalled"
+  grep -q "chunk [0-9]* of table .*no byte moved on the $1 connection.*retrying" "$case_dir/err" \
+    || fail "the stall warning does not name the chunk, or the chunk was not retried"
+  awk -v s="$2" 'BEGIN { exit !(s < 60) }' || fail "it took $2 s"
 }
 
 case_x() {   # a connection that stops moving mid-COPY, on either side: given up after --stall-timeout, retried
-  local side
+  local side after extra start secs source target db
   [ -n "$python" ] || fail "python3 is needed for the stalling proxy"
   sluice clone --source "$(src_conn src)" --target "$(dst_conn postgres)" --stall-timeout -1
   [ $? -eq 2 ] || fail "--stall-timeout -1 was not refused as bad usage"
   grep -q 'invalid value "-1" for --stall-timeout' "$case_dir/err" || fail "the usage error does not name --stall-timeout"
-  for side in source target; do
-    stall_clone "$side" "dst_x_$side"
+  # mid-rows on each side (256 kB pass first); then at the COPY statement itself, through libpq's
+  # COPY functions on the source
+  for run in "source 262144" "target 262144" "source 0 --no-direct-copy" "target 0"; do
+    read -r side after extra <<<"$run"
+    db=dst_x_${side}_$after
+    create_dst "$db"
+    start_proxy "$side" "$after"
+    source=$(src_conn src)
+    target=$(dst_conn "$db")
+    if [ "$side" = source ]; then source="host=127.0.0.1 port=$proxy_port user=postgres dbname=src"
+    else target="host=127.0.0.1 port=$proxy_port user=postgres dbname=$db"; fi
+    start=$(now)
+    status=0
+    # shellcheck disable=SC2086  # $extra: no option, or one
+    sluice clone --source "$source" --target "$target" --stall-timeout 5 --jobs 2 $extra || status=$?
+    secs=$(elapsed "$start")
+    stop_proxy "$side"
+    echo "clone through a $side stalled $after bytes after a COPY began: exit $status in $secs s"
     [ "$status" -eq 0 ] || fail "the clone through a stalling $side exited $status"
-    grep -q "no byte moved on the $side connection for 5 s" "$case_dir/err" \
-      || fail "no warning that the $side connection stalled"
-    grep -q "chunk [0-9]* of table .*no byte moved on the $side connection.*retrying" "$case_dir/err" \
-      || fail "the stall warning does not name the chunk, or the chunk was not retried"
-    # 5 s of stall, 1 s of backoff and the copy itself; a hang would take the proxy's 300 s
-    awk -v s="$secs" 'BEGIN { exit !(s < 60) }' || fail "the clone through a stalling $side took $secs s"
-    expect_identical src "dst_x_$side"
-    expect_chunks_done "dst_x_$side"
+    stalled_and_retried "$side" "$secs"
+    expect_identical src "$db"
+    expect_chunks_done "$db"
   done
+
+  # dump and restore: a stalled chunk file load is retried too
+  rm -rf "$case_dir/dump"
+  sluice dump --source "$(src_conn src)" --dir "$case_dir/dump" --jobs 2 || fail "dump failed"
+  create_dst dst_x_restore
+  start_proxy target 262144
+  start=$(now)
+  status=0
+  sluice restore --dir "$case_dir/dump" --target "host=127.0.0.1 port=$proxy_port user=postgres dbname=dst_x_restore" \
+    --stall-timeout 5 --jobs 2 || status=$?
+  secs=$(elapsed "$start")
+  stop_proxy target
+  [ "$status" -eq 0 ] || fail "the restore through a stalling target exited $status"
+  stalled_and_retried target "$secs"
+  expect_identical src dst_x_restore
+
+  # verify retries nothing: a stalled side fails it, at once and by name, instead of a hang
+  start_proxy source 262144
+  start=$(now)
+  status=0
+  sluice verify --source "host=127.0.0.1 port=$proxy_port user=postgres dbname=src" \
+    --target "$(dst_conn dst_x_restore)" --stall-timeout 5 --jobs 2 || status=$?
+  secs=$(elapsed "$start")
+  stop_proxy source
+  [ "$status" -eq 2 ] || fail "verify through a stalling source exited $status, not 2"
+  grep -q "chunk [0-9]* of table .*no byte moved on the source connection for 5 s" "$case_dir/err" \
+    || fail "verify's error does not name the chunk and the stalled side"
+  awk -v s="$secs" 'BEGIN { exit !(s < 60) }' || fail "verify took $secs s"
 }
 
 cases=(
