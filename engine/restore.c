@@ -584,7 +584,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	state_run	run = {0};
 	state_chunk *chunks = NULL;
 	schema_tools tools;
-	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL};
+	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL, NULL};
 	char		workdir[PATH_MAX] = "";
 	char		schema_path[PATH_MAX];
 	char		fingerprint[64];
@@ -697,6 +697,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
 	snprintf(appname, sizeof(appname), "pgsluice run %lld", (long long) run.id);
 	sopt.application_name = appname;
+	sopt.watch = control;		/* pg_restore's sessions are watched for a stall (schema.c) */
 
 	/* 3. pre-data (one transaction: on resume, either none of the tables is there or all are), then the chunks */
 	t = sched_now();

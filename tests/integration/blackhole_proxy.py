@@ -4,8 +4,8 @@
 Listens on 127.0.0.1 (a free port, written to --port-file once it listens) and forwards every
 connection to the server's Unix socket (--socket, e.g. DIR/.s.PGSQL.PORT), both ways, byte for
 byte. It reads the client's side of the protocol as it passes (startup packets, then typed
-messages) and, on the first connection whose client sends a simple Query starting with "COPY",
-forwards that query and at most --after more bytes in each direction, then forwards nothing
+messages) and, on the first connection whose client sends a simple Query starting with "COPY"
+(or --match), forwards that query and at most --after more bytes in each direction, then forwards nothing
 more, either way, while keeping both sockets open: what a partitioned network or a hung load
 balancer does. Every other connection (pg_dump, pg_restore, the catalog and record queries,
 cancel requests, the retried COPY) passes untouched. It exits by itself after --lifetime
@@ -34,7 +34,8 @@ def log(message):
 class ClientStream:
     """Frames the client's messages as they pass; feed() finds the end of a COPY query."""
 
-    def __init__(self):
+    def __init__(self, match):
+        self.match = match   # what the Query to stall starts with, upper case
         self.typed = False   # after the startup packet: type byte, then length
         self.head = b""
         self.body = None     # bytes of a message kept whole (a startup packet, a Query)
@@ -43,7 +44,7 @@ class ClientStream:
         self.skip = 0        # bytes of a message passed without looking
 
     def feed(self, data):
-        """Returns the offset in data just past a Query starting with COPY, or -1."""
+        """Returns the offset in data just past a Query starting with the match, or -1."""
         pos = 0
         while pos < len(data):
             if self.skip:
@@ -79,14 +80,14 @@ class ClientStream:
             if self.kind is None:
                 if int.from_bytes(body[:4], "big") == PROTOCOL_3:
                     self.typed = True
-            elif body.lstrip().upper().startswith(b"COPY"):
+            elif body.lstrip().upper().startswith(self.match):
                 return pos
         return -1
 
 
-def relay(client, server, number, after):
+def relay(client, server, number, after, match):
     global stall_taken
-    stream = ClientStream()
+    stream = ClientStream(match)
     budget = None            # once stalling: bytes each way still to forward
     sent = {}
     peers = {client: server, server: client}
@@ -105,8 +106,8 @@ def relay(client, server, number, after):
                                 stall_taken = True
                                 budget = after
                                 sent = {client: 0, server: 0}
-                                log("connection %d sent a COPY: stalling it after %d more bytes"
-                                    % (number, after))
+                                log("connection %d sent a %s: stalling it after %d more bytes"
+                                    % (number, match.decode(), after))
                                 peers[sock].sendall(data[:end])
                                 data = data[end:]
                 if budget is not None:
@@ -133,6 +134,8 @@ def main():
     parser.add_argument("--port-file", required=True, help="where to write the port listened on")
     parser.add_argument("--after", type=int, default=0,
                         help="bytes forwarded each way after the COPY query before the stall")
+    parser.add_argument("--match", default="COPY",
+                        help="what the statement that starts the stall begins with (default COPY)")
     parser.add_argument("--lifetime", type=float, default=300.0, help="seconds before exiting")
     args = parser.parse_args()
 
@@ -161,7 +164,8 @@ def main():
             log("connection %d: could not reach %s: %s" % (number, args.socket, e))
             client.close()
             continue
-        threading.Thread(target=relay, args=(client, server, number, args.after), daemon=True).start()
+        threading.Thread(target=relay, args=(client, server, number, args.after, args.match.upper().encode()),
+                         daemon=True).start()
     log("lifetime of %.0f s over: exiting" % args.lifetime)
     # the stalled connection's thread sleeps on: leave without waiting for it
     os._exit(0)

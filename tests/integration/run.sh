@@ -1490,15 +1490,16 @@ sys.exit(1 if wrong or whole == 0 else 0)
 EOF
 }
 
-# start_proxy SIDE AFTER: starts blackhole_proxy.py in front of SIDE's (source or target) socket,
-# stalling the first connection that starts a COPY after AFTER more bytes each way; sets
-# $proxy_pid and $proxy_port. The case's EXIT trap ends it, and it exits by itself after 300 s.
+# start_proxy SIDE AFTER [MATCH]: starts blackhole_proxy.py in front of SIDE's (source or target)
+# socket, stalling the first connection that starts a COPY (or a statement starting with MATCH)
+# after AFTER more bytes each way; sets $proxy_pid and $proxy_port. The case's EXIT trap ends it,
+# and it exits by itself after 300 s.
 start_proxy() {
   local sock
   if [ "$1" = source ]; then sock=$src_dir/.s.PGSQL.$src_port; else sock=$dst_dir/.s.PGSQL.$dst_port; fi
   rm -f "$case_dir/port"
   "$python" "$here/blackhole_proxy.py" --socket "$sock" --port-file "$case_dir/port" --after "$2" \
-    --lifetime 300 2>"$case_dir/proxy.log" &
+    --match "${3:-COPY}" --lifetime 300 2>"$case_dir/proxy.log" &
   proxy_pid=$!
   trap 'kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null' EXIT
   for _ in $(seq 100); do [ -s "$case_dir/port" ] && break; sleep 0.1; done
@@ -1580,6 +1581,48 @@ case_x() {   # a connection that stops moving mid-COPY, on either side: given up
   grep -q "chunk [0-9]* of table .*no byte moved on the source connection for 5 s" "$case_dir/err" \
     || fail "verify's error does not name the chunk and the stalled side"
   awk -v s="$secs" 'BEGIN { exit !(s < 60) }' || fail "verify took $secs s"
+
+  # pg_restore is silent through an index build: one that takes longer than the stall timeout is
+  # working (its session is active) and must not be killed; one whose statement the network
+  # swallowed is, and the run resumes
+  if [ "$(psql_src postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'slowidx'")" = 0 ]; then
+    psql_src postgres -c "CREATE DATABASE slowidx" || fail "could not create database slowidx"
+    psql_src slowidx <<'SQL' || fail "could not fill database slowidx"
+CREATE FUNCTION slow_key(id int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  PERFORM pg_catalog.pg_sleep(0.02);
+  RETURN id;
+END
+$$;
+CREATE TABLE slow_t (id int PRIMARY KEY, note text);
+INSERT INTO slow_t SELECT i, md5(i::text) FROM generate_series(1, 250) AS i;
+CREATE INDEX slow_t_key ON slow_t (slow_key(id));
+SQL
+  fi
+  create_dst dst_x_slowidx
+  start=$(now)
+  sluice clone --source "$(src_conn slowidx)" --target "$(dst_conn dst_x_slowidx)" --stall-timeout 2 --jobs 2 \
+    || fail "a clone whose index build outlasts --stall-timeout 2 failed"
+  secs=$(elapsed "$start")
+  echo "clone with a 5 s index build and --stall-timeout 2: $secs s"
+  awk -v s="$secs" 'BEGIN { exit !(s > 5) }' || fail "the index build took no time ($secs s): nothing was proved"
+  expect_identical slowidx dst_x_slowidx
+
+  create_dst dst_x_stuckidx
+  start_proxy target 0 "CREATE INDEX"
+  start=$(now)
+  status=0
+  sluice clone --source "$(src_conn slowidx)" --target "host=127.0.0.1 port=$proxy_port user=postgres dbname=dst_x_stuckidx" \
+    --stall-timeout 2 --jobs 2 || status=$?
+  secs=$(elapsed "$start")
+  stop_proxy target
+  [ "$status" -eq 4 ] || fail "a clone whose pg_restore stalled exited $status, not 4"
+  grep -q 'pg_restore of the post-data schema made no progress for 2 s.*killed it.*--stall-timeout' "$case_dir/err" \
+    || fail "no error that names the stalled pg_restore, the seconds and the fix"
+  awk -v s="$secs" 'BEGIN { exit !(s < 60) }' || fail "the stalled pg_restore was killed after $secs s"
+  sluice clone --resume last --source "$(src_conn slowidx)" --target "$(dst_conn dst_x_stuckidx)" \
+    || fail "the run with the stalled pg_restore did not resume"
+  expect_identical slowidx dst_x_stuckidx
 }
 
 cases=(
