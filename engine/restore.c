@@ -697,7 +697,6 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
 	snprintf(appname, sizeof(appname), "pgsluice run %lld", (long long) run.id);
 	sopt.application_name = appname;
-	sopt.watch = control;		/* pg_restore's sessions are watched for a stall (schema.c) */
 
 	/* 3. pre-data (one transaction: on resume, either none of the tables is there or all are), then the chunks */
 	t = sched_now();
@@ -706,6 +705,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		sl_err		exists;
 
 		err_clear(&exists);
+		sopt.watch = control;	/* pg_restore's sessions are watched for a stall (schema.c) */
 		if (opt->resume == NULL || check_target_free(control, m, &exists) == 0)
 			rc = schema_restore(&tools, &sopt, opt->target, schema_path, "pre-data", 1, err);
 		if (rc < 0)
@@ -780,6 +780,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	r->sequences_set = m->nsequences;
 	if (sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
+	sopt.watch = control;		/* a new one since pre-data */
 	if ((rc = schema_restore(&tools, &sopt, opt->target, schema_path, "post-data", opt->jobs, err)) < 0 ||
 		(rc = schema_refresh_matviews(control, m->nmatviews, m->matviews, err)) < 0)
 		goto done;

@@ -1648,7 +1648,7 @@ cases=(
   "u|plan lists the clone's chunks and an estimate; Prometheus metrics served and written during a clone"
   "v|--table, --exclude-table, --schema, --exclude-schema choose as pg_dump's patterns do; a resume keeps them"
   "s|check: each finding on databases built to have it, with its fix; exit 0 clean, 1 warnings, 2 blockers"
-  "x|a connection that stops moving mid-COPY, on the source, then the target: given up after --stall-timeout, retried to an identical copy"
+  "x|a connection that stops moving mid-COPY or at its start, on either side: given up after --stall-timeout and retried (clone, restore), or named (verify); a silent index build is left alone, a stalled pg_restore killed"
 )
 
 # ---------------------------------------------------------------------------------------------
