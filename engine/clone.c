@@ -808,7 +808,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	PGconn	   *control = NULL;
 	conn_settings target_settings = {NULL, 1};
 	schema_tools tools;
-	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL, NULL};
+	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL};
 	state		st = {0};
 	char		appname[64];
 	state_run	run = {0};
@@ -963,7 +963,6 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		sopt.workdir = workdir;
 		snprintf(dumpfile, sizeof(dumpfile), "%s/schema.dump", workdir);
 		progress_phase("schema: pg_dump --schema-only");
-		sopt.watch = holder;	/* its sessions are watched for a stall (schema.c) */
 		if ((rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
 							  r->cat->selection.nargs, r->cat->selection.dump_args,
 							  dumpfile, err)) < 0)
@@ -982,7 +981,6 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		if (!data_only && !pre_data_done)
 		{
 			progress_phase("schema: pre-data");
-			sopt.watch = control;
 			if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
 				goto done;
 			r->seconds_schema = sched_now() - t;
@@ -1040,7 +1038,6 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	t = sched_now();
 	if (!data_only && sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
-	sopt.watch = control;
 	if (!data_only &&
 		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
 		goto done;

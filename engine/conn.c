@@ -318,7 +318,7 @@ conn_fail_stall(PGconn *conn, sl_side side, const char *what, sl_err *err)
 	 * The cancel request goes over a new connection, which a partitioned
 	 * network may hold up for minutes: it runs on a detached thread of its
 	 * own.  A backend blocked on its socket does not act on a cancel (only
-	 * on pg_terminate_backend, see conn_end_stalled); one running a
+	 * on pg_terminate_backend, see conn_stalled_end); one running a
 	 * statement does, and lets go of its locks.
 	 */
 	if (cancel != NULL)
@@ -365,11 +365,16 @@ conn_wait_result(PGconn *conn, sl_side side, const char *what, sl_err *err)
 		now = stall_clock_now();
 		stall_clock_begin(&clock, true, 0, now);
 		if (stall_seconds > 0)
+		{
+			/* what is left of the timeout, rounded up */
 			timeout_ms = (int) ((clock.since + stall_seconds - now) * 1000.0) + 1;
+			if (timeout_ms < 1)
+				timeout_ms = 1;
+		}
 		pfd = (struct pollfd) {PQsocket(conn), (short) (POLLIN | (flushed > 0 ? POLLOUT : 0)), 0};
 		if (pfd.fd < 0)
 			return conn_fail(conn, NULL, side, err, what);
-		n = poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : (stall_seconds > 0 ? 1 : -1));
+		n = poll(&pfd, 1, timeout_ms);
 		if (n < 0 && errno != EINTR)
 			return err_set(err, SIDE_LOCAL, -errno, "%s: waiting for the %s failed: %s", what,
 						   err_side_name(side), strerror(errno));
@@ -464,11 +469,13 @@ conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side)
 		return;
 	/*
 	 * Only a backend of this user and database that began before the
-	 * connection fell silent: once the stalled backend is gone its pid may
-	 * belong to another session, which began after it.
+	 * connection was given up: once the stalled backend is gone its pid may
+	 * go to another session, which begins after it.  (It was silent for the
+	 * whole stall timeout before; the margin is not used, so that the
+	 * server's clock, read at its transaction's start, cannot miss it.)
 	 */
 	snprintf(pid_text, sizeof(pid_text), "%d", s->pid);
-	snprintf(before, sizeof(before), "%.3f", stall_clock_now() - s->at + stall_seconds);
+	snprintf(before, sizeof(before), "%.3f", stall_clock_now() - s->at);
 	err_clear(&err);
 	if (conn_run(conn, side, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
 				 " WHERE pid = $1::int AND usename = CURRENT_USER AND datname = pg_catalog.current_database()"

@@ -285,7 +285,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	PGconn	   *holder = NULL;
 	cat_sequence_value *seqs = NULL;
 	schema_tools tools;
-	schema_options sopt = {false, false, sched_stop_flag(), NULL, false, NULL, NULL};
+	schema_options sopt = {false, false, sched_stop_flag(), NULL, false, NULL};
 	char		schema_path[PATH_MAX];
 	char		workdir[PATH_MAX] = "";
 	char	   *without = NULL;
@@ -331,7 +331,6 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	t = sched_now();
 	snprintf(schema_path, sizeof(schema_path), "%s/%s", opt->dir, DUMP_SCHEMA);
 	sopt.workdir = workdir;
-	sopt.watch = holder;		/* pg_dump's sessions are watched for a stall (schema.c) */
 	if ((rc = schema_find_tools(opt->pg_bindir, r->cat->server_major, &tools, err)) < 0 ||
 		(rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0 ||
 		(rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,

@@ -584,7 +584,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	state_run	run = {0};
 	state_chunk *chunks = NULL;
 	schema_tools tools;
-	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL, NULL};
+	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL};
 	char		workdir[PATH_MAX] = "";
 	char		schema_path[PATH_MAX];
 	char		fingerprint[64];
@@ -705,7 +705,6 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		sl_err		exists;
 
 		err_clear(&exists);
-		sopt.watch = control;	/* pg_restore's sessions are watched for a stall (schema.c) */
 		if (opt->resume == NULL || check_target_free(control, m, &exists) == 0)
 			rc = schema_restore(&tools, &sopt, opt->target, schema_path, "pre-data", 1, err);
 		if (rc < 0)
@@ -780,7 +779,6 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	r->sequences_set = m->nsequences;
 	if (sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
-	sopt.watch = control;		/* a new one since pre-data */
 	if ((rc = schema_restore(&tools, &sopt, opt->target, schema_path, "post-data", opt->jobs, err)) < 0 ||
 		(rc = schema_refresh_matviews(control, m->nmatviews, m->matviews, err)) < 0)
 		goto done;

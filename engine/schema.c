@@ -37,15 +37,18 @@ extern char **environ;
  * waiting for its client: building an index, waiting for a lock, reading
  * the disk.  A child with none of these for the stall timeout is stuck on
  * its network: blocked on a socket while its sessions sit idle, or while
- * they wait to send to it.  Without a connection to watch the sessions
- * with, or when that query fails but for a lost connection, a child is
- * never killed: a false kill of an index build would be worse than a hang.
+ * they wait to send to it.  The sessions are looked at over a connection
+ * of the watchdog's own, so that no query of it can disturb the run's (an
+ * error would end the holder's transaction, and its snapshot).  Without
+ * that connection, or when its query fails but for a lost connection, a
+ * child is never killed: a false kill of an index build would be worse
+ * than a hang.
  */
 typedef struct child_watch
 {
 	pid_t		pid;
 	const char *output;			/* a file it writes, or NULL */
-	PGconn	   *conn;			/* borrowed; NULL: no watchdog */
+	PGconn	   *conn;			/* owned; NULL: no watchdog */
 	char	   *query;			/* counts its working sessions; malloc()ed */
 	sl_side		side;
 	double		moved;			/* last progress seen */
@@ -243,7 +246,7 @@ sessions_working(child_watch *cw)
 		log_verbose("could not look at the sessions of a child on the %s: %s", err_side_name(cw->side), err.msg);
 		/* a server that cannot be reached shows nothing working; any other failure tells nothing */
 		if (!lost)
-			cw->conn = NULL;
+			conn_close(&cw->conn);
 		return lost ? 0 : -1;
 	}
 	working = atoi(PQgetvalue(res, 0, 0));
@@ -252,7 +255,7 @@ sessions_working(child_watch *cw)
 	{
 		log_verbose("track_activities is off on the %s: its children are not watched for a stall",
 					err_side_name(cw->side));
-		cw->conn = NULL;
+		conn_close(&cw->conn);
 		return -1;
 	}
 	return working > 0;
@@ -297,8 +300,9 @@ child_stalled(child_watch *cw, const char *logfile)
  * waits for it, killing it when the stop flag is raised.
  */
 static int
-run_child(const schema_options *opt, char *const argv[], const char *password, const char *appname,
-		  const char *output, const char *logfile, sl_side side, const char *what, sl_err *err)
+run_child(const schema_options *opt, char *const argv[], const char *password, const char *conninfo,
+		  const char *appname, const char *output, const char *logfile, sl_side side, const char *what,
+		  sl_err *err)
 {
 	pid_t		pid;
 	int			status = 0;
@@ -371,22 +375,25 @@ run_child(const schema_options *opt, char *const argv[], const char *password, c
 	cw.output = output;
 	cw.side = side;
 	cw.moved = sched_now();
-	if (opt->watch != NULL)
+	if (conn_stall_timeout() > 0)
 	{
-		char	   *lit = PQescapeLiteral(opt->watch, appname, strlen(appname));
+		sl_err		ignored;
+		char	   *lit = NULL;
 
-		/*
-		 * The snapshot of the statistics would otherwise last as long as the
-		 * watch's transaction; without track_activities no session shows
-		 * its state, and -1 says so.
-		 */
-		if (lit != NULL && asprintf(&cw.query, "SELECT pg_catalog.pg_stat_clear_snapshot(); "
-									"SELECT CASE WHEN pg_catalog.current_setting('track_activities')::boolean"
-									" THEN (SELECT count(*) FROM pg_catalog.pg_stat_activity"
-									" WHERE application_name = %s AND state = 'active'"
-									" AND wait_event IS DISTINCT FROM 'ClientRead'"
-									" AND wait_event IS DISTINCT FROM 'ClientWrite') ELSE -1 END", lit) >= 0)
-			cw.conn = opt->watch;
+		err_clear(&ignored);
+		if (conn_open(&cw.conn, conninfo, side, NULL, &ignored) < 0)
+			log_verbose("%s is not watched for a stall: %s", what, ignored.msg);
+		/* its working sessions; without track_activities none shows its state, and -1 says so */
+		else if ((lit = PQescapeLiteral(cw.conn, appname, strlen(appname))) == NULL ||
+				 asprintf(&cw.query, "SELECT CASE WHEN pg_catalog.current_setting('track_activities')::boolean"
+						  " THEN (SELECT count(*) FROM pg_catalog.pg_stat_activity"
+						  " WHERE application_name = %s AND state = 'active'"
+						  " AND wait_event IS DISTINCT FROM 'ClientRead'"
+						  " AND wait_event IS DISTINCT FROM 'ClientWrite') ELSE -1 END", lit) < 0)
+		{
+			cw.query = NULL;
+			conn_close(&cw.conn);
+		}
 		PQfreemem(lit);
 	}
 	for (;;)
@@ -398,8 +405,11 @@ run_child(const schema_options *opt, char *const argv[], const char *password, c
 			break;
 		if (r < 0 && errno != EINTR)
 		{
+			int			saved = errno;
+
+			conn_close(&cw.conn);
 			free(cw.query);
-			return err_set(err, SIDE_LOCAL, -errno, "could not wait for %s: %s", what, strerror(errno));
+			return err_set(err, SIDE_LOCAL, -saved, "could not wait for %s: %s", what, strerror(saved));
 		}
 		if (!killed && opt->stop != NULL && atomic_load(opt->stop))
 		{
@@ -421,6 +431,7 @@ run_child(const schema_options *opt, char *const argv[], const char *password, c
 		}
 		nanosleep(&nap, NULL);
 	}
+	conn_close(&cw.conn);
 	free(cw.query);
 	if (stalled)
 		return err_set(err, side, -ETIMEDOUT, "%s made no progress for %d s (no output, no CPU time, no "
@@ -506,7 +517,8 @@ schema_dump(const schema_tools *tools, const schema_options *opt, const char *co
 	argv[n++] = "--dbname";
 	argv[n++] = dsn;
 	argv[n] = NULL;
-	rc = run_child(opt, argv, password, appname, file, logfile, SIDE_SOURCE, "pg_dump of the source schema", err);
+	rc = run_child(opt, argv, password, conninfo, appname, file, logfile, SIDE_SOURCE,
+				   "pg_dump of the source schema", err);
 	free(argv);
 	free(dsn);
 	free(password);
@@ -554,7 +566,7 @@ schema_restore(const schema_tools *tools, const schema_options *opt, const char 
 	argv[n++] = dsn;
 	argv[n++] = (char *) file;
 	argv[n] = NULL;
-	rc = run_child(opt, argv, password, appname, NULL, logfile, SIDE_TARGET, what, err);
+	rc = run_child(opt, argv, password, conninfo, appname, NULL, logfile, SIDE_TARGET, what, err);
 	free(dsn);
 	free(password);
 	return rc;

@@ -49,8 +49,6 @@ typedef struct schema_options
 	const char *workdir;		/* where the dump and the logs go */
 	bool		clean;			/* pg_restore --clean --if-exists: redo a section cut short */
 	const char *application_name;	/* the children's sessions', NULL: one of the process's */
-	PGconn	   *watch;			/* NULL, or an idle connection of this thread to the
-								 * child's server, to watch its sessions (run_child) */
 } schema_options;
 
 /*

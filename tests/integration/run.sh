@@ -1544,12 +1544,14 @@ case_x() {   # a connection that stops moving mid-COPY, on either side: given up
     start=$(now)
     status=0
     # shellcheck disable=SC2086  # $extra: no option, or one
-    sluice clone --source "$source" --target "$target" --stall-timeout 5 --jobs 2 $extra || status=$?
+    sluice clone --source "$source" --target "$target" --stall-timeout 5 --jobs 2 -v $extra || status=$?
     secs=$(elapsed "$start")
     stop_proxy "$side"
     echo "clone through a $side stalled $after bytes after a COPY began: exit $status in $secs s"
     [ "$status" -eq 0 ] || fail "the clone through a stalling $side exited $status"
     stalled_and_retried "$side" "$secs"
+    # a session blocked on its socket ignores a cancel: the retry ends it, or it holds the chunk's row
+    grep -q "ended the $side's stalled session" "$case_dir/err" || fail "the stalled $side session was not ended"
     expect_identical src "$db"
     expect_chunks_done "$db"
   done
