@@ -301,6 +301,7 @@ cancel_main(void *arg)
 	PGcancel   *cancel = arg;
 	char		why[256];
 
+	log_set_thread("cancel");
 	if (!PQcancel(cancel, why, sizeof(why)))
 		log_verbose("could not cancel a stalled statement: %s", conn_one_line(why));
 	PQfreeCancel(cancel);

@@ -31,7 +31,8 @@
 #include "engine/log.h"
 #include "io/stall.h"
 
-#define COPY_WAIT_MS 200		/* how often a waiting worker looks at the stop flag */
+#define COPY_WAIT_MS 200		/* how often a waiting worker looks at the stop flag
+								 * and its stall clocks */
 
 typedef struct chunk_stream
 {
