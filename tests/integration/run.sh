@@ -1524,8 +1524,8 @@ stalled_and_retried() {
   awk -v s="$2" 'BEGIN { exit !(s < 60) }' || fail "it took $2 s"
 }
 
-case_x() {   # a connection that stops moving mid-COPY, on either side: given up after --stall-timeout, retried
-  local side after extra start secs source target db
+case_x() {   # stalls: a COPY connection given up and retried on either side; a stalled pg_restore killed, a slow one not
+  local run side after extra start secs source target db
   [ -n "$python" ] || fail "python3 is needed for the stalling proxy"
   sluice clone --source "$(src_conn src)" --target "$(dst_conn postgres)" --stall-timeout -1
   [ $? -eq 2 ] || fail "--stall-timeout -1 was not refused as bad usage"
