@@ -141,6 +141,9 @@ usage_clone(FILE *out)
 			"                           (by default the rest is copied at a new point in time)\n"
 			"      --retries=N          attempts at a chunk after a transient failure (lost\n"
 			"                           connection, server restart, deadlock...) (default: 5)\n"
+			"      --stall-timeout=SECONDS\n"
+			"                           give up a chunk's connection that moves no byte for\n"
+			"                           SECONDS and retry the chunk; 0: never (default: 60)\n"
 			"      --state-schema=NAME  the target schema that records runs (default: pgsluice)\n"
 			"      --keep-record        keep the run's record once it has finished (by default\n"
 			"                           it is removed, with the schema when no other run is\n"
@@ -213,6 +216,9 @@ usage_verify(FILE *out)
 			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
 			"      --no-direct-copy     read rows through libpq's COPY functions also on\n"
 			"                           unencrypted connections\n"
+			"      --stall-timeout=SECONDS\n"
+			"                           fail on a connection that moves no byte for SECONDS\n"
+			"                           while a chunk is read; 0: never (default: 60)\n"
 			"      --progress-interval=SECONDS\n"
 			"                           on a terminal a live display, else a progress line\n"
 			"                           every SECONDS; 0 for neither (default: 10)\n"
@@ -345,7 +351,8 @@ enum
 	OPT_DEBUG,
 	OPT_TABLE,
 	OPT_MAX_RATE,
-	OPT_PAUSE
+	OPT_PAUSE,
+	OPT_STALL_TIMEOUT
 };
 
 /* The tables chosen with --table and the like, for the command that runs; freed by main. */
@@ -386,6 +393,7 @@ parse_compress_level(const char *arg, int *out)
 	{"debug", no_argument, NULL, OPT_DEBUG}, \
 	{"help", no_argument, NULL, '?'}
 #define WATCH_LONG_OPTIONS \
+	{"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT}, \
 	{"progress-interval", required_argument, NULL, OPT_PROGRESS}, \
 	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE}, \
 	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN}, \
@@ -421,6 +429,7 @@ typedef struct common_options
 	io_loop_kind io_kind;
 	bool		via_libpq;
 	int			progress_seconds;
+	int			stall_seconds;	/* --stall-timeout (engine/conn.h) */
 	const char *metrics_file;	/* Prometheus text, rewritten every few seconds */
 	const char *metrics_listen; /* ADDR:PORT served over HTTP */
 	bool		no_owner;		/* the schema step's pg_restore options */
@@ -442,6 +451,7 @@ common_defaults(common_options *co)
 	co->io_kind = IO_LOOP_AUTO;
 	co->progress_seconds = 10;
 	co->max_rate = -1;
+	co->stall_seconds = CONN_STALL_DEFAULT_SECONDS;
 	co->level = LOG_INFO;
 }
 
@@ -488,6 +498,11 @@ common_option(common_options *co, int c, char **argv)
 		case OPT_PROGRESS:
 			if (args_parse_int(optarg, 0, 86400, &co->progress_seconds) < 0)
 				return bad_usage("invalid value \"%s\" for --progress-interval: want seconds", optarg), -1;
+			return 1;
+		case OPT_STALL_TIMEOUT:
+			if (args_parse_int(optarg, 0, 86400, &co->stall_seconds) < 0)
+				return bad_usage("invalid value \"%s\" for --stall-timeout: want seconds from 0 (never) "
+								 "to 86400", optarg), -1;
 			return 1;
 		case OPT_METRICS_FILE:
 			co->metrics_file = optarg;
@@ -568,6 +583,7 @@ start_command(const common_options *co)
 	sl_err		err;
 
 	log_set_level(co->level);
+	conn_set_stall_timeout(co->stall_seconds);
 	err_clear(&err);
 	metrics_begin(command, 0);
 	if ((co->metrics_file != NULL && metrics_file_start(co->metrics_file, METRICS_FILE_SECONDS, &err) < 0) ||
@@ -996,8 +1012,8 @@ usage_worker(FILE *out)
 			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
 			"      --max-rate=RATE      set the whole run's cap, as \"throttle --max-rate\" does\n"
 			"                           (default: the run's own); every process takes its share\n"
-			"      --io, --no-direct-copy, --progress-interval, --metrics-file,\n"
-			"      --metrics-listen, -q, -v   as for clone\n"
+			"      --io, --no-direct-copy, --stall-timeout, --progress-interval,\n"
+			"      --metrics-file, --metrics-listen, -q, -v   as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: as for clone.\n",
 			progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
@@ -1298,8 +1314,8 @@ usage_dump(FILE *out)
 			"      --max-rate=RATE      read at most RATE of COPY data per second from the\n"
 			"                           source, e.g. 25MB (default: 0, no cap)\n"
 			"      --io=KIND            auto, io_uring or poll: socket waits and file writes\n"
-			"      --no-direct-copy, --progress-interval, --metrics-file, --metrics-listen,\n"
-			"      -q, -v               as for clone\n"
+			"      --no-direct-copy, --stall-timeout, --progress-interval, --metrics-file,\n"
+			"      --metrics-listen, -q, -v   as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure (a full disk among them), 2 bad usage,\n"
 			"3 source error, 5 interrupted.\n",
@@ -1419,8 +1435,8 @@ usage_restore(FILE *out)
 			"                           target, e.g. 25MB (default: 0, no cap); \"pgsluice\n"
 			"                           throttle\" changes it, or pauses the run, while it runs\n"
 			"      --keep-record        keep the run's record once it has finished\n"
-			"      --no-owner, --no-privileges, --pg-bindir, --progress-interval,\n"
-			"      --metrics-file, --metrics-listen, -q, -v\n"
+			"      --no-owner, --no-privileges, --pg-bindir, --stall-timeout,\n"
+			"      --progress-interval, --metrics-file, --metrics-listen, -q, -v\n"
 			"                           as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage or a bad dump directory,\n"

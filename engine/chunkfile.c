@@ -12,6 +12,7 @@
 #include "engine/chunkfile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "engine/reader.h"
 #include "engine/sbuf.h"
 #include "io/pipe.h"
+#include "io/stall.h"
 
 #define WRITER_PIPE_BYTES (4u << 20)
 #define WRITER_OUT_BYTES (1u << 20) /* encoder output handed to the file at once */
@@ -130,6 +132,7 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 	spill_file *f = NULL;
 	spill_out	out = {w->out_buf, WRITER_OUT_BYTES, 0};
 	copy_reader reader;
+	stall_clock clock;
 	char		file[64];
 	char		why[512];
 	sbuf		sql;
@@ -155,6 +158,7 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 						   what, err);
 	reader.stop = stop;
 	sbuf_fini(&sql);
+	stall_clock_init(&clock, conn_stall_timeout());
 	while (rc == 0 && !reader.done)
 	{
 		io_watch	watch = {-1, POLLIN, 0};
@@ -170,9 +174,11 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 			continue;
 		if (copy_reader_wants_socket(&reader, &w->pipe))
 			watch.fd = PQsocket(source);
-		if ((rc = io_loop_wait(loop, &watch, 1, WRITER_WAIT_MS)) > 0)
-			rc = 0;
-		else if (rc < 0)
+		stall_clock_begin(&clock, watch.fd >= 0, reader.bytes, stall_clock_now());
+		if ((rc = io_loop_wait(loop, &watch, 1, WRITER_WAIT_MS)) >= 0)
+			rc = stall_clock_end(&clock, watch.revents != 0, stall_clock_now())
+				? conn_fail_stall(source, SIDE_SOURCE, what, err) : 0;
+		else
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the source failed: %s", what, strerror(-rc));
 	}
 	if (rc == 0)
@@ -248,8 +254,11 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 {
 	spill_file_reader *f = NULL;
 	char		why[512];
+	char		what[PATH_MAX + 128];
 	uint64_t	stream = 0;
 	int			rc;
+
+	snprintf(what, sizeof(what), "chunk file \"%s/%s\" of table %s", dir->path, name, table);
 
 	spill_decoder_reset(l->dec, dir->id);
 	if ((rc = spill_file_open(dir->fd, name, &f, why, sizeof(why))) < 0)
@@ -295,6 +304,9 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 				rc = conn_fail(send, NULL, SIDE_TARGET, err, "could not send rows to");
 				goto done;
 			}
+			/* the connection is non-blocking: libpq holds a batch at most, sent within the stall timeout */
+			if (out.pos > 0 && send != NULL && (rc = conn_wait_result(send, SIDE_TARGET, what, err)) < 0)
+				goto done;
 			/* once per buffer sent: restore's bytes count, and any load waits out a pause */
 			if (out.pos > 0 && send != NULL)
 				(void) rate_limit_wait(l->charge_rate ? out.pos : 0, stop);
@@ -334,29 +346,34 @@ chunkfile_load(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, 
 	chunk_digest digest;
 	PGresult   *res;
 	sbuf		sql;
+	char		what[PATH_MAX + 128];
 	uint64_t	loaded = 0;
 	int			rc = 0;
+	int			wait_rc;
 
 	memset(&hash, 0, sizeof(hash));
 	chunk_digest_reset(&digest);
 	if (copy_hash_init(&hash, t->text_reason != NULL, (uint16_t) t->ncols, t->shapes) < 0)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	snprintf(what, sizeof(what), "chunk file \"%s/%s\" of table %s", dir->path, name, t->qname);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	if (freeze)
 	{
 		sbuf_printf(&sql, "TRUNCATE ONLY %s", t->qname);
-		rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
+		rc = conn_exec_watched(target, SIDE_TARGET, sbuf_str(&sql), err);
 		sbuf_reset(&sql);
 	}
 	plan_copy_in_sql(&sql, t, t->text_reason != NULL, freeze);
-	if (rc == 0)
+	if (rc == 0 && (rc = conn_run(target, SIDE_TARGET, sbuf_str(&sql), 0, NULL, &res, err)) == 0)
 	{
-		res = PQexec(target, sbuf_str(&sql));
 		if (PQresultStatus(res) != PGRES_COPY_IN)
 			rc = conn_fail(target, res, SIDE_TARGET, err, "could not start COPY on");
 		PQclear(res);
 	}
 	sbuf_fini(&sql);
+	/* never blocked on a target that takes nothing: rows are flushed with conn_wait_result */
+	if (rc == 0 && PQsetnonblocking(target, 1) != 0)
+		rc = conn_fail(target, NULL, SIDE_TARGET, err, "could not switch to non-blocking mode on");
 	if (rc == 0)
 		rc = read_file(l, dir, name, expect, t->qname, &hash, &digest, target, stop, err);
 	if (rc == 0 && (rc = copy_hash_finish(&hash)) < 0)
@@ -369,9 +386,10 @@ chunkfile_load(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, 
 	copy_hash_fini(&hash);
 	if (rc < 0)
 		return rc;
-	if (PQputCopyEnd(target, NULL) != 1)
+	if (PQputCopyEnd(target, NULL) < 0)
 		return conn_fail(target, NULL, SIDE_TARGET, err, "could not end the COPY on");
-	while ((res = PQgetResult(target)) != NULL)
+	while ((wait_rc = conn_wait_result(target, SIDE_TARGET, what, err)) == 0 &&
+		   (res = PQgetResult(target)) != NULL)
 	{
 		if (PQresultStatus(res) == PGRES_COMMAND_OK)
 			loaded = strtoull(PQcmdTuples(res), NULL, 10);
@@ -379,6 +397,10 @@ chunkfile_load(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, 
 			rc = conn_fail(target, res, SIDE_TARGET, err, "could not load into");
 		PQclear(res);
 	}
+	if (wait_rc < 0)
+		return wait_rc;
+	if (rc == 0 && PQsetnonblocking(target, 0) != 0)
+		rc = conn_fail(target, NULL, SIDE_TARGET, err, "could not switch to blocking mode on");
 	if (rc == 0 && loaded != expect->rows)
 		rc = err_set(err, SIDE_LOCAL, -EPROTO, "chunk file \"%s/%s\": the target loaded %llu rows of %llu",
 					 dir->path, name, (unsigned long long) loaded, (unsigned long long) expect->rows);

@@ -41,6 +41,7 @@ typedef struct clone_worker
 	clone_ctx  *ctx;
 	int			idx;			/* the chunk it copies */
 	bool		claimed;		/* its last attempt took the chunk's record */
+	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } clone_worker;
 
 int
@@ -61,7 +62,8 @@ clone_open_target(clone_ctx *ctx, PGconn **target, sl_err *err)
 	 * source already).  Only a superuser may; others get the
 	 * constraint's own error if the order matters.
 	 */
-	res = PQexec(*target, "SET session_replication_role = replica");
+	if ((rc = conn_run(*target, SIDE_TARGET, "SET session_replication_role = replica", 0, NULL, &res, err)) < 0)
+		return rc;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&ctx->replica_said, 1) == 0)
 	{
 		char		msg[512];
@@ -138,11 +140,16 @@ chunk_attempt(void *arg, sl_err *err)
 	const plan_chunk *pc = &ctx->plan->chunks[idx];
 	double		started;
 	double		t0;
+	int			pid[2];
 	int			rc;
 
 	*claimed = false;
 	if ((w->source == NULL || w->target == NULL) && (rc = open_worker_connections(ctx, cw, err)) < 0)
 		return rc;
+	conn_stalled_end(&cw->stalled, w->source, SIDE_SOURCE);
+	conn_stalled_end(&cw->stalled, w->target, SIDE_TARGET);
+	pid[0] = PQbackendPID(w->source);
+	pid[1] = PQbackendPID(w->target);
 	if ((rc = state_chunk_begin(&cw->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
 		goto fail;
 	if (!*claimed)
@@ -162,6 +169,15 @@ chunk_attempt(void *arg, sl_err *err)
 fail:
 	/* closing the connections rolls the chunk back on the target */
 	c->status = CHUNK_PENDING;
+	if (conn_err_stalled(err))
+	{
+		char		what[512];
+
+		/* a stall in the chunk's record or transaction names the chunk, as the copy's own do */
+		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
+		err_prefix(err, what);
+		conn_stalled_keep(&cw->stalled, err, pid[0], pid[1]);
+	}
 	io_loop_forget(w->loop);
 	conn_close(&w->source);
 	conn_close(&w->target);
@@ -176,8 +192,12 @@ chunk_retrying(void *arg, const sl_err *failure)
 	sl_err		ignored;
 
 	err_clear(&ignored);
-	if (open_worker_connections(cw->ctx, cw, &ignored) == 0)
-		(void) state_chunk_failed(&cw->st, cw->ctx->run_id, cw->idx, failure->msg, &ignored);
+	if (open_worker_connections(cw->ctx, cw, &ignored) < 0)
+		return;
+	/* before the record is written: the stalled session holds the chunk's row */
+	conn_stalled_end(&cw->stalled, cw->copy.source, SIDE_SOURCE);
+	conn_stalled_end(&cw->stalled, cw->copy.target, SIDE_TARGET);
+	(void) state_chunk_failed(&cw->st, cw->ctx->run_id, cw->idx, failure->msg, &ignored);
 }
 
 static int64_t

@@ -86,6 +86,7 @@ typedef struct spill_reader
 	io_loop    *loop;
 	chunkfile_writer *writer;
 	const atomic_int *stop;
+	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } spill_reader;
 
 typedef struct spill_loader
@@ -99,6 +100,7 @@ typedef struct spill_loader
 	chunkfile_loader *loader;
 	const atomic_int *stop;
 	char		name[160];		/* host/pid/load-N, recorded with its chunks */
+	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } spill_loader;
 
 static void
@@ -166,12 +168,15 @@ read_attempt(void *arg, sl_err *err)
 
 	if (rd->source == NULL && (rc = clone_open_source(ctx, &rd->source, err)) < 0)
 		return rc;
+	/* a stalled session of an attempt before holds the snapshot and its locks */
+	conn_stalled_end(&rd->stalled, rd->source, SIDE_SOURCE);
 	rc = chunkfile_write(rd->writer, &sp->dir, rd->source, rd->loop,
 						 !ctx->opt->via_libpq && !conn_encrypted(rd->source), &ctx->cat->tables[pc->table], pc,
 						 rd->idx, rd->stop, rd->what, &sp->files[rd->idx], err);
 	if (rc < 0)
 	{
 		/* in an unknown state: the next attempt starts on a new connection */
+		conn_stalled_keep(&rd->stalled, err, PQbackendPID(rd->source), 0);
 		io_loop_forget(rd->loop);
 		conn_close(&rd->source);
 	}
@@ -356,6 +361,8 @@ load_attempt(void *arg, sl_err *err)
 			return rc;
 		ld->st.conn = ld->target;
 	}
+	/* a stalled session of an attempt before holds the chunk's row */
+	conn_stalled_end(&ld->stalled, ld->target, SIDE_TARGET);
 	chunkfile_name(ld->idx, name, sizeof(name));
 	if ((rc = state_chunk_begin(&ld->st, ctx->run_id, ld->idx, &ld->claimed, &ld->held, &started, err)) < 0)
 		goto fail;
@@ -369,6 +376,14 @@ load_attempt(void *arg, sl_err *err)
 	return 0;
 fail:
 	/* the chunk's transaction goes with the connection */
+	if (conn_err_stalled(err))
+	{
+		char		what[512];
+
+		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
+		err_prefix(err, what);
+		conn_stalled_keep(&ld->stalled, err, 0, PQbackendPID(ld->target));
+	}
 	conn_close(&ld->target);
 	return rc;
 }

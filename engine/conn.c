@@ -5,23 +5,66 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "codec/pgwire.h"
 #include "engine/log.h"
 #include "engine/sbuf.h"
+#include "io/stall.h"
+
+/*
+ * With the stall timeout off, the TCP user timeout still keeps data that
+ * the peer never acknowledges from holding a connection for the kernel's
+ * 15 minutes of retransmissions: 5 minutes is far beyond any pause of a
+ * live network, and short enough to be noticed.
+ */
+#define USER_TIMEOUT_OFF_MS (300 * 1000)
 
 /* Defaults added to every connection string unless it sets them itself. */
 static const char *const default_keys[] = {
 	"application_name", "connect_timeout", "keepalives", "keepalives_idle",
-	"keepalives_interval", "keepalives_count", NULL
+	"keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL
 };
 static const char *const default_values[] = {
-	"pgsluice", "5", "1", "30", "10", "3", NULL
+	"pgsluice", "5", "1", "30", "10", "3", NULL /* conn_tcp_user_timeout_ms */ , NULL
 };
+
+/* Set once by the CLI before any thread starts; read-only afterwards. */
+static int	stall_seconds = CONN_STALL_DEFAULT_SECONDS;
+
+void
+conn_set_stall_timeout(int seconds)
+{
+	stall_seconds = seconds > 0 ? seconds : 0;
+}
+
+int
+conn_stall_timeout(void)
+{
+	return stall_seconds;
+}
+
+/*
+ * The TCP user timeout is how long transmitted data may stay unacknowledged
+ * before the kernel drops the connection (ETIMEDOUT), which keepalives alone
+ * do not bound while data is in flight.  Tied to the stall timeout: a
+ * connection whose peer acknowledges nothing for that long has moved no
+ * byte for that long, so the kernel gives up no connection that the stall
+ * timeout would have kept; and an idle connection (a control session
+ * waiting on a long statement) has no data in flight, so it is not
+ * touched.  libpq applies it to TCP connections only, from libpq 12.
+ */
+int
+conn_tcp_user_timeout_ms(int stall)
+{
+	return stall > 0 ? stall * 1000 : USER_TIMEOUT_OFF_MS;
+}
 
 /*
  * A server's notices go to the log, not to libpq's stderr: a WARNING as a
@@ -115,6 +158,7 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 {
 	const char *keys[16];
 	const char *values[16];
+	char		user_timeout[16];
 	int			n = 0;
 	PQconninfoOption *parsed;
 	char	   *perr = NULL;
@@ -136,6 +180,7 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 	/* "dbname" first with expand_dbname: the whole string is parsed by libpq */
 	keys[n] = "dbname";
 	values[n++] = conninfo;
+	snprintf(user_timeout, sizeof(user_timeout), "%d", conn_tcp_user_timeout_ms(stall_seconds));
 	for (int i = 0; default_keys[i] != NULL; i++)
 	{
 		bool		given = false;
@@ -146,7 +191,7 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 		if (!given)
 		{
 			keys[n] = default_keys[i];
-			values[n++] = default_values[i];
+			values[n++] = default_values[i] != NULL ? default_values[i] : user_timeout;
 		}
 	}
 	keys[n] = NULL;
@@ -198,7 +243,7 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 	}
 	if (settings != NULL && settings->target)
 		sbuf_append(&sql, "; SET synchronous_commit = off");
-	rc = conn_exec(conn, side, sbuf_str(&sql), err);
+	rc = conn_exec_watched(conn, side, sbuf_str(&sql), err);
 	sbuf_fini(&sql);
 	if (rc < 0)
 	{
@@ -257,6 +302,206 @@ conn_query(PGconn *conn, sl_side side, const char *sql, PGresult **out, sl_err *
 	}
 	*out = res;
 	return 0;
+}
+
+/* A cancel request on its own thread: the worker must not wait for a server it cannot reach. */
+static void *
+cancel_main(void *arg)
+{
+	PGcancel   *cancel = arg;
+	char		why[256];
+
+	log_set_thread("cancel");
+	if (!PQcancel(cancel, why, sizeof(why)))
+		log_verbose("could not cancel a stalled statement: %s", conn_one_line(why));
+	PQfreeCancel(cancel);
+	return NULL;
+}
+
+int
+conn_fail_stall(PGconn *conn, sl_side side, const char *what, sl_err *err)
+{
+	PGcancel   *cancel = PQgetCancel(conn);
+	pthread_attr_t attr;
+	pthread_t	thread;
+
+	/*
+	 * The cancel request goes over a new connection, which a partitioned
+	 * network may hold up for minutes: it runs on a detached thread of its
+	 * own.  A backend blocked on its socket does not act on a cancel (only
+	 * on pg_terminate_backend, see conn_stalled_end); one running a
+	 * statement does, and lets go of its locks.
+	 */
+	if (cancel != NULL)
+	{
+		bool		started = false;
+
+		if (pthread_attr_init(&attr) == 0)
+		{
+			started = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+				pthread_create(&thread, &attr, cancel_main, cancel) == 0;
+			pthread_attr_destroy(&attr);
+		}
+		if (!started)
+			PQfreeCancel(cancel);
+	}
+	/* closing sends Terminate, which would wait for a socket that takes nothing */
+	if (PQsocket(conn) >= 0)
+		shutdown(PQsocket(conn), SHUT_RDWR);
+	if (!err_is_set(err))
+		snprintf(err->sqlstate, sizeof(err->sqlstate), "08006");
+	return err_set(err, side, -ETIMEDOUT, "%s: no byte moved on the %s connection for %d s: gave it up "
+				   "(--stall-timeout)", what, err_side_name(side), stall_seconds);
+}
+
+int
+conn_wait_result(PGconn *conn, sl_side side, const char *what, sl_err *err)
+{
+	stall_clock clock;
+	bool		nonblocking = PQisnonblocking(conn);
+
+	stall_clock_init(&clock, stall_seconds);
+	for (;;)
+	{
+		int			flushed = nonblocking ? PQflush(conn) : 0;
+		struct pollfd pfd;
+		int			timeout_ms = -1;
+		double		now;
+		int			n;
+
+		if (flushed < 0)
+			return conn_fail(conn, NULL, side, err, what);
+		if (flushed == 0 && !PQisBusy(conn))
+			return 0;
+		now = stall_clock_now();
+		stall_clock_begin(&clock, true, 0, now);
+		if (stall_seconds > 0)
+		{
+			/* what is left of the timeout, rounded up */
+			timeout_ms = (int) ((clock.since + stall_seconds - now) * 1000.0) + 1;
+			if (timeout_ms < 1)
+				timeout_ms = 1;
+		}
+		pfd = (struct pollfd) {PQsocket(conn), (short) (POLLIN | (flushed > 0 ? POLLOUT : 0)), 0};
+		if (pfd.fd < 0)
+			return conn_fail(conn, NULL, side, err, what);
+		n = poll(&pfd, 1, timeout_ms);
+		if (n < 0 && errno != EINTR)
+			return err_set(err, SIDE_LOCAL, -errno, "%s: waiting for the %s failed: %s", what,
+						   err_side_name(side), strerror(errno));
+		if (stall_clock_end(&clock, n > 0, stall_clock_now()))
+			return conn_fail_stall(conn, side, what, err);
+		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(conn))
+			return conn_fail(conn, NULL, side, err, what);
+	}
+}
+
+int
+conn_run(PGconn *conn, sl_side side, const char *sql, int nparams, const char *const *params,
+		 PGresult **out, sl_err *err)
+{
+	char		what[160];
+	bool		was_blocking = !PQisnonblocking(conn);
+	PGresult   *keep = NULL;
+	PGresult   *res;
+	int			rc = 0;
+
+	*out = NULL;
+	snprintf(what, sizeof(what), "%s query (%.80s%s)", err_side_name(side), sql,
+			 strlen(sql) > 80 ? "..." : "");
+	conn_one_line(what);
+	/* non-blocking, so that sending the statement cannot wait past the timeout either */
+	if (was_blocking && PQsetnonblocking(conn, 1) != 0)
+		return statement_failed(conn, NULL, side, sql, err);
+	if (!(nparams > 0 ? PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+		  : PQsendQuery(conn, sql)))
+		rc = statement_failed(conn, NULL, side, sql, err);
+	while (rc == 0 && (rc = conn_wait_result(conn, side, what, err)) == 0 &&
+		   (res = PQgetResult(conn)) != NULL)
+	{
+		ExecStatusType status = PQresultStatus(res);
+
+		/* as PQexec: the first failure is the one to report, else the last result */
+		if (keep != NULL && PQresultStatus(keep) == PGRES_FATAL_ERROR)
+			PQclear(res);
+		else
+		{
+			PQclear(keep);
+			keep = res;
+		}
+		if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH)
+			break;
+	}
+	if (rc == 0 && keep == NULL)
+		rc = statement_failed(conn, NULL, side, sql, err);
+	if (rc == 0 && was_blocking && PQsetnonblocking(conn, 0) != 0)
+		rc = statement_failed(conn, NULL, side, sql, err);
+	if (rc < 0)
+	{
+		PQclear(keep);
+		return rc;
+	}
+	*out = keep;
+	return 0;
+}
+
+int
+conn_exec_watched(PGconn *conn, sl_side side, const char *sql, sl_err *err)
+{
+	PGresult   *res;
+	int			rc = conn_run(conn, side, sql, 0, NULL, &res, err);
+
+	if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = statement_failed(conn, res, side, sql, err);
+	PQclear(res);
+	return rc;
+}
+
+void
+conn_stalled_keep(conn_stalled *s, const sl_err *err, int source_pid, int target_pid)
+{
+	if (!conn_err_stalled(err))
+		return;
+	s->side = err->side;
+	s->pid = err->side == SIDE_SOURCE ? source_pid : target_pid;
+	s->at = stall_clock_now();
+}
+
+void
+conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side)
+{
+	char		pid_text[16];
+	char		before[32];
+	const char *params[2] = {pid_text, before};
+	PGresult   *res = NULL;
+	sl_err		err;
+
+	if (s->pid == 0 || s->side != side || conn == NULL)
+		return;
+	/*
+	 * Only a backend of this user and database that began before the
+	 * connection was given up: once the stalled backend is gone its pid may
+	 * go to another session, which begins after it.  (It was silent for the
+	 * whole stall timeout before; the margin is not used, so that the
+	 * server's clock, read at its transaction's start, cannot miss it.)
+	 */
+	snprintf(pid_text, sizeof(pid_text), "%d", s->pid);
+	snprintf(before, sizeof(before), "%.3f", stall_clock_now() - s->at);
+	err_clear(&err);
+	if (conn_run(conn, side, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
+				 " WHERE pid = $1::int AND usename = CURRENT_USER AND datname = pg_catalog.current_database()"
+				 " AND backend_start < pg_catalog.now() - pg_catalog.make_interval(secs => $2::float8)",
+				 2, params, &res, &err) < 0 || PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		if (!err_is_set(&err))
+			conn_fail(conn, res, side, &err, "query failed");
+		log_verbose("could not end the %s's stalled session (pid %d): %s", err_side_name(side), s->pid,
+					err.msg);
+	}
+	else if (PQntuples(res) == 1)
+		log_verbose("ended the %s's stalled session (pid %d)", err_side_name(side), s->pid);
+	PQclear(res);
+	s->pid = 0;
 }
 
 /* Appends value in single quotes with \ and ' escaped, as libpq's parser reads them. */
@@ -353,7 +598,7 @@ conn_import_snapshot(PGconn *conn, sl_side side, const char *snapshot, sl_err *e
 	sbuf_printf(&sql, "SET search_path = ''; BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
 				"SET TRANSACTION SNAPSHOT %s", lit);
 	PQfreemem(lit);
-	rc = conn_exec(conn, side, sbuf_str(&sql), err);
+	rc = conn_exec_watched(conn, side, sbuf_str(&sql), err);
 	sbuf_fini(&sql);
 	return rc;
 }

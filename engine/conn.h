@@ -1,8 +1,9 @@
 /*
  * conn.h: libpq connections as the engine uses them.
  *
- * Every connection is opened with TCP keepalives and a connect timeout (unless
- * the connection string sets its own), application_name "pgsluice", and the
+ * Every connection is opened with TCP keepalives, a connect timeout and a TCP
+ * user timeout (unless the connection string sets its own), application_name
+ * "pgsluice", and the
  * same session settings on both sides, so that text output of one side is
  * input the other side reads back exactly: ISO dates in UTC, extra float
  * digits, the source database's encoding as client encoding, and row security
@@ -16,10 +17,19 @@
  *
  * Errors from libpq span several lines; they are folded into one line, and no
  * connection string is ever printed unredacted.
+ *
+ * The stall timeout: a chunk's connection that moves no byte in either
+ * direction for that long while a statement or a COPY is in flight is
+ * given up (conn_fail_stall): its statement is cancelled, its socket shut
+ * down, and the error is a lost connection (SQLSTATE 08006), which the
+ * scheduler retries on new connections.  conn_run and conn_wait_result
+ * are the chunk path's blocking calls made to honour it; the copy loops
+ * keep their own stall clocks (io/stall.h).
  */
 #ifndef PGSLUICE_ENGINE_CONN_H
 #define PGSLUICE_ENGINE_CONN_H
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,6 +37,8 @@
 
 #include "engine/err.h"
 #include "engine/sbuf.h"
+
+#define CONN_STALL_DEFAULT_SECONDS 60
 
 typedef struct conn_settings
 {
@@ -42,6 +54,76 @@ int			conn_open(PGconn **out, const char *conninfo, sl_side side,
 					  const conn_settings *settings, sl_err *err);
 
 void		conn_close(PGconn **conn);
+
+/*
+ * Sets the stall timeout in seconds (0: off), once, before any connection
+ * opens or thread starts; it also sets the TCP user timeout of the
+ * connections opened after it (conn_tcp_user_timeout_ms).
+ */
+void		conn_set_stall_timeout(int seconds);
+int			conn_stall_timeout(void);
+
+/* The tcp_user_timeout, in milliseconds, that goes with a stall timeout. */
+int			conn_tcp_user_timeout_ms(int stall_seconds);
+
+/*
+ * Runs sql (with nparams text parameters when nparams > 0) as PQexec and
+ * PQexecParams do, but never waits past the stall timeout for a connection
+ * that moves nothing.  Returns 0 with *res the result to look at, as
+ * PQexec's (the first that failed, else the last; one of COPY IN or OUT
+ * ends the wait), to be PQclear()ed; or a negative errno with err set and
+ * *res NULL (a stall, a lost connection).
+ */
+int			conn_run(PGconn *conn, sl_side side, const char *sql, int nparams,
+					 const char *const *params, PGresult **res, sl_err *err);
+
+/* conn_exec through conn_run: for the statements of a chunk's connection. */
+int			conn_exec_watched(PGconn *conn, sl_side side, const char *sql, sl_err *err);
+
+/*
+ * Waits until PQgetResult(conn) can return without blocking, sending what
+ * libpq still holds when conn is non-blocking, within the stall timeout.
+ * what names the work for messages.  Returns 0 or a negative errno.
+ */
+int			conn_wait_result(PGconn *conn, sl_side side, const char *what, sl_err *err);
+
+/*
+ * Gives up a connection that moved no byte for the stall timeout: cancels
+ * its statement (when the server can be reached), shuts its socket down,
+ * so that closing it never waits, and sets err: what, the side and the
+ * seconds, as a transient failure.  The caller still closes conn.
+ */
+int			conn_fail_stall(PGconn *conn, sl_side side, const char *what, sl_err *err);
+
+/* True when err is a connection given up for moving nothing (or timed out by the kernel). */
+static inline bool
+conn_err_stalled(const sl_err *err)
+{
+	return err->code == -ETIMEDOUT && (err->side == SIDE_SOURCE || err->side == SIDE_TARGET);
+}
+
+/*
+ * The session of a connection given up for a stall, to be ended over the
+ * next connection to its server.  A backend blocked on its socket does not
+ * act on a cancel, and keeps its locks (a chunk's record, the source
+ * tables) and its snapshot until its server notices that the client is
+ * gone, which may take hours.
+ */
+typedef struct conn_stalled
+{
+	int			pid;			/* its backend; 0: none */
+	sl_side		side;
+	double		at;				/* when it was given up (stall_clock_now) */
+} conn_stalled;
+
+/* After a failed attempt: when err is a stall, keeps the pid of the side that stalled. */
+void		conn_stalled_keep(conn_stalled *s, const sl_err *err, int source_pid, int target_pid);
+
+/*
+ * Over conn, a new connection to side: ends the kept session, if it is on
+ * side, and forgets it.  Failures are only logged: the new attempt goes on.
+ */
+void		conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side);
 
 /* Runs a statement that returns no rows. */
 int			conn_exec(PGconn *conn, sl_side side, const char *sql, sl_err *err);

@@ -8,6 +8,12 @@
  * writable" when bytes are still unsent.  Nothing more is queued for the
  * target before what is queued has gone, so libpq's output buffer (libpq
  * path) or the frame in flight (direct path) stays one batch at most.
+ *
+ * Each side has a stall clock (io/stall.h), running while the loop waits
+ * for that side and the side moves nothing: the source while rows are
+ * wanted, the target while bytes wait to be sent.  Moved bytes are counted
+ * where they are read and written anyway; the clocks are read once per
+ * wait.  A side silent for the stall timeout is given up (conn.h).
  */
 #include "engine/copy.h"
 
@@ -24,8 +30,10 @@
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/rate.h"
+#include "io/stall.h"
 
-#define COPY_WAIT_MS 200		/* how often a waiting worker looks at the stop flag */
+#define COPY_WAIT_MS 200		/* how often a waiting worker looks at the stop flag
+								 * and its stall clocks */
 
 typedef struct chunk_stream
 {
@@ -44,6 +52,9 @@ typedef struct chunk_stream
 
 	bool		target_blocked; /* bytes unsent: wait for POLLOUT */
 	bool		target_ended;	/* PQputCopyEnd queued */
+	uint64_t	target_sent;	/* bytes handed to the target's socket or libpq */
+	stall_clock source_clock;
+	stall_clock target_clock;
 } chunk_stream;
 
 int
@@ -195,6 +206,7 @@ pump_target_direct(chunk_stream *s)
 			return fail_target_write(s, errno);
 		}
 		s->frame_sent += (size_t) n;
+		s->target_sent += (uint64_t) n;
 		if (s->frame_sent == s->frame_len + 5)
 		{
 			io_pipe_consume(&w->pipe, s->frame_len);
@@ -231,6 +243,7 @@ pump_target_libpq(chunk_stream *s)
 		if (PQputCopyData(w->target, (const char *) span, (int) n) != 1)
 			return fail(s, SIDE_TARGET, w->target, NULL, "could not send to");
 		io_pipe_consume(&w->pipe, n);
+		s->target_sent += n;
 	}
 	return 0;
 }
@@ -263,6 +276,7 @@ wait_sockets(chunk_stream *s)
 	copy_worker *w = s->w;
 	io_watch	watch[2];
 	bool		want_source = copy_reader_wants_socket(&s->src, &w->pipe);
+	double		now;
 	int			rc;
 
 	/*
@@ -285,10 +299,18 @@ wait_sockets(chunk_stream *s)
 	watch[0] = (io_watch) {.fd = want_source ? PQsocket(w->source) : -1, .events = POLLIN};
 	watch[1] = (io_watch) {.fd = PQsocket(w->target),
 	.events = (short) (s->target_blocked ? (POLLOUT | POLLIN) : POLLIN)};
+	now = stall_clock_now();
+	stall_clock_begin(&s->source_clock, want_source, s->src.bytes, now);
+	stall_clock_begin(&s->target_clock, s->target_blocked, s->target_sent, now);
 	rc = io_loop_wait(w->loop, watch, 2, COPY_WAIT_MS);
 	if (rc < 0)
 		return err_set(s->err, SIDE_LOCAL, rc, "%s: waiting for the servers failed: %s",
 					   s->what, strerror(-rc));
+	now = stall_clock_now();
+	if (stall_clock_end(&s->source_clock, watch[0].revents != 0, now))
+		return conn_fail_stall(w->source, SIDE_SOURCE, s->what, s->err);
+	if (stall_clock_end(&s->target_clock, watch[1].revents != 0, now))
+		return conn_fail_stall(w->target, SIDE_TARGET, s->what, s->err);
 	if (watch[1].revents & (POLLOUT | POLLERR | POLLHUP))
 		s->target_blocked = false;	/* the next write will tell */
 	/* the target says something only to end the COPY: libpq keeps it for PQgetResult */
@@ -304,9 +326,11 @@ finish_target(chunk_stream *s, uint64_t *target_rows)
 	copy_worker *w = s->w;
 	PGresult   *res;
 	int			rc = 0;
+	int			wait_rc;
 
-	PQsetnonblocking(w->target, 0);
-	while ((res = PQgetResult(w->target)) != NULL)
+	/* the target may go silent at the end too: wait within the stall timeout */
+	while ((wait_rc = conn_wait_result(w->target, SIDE_TARGET, s->what, s->err)) == 0 &&
+		   (res = PQgetResult(w->target)) != NULL)
 	{
 		if (PQresultStatus(res) == PGRES_COMMAND_OK)
 			*target_rows = strtoull(PQcmdTuples(res), NULL, 10);
@@ -314,6 +338,10 @@ finish_target(chunk_stream *s, uint64_t *target_rows)
 			rc = fail(s, SIDE_TARGET, w->target, res, "could not load into");
 		PQclear(res);
 	}
+	if (wait_rc < 0)
+		return wait_rc;
+	if (rc == 0 && PQsetnonblocking(w->target, 0) != 0)
+		rc = fail(s, SIDE_TARGET, w->target, NULL, "could not switch to blocking mode on");
 	return rc;
 }
 
@@ -330,8 +358,8 @@ start_copies(chunk_stream *s)
 	{
 		/* COPY FREEZE needs the table truncated in the same transaction (the caller's) */
 		sbuf_printf(&sql, "TRUNCATE ONLY %s", s->table->qname);
-		res = PQexec(w->target, sbuf_str(&sql));
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		if ((rc = conn_run(w->target, SIDE_TARGET, sbuf_str(&sql), 0, NULL, &res, s->err)) == 0 &&
+			PQresultStatus(res) != PGRES_COMMAND_OK)
 			rc = fail(s, SIDE_TARGET, w->target, res, "could not truncate on");
 		PQclear(res);
 		sbuf_reset(&sql);
@@ -339,8 +367,8 @@ start_copies(chunk_stream *s)
 	if (rc == 0)
 	{
 		plan_copy_in_sql(&sql, s->table, s->table->text_reason != NULL, s->chunk->freeze);
-		res = PQexec(w->target, sbuf_str(&sql));
-		if (PQresultStatus(res) != PGRES_COPY_IN)
+		if ((rc = conn_run(w->target, SIDE_TARGET, sbuf_str(&sql), 0, NULL, &res, s->err)) == 0 &&
+			PQresultStatus(res) != PGRES_COPY_IN)
 			rc = fail(s, SIDE_TARGET, w->target, res, "could not start COPY on");
 		PQclear(res);
 		sbuf_reset(&sql);
@@ -419,6 +447,8 @@ copy_chunk(copy_worker *w, const catalog *cat, const plan_chunk *chunk,
 	s.chunk = chunk;
 	s.err = err;
 	plan_chunk_describe(chunk, table, s.what, sizeof(s.what));
+	stall_clock_init(&s.source_clock, conn_stall_timeout());
+	stall_clock_init(&s.target_clock, conn_stall_timeout());
 
 	if (w->source == NULL || w->target == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "%s: worker %d has no connection", s.what, w->id);

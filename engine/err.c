@@ -31,6 +31,20 @@ err_take(sl_err *err, const sl_err *src)
 	return src->code;
 }
 
+void
+err_prefix(sl_err *err, const char *what)
+{
+	char		msg[SL_ERR_MSG_MAX];
+	size_t		n;
+
+	if (strncmp(err->msg, what, strlen(what)) == 0)
+		return;
+	n = (size_t) snprintf(msg, sizeof(msg), "%s: ", what);
+	if (n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, "%.*s", (int) (sizeof(msg) - n - 1), err->msg);
+	memcpy(err->msg, msg, sizeof(msg));
+}
+
 bool
 err_transient(const sl_err *err)
 {

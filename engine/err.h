@@ -55,6 +55,9 @@ err_clear(sl_err *err)
 	err->msg[0] = '\0';
 }
 
+/* Puts what (and ": ") before the message, unless the message begins with it. */
+void		err_prefix(sl_err *err, const char *what);
+
 /*
  * True when a new attempt may succeed: the connection was lost or the
  * server restarted, or it gave up on the statement for a reason of the

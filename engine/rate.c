@@ -49,6 +49,7 @@
 #include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/state.h"
+#include "io/stall.h"
 
 void
 rate_bucket_init(rate_bucket *b, int64_t bytes_per_second, int64_t now_ns)
@@ -190,6 +191,9 @@ rate_limit_wait(uint64_t bytes, const atomic_int *stop)
 		nanosleep(&pause, NULL);
 		now = now_ns();
 	}
+	/* a worker that waited here left its sockets alone: not a stall (io/stall.h) */
+	if (now > start)
+		stall_clock_excuse(stall_clock_now());
 	return (double) (now - start) / 1e9;
 }
 

@@ -55,9 +55,11 @@ copy_reader_begin(copy_reader *r, PGconn *conn, sl_side side, const copy_reader_
 		return 0;
 	}
 	{
-		PGresult   *res = PQexec(conn, sql);
+		PGresult   *res;
 
-		rc = PQresultStatus(res) == PGRES_COPY_OUT ? 0 : fail(r, res, "could not start COPY on");
+		if ((rc = conn_run(conn, side, sql, 0, NULL, &res, err)) == 0 &&
+			PQresultStatus(res) != PGRES_COPY_OUT)
+			rc = fail(r, res, "could not start COPY on");
 		PQclear(res);
 	}
 	return rc;
@@ -101,8 +103,11 @@ finish_results(copy_reader *r)
 {
 	PGresult   *res;
 	int			rc = 0;
+	int			wait_rc;
 
-	while ((res = PQgetResult(r->conn)) != NULL)
+	/* the last results may be held up as the rows could be: wait within the stall timeout */
+	while ((wait_rc = conn_wait_result(r->conn, r->side, r->what, r->err)) == 0 &&
+		   (res = PQgetResult(r->conn)) != NULL)
 	{
 		if (PQresultStatus(res) == PGRES_COMMAND_OK)
 			r->server_rows = strtoull(PQcmdTuples(res), NULL, 10);
@@ -110,6 +115,8 @@ finish_results(copy_reader *r)
 			rc = fail(r, res, "could not read from");
 		PQclear(res);
 	}
+	if (wait_rc < 0)
+		return wait_rc;
 	r->done = true;
 	return rc;
 }

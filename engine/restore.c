@@ -107,6 +107,7 @@ typedef struct restore_worker
 	int			idx;			/* the chunk it loads */
 	bool		claimed;		/* its last attempt took the chunk's record */
 	char		name[160];
+	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } restore_worker;
 
 /* ---- the manifest ---- */
@@ -432,6 +433,8 @@ load_attempt(void *arg, sl_err *err)
 	if (w->target == NULL && (rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0)
 		return rc;
 	w->st.conn = w->target;
+	/* a stalled session of an attempt before holds the chunk's row */
+	conn_stalled_end(&w->stalled, w->target, SIDE_TARGET);
 	if ((rc = state_chunk_begin(&w->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
 		goto fail;
 	if (!*claimed)
@@ -447,6 +450,14 @@ load_attempt(void *arg, sl_err *err)
 	return 0;
 fail:
 	/* the chunk's transaction goes with the connection */
+	if (conn_err_stalled(err))
+	{
+		char		what[512];
+
+		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
+		err_prefix(err, what);
+		conn_stalled_keep(&w->stalled, err, 0, PQbackendPID(w->target));
+	}
 	conn_close(&w->target);
 	return rc;
 }

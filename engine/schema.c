@@ -29,7 +29,40 @@
 extern char **environ;
 
 #define CHILD_POLL_MS 100
+#define CHILD_WATCH_SECONDS 1.0	/* how often a silent child's sessions are looked at */
+#define CHILD_KILL_SECONDS 5.0	/* after SIGTERM, before SIGKILL */
 #define MAX_ARGS 32
+
+/*
+ * The watchdog of a child.  pg_dump and pg_restore say nothing while they
+ * work: pg_restore without -v is silent through an index build of hours,
+ * and with -v it prints one line as the build starts, so neither silence
+ * nor the time since the last verbose line tells a stall.  A child makes
+ * progress while its log or its output file grows, while it or its own
+ * children (pg_restore's jobs) use CPU time, or while one of its sessions
+ * on the server (known by their application name) is active and not
+ * waiting for its client: building an index, waiting for a lock, reading
+ * the disk.  A child with none of these for the stall timeout is stuck on
+ * its network: blocked on a socket while its sessions sit idle, or while
+ * they wait to send to it.  The sessions are looked at over a connection
+ * of the watchdog's own, so that no query of it can disturb the run's (an
+ * error would end the holder's transaction, and its snapshot).  Without
+ * that connection, or when its query fails but for a lost connection, a
+ * child is never killed: a false kill of an index build would be worse
+ * than a hang.
+ */
+typedef struct child_watch
+{
+	pid_t		pid;
+	const char *output;			/* a file it writes, or NULL */
+	PGconn	   *conn;			/* owned; NULL: no watchdog */
+	char	   *query;			/* counts its working sessions; malloc()ed */
+	sl_side		side;
+	double		moved;			/* last progress seen */
+	double		next_query;
+	unsigned long long cpu;		/* clock ticks of the process and its children */
+	off_t		size;			/* of the log and the output */
+} child_watch;
 
 /* Major version printed by "TOOL --version" ("pg_dump (PostgreSQL) 15.18"), or -1. */
 static int
@@ -155,14 +188,132 @@ first_error_line(const char *logfile, char *out, size_t outlen)
 	fclose(f);
 }
 
+/* CPU clock ticks used by pid, its waited-for children, and its running children; 0 if unknown. */
+static unsigned long long
+tree_cpu(pid_t pid)
+{
+	char		path[64];
+	char		buf[1024];
+	unsigned long long total = 0;
+	FILE	   *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	if ((f = fopen(path, "r")) != NULL)
+	{
+		size_t		n = fread(buf, 1, sizeof(buf) - 1, f);
+		char	   *p;
+
+		buf[n] = '\0';
+		fclose(f);
+		/* the fields after the name in parentheses: state is field 3, utime 14 ... cstime 17 */
+		if ((p = strrchr(buf, ')')) != NULL)
+		{
+			char	   *save = NULL;
+			int			field = 3;
+
+			for (char *tok = strtok_r(p + 1, " ", &save); tok != NULL && field <= 17;
+				 tok = strtok_r(NULL, " ", &save), field++)
+				if (field >= 14)
+					total += strtoull(tok, NULL, 10);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) pid, (int) pid);
+	if ((f = fopen(path, "r")) != NULL)
+	{
+		int			child;
+
+		while (fscanf(f, "%d", &child) == 1)
+			total += tree_cpu((pid_t) child);
+		fclose(f);
+	}
+	return total;
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return path != NULL && stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* 1: a session of the child works on the server, 0: none does, -1: cannot tell. */
+static int
+sessions_working(child_watch *cw)
+{
+	PGresult   *res;
+	sl_err		err;
+	int			working;
+
+	err_clear(&err);
+	if (conn_run(cw->conn, cw->side, cw->query, 0, NULL, &res, &err) < 0 ||
+		PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		bool		lost = err_is_set(&err) || PQstatus(cw->conn) == CONNECTION_BAD;
+
+		if (!err_is_set(&err))
+			conn_fail(cw->conn, res, cw->side, &err, "query failed");
+		PQclear(res);
+		log_verbose("could not look at the sessions of a child on the %s: %s", err_side_name(cw->side), err.msg);
+		/* a server that cannot be reached shows nothing working; any other failure tells nothing */
+		if (!lost)
+			conn_close(&cw->conn);
+		return lost ? 0 : -1;
+	}
+	working = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (working < 0)
+	{
+		log_verbose("track_activities is off on the %s: its children are not watched for a stall",
+					err_side_name(cw->side));
+		conn_close(&cw->conn);
+		return -1;
+	}
+	return working > 0;
+}
+
+/* True when the child has made no progress for the stall timeout. */
+static bool
+child_stalled(child_watch *cw, const char *logfile)
+{
+	double		now = sched_now();
+	unsigned long long cpu;
+	off_t		size;
+
+	if (cw->conn == NULL || conn_stall_timeout() == 0)
+		return false;
+	cpu = tree_cpu(cw->pid);
+	size = file_size(logfile) + file_size(cw->output);
+	if (cpu != cw->cpu || size != cw->size)
+	{
+		cw->cpu = cpu;
+		cw->size = size;
+		cw->moved = now;
+		return false;
+	}
+	if (now < cw->next_query)
+		return now - cw->moved >= conn_stall_timeout() + CHILD_WATCH_SECONDS;
+	cw->next_query = now + CHILD_WATCH_SECONDS;
+	switch (sessions_working(cw))
+	{
+		case 1:
+			cw->moved = now;
+			return false;
+		case 0:
+			return now - cw->moved >= conn_stall_timeout();
+	}
+	return false;
+}
+
 /*
  * Runs argv with PGPASSWORD set to password (when not NULL) and
  * PGAPPNAME to opt->application_name (when not NULL), stderr into logfile;
  * waits for it, killing it when the stop flag is raised.
  */
 static int
-run_child(const schema_options *opt, char *const argv[], const char *password,
-		  const char *logfile, sl_side side, const char *what, sl_err *err)
+run_child(const schema_options *opt, char *const argv[], const char *password, const char *conninfo,
+		  const char *appname, const char *output, const char *logfile, sl_side side, const char *what,
+		  sl_err *err)
 {
 	pid_t		pid;
 	int			status = 0;
@@ -171,13 +322,16 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 	char	  **envp;
 	int			nenv = 0;
 	bool		killed = false;
+	bool		stalled = false;
+	double		killed_at = 0;
+	child_watch cw = {0};
 
 	/* Built before fork: the child may only call async-signal-safe functions. */
 	for (char **e = environ; *e != NULL; e++)
 		nenv++;
 	envp = calloc((size_t) nenv + 3, sizeof(char *));
 	if (envp == NULL || (password != NULL && asprintf(&pwenv, "PGPASSWORD=%s", password) < 0) ||
-		(opt->application_name != NULL && asprintf(&appenv, "PGAPPNAME=%s", opt->application_name) < 0))
+		asprintf(&appenv, "PGAPPNAME=%s", appname) < 0)
 	{
 		free(pwenv);
 		free(envp);
@@ -228,6 +382,31 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 	free(appenv);
 	free(envp);
 
+	cw.pid = pid;
+	cw.output = output;
+	cw.side = side;
+	cw.moved = sched_now();
+	if (conn_stall_timeout() > 0)
+	{
+		sl_err		ignored;
+		char	   *lit = NULL;
+
+		err_clear(&ignored);
+		if (conn_open(&cw.conn, conninfo, side, NULL, &ignored) < 0)
+			log_verbose("%s is not watched for a stall: %s", what, ignored.msg);
+		/* its working sessions; without track_activities none shows its state, and -1 says so */
+		else if ((lit = PQescapeLiteral(cw.conn, appname, strlen(appname))) == NULL ||
+				 asprintf(&cw.query, "SELECT CASE WHEN pg_catalog.current_setting('track_activities')::boolean"
+						  " THEN (SELECT count(*) FROM pg_catalog.pg_stat_activity"
+						  " WHERE application_name = %s AND state = 'active'"
+						  " AND wait_event IS DISTINCT FROM 'ClientRead'"
+						  " AND wait_event IS DISTINCT FROM 'ClientWrite') ELSE -1 END", lit) < 0)
+		{
+			cw.query = NULL;
+			conn_close(&cw.conn);
+		}
+		PQfreemem(lit);
+	}
 	for (;;)
 	{
 		pid_t		r = waitpid(pid, &status, WNOHANG);
@@ -236,14 +415,40 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 		if (r == pid)
 			break;
 		if (r < 0 && errno != EINTR)
-			return err_set(err, SIDE_LOCAL, -errno, "could not wait for %s: %s", what, strerror(errno));
+		{
+			int			saved = errno;
+
+			conn_close(&cw.conn);
+			free(cw.query);
+			return err_set(err, SIDE_LOCAL, -saved, "could not wait for %s: %s", what, strerror(saved));
+		}
 		if (!killed && opt->stop != NULL && atomic_load(opt->stop))
 		{
 			kill(pid, SIGTERM);
 			killed = true;
+			killed_at = sched_now();
+		}
+		else if (!killed && child_stalled(&cw, logfile))
+		{
+			kill(pid, SIGTERM);
+			killed = stalled = true;
+			killed_at = sched_now();
+		}
+		/* its handler cancels its statements, which a stalled network holds up too */
+		else if (killed && killed_at > 0 && sched_now() - killed_at > CHILD_KILL_SECONDS)
+		{
+			kill(pid, SIGKILL);
+			killed_at = 0;
 		}
 		nanosleep(&nap, NULL);
 	}
+	conn_close(&cw.conn);
+	free(cw.query);
+	if (stalled)
+		return err_set(err, side, -ETIMEDOUT, "%s made no progress for %d s (no output, no CPU time, no "
+					   "session working on the %s): killed it; check the network to the %s, or raise "
+					   "--stall-timeout (0: never)", what, conn_stall_timeout(), err_side_name(side),
+					   err_side_name(side));
 	if (killed)
 		return err_set(err, SIDE_INTERRUPT, -EINTR, "%s stopped", what);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -256,6 +461,37 @@ run_child(const schema_options *opt, char *const argv[], const char *password,
 	return 0;
 }
 
+/*
+ * The child's connection string, without the password (which goes into
+ * its environment, out of ps) and with its sessions' application name,
+ * over any the string sets: the watchdog and schema_end_sessions find the
+ * sessions by it.  appname is one of ours, with no quote or backslash.
+ */
+static int
+child_conninfo(const schema_options *opt, const char *conninfo, char *appname, size_t appnamelen,
+			   char **dsn, char **password)
+{
+	char	   *without = NULL;
+
+	*dsn = NULL;
+	if (opt->application_name != NULL)
+		snprintf(appname, appnamelen, "%s", opt->application_name);
+	else
+		snprintf(appname, appnamelen, "pgsluice %d", (int) getpid());
+	if (conn_split_password(conninfo, &without, password) < 0)
+		return -EINVAL;
+	if (asprintf(dsn, "%s application_name='%s'", without, appname) < 0)
+	{
+		*dsn = NULL;
+		free(without);
+		free(*password);
+		*password = NULL;
+		return -ENOMEM;
+	}
+	free(without);
+	return 0;
+}
+
 int
 schema_dump(const schema_tools *tools, const schema_options *opt, const char *conninfo,
 			const char *snapshot, int nchoose, char *const *choose, const char *file, sl_err *err)
@@ -263,13 +499,14 @@ schema_dump(const schema_tools *tools, const schema_options *opt, const char *co
 	char	   *dsn = NULL;
 	char	   *password = NULL;
 	char		logfile[PATH_MAX];
+	char		appname[64];
 	char	  **argv = calloc((size_t) nchoose + MAX_ARGS, sizeof(char *));
 	int			n = 0;
 	int			rc;
 
 	if (argv == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	if (conn_split_password(conninfo, &dsn, &password) < 0)
+	if (child_conninfo(opt, conninfo, appname, sizeof(appname), &dsn, &password) < 0)
 	{
 		free(argv);
 		return err_set(err, SIDE_USAGE, -EINVAL, "invalid source connection string");
@@ -291,7 +528,8 @@ schema_dump(const schema_tools *tools, const schema_options *opt, const char *co
 	argv[n++] = "--dbname";
 	argv[n++] = dsn;
 	argv[n] = NULL;
-	rc = run_child(opt, argv, password, logfile, SIDE_SOURCE, "pg_dump of the source schema", err);
+	rc = run_child(opt, argv, password, conninfo, appname, file, logfile, SIDE_SOURCE,
+				   "pg_dump of the source schema", err);
 	free(argv);
 	free(dsn);
 	free(password);
@@ -305,13 +543,14 @@ schema_restore(const schema_tools *tools, const schema_options *opt, const char 
 	char	   *dsn = NULL;
 	char	   *password = NULL;
 	char		logfile[PATH_MAX];
+	char		appname[64];
 	char		jobs_arg[32];
 	char		what[64];
 	char	   *argv[MAX_ARGS];
 	int			n = 0;
 	int			rc;
 
-	if (conn_split_password(conninfo, &dsn, &password) < 0)
+	if (child_conninfo(opt, conninfo, appname, sizeof(appname), &dsn, &password) < 0)
 		return err_set(err, SIDE_USAGE, -EINVAL, "invalid target connection string");
 	snprintf(logfile, sizeof(logfile), "%s/pg_restore-%s.log", opt->workdir, section);
 	snprintf(jobs_arg, sizeof(jobs_arg), "--jobs=%d", jobs > 0 ? jobs : 1);
@@ -338,7 +577,7 @@ schema_restore(const schema_tools *tools, const schema_options *opt, const char 
 	argv[n++] = dsn;
 	argv[n++] = (char *) file;
 	argv[n] = NULL;
-	rc = run_child(opt, argv, password, logfile, SIDE_TARGET, what, err);
+	rc = run_child(opt, argv, password, conninfo, appname, NULL, logfile, SIDE_TARGET, what, err);
 	free(dsn);
 	free(password);
 	return rc;

@@ -48,7 +48,7 @@ typedef struct schema_options
 	const atomic_int *stop;		/* checked while a child runs; kills it */
 	const char *workdir;		/* where the dump and the logs go */
 	bool		clean;			/* pg_restore --clean --if-exists: redo a section cut short */
-	const char *application_name;	/* the children's sessions', NULL: theirs */
+	const char *application_name;	/* the children's sessions', NULL: one of the process's */
 } schema_options;
 
 /*

@@ -54,11 +54,14 @@ static int
 exec_params(state *st, const char *sql, int nparams, const char *const *params, PGresult **res,
 			const char *what, sl_err *err)
 {
-	PGresult   *r = nparams > 0 ? PQexecParams(st->conn, sql, nparams, NULL, params, NULL, NULL, 0)
-		: PQexec(st->conn, sql);	/* which takes several statements */
-	ExecStatusType status = PQresultStatus(r);
-	int			rc = 0;
+	PGresult   *r;
+	ExecStatusType status;
+	int			rc;
 
+	/* the chunks' records go with their rows: a stalled target must not hold them up */
+	if ((rc = conn_run(st->conn, SIDE_TARGET, sql, nparams, params, &r, err)) < 0)
+		return rc;
+	status = PQresultStatus(r);
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
 		rc = conn_fail(st->conn, r, SIDE_TARGET, err, what);
 	if (rc == 0 && res != NULL)
@@ -616,7 +619,7 @@ state_chunks_record(state *st, int64_t run_id, const catalog *cat, const plan *p
 
 	if (insert == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err);
+	rc = conn_exec_watched(st->conn, SIDE_TARGET, "BEGIN", err);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	for (int i = 0; i < p->nchunks && rc == 0; i += CHUNKS_PER_INSERT)
 	{
@@ -643,14 +646,14 @@ state_chunks_record(state *st, int64_t run_id, const catalog *cat, const plan *p
 		if (sbuf_failed(&sql))
 			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory recording the chunks");
 		else
-			rc = conn_exec(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
+			rc = conn_exec_watched(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
 	}
 	sbuf_fini(&sql);
 	free(insert);
 	if (rc == 0)
 		rc = state_run_set(st, run_id, NULL, STATE_STEP_DATA, NULL, err);
 	if (rc == 0)
-		rc = conn_exec(st->conn, SIDE_TARGET, "COMMIT", err);
+		rc = conn_exec_watched(st->conn, SIDE_TARGET, "COMMIT", err);
 	else
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 	return rc;
@@ -802,7 +805,7 @@ state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, bool *
 	 * this session, and that code may have changed search_path: empty it
 	 * again before the transaction, so that a rollback cannot undo it.
 	 */
-	if ((rc = conn_exec(st->conn, SIDE_TARGET, "SET search_path = ''; BEGIN", err)) < 0)
+	if ((rc = conn_exec_watched(st->conn, SIDE_TARGET, "SET search_path = ''; BEGIN", err)) < 0)
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
 	*started_epoch = (double) now.tv_sec + (double) now.tv_nsec / 1e9;
@@ -828,7 +831,7 @@ state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, bool *
 		*held = PQntuples(res) == 1;
 		PQclear(res);
 	}
-	return conn_exec(st->conn, SIDE_TARGET, "ROLLBACK", err);
+	return conn_exec_watched(st->conn, SIDE_TARGET, "ROLLBACK", err);
 }
 
 int
@@ -854,7 +857,7 @@ state_chunk_commit(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint6
 				   " started_at = pg_catalog.to_timestamp($7::float8), finished_at = pg_catalog.clock_timestamp()"
 				   " WHERE run_id = $1::bigint AND chunk_no = $2::int",
 				   7, params, NULL, "could not mark the chunk done on the target", err) < 0
-		? err->code : conn_exec(st->conn, SIDE_TARGET, "COMMIT", err);
+		? err->code : conn_exec_watched(st->conn, SIDE_TARGET, "COMMIT", err);
 }
 
 int
@@ -884,7 +887,7 @@ state_chunks_verified(state *st, int64_t run_id, int n, const int *chunk_nos,
 		if (sbuf_failed(&sql))
 			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		else
-			rc = conn_exec(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
+			rc = conn_exec_watched(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
 	}
 	sbuf_fini(&sql);
 	free(update);

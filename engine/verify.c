@@ -23,6 +23,7 @@
 #include "engine/log.h"
 #include "engine/sbuf.h"
 #include "engine/sched.h"
+#include "io/stall.h"
 
 #define VERIFY_WAIT_MS 200
 #define ANY_TARGET_VERSION 1000 /* binary safety as the types themselves allow */
@@ -317,10 +318,13 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 	copy_reader readers[2];
 	bool		ready[2] = {true, true};	/* stepped only once readable: a read of an
 											 * empty socket is a wasted call */
+	stall_clock clocks[2];		/* io/stall.h: a side that sends nothing is given up */
 	sbuf		sql;
 	int			rc = 0;
 
 	memset(readers, 0, sizeof(readers));
+	stall_clock_init(&clocks[0], conn_stall_timeout());
+	stall_clock_init(&clocks[1], conn_stall_timeout());
 	readers[0].done = first > 0;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	plan_copy_out_sql(&sql, t, pc->predicate, vt->source_columns.text);
@@ -353,13 +357,21 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 			continue;
 		pause_for_batch(readers, first);
 		for (int i = 0; i < 2; i++)
+		{
 			watch[i] = (io_watch) {i >= first && copy_reader_wants_socket(&readers[i], NULL)
 				? PQsocket(readers[i].conn) : -1, POLLIN, 0};
+			stall_clock_begin(&clocks[i], watch[i].fd >= 0, readers[i].bytes, stall_clock_now());
+		}
 		if ((rc = io_loop_wait(w->loop, watch, 2, VERIFY_WAIT_MS)) >= 0)
 		{
+			double		now = stall_clock_now();
+
 			for (int i = 0; i < 2; i++)
 				ready[i] = rc == 0 || watch[i].revents != 0;
 			rc = 0;
+			for (int i = 0; i < 2 && rc == 0; i++)
+				if (stall_clock_end(&clocks[i], watch[i].revents != 0, now))
+					rc = conn_fail_stall(readers[i].conn, i ? SIDE_TARGET : SIDE_SOURCE, what, err);
 		}
 		else
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the servers failed: %s", what, strerror(-rc));

@@ -67,3 +67,21 @@ Test(conn, one_line_folds_libpq_messages, .timeout = 10)
 
 	cr_assert_str_eq(conn_one_line(msg), "connection to server failed: No such file Is the server running?");
 }
+
+Test(conn, tcp_user_timeout_follows_the_stall_timeout, .timeout = 10)
+{
+	cr_assert_eq(conn_tcp_user_timeout_ms(60), 60000, "got %d", conn_tcp_user_timeout_ms(60));
+	cr_assert_eq(conn_tcp_user_timeout_ms(5), 5000, "got %d", conn_tcp_user_timeout_ms(5));
+	/* off: still far below the kernel's 15 minutes of retransmissions */
+	cr_assert_eq(conn_tcp_user_timeout_ms(0), 300000, "got %d", conn_tcp_user_timeout_ms(0));
+}
+
+Test(conn, stall_timeout_is_kept_and_never_negative, .timeout = 10)
+{
+	cr_assert_eq(conn_stall_timeout(), CONN_STALL_DEFAULT_SECONDS);
+	conn_set_stall_timeout(7);
+	cr_assert_eq(conn_stall_timeout(), 7);
+	conn_set_stall_timeout(-3);
+	cr_assert_eq(conn_stall_timeout(), 0);
+	conn_set_stall_timeout(CONN_STALL_DEFAULT_SECONDS);
+}
