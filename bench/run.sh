@@ -33,6 +33,11 @@
 #               table, 10,000 small tables, large TOASTed values (bench/sql/shape_*.sql)
 #   --scaling   pgsluice clone alone on the standard dataset at SCALE 10, 30 and 100 with
 #               --jobs N, and at --scale with --jobs 1, 2 and 4
+#   --rate      pgsluice clone alone on the standard dataset at --scale, with --max-rate
+#               (--rate-cap, default 25MB) and without, round after round: each clone's COPY
+#               bytes over its data phase, against the cap; then a clone that pgsluice throttle
+#               pauses from another process: the bytes both servers' COPYs have moved 2 s and
+#               7 s after the pause (equal: every row stopped within 2 s), then --resume
 #
 # Results: a table on stdout; bench/results/<time>-<what>.json (machine, versions, settings,
 # every round, medians, ratios, targets) and a PNG beside it (gnuplot); latest.json and
@@ -40,7 +45,7 @@
 #
 # Usage: bench/run.sh [--scale 30] [--jobs 2] [--rounds 3] [--standard] [--shapes] [--scaling]
 #                     [--scaling-scales "10 30 100"] [--scaling-jobs "1 2 4"]
-#                     [--many-tables 10000] [--keep]
+#                     [--many-tables 10000] [--rate] [--rate-cap 25MB] [--keep]
 # Environment: PGSLUICE (a pgsluice binary to use instead of building build-bench/pgsluice),
 # BENCH_PG_CONF (more name=value server settings, for both clusters), BENCH_RESULTS (where the
 # results go, default bench/results), TMPDIR (where the clusters live, default /tmp).
@@ -61,6 +66,8 @@ rounds=3
 run_standard=0
 run_shapes=0
 run_scaling=0
+run_rate=0
+rate_cap=25MB
 scaling_scales="10 30 100"
 scaling_jobs="1 2 4"
 keep=0
@@ -83,6 +90,8 @@ while [ $# -gt 0 ]; do
     --standard) run_standard=1; shift ;;
     --shapes) run_shapes=1; shift ;;
     --scaling) run_scaling=1; shift ;;
+    --rate) run_rate=1; shift ;;
+    --rate-cap) rate_cap=${2:-}; shift 2 || usage ;;
     --scaling-scales) scaling_scales=${2:-}; shift 2 || usage ;;
     --scaling-jobs) scaling_jobs=${2:-}; shift 2 || usage ;;
     --many-tables) many_tables=${2:-}; shift 2 || usage ;;
@@ -94,7 +103,11 @@ done
 for value in "$scale" "$jobs" "$rounds" "$many_tables" $scaling_scales $scaling_jobs; do
   is_count "$value" || { echo "bench: \"$value\" is not a positive whole number" >&2; exit 2; }
 done
-if [ $((run_standard + run_shapes + run_scaling)) -eq 0 ]; then
+case "$rate_cap" in
+  [1-9]*MB|[1-9]*kB|[1-9]*GB) ;;
+  *) echo "bench: --rate-cap \"$rate_cap\" is not a size such as 25MB" >&2; exit 2 ;;
+esac
+if [ $((run_standard + run_shapes + run_scaling + run_rate)) -eq 0 ]; then
   run_standard=1
 fi
 
@@ -773,6 +786,138 @@ compare_dataset() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The rate cap and the pause (--rate). Each clone: a fresh target, a checkpoint, the run, the
+# check against the source, a line of rate.tsv (round, cap, COPY bytes, data-phase seconds,
+# whole seconds, status).
+
+rate_clone() {  # rate_clone DB ROUND CAP TARGETDB
+  local db=$1 round=$2 cap=$3 tgt=$4 json=$raw/json/rate-$3-r$2.json log=$logs/rate-$3-r$2.log
+  local t0 t1 status figures="0	0"
+  fresh_target "$tgt"
+  settle
+  t0=$(now)
+  if "$pgsluice" clone --source "$(src_conn "$db")" --target "$(dst_conn "$tgt")" --jobs "$jobs" \
+       --max-rate "$cap" --json "$json" --progress-interval 0 -q >"$log" 2>&1; then
+    t1=$(now)
+    figures=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+print("%d\t%.3f" % (r["bytes"], r["seconds"]["data"]))' "$json")
+    say "    pgsluice clone --max-rate $cap: $(elapsed "$t0" "$t1") s, $(echo "$figures" | awk -F '\t' '{ printf "%.1f MB/s in the data step", $1 / 1048576 / $2 }')"
+    check_copy "$db" "$tgt" "pgsluice clone --max-rate $cap (round $round)"
+    status=$copy_status
+  else
+    t1=$(now)
+    flag "pgsluice clone --max-rate $cap (round $round) exited with an error" "$log"
+    status=failed
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$cap" "$figures" "$(elapsed "$t0" "$t1")" "$status" >>"$raw/rate.tsv"
+  drop_target "$tgt"
+}
+
+# copy_progress: the bytes that the COPYs in flight have moved so far on each server.
+copy_progress() {
+  printf 'source=%s,target=%s' \
+    "$(psql_src postgres -A -t -c "SELECT coalesce(sum(bytes_processed), 0) FROM pg_stat_progress_copy")" \
+    "$(psql_dst postgres -A -t -c "SELECT coalesce(sum(bytes_processed), 0) FROM pg_stat_progress_copy")"
+}
+
+# rate_pause DB CAP TARGETDB: a clone at CAP, paused by pgsluice throttle from another process
+# once its data step has run a few seconds, resumed 7 s later; a line of pause.tsv (the COPY
+# bytes 2 s and 7 s after the pause, the seconds from the resume to the end, status).
+rate_pause() {
+  local db=$1 cap=$2 tgt=$3 log=$logs/rate-pause.log pid at2=- at7=- t_resume t_end status=ok tries=0
+  fresh_target "$tgt"
+  settle
+  "$pgsluice" clone --source "$(src_conn "$db")" --target "$(dst_conn "$tgt")" --jobs "$jobs" \
+    --max-rate "$cap" --progress-interval 1 >"$log" 2>&1 &
+  pid=$!
+  until [ "$(psql_src postgres -A -t -c "SELECT count(*) FROM pg_stat_progress_copy")" -gt 0 ]; do
+    tries=$((tries + 1))
+    if ! kill -0 "$pid" 2>/dev/null || [ "$tries" -gt 600 ]; then break; fi
+    sleep 0.1
+  done
+  sleep 3
+  if ! "$pgsluice" throttle --target "$(dst_conn "$tgt")" --run last --pause >>"$log" 2>&1; then
+    flag "pgsluice throttle --pause exited with an error" "$log"
+    status=failed
+  else
+    sleep 2; at2=$(copy_progress)
+    sleep 5; at7=$(copy_progress)
+    say "    paused: COPY bytes in flight 2 s after the pause $at2, 7 s after it $at7"
+    "$pgsluice" throttle --target "$(dst_conn "$tgt")" --run last --resume >>"$log" 2>&1 \
+      || { flag "pgsluice throttle --resume exited with an error" "$log"; status=failed; }
+  fi
+  t_resume=$(now)
+  if wait "$pid"; then
+    t_end=$(now)
+    say "    resumed: finished $(elapsed "$t_resume" "$t_end") s later"
+    check_copy "$db" "$tgt" "pgsluice clone paused and resumed"
+    [ "$status" = ok ] && status=$copy_status
+  else
+    t_end=$(now)
+    flag "the paused pgsluice clone exited with an error" "$log"
+    status=failed
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$cap" "$at2" "$at7" "$(elapsed "$t_resume" "$t_end")" "$status" >>"$raw/pause.tsv"
+  drop_target "$tgt"
+}
+
+# rate_report NAME: the table on stdout, the JSON in the results (and latest-rate.json).
+rate_report() {
+  python3 - "$raw" "$results_dir" "$1" "$rate_cap" "$command_line" "$scale" "$jobs" <<'EOF'
+import json, os, shutil, statistics, sys
+raw, results, name, cap_text, command, scale, jobs = sys.argv[1:8]
+units = {"kB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+cap = int(cap_text[:-2]) * units[cap_text[-2:]]
+runs = []
+for line in open(os.path.join(raw, "rate.tsv")):
+    rnd, c, nbytes, secs, total, status = line.rstrip("\n").split("\t")
+    runs.append({"round": int(rnd), "max_rate": c, "bytes": int(nbytes), "data_seconds": float(secs),
+                 "seconds": float(total), "status": status,
+                 "bytes_per_second": int(nbytes) / float(secs) if float(secs) > 0 else 0})
+pauses = []
+for line in open(os.path.join(raw, "pause.tsv")):
+    c, at2, at7, after, status = line.rstrip("\n").split("\t")
+    pauses.append({"max_rate": c, "copy_bytes_2s_after_pause": at2, "copy_bytes_7s_after_pause": at7,
+                   "seconds_from_resume_to_end": float(after), "status": status,
+                   "stopped_within_2s": status == "ok" and at2 != "-" and at2 == at7})
+def median(cap_value):
+    ok = [r["bytes_per_second"] for r in runs if r["max_rate"] == cap_value and r["status"] == "ok"]
+    return statistics.median(ok) if ok else None
+capped, free = median(cap_text), median("0")
+ratio = capped / cap if capped else None
+targets = [
+    {"what": "clone --max-rate %s: data-step rate at most the cap + 10%%" % cap_text,
+     "value": ratio, "limit": 1.10, "met": ratio is not None and ratio <= 1.10},
+    {"what": "clone --max-rate %s: not idle, at least 90%% of the cap" % cap_text,
+     "value": ratio, "limit": 0.90, "met": ratio is not None and ratio >= 0.90},
+    {"what": "throttle --pause stops every row within 2 s",
+     "value": None, "limit": None, "met": bool(pauses) and all(p["stopped_within_2s"] for p in pauses)},
+]
+out = {"mode": "rate", "command": command, "scale": int(scale), "jobs": int(jobs), "max_rate": cap_text,
+       "max_rate_bytes_per_second": cap, "runs": runs, "pauses": pauses,
+       "median_bytes_per_second": {"capped": capped, "uncapped": free}, "targets": targets}
+os.makedirs(results, exist_ok=True)
+path = os.path.join(results, name + ".json")
+with open(path, "w") as f:
+    json.dump(out, f, indent=2)
+    f.write("\n")
+shutil.copyfile(path, os.path.join(results, "latest-rate.json"))
+mb = lambda v: "%.1f MB/s" % (v / 1048576) if v else "-"
+print("rate cap on the standard dataset at SCALE %s, --jobs %s (%s)" % (scale, jobs, path))
+print("  %-28s %s (median of %d)" % ("clone, no cap", mb(free), sum(1 for r in runs if r["max_rate"] == "0")))
+print("  %-28s %s (median of %d), %.2fx the cap" % ("clone --max-rate " + cap_text, mb(capped),
+      sum(1 for r in runs if r["max_rate"] == cap_text), ratio or 0))
+for p in pauses:
+    print("  %-28s 2 s after: %s; 7 s after: %s; resumed to the end in %.1f s" % (
+          "throttle --pause", p["copy_bytes_2s_after_pause"], p["copy_bytes_7s_after_pause"],
+          p["seconds_from_resume_to_end"]))
+for t in targets:
+    print("  %-4s %s%s" % ("PASS" if t["met"] else "FAIL", t["what"],
+          "" if t["value"] is None else " (%.2f)" % t["value"]))
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
 # Facts for the report: versions and settings.
 
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$raw/meta.tsv"; }
@@ -835,6 +980,20 @@ if [ "$run_scaling" = 1 ]; then
   done
   report scaling "$stamp-scaling"
   for s in "${scales_needed[@]}"; do psql_src postgres -c "DROP DATABASE \"s$s\"" >/dev/null; done
+fi
+
+if [ "$run_rate" = 1 ]; then
+  : >"$raw/rate.tsv"; : >"$raw/pause.tsv"
+  make_standard "rate" "$scale"
+  for ((round = 1; round <= rounds; round++)); do
+    say "rate: round $round of $rounds"
+    rate_clone rate "$round" 0 c_rate
+    rate_clone rate "$round" "$rate_cap" c_rate
+  done
+  say "rate: a clone at --max-rate $rate_cap, paused and resumed by pgsluice throttle"
+  rate_pause rate "$rate_cap" c_rate
+  rate_report "$stamp-rate-s$scale"
+  psql_src postgres -c 'DROP DATABASE rate' >/dev/null
 fi
 
 if [ "$run_standard" = 1 ]; then

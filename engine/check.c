@@ -26,7 +26,9 @@
 
 #include "engine/catalog.h"
 #include "engine/conn.h"
+#include "engine/log.h"
 #include "engine/sbuf.h"
+#include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/target.h"
 
@@ -1934,20 +1936,27 @@ done:
 }
 
 int
-check_before_run(const char *command, const check_options *opt, check_report **out, sl_err *err)
+check_before_run(const char *command, const check_options *opt, check_shown_fn shown, void *shown_arg,
+				 sl_err *err)
 {
+	check_report *found = NULL;
+	double		t = sched_now();
 	int			blockers;
 	sl_side		side = SIDE_LOCAL;
 	int			rc;
 
-	if ((rc = check_run(opt, out, err)) < 0)
-		return rc;
-	if ((blockers = check_count(*out, CHECK_BLOCKER)) == 0)
-		return 0;
+	if ((rc = check_run(opt, &found, err)) < 0)
+		goto done;
+	if (shown != NULL)
+		shown(found, shown_arg);
+	log_verbose("checks: %d blockers, %d warnings in %.2f s", check_count(found, CHECK_BLOCKER),
+				check_count(found, CHECK_WARNING), sched_now() - t);
+	if ((blockers = check_count(found, CHECK_BLOCKER)) == 0)
+		goto done;
 	/* the target's blockers first, as a target that is not ready exits as a target error */
-	for (int i = 0; i < (*out)->nfindings; i++)
+	for (int i = 0; i < found->nfindings; i++)
 	{
-		const check_finding *f = &(*out)->findings[i];
+		const check_finding *f = &found->findings[i];
 
 		if (f->severity != CHECK_BLOCKER)
 			continue;
@@ -1956,9 +1965,12 @@ check_before_run(const char *command, const check_options *opt, check_report **o
 		else if (f->where == CHECK_SOURCE && side != SIDE_TARGET)
 			side = SIDE_SOURCE;
 	}
-	if ((*out)->bad_usage)
+	if (found->bad_usage)
 		side = SIDE_USAGE;		/* as the run itself would have said */
-	return err_set(err, side, -ECANCELED, "%s is refused before it writes anything: %d %s in the way (listed "
-				   "above, each with its fix; \"pgsluice check\" with the same options lists them too)",
-				   command, blockers, PLURAL(blockers, "blocker is", "blockers are"));
+	rc = err_set(err, side, -ECANCELED, "%s is refused before it writes anything: %d %s in the way (listed "
+				 "above, each with its fix; \"pgsluice check\" with the same options lists them too)",
+				 command, blockers, PLURAL(blockers, "blocker is", "blockers are"));
+done:
+	check_report_destroy(found);
+	return rc;
 }

@@ -95,15 +95,19 @@ typedef struct check_options
  */
 int			check_run(const check_options *opt, check_report **out, sl_err *err);
 
+/* Shown the findings of the checks a command runs first (check_before_run). */
+typedef void (*check_shown_fn) (const check_report *findings, void *arg);
+
 /*
  * The checks a command runs before it writes anything, the options of the
- * run in opt (source or target NULL: that side is not checked).  0 when
- * nothing blocks the run; else the error that refuses it, on the side of
- * its blockers, and the report's blockers say what and how to fix it.
- * *out gets the report as check_run gives it.
+ * run in opt (source or target NULL: that side is not checked); shown (when
+ * not NULL) is given the findings, blockers and warnings, before the report
+ * is freed.  0 when nothing blocks the run; else the error that refuses it,
+ * -ECANCELED on the side of its blockers, whose findings say what and how
+ * to fix it.
  */
-int			check_before_run(const char *command, const check_options *opt, check_report **out,
-							 sl_err *err);
+int			check_before_run(const char *command, const check_options *opt, check_shown_fn shown,
+							 void *shown_arg, sl_err *err);
 
 void		check_report_destroy(check_report *r);
 

@@ -811,8 +811,6 @@ static int
 check_first(const clone_options *opt, const cat_filter *filter, bool data_only, clone_report *r, sl_err *err)
 {
 	check_options copt = {0};
-	check_report *found = NULL;
-	double		t = sched_now();
 	int			rc;
 
 	copt.source = opt->source;
@@ -828,13 +826,8 @@ check_first(const clone_options *opt, const cat_filter *filter, bool data_only, 
 	copt.state_schema = opt->state_schema;
 	copt.filter = filter;
 	copt.recorded = opt->resume != NULL;
-	rc = check_before_run("the clone", &copt, &found, err);
+	rc = check_before_run("the clone", &copt, opt->on_check, opt->on_check_arg, err);
 	r->refused = rc == -ECANCELED;
-	if (found != NULL && opt->on_check != NULL)
-		opt->on_check(found, opt->on_check_arg);
-	log_verbose("checks: %d blockers, %d warnings in %.2f s", found ? check_count(found, CHECK_BLOCKER) : 0,
-				found ? check_count(found, CHECK_WARNING) : 0, sched_now() - t);
-	check_report_destroy(found);
 	return rc;
 }
 
@@ -1289,7 +1282,6 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 	r->best_effort = run.best_effort;
 	{
 		check_options copt = {0};
-		check_report *found = NULL;
 
 		/* what this process needs to load the run's tables: it creates nothing */
 		copt.source = source;
@@ -1301,11 +1293,8 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		copt.filter = r->filter;
 		copt.recorded = true;
 		copt.loads_only = true;
-		rc = check_before_run("the worker", &copt, &found, err);
+		rc = check_before_run("the worker", &copt, opt->on_check, opt->on_check_arg, err);
 		r->refused = rc == -ECANCELED;
-		if (found != NULL && opt->on_check != NULL)
-			opt->on_check(found, opt->on_check_arg);
-		check_report_destroy(found);
 		if (rc < 0)
 			goto done;
 	}

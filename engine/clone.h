@@ -75,7 +75,7 @@ typedef struct clone_options
 								 * -1: not given, the run's record keeps its own */
 	bool		keep_record;	/* keep a finished run's record on the target */
 	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
-	void		(*on_check) (const check_report *findings, void *arg);
+	check_shown_fn on_check;
 	void	   *on_check_arg;
 } clone_options;
 

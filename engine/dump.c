@@ -329,7 +329,6 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		goto done;
 	{
 		check_options copt = {0};
-		check_report *found = NULL;
 
 		/* what pgsluice check finds on the source alone (it reads the source, writes no server) */
 		copt.source = opt->source;
@@ -338,10 +337,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		copt.pg_bindir = opt->pg_bindir;
 		copt.state_schema = "";
 		copt.filter = opt->filter;
-		rc = check_before_run("the dump", &copt, &found, err);
-		if (found != NULL && opt->on_check != NULL)
-			opt->on_check(found, opt->on_check_arg);
-		check_report_destroy(found);
+		rc = check_before_run("the dump", &copt, opt->on_check, opt->on_check_arg, err);
 		if (rc < 0)
 			goto done;
 	}

@@ -55,7 +55,7 @@ typedef struct dump_options
 	io_loop_kind io_kind;		/* socket waits and file writes: io_uring or the fallback */
 	bool		via_libpq;
 	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
-	void		(*on_check) (const check_report *findings, void *arg);
+	check_shown_fn on_check;
 	void	   *on_check_arg;
 } dump_options;
 

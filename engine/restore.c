@@ -686,7 +686,6 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		goto done;
 	{
 		check_options copt = {0};
-		check_report *found = NULL;
 
 		copt.target = opt->target;
 		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
@@ -697,11 +696,8 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		copt.recorded = opt->resume != NULL;
 		copt.roles = m->has_roles ? m->roles : NULL;
 		copt.nroles = m->nroles;
-		rc = check_before_run("the restore", &copt, &found, err);
+		rc = check_before_run("the restore", &copt, opt->on_check, opt->on_check_arg, err);
 		refused = rc == -ECANCELED;
-		if (found != NULL && opt->on_check != NULL)
-			opt->on_check(found, opt->on_check_arg);
-		check_report_destroy(found);
 		if (rc < 0)
 			goto done;
 	}

@@ -27,7 +27,7 @@ typedef struct restore_options
 								 * (0: none); -1: not given, the record's */
 	bool		keep_record;	/* keep a finished run's record on the target */
 	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
-	void		(*on_check) (const check_report *findings, void *arg);
+	check_shown_fn on_check;
 	void	   *on_check_arg;
 } restore_options;
 

@@ -141,20 +141,30 @@ state_exists(state *st, sl_err *err)
 /* Serialises the processes that create, fill and drop the state schema on one target. */
 #define STATE_LOCK "SELECT pg_catalog.pg_advisory_xact_lock(7362198405511);"
 
+int
+state_layout(state *st, int *version, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	rc = run_sql(st, "SELECT coalesce(pg_catalog.max(version), 1) FROM %s.pgsluice_state_version", 0, NULL, &res,
+				 "could not read the state schema's version on the target", err);
+	if (rc < 0)
+		return rc;
+	*version = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 /* Refuses a layout newer than this pgsluice's. */
 static int
 check_version(state *st, sl_err *err)
 {
-	PGresult   *res = NULL;
 	int			found;
 	int			rc;
 
-	rc = run_sql(st, "SELECT pg_catalog.max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
-				 "could not read the state schema's version on the target", err);
-	if (rc < 0)
+	if ((rc = state_layout(st, &found, err)) < 0)
 		return rc;
-	found = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	if (found > STATE_VERSION)
 		return err_set(err, SIDE_TARGET, -EPROTO,
 					   "the state schema %s on the target has layout %d, newer than this pgsluice's "
@@ -171,18 +181,11 @@ check_version(state *st, sl_err *err)
 static int
 upgrade_layout(state *st, sl_err *err)
 {
-	PGresult   *res = NULL;
 	int			found;
 	int			rc;
 
-	rc = run_sql(st, "SELECT pg_catalog.max(version) FROM %s.pgsluice_state_version", 0, NULL, &res,
-				 "could not read the state schema's version on the target", err);
-	if (rc < 0)
+	if ((rc = state_layout(st, &found, err)) < 0 || found >= 2)
 		return rc;
-	found = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (found >= 2)
-		return 0;
 	return run_sql(st,
 				   "ALTER TABLE %s.run ADD COLUMN IF NOT EXISTS max_rate bigint NOT NULL DEFAULT 0,"
 				   "  ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false;"
@@ -405,20 +408,6 @@ state_run_create(state *st, state_run *run, const char *options_json, sl_err *er
 	return 0;
 }
 
-int
-state_layout(state *st, int *version, sl_err *err)
-{
-	PGresult   *res;
-	int			rc;
-
-	rc = run_sql(st, "SELECT coalesce(pg_catalog.max(version), 1) FROM %s.pgsluice_state_version", 0, NULL, &res,
-				 "could not read the state schema's version on the target", err);
-	if (rc < 0)
-		return rc;
-	*version = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
 
 /* The run's live processes, where the layout has them (2 on). */
 static int
