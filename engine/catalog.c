@@ -411,7 +411,24 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 					"  FROM idx ORDER BY indrelid, indisprimary DESC, all_not_null DESC,"
 					"           indnkeyatts, indexrelid)"
 					" SELECT b.indrelid, b.indisprimary, pg_catalog.quote_ident(a.attname),"
-					"        pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull"
+					/*
+					 * The type boundaries are cast to: a domain's base type (through
+					 * domains over domains, with the typmod the chain gives it), since
+					 * a cast to the domain runs its CHECK constraints, which may call
+					 * functions of the domain's owner in our sessions.
+					 */
+					"        (WITH RECURSIVE d(oid, base, typmod, depth) AS ("
+					"           SELECT a.atttypid, ty.typbasetype, a.atttypmod, 0"
+					"           FROM pg_catalog.pg_type ty WHERE ty.oid = a.atttypid"
+					"           UNION ALL"
+					"           SELECT d.base, ty.typbasetype,"
+					"                  CASE WHEN d.typmod <> -1 THEN d.typmod ELSE dt.typtypmod END, d.depth + 1"
+					"           FROM d JOIN pg_catalog.pg_type dt ON dt.oid = d.oid"
+					"           JOIN pg_catalog.pg_type ty ON ty.oid = d.base"
+					"           WHERE d.base <> 0 AND d.depth < 32)"
+					"         SELECT pg_catalog.format_type(d.oid, d.typmod) FROM d"
+					"         ORDER BY d.depth DESC LIMIT 1),"
+					"        a.attnotnull"
 					" FROM best b JOIN pg_catalog.pg_index i ON i.indexrelid = b.indexrelid"
 					" CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
 					" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"

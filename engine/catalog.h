@@ -47,7 +47,7 @@ typedef enum cat_key_kind
 typedef struct cat_key_column
 {
 	char	   *name;			/* quoted identifier */
-	char	   *type;			/* format_type(), used to cast boundaries */
+	char	   *type;			/* format_type() of the type, or of a domain's base type: what boundaries are cast to */
 	bool		not_null;
 } cat_key_column;
 

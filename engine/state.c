@@ -58,6 +58,8 @@ exec_params(state *st, const char *sql, int nparams, const char *const *params, 
 	ExecStatusType status;
 	int			rc;
 
+	if (res != NULL)
+		*res = NULL;
 	/* the chunks' records go with their rows: a stalled target must not hold them up */
 	if ((rc = conn_run(st->conn, SIDE_TARGET, sql, nparams, params, &r, err)) < 0)
 		return rc;

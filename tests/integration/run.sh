@@ -1812,6 +1812,39 @@ EOF
   [ "$(psql_dst dst_w3 -c "SELECT count(*) FROM pgsluice.run")" = 0 ] || fail "the planted run table got a row"
   [ "$(psql_dst dst_w3 -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                            WHERE n.nspname = 'public'")" = 0 ] || fail "the refused clone wrote into dst_w3"
+
+  # A domain whose CHECK calls a function of its owner's: a cast to the domain runs it, so the
+  # sessions that only read (plan, verify, dump) cast key boundaries to the base type. (Loading
+  # such rows runs the CHECK on the target, as any load does: the copy here is the owner's.)
+  psql_src postgres -c "DROP DATABASE IF EXISTS hostile_chk" -c "CREATE DATABASE hostile_chk OWNER mallory" \
+    || fail "could not create hostile_chk"
+  psql_dst postgres -c "DROP DATABASE IF EXISTS dst_w4" -c "CREATE DATABASE dst_w4 OWNER mallory" \
+    || fail "could not create dst_w4"
+  "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$(src_conn hostile_chk) user=mallory" >/dev/null <<EOF \
+    || fail "could not plant the checked domain"
+CREATE TABLE public.trace_dir (path text NOT NULL);
+INSERT INTO public.trace_dir VALUES ('$case_dir/trace');
+$(sed -n '/^CREATE FUNCTION public.planted/,/^END \$f\$;/p' "$here/hostile.sql")
+CREATE FUNCTION public.dcheck(bigint) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+  AS \$f\$ BEGIN PERFORM public.planted('domain_check'); RETURN \$1 > -1000000; END \$f\$;
+CREATE DOMAIN public.dchecked AS bigint CHECK (public.dcheck(VALUE));
+CREATE DOMAIN public.dchecked2 AS public.dchecked;
+CREATE TABLE public.by_checked (k public.dchecked2 PRIMARY KEY, v text);
+INSERT INTO public.by_checked SELECT i, pg_catalog.repeat('c', 200) FROM pg_catalog.generate_series(1, 4000) i;
+EOF
+  "$pg_dump_bin" -d "$(src_conn hostile_chk)" --no-owner | "$psql_bin" -X -q -v ON_ERROR_STOP=1 \
+    -d "$(dst_conn dst_w4) user=mallory" >/dev/null || fail "could not copy hostile_chk as its owner"
+  rm -f "$case_dir/trace"/*
+  sluice plan --source "$(src_conn hostile_chk)" --jobs 2 --chunk-size 64kB --split-all \
+    || fail "pgsluice plan of hostile_chk exited with status $?"
+  grep -q 'by_checked .* key ' "$case_dir/out" || fail "the plan does not split by_checked by its key"
+  sluice verify --source "$(src_conn hostile_chk)" --target "$(dst_conn dst_w4)" --jobs 2 --chunk-size 64kB \
+    || fail "pgsluice verify of hostile_chk exited with status $? (want 0)"
+  rm -rf "$case_dir/dump_chk"
+  sluice dump --source "$(src_conn hostile_chk)" --dir "$case_dir/dump_chk" --jobs 2 --chunk-size 64kB \
+    || fail "pgsluice dump of hostile_chk exited with status $?"
+  no_trace "plan, verify and dump of a table keyed by a checked domain"
+  grep -q "'::bigint" "$case_dir/dump_chk/manifest.json" || fail "the dump's ranges do not cast to the base type"
 }
 
 # extra_cluster_start DIR PORT [NAME=VALUE...]: a cluster of a case's own, with the settings
