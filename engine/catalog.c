@@ -379,6 +379,37 @@ load_columns(PGconn *conn, catalog *cat, sl_err *err)
 	return rc;
 }
 
+/* Frees t's key columns: t has no usable key. */
+static void
+drop_keys(cat_table *t)
+{
+	for (int k = 0; k < t->nkeys; k++)
+	{
+		free(t->keys[k].name);
+		free(t->keys[k].type);
+		free(t->keys[k].op_schema);
+	}
+	free(t->keys);
+	t->keys = NULL;
+	t->nkeys = 0;
+	t->key_kind = KEY_NONE;
+}
+
+/*
+ * True when every key column is ordered by operators of one schema: a row
+ * comparison names one operator for all its columns.  A key of, say, citext
+ * and int (public's and pg_catalog's) is not usable as one: the table goes by
+ * heap pages instead, which is correct for any key.
+ */
+static bool
+same_op_schema(const cat_table *t)
+{
+	for (int k = 0; k < t->nkeys; k++)
+		if (t->keys[k].op_schema == NULL || strcmp(t->keys[k].op_schema, t->keys[0].op_schema) != 0)
+			return false;
+	return true;
+}
+
 static int
 load_keys(PGconn *conn, catalog *cat, sl_err *err)
 {
@@ -411,27 +442,45 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 					"  FROM idx ORDER BY indrelid, indisprimary DESC, all_not_null DESC,"
 					"           indnkeyatts, indexrelid)"
 					" SELECT b.indrelid, b.indisprimary, pg_catalog.quote_ident(a.attname),"
-					/*
-					 * The type boundaries are cast to: a domain's base type (through
-					 * domains over domains, with the typmod the chain gives it), since
-					 * a cast to the domain runs its CHECK constraints, which may call
-					 * functions of the domain's owner in our sessions.
-					 */
-					"        (WITH RECURSIVE d(oid, base, typmod, depth) AS ("
-					"           SELECT a.atttypid, ty.typbasetype, a.atttypmod, 0"
-					"           FROM pg_catalog.pg_type ty WHERE ty.oid = a.atttypid"
-					"           UNION ALL"
-					"           SELECT d.base, ty.typbasetype,"
-					"                  CASE WHEN d.typmod <> -1 THEN d.typmod ELSE dt.typtypmod END, d.depth + 1"
-					"           FROM d JOIN pg_catalog.pg_type dt ON dt.oid = d.oid"
-					"           JOIN pg_catalog.pg_type ty ON ty.oid = d.base"
-					"           WHERE d.base <> 0 AND d.depth < 32)"
-					"         SELECT pg_catalog.format_type(d.oid, d.typmod) FROM d"
-					"         ORDER BY d.depth DESC LIMIT 1),"
-					"        a.attnotnull"
+					"        pg_catalog.format_type(kt.oid, kt.typmod), a.attnotnull, kt.op_schema"
 					" FROM best b JOIN pg_catalog.pg_index i ON i.indexrelid = b.indexrelid"
 					" CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)"
 					" JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+					/*
+					 * kt: the type boundaries are cast to, a domain's base type
+					 * (through domains over domains, with the typmod the chain gives
+					 * it), since a cast to the domain runs its CHECK constraints,
+					 * which may call functions of the domain's owner in our sessions;
+					 * and the schema of the operators that order it, those of its
+					 * default btree operator class (only a superuser makes one, as an
+					 * extension's script does): citext's are in its extension's
+					 * schema, and pg_catalog's would compare citext as text.  No such
+					 * class for the type itself (varchar, an enum, an array): the
+					 * server finds the polymorphic or binary-compatible one, in
+					 * pg_catalog.
+					 */
+					" CROSS JOIN LATERAL ("
+					"   WITH RECURSIVE d(oid, base, typmod, depth) AS ("
+					"     SELECT a.atttypid, ty.typbasetype, a.atttypmod, 0"
+					"     FROM pg_catalog.pg_type ty WHERE ty.oid = a.atttypid"
+					"     UNION ALL"
+					"     SELECT d.base, ty.typbasetype,"
+					"            CASE WHEN d.typmod <> -1 THEN d.typmod ELSE dt.typtypmod END, d.depth + 1"
+					"     FROM d JOIN pg_catalog.pg_type dt ON dt.oid = d.oid"
+					"     JOIN pg_catalog.pg_type ty ON ty.oid = d.base"
+					"     WHERE d.base <> 0 AND d.depth < 32)"
+					"   SELECT d.oid, d.typmod,"
+					"          coalesce((SELECT pg_catalog.quote_ident(n.nspname)"
+					"                    FROM pg_catalog.pg_opclass oc"
+					"                    JOIN pg_catalog.pg_am oam ON oam.oid = oc.opcmethod AND oam.amname = 'btree'"
+					"                    JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily"
+					"                     AND ao.amoplefttype = oc.opcintype AND ao.amoprighttype = oc.opcintype"
+					"                     AND ao.amopstrategy = 4"
+					"                    JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr AND o.oprname = '>='"
+					"                    JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"
+					"                    WHERE oc.opcdefault AND oc.opcintype = d.oid LIMIT 1),"
+					"                   'pg_catalog') AS op_schema"
+					"   FROM d ORDER BY d.depth DESC LIMIT 1) kt"
 					" WHERE k.ord <= b.indnkeyatts"
 					" ORDER BY b.indrelid, k.ord");
 	rc = conn_query_sbuf(conn, cat->side, &sql, &res, err);
@@ -453,7 +502,10 @@ load_keys(PGconn *conn, catalog *cat, sl_err *err)
 				t->keys[i].name = dup_value(res, row + i, 2);
 				t->keys[i].type = dup_value(res, row + i, 3);
 				t->keys[i].not_null = bool_value(res, row + i, 4);
+				t->keys[i].op_schema = dup_value(res, row + i, 5);
 			}
+			if (!same_op_schema(t))
+				drop_keys(t);
 		}
 		row += n;
 	}
@@ -731,14 +783,9 @@ catalog_destroy(catalog *cat)
 			free(t->cols[c].name);
 			free(t->cols[c].type);
 		}
-		for (int k = 0; k < t->nkeys; k++)
-		{
-			free(t->keys[k].name);
-			free(t->keys[k].type);
-		}
+		drop_keys(t);
 		free(t->cols);
 		free(t->shapes);
-		free(t->keys);
 		free(t->qname);
 		free(t->text_reason);
 	}

@@ -49,6 +49,7 @@ typedef struct cat_key_column
 	char	   *name;			/* quoted identifier */
 	char	   *type;			/* format_type() of the type, or of a domain's base type: what boundaries are cast to */
 	bool		not_null;
+	char	   *op_schema;		/* quoted schema of the operators that order it (pg_catalog, or an extension's) */
 } cat_key_column;
 
 typedef struct cat_table

@@ -72,6 +72,8 @@ plan_key_predicate(sbuf *out, const cat_key_column *keys, int nkeys,
 				   const char *lower, const char *upper)
 {
 	const char *and = "";
+	/* the key's own operators, by their schema (the catalog gives one for all its columns) */
+	const char *ops = nkeys > 0 && keys[0].op_schema != NULL ? keys[0].op_schema : "pg_catalog";
 
 	/*
 	 * A row comparison is decided by its first unequal column, so a NULL in a
@@ -90,14 +92,14 @@ plan_key_predicate(sbuf *out, const cat_key_column *keys, int nkeys,
 	{
 		sbuf_append(out, and);
 		key_tuple(out, keys, nkeys);
-		sbuf_printf(out, " OPERATOR(pg_catalog.>=) %s", lower);
+		sbuf_printf(out, " OPERATOR(%s.>=) %s", ops, lower);
 		and = " AND ";
 	}
 	if (upper != NULL)
 	{
 		sbuf_append(out, and);
 		key_tuple(out, keys, nkeys);
-		sbuf_printf(out, " OPERATOR(pg_catalog.<) %s", upper);
+		sbuf_printf(out, " OPERATOR(%s.<) %s", ops, upper);
 		and = " AND ";
 	}
 	if (and[0] == '\0')

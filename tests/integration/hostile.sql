@@ -36,6 +36,13 @@ INSERT INTO public.by_enum
   FROM pg_catalog.generate_series(1, 4000) i;
 INSERT INTO public.by_text_name
   SELECT 'name-' || i, pg_catalog.repeat('n', 200) FROM pg_catalog.generate_series(1, 4000) i;
+-- A key whose operators are an extension's, not pg_catalog's (citext is a trusted extension,
+-- which the database's owner may create): compared as text, its ranges would overlap.
+CREATE EXTENSION citext WITH SCHEMA public;
+CREATE TABLE public.by_citext (k public.citext PRIMARY KEY, v text);
+INSERT INTO public.by_citext
+  SELECT CASE WHEN i % 2 = 0 THEN 'K' ELSE 'k' END || pg_catalog.lpad(i::text, 6, '0'), pg_catalog.repeat('t', 200)
+  FROM pg_catalog.generate_series(1, 4000) i;
 CREATE SEQUENCE public.hostile_seq;
 SELECT pg_catalog.setval('public.hostile_seq', 42);
 

@@ -11,7 +11,7 @@
 #include "engine/drill.h"
 
 static cat_column cols[] = {{"id", "integer", 23, NULL}, {"v", "text", 25, NULL}, {"w", "text", 25, NULL}};
-static cat_key_column id_key[] = {{"id", "integer", true}};
+static cat_key_column id_key[] = {{"id", "integer", true, "pg_catalog"}};
 static const cat_table keyed = {.qname = "public.t", .ncols = 3, .cols = cols,
 	.key_kind = KEY_PRIMARY, .nkeys = 1, .keys = id_key};
 static const cat_table keyless = {.qname = "public.k", .ncols = 3, .cols = cols};

@@ -8,8 +8,8 @@
 
 #include "engine/plan.h"
 
-static cat_key_column int_key[] = {{"id", "bigint", true}};
-static cat_key_column pair_key[] = {{"a", "integer", true}, {"\"b c\"", "text", false}};
+static cat_key_column int_key[] = {{"id", "bigint", true, "pg_catalog"}};
+static cat_key_column pair_key[] = {{"a", "integer", true, "pg_catalog"}, {"\"b c\"", "text", false, "pg_catalog"}};
 
 static char *
 key_pred(const cat_key_column *keys, int n, const char *lower, const char *upper)
@@ -20,6 +20,15 @@ key_pred(const cat_key_column *keys, int n, const char *lower, const char *upper
 	plan_key_predicate(&out, keys, n, lower, upper);
 	cr_assert(!sbuf_failed(&out));
 	return sbuf_take(&out);
+}
+
+Test(plan, a_key_of_an_extension_type_compares_with_its_operators, .timeout = 10)
+{
+	const cat_key_column citext_key[] = {{"k", "public.citext", true, "public"}};
+	char	   *p = key_pred(citext_key, 1, "'a'::public.citext", "'m'::public.citext");
+
+	cr_assert_str_eq(p, "k OPERATOR(public.>=) 'a'::public.citext AND k OPERATOR(public.<) 'm'::public.citext");
+	free(p);
 }
 
 Test(plan, single_key_range_is_half_open, .timeout = 10)
