@@ -330,12 +330,27 @@ state_prepare(state *st, sl_err *err)
 int
 state_attach(state *st, sl_err *err)
 {
+	int			version;
 	int			rc;
 
 	if ((rc = state_exists(st, err)) <= 0)
 		return rc;
-	if (check_owners(st, err) < 0 || check_version(st, err) < 0)
+	if (check_owners(st, err) < 0 || check_version(st, err) < 0 || state_layout(st, &version, err) < 0)
 		return err->code;
+	if (version < STATE_VERSION)
+	{
+		/* a run recorded by an older pgsluice goes on with what this one needs: the cap, the processes */
+		if ((rc = conn_exec_watched(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
+			return rc;
+		if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
+						  err)) < 0 ||
+			(rc = upgrade_layout(st, err)) < 0 ||
+			(rc = conn_exec_watched(st->conn, SIDE_TARGET, "COMMIT", err)) < 0)
+		{
+			PQclear(PQexec(st->conn, "ROLLBACK"));
+			return rc;
+		}
+	}
 	return 1;
 }
 

@@ -1611,6 +1611,27 @@ SQL
     || fail "the state schema was not brought to layout 2"
   [ "$(psql_dst rate_old -c "SELECT string_agg(id || ':' || max_rate || ':' || paused, ' ' ORDER BY id) FROM pgsluice.run")" \
     = "1:0:false 2:0:false" ] || fail "the runs' records after the layout change are not as expected"
+
+  # a run an older pgsluice recorded (layout 1), interrupted, goes on with this one
+  create_dst rate_resume
+  echo "+ pgsluice clone --source rate --target rate_resume --max-rate 5MB &  (then SIGINT)"
+  "$bin" clone --source "$(src_conn rate)" --target "$(dst_conn rate_resume)" --jobs 2 --chunk-size 4MB \
+    --split-all --max-rate 5MB --progress-interval 0 >"$case_dir/resume.out" 2>"$case_dir/err" &
+  clone_pid=$!
+  wait_for rate_resume "SELECT count(*) > 0 FROM pgsluice.chunk WHERE status = 'done'"
+  kill -INT "$clone_pid"
+  status=0
+  wait "$clone_pid" || status=$?
+  clone_pid=""
+  [ "$status" -eq 5 ] || fail "the interrupted clone exited with status $status (want 5)"
+  psql_dst rate_resume -c "DROP TABLE pgsluice.process" \
+    -c "ALTER TABLE pgsluice.run DROP COLUMN max_rate, DROP COLUMN paused" \
+    -c "UPDATE pgsluice.pgsluice_state_version SET version = 1" >/dev/null || fail "could not make the record layout 1"
+  sluice clone --resume last --source "$(src_conn rate)" --target "$(dst_conn rate_resume)" --jobs 2 --keep-record \
+    || fail "the resume of a layout 1 run exited with status $?"
+  expect_identical rate rate_resume
+  [ "$(psql_dst rate_resume -c "SELECT max(version) FROM pgsluice.pgsluice_state_version")" = 2 ] \
+    || fail "the resume did not bring the state schema to layout 2"
 }
 
 case_h() {   # --best-effort: no shared snapshot
