@@ -895,7 +895,8 @@ check_target_privileges(check_ctx *c)
 	sbuf_reset(&sql);
 	if (rc < 0)
 		goto done;
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+	/* a resumed run's record is there already, and its schema step made what it needed */
+	if (!c->opt->recorded && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
 	{
 		snprintf(summary, sizeof(summary), "user \"%s\" has no CREATE privilege on database \"%s\" of the "
 				 "target: the run is recorded there, in schema \"%s\", which it creates%s", c->dst.user,
@@ -925,7 +926,7 @@ loads:
 			goto done;
 		problems += rc;
 	}
-	else if (!c->opt->data_only && !c->opt->loads_only && c->schemas != NULL)
+	else if (!c->opt->data_only && !c->opt->loads_only && !c->opt->recorded && c->schemas != NULL)
 	{
 		/* the schema step creates objects in the source's schemas that the target has already */
 		sbuf_append(&sql, "SELECT n.nspname FROM pg_catalog.pg_namespace n"
@@ -1679,15 +1680,23 @@ check_settings(check_ctx *c)
 static void
 slots_finding(check_ctx *c, const server *s, check_where where, int need, const char *who)
 {
-	int			free_slots = check_free_slots(&s->slots);
+	check_slots slots = s->slots;
+	int			held = (where != CHECK_TARGET ? c->opt->held_source : 0) +
+		(where != CHECK_SOURCE ? c->opt->held_target : 0);
+	int			free_slots;
 	int			per_job = where == CHECK_BOTH ? 2 : 1;
 	int			fixed = need - per_job * c->opt->jobs;
 	char		limits[256];
 	char		summary[1024];
 	char		fix[1024];
 
-	snprintf(limits, sizeof(limits), "max_connections %d, %d other session%s%s%s%s", s->slots.max_connections,
-			 s->slots.others, PLURAL(s->slots.others, "", "s"), s->slots.reserved > 0 ? ", slots reserved for superusers" : "",
+	/* the run's own sessions open now are among those it needs, not others' */
+	slots.others = slots.others > held ? slots.others - held : 0;
+	slots.role_sessions = slots.role_sessions > held ? slots.role_sessions - held : 0;
+	slots.database_sessions = slots.database_sessions > held ? slots.database_sessions - held : 0;
+	free_slots = check_free_slots(&slots);
+	snprintf(limits, sizeof(limits), "max_connections %d, %d other session%s%s%s%s", slots.max_connections,
+			 slots.others, PLURAL(slots.others, "", "s"), slots.reserved > 0 ? ", slots reserved for superusers" : "",
 			 s->slots.role_limit >= 0 && !s->superuser ? ", the role's connection limit" : "",
 			 s->slots.database_limit >= 0 && !s->superuser ? ", the database's connection limit" : "");
 	if (where == CHECK_BOTH)
@@ -1717,7 +1726,7 @@ check_connections(check_ctx *c)
 	char		src_who[256];
 	char		dst_who[256];
 	char		both_who[256];
-	int			extra = c->opt->data_only ? 1 : 2;
+	int			extra = c->opt->data_only || c->opt->loads_only ? 1 : 2;	/* pg_dump's? */
 
 	/*
 	 * The target also has the session that reads the run's rate and pause
@@ -1728,7 +1737,7 @@ check_connections(check_ctx *c)
 	int			dst_extra = 2;
 
 	snprintf(src_who, sizeof(src_who), "%d workers%s the snapshot's session%s", c->opt->jobs,
-			 c->opt->data_only ? " and" : ",", c->opt->data_only ? "" : " and pg_dump's");
+			 extra == 1 ? " and" : ",", extra == 1 ? "" : " and pg_dump's");
 	if (c->opt->data_only)
 		snprintf(dst_who, sizeof(dst_who), "%d workers, the control session and the one that reads "
 				 "the run's rate", c->opt->jobs);

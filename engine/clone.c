@@ -826,6 +826,8 @@ check_first(const clone_options *opt, const cat_filter *filter, bool data_only, 
 	copt.state_schema = opt->state_schema;
 	copt.filter = filter;
 	copt.recorded = opt->resume != NULL;
+	copt.held_source = 1;		/* the snapshot's session */
+	copt.held_target = 1;		/* the control session */
 	rc = check_before_run("the clone", &copt, opt->on_check, opt->on_check_arg, err);
 	r->refused = rc == -ECANCELED;
 	return rc;
@@ -1293,6 +1295,8 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		copt.filter = r->filter;
 		copt.recorded = true;
 		copt.loads_only = true;
+		copt.held_source = 1;
+		copt.held_target = 1;
 		rc = check_before_run("the worker", &copt, opt->on_check, opt->on_check_arg, err);
 		r->refused = rc == -ECANCELED;
 		if (rc < 0)

@@ -337,6 +337,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		copt.pg_bindir = opt->pg_bindir;
 		copt.state_schema = "";
 		copt.filter = opt->filter;
+		copt.held_source = 1;	/* the snapshot's session */
 		rc = check_before_run("the dump", &copt, opt->on_check, opt->on_check_arg, err);
 		if (rc < 0)
 			goto done;

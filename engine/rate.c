@@ -260,9 +260,22 @@ poll_once(sl_err *err)
 	return 0;
 }
 
+/*
+ * A poll that failed because the run's record is gone (its row, the process
+ * table's reference to it, the tables or the schema): the run finished.
+ */
+static bool
+run_removed(int rc, const sl_err *err)
+{
+	return rc == -ENOENT || strcmp(err->sqlstate, "23503") == 0 || strcmp(err->sqlstate, "42P01") == 0 ||
+		strcmp(err->sqlstate, "3F000") == 0;
+}
+
 static void *
 watch_main(void *arg)
 {
+	int			rc;
+
 	(void) arg;
 	log_set_thread("throttle");
 	while (!atomic_load(&watch.stop))
@@ -280,7 +293,14 @@ watch_main(void *arg)
 			break;
 		err_clear(&err);
 		/* a target that went away: the workers will say so; the cap and pause stay as they were */
-		if (poll_once(&err) < 0)
+		if ((rc = poll_once(&err)) < 0 && run_removed(rc, &err))
+		{
+			/* the process that finished the run removed its record: nothing left to obey */
+			log_verbose("run %lld: its record is gone from the target; no more rate or pause to read",
+						(long long) watch.run_id);
+			break;
+		}
+		if (rc < 0)
 		{
 			if (!watch.failing)
 				log_warning("%s; the run's rate and pause stay as they were until it can be read",

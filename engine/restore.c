@@ -696,6 +696,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		copt.recorded = opt->resume != NULL;
 		copt.roles = m->has_roles ? m->roles : NULL;
 		copt.nroles = m->nroles;
+		copt.held_target = 1;	/* the control session */
 		rc = check_before_run("the restore", &copt, opt->on_check, opt->on_check_arg, err);
 		refused = rc == -ECANCELED;
 		if (rc < 0)

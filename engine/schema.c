@@ -56,6 +56,7 @@ typedef struct child_watch
 	pid_t		pid;
 	const char *output;			/* a file it writes, or NULL */
 	PGconn	   *conn;			/* owned; NULL: no watchdog */
+	const char *conninfo;		/* to open conn again once, when it is lost */
 	char	   *query;			/* counts its working sessions; malloc()ed */
 	sl_side		side;
 	double		moved;			/* last progress seen */
@@ -241,13 +242,36 @@ file_size(const char *path)
 static int
 sessions_working(child_watch *cw)
 {
-	PGresult   *res;
+	PGresult   *res = NULL;
 	sl_err		err;
 	int			working;
 
 	err_clear(&err);
-	if (conn_run(cw->conn, cw->side, cw->query, 0, NULL, &res, &err) < 0 ||
-		PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (conn_run(cw->conn, cw->side, cw->query, 0, NULL, &res, &err) < 0 &&
+		(err_is_set(&err) || PQstatus(cw->conn) == CONNECTION_BAD) && cw->conninfo != NULL)
+	{
+		/*
+		 * The watchdog's own session may be the one that went (ended by an
+		 * administrator, idle_session_timeout): ask again on a new one, once;
+		 * only a server that cannot be reached at all shows nothing working.
+		 */
+		PGconn	   *again = NULL;
+		const char *conninfo = cw->conninfo;
+
+		log_verbose("the session that watches a child on the %s was lost (%s): opening another",
+					err_side_name(cw->side), err.msg);
+		cw->conninfo = NULL;
+		err_clear(&err);
+		if (conn_open(&again, conninfo, cw->side, NULL, &err) == 0)
+		{
+			conn_close(&cw->conn);
+			cw->conn = again;
+			err_clear(&err);
+			res = NULL;
+			(void) conn_run(cw->conn, cw->side, cw->query, 0, NULL, &res, &err);
+		}
+	}
+	if (err_is_set(&err) || res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		bool		lost = err_is_set(&err) || PQstatus(cw->conn) == CONNECTION_BAD;
 
@@ -384,6 +408,7 @@ run_child(const schema_options *opt, char *const argv[], const char *password, c
 
 	cw.pid = pid;
 	cw.output = output;
+	cw.conninfo = conninfo;
 	cw.side = side;
 	cw.moved = sched_now();
 	if (conn_stall_timeout() > 0)
@@ -397,7 +422,7 @@ run_child(const schema_options *opt, char *const argv[], const char *password, c
 		/* its working sessions; without track_activities none shows its state, and -1 says so */
 		else if ((lit = PQescapeLiteral(cw.conn, appname, strlen(appname))) == NULL ||
 				 asprintf(&cw.query, "SELECT CASE WHEN pg_catalog.current_setting('track_activities')::boolean"
-						  " THEN (SELECT count(*) FROM pg_catalog.pg_stat_activity"
+						  " THEN (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity"
 						  " WHERE application_name = %s AND state = 'active'"
 						  " AND wait_event IS DISTINCT FROM 'ClientRead'"
 						  " AND wait_event IS DISTINCT FROM 'ClientWrite') ELSE -1 END", lit) < 0)

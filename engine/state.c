@@ -310,7 +310,9 @@ prepare_in_transaction(state *st, sl_err *err)
 				   "  last_error text,"
 				   "  PRIMARY KEY (run_id, chunk_no))",
 				   0, NULL, NULL, "could not create the state schema on the target", err) < 0 ||
-		upgrade_layout(st, err) < 0
+		upgrade_layout(st, err) < 0 ||
+	/* again: in a schema others may create in, one may have made a table of ours meanwhile */
+		check_owners(st, err) < 0
 		? err->code : check_version(st, err);
 }
 

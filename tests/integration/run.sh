@@ -1958,7 +1958,7 @@ case_tls() {   # TLS on both sides, verify-full: clone and verify through libpq'
 # z_cleanup: the roles case z made on the source cluster, and their database, dropped.
 z_cleanup() {
   psql_src postgres -c "DROP DATABASE IF EXISTS z_src" -c "DROP ROLE IF EXISTS z_owner" \
-    -c "DROP ROLE IF EXISTS z_reader" >/dev/null 2>&1
+    -c "DROP ROLE IF EXISTS z_reader" -c "DROP ROLE IF EXISTS z_dumper" >/dev/null 2>&1
 }
 
 # z_untouched DB: target database DB holds no state schema and no relation at all.
@@ -2061,6 +2061,19 @@ case_z() {   # checks first: a refused run writes nothing; a finished run leaves
     || fail "the restore with --no-owner exited with status $?"
   expect_identical z_src dst_z_restore
   [ "$(z_has_record dst_z_restore)" = 0 ] || fail "a finished restore left its pgsluice schema"
+
+  # a role whose connection limit is just what the dump opens (2 workers, the snapshot's session,
+  # pg_dump's): the session the dump holds while it checks is one of those, not another's
+  psql_src postgres -c "CREATE ROLE z_dumper LOGIN CONNECTION LIMIT 4" >/dev/null || fail "could not create z_dumper"
+  psql_src z_src -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO z_dumper" \
+    -c "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO z_dumper" >/dev/null || fail "could not grant to z_dumper"
+  sluice dump --source "host=$src_dir port=$src_port user=z_dumper dbname=z_src" --dir "$case_dir/zdump_limit" \
+    --jobs 2 || fail "a dump within its role's connection limit exited with status $?"
+  status=0
+  sluice dump --source "host=$src_dir port=$src_port user=z_dumper dbname=z_src" --dir "$case_dir/zdump_over" \
+    --jobs 3 || status=$?
+  [ "$status" -eq 3 ] && grep -q 'connection_slots' "$case_dir/err" \
+    || fail "a dump past its role's connection limit was not refused by the check (exit $status)"
 }
 
 # start_proxy SIDE AFTER [MATCH]: starts blackhole_proxy.py in front of SIDE's (source or target)
