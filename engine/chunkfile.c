@@ -176,7 +176,7 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 			watch.fd = PQsocket(source);
 		stall_clock_begin(&clock, watch.fd >= 0, reader.bytes, stall_clock_now());
 		if ((rc = io_loop_wait(loop, &watch, 1, WRITER_WAIT_MS)) >= 0)
-			rc = stall_clock_end(&clock, watch.revents != 0, stall_clock_now())
+			rc = conn_stall_check(source, SIDE_SOURCE, &clock, watch.revents != 0, stall_clock_now())
 				? conn_fail_stall(source, SIDE_SOURCE, what, err) : 0;
 		else
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the source failed: %s", what, strerror(-rc));

@@ -318,6 +318,87 @@ cancel_main(void *arg)
 	return NULL;
 }
 
+#define PROBE_SECONDS 5			/* a probe's connection and query, at most */
+
+/*
+ * True when the server is still working on conn's statement: its backend,
+ * seen from a session of the probe's own (the same connection options),
+ * is active and waits for nothing of its client's: a lock, a long COMMIT's
+ * fsync, a scan through dead rows before the first row.  A backend that
+ * waits to read from or write to its client, or a server the probe cannot
+ * reach or ask within PROBE_SECONDS, is not: that is a stall.
+ */
+static bool
+server_busy(PGconn *conn)
+{
+	PQconninfoOption *opts = PQconninfo(conn);
+	const char *keys[64];
+	const char *values[64];
+	char		pid[16];
+	const char *params[1] = {pid};
+	PGconn	   *probe = NULL;
+	PGresult   *res;
+	bool		busy = false;
+	double		deadline = stall_clock_now() + PROBE_SECONDS;
+	int			n = 0;
+
+	if (opts == NULL)
+		return false;
+	for (PQconninfoOption *o = opts; o->keyword != NULL && n < 62; o++)
+		if (o->val != NULL && o->val[0] != '\0' && strcmp(o->keyword, "connect_timeout") != 0)
+		{
+			keys[n] = o->keyword;
+			values[n++] = o->val;
+		}
+	keys[n] = "connect_timeout";
+	values[n++] = "5";
+	keys[n] = NULL;
+	values[n] = NULL;
+	probe = PQconnectdbParams(keys, values, 0);
+	PQconninfoFree(opts);
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(conn));
+	if (PQstatus(probe) != CONNECTION_OK || PQsetnonblocking(probe, 1) != 0 ||
+		!PQsendQueryParams(probe, "SELECT a.state = 'active'"
+						   " AND a.wait_event IS DISTINCT FROM 'ClientRead'"
+						   " AND a.wait_event IS DISTINCT FROM 'ClientWrite'"
+						   " FROM pg_catalog.pg_stat_activity a WHERE a.pid = $1::pg_catalog.int4",
+						   1, NULL, params, NULL, NULL, 0))
+		goto done;
+	while (PQflush(probe) > 0 || PQisBusy(probe))
+	{
+		struct pollfd pfd = {PQsocket(probe), POLLIN | POLLOUT, 0};
+		double		left = deadline - stall_clock_now();
+
+		if (left <= 0 || poll(&pfd, 1, (int) (left * 1000.0) + 1) < 0 || !PQconsumeInput(probe))
+			goto done;
+	}
+	while ((res = PQgetResult(probe)) != NULL)
+	{
+		busy |= PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+			strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+	}
+done:
+	PQfinish(probe);
+	return busy;
+}
+
+bool
+conn_stall_check(PGconn *conn, sl_side side, stall_clock *clock, bool ready, double now)
+{
+	if (!stall_clock_end(clock, ready, now))
+		return false;
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK || !server_busy(conn))
+		return true;
+	log_verbose("the %s has said nothing for %d s but is still working on the statement (a lock wait, "
+				"a long COMMIT, a scan before the first row): waiting on", err_side_name(side),
+				stall_seconds);
+	/* a full timeout more before the next look */
+	stall_clock_begin(clock, false, clock->progress, now);
+	stall_clock_begin(clock, true, clock->progress, now);
+	return false;
+}
+
 int
 conn_fail_stall(PGconn *conn, sl_side side, const char *what, sl_err *err)
 {
@@ -389,7 +470,7 @@ conn_wait_result(PGconn *conn, sl_side side, const char *what, sl_err *err)
 		if (n < 0 && errno != EINTR)
 			return err_set(err, SIDE_LOCAL, -errno, "%s: waiting for the %s failed: %s", what,
 						   err_side_name(side), strerror(errno));
-		if (stall_clock_end(&clock, n > 0, stall_clock_now()))
+		if (conn_stall_check(conn, side, &clock, n > 0, stall_clock_now()))
 			return conn_fail_stall(conn, side, what, err);
 		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(conn))
 			return conn_fail(conn, NULL, side, err, what);

@@ -37,6 +37,7 @@
 
 #include "engine/err.h"
 #include "engine/sbuf.h"
+#include "io/stall.h"
 
 #define CONN_STALL_DEFAULT_SECONDS 60
 
@@ -94,6 +95,13 @@ int			conn_wait_result(PGconn *conn, sl_side side, const char *what, sl_err *err
  * seconds, as a transient failure.  The caller still closes conn.
  */
 int			conn_fail_stall(PGconn *conn, sl_side side, const char *what, sl_err *err);
+
+/*
+ * stall_clock_end for conn's socket, and then a look at the server: a
+ * backend still working on the statement (a lock wait, a long COMMIT) is
+ * not stalled, and its clock starts again.  True: give conn up.
+ */
+bool		conn_stall_check(PGconn *conn, sl_side side, stall_clock *clock, bool ready, double now);
 
 /* True when err is a connection given up for moving nothing (or timed out by the kernel). */
 static inline bool

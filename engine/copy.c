@@ -307,9 +307,9 @@ wait_sockets(chunk_stream *s)
 		return err_set(s->err, SIDE_LOCAL, rc, "%s: waiting for the servers failed: %s",
 					   s->what, strerror(-rc));
 	now = stall_clock_now();
-	if (stall_clock_end(&s->source_clock, watch[0].revents != 0, now))
+	if (conn_stall_check(w->source, SIDE_SOURCE, &s->source_clock, watch[0].revents != 0, now))
 		return conn_fail_stall(w->source, SIDE_SOURCE, s->what, s->err);
-	if (stall_clock_end(&s->target_clock, watch[1].revents != 0, now))
+	if (conn_stall_check(w->target, SIDE_TARGET, &s->target_clock, watch[1].revents != 0, now))
 		return conn_fail_stall(w->target, SIDE_TARGET, s->what, s->err);
 	if (watch[1].revents & (POLLOUT | POLLERR | POLLHUP))
 		s->target_blocked = false;	/* the next write will tell */

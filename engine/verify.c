@@ -370,7 +370,8 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 				ready[i] = rc == 0 || watch[i].revents != 0;
 			rc = 0;
 			for (int i = 0; i < 2 && rc == 0; i++)
-				if (stall_clock_end(&clocks[i], watch[i].revents != 0, now))
+				if (conn_stall_check(readers[i].conn, i ? SIDE_TARGET : SIDE_SOURCE, &clocks[i],
+								 watch[i].revents != 0, now))
 					rc = conn_fail_stall(readers[i].conn, i ? SIDE_TARGET : SIDE_SOURCE, what, err);
 		}
 		else

@@ -2211,6 +2211,25 @@ SQL
   sluice clone --resume last --source "$(src_conn slowidx)" --target "$(dst_conn dst_x_stuckidx)" \
     || fail "the run with the stalled pg_restore did not resume"
   expect_identical slowidx dst_x_stuckidx
+
+  # a chunk's COPY that waits for a lock on the target says nothing for longer than the stall
+  # timeout, yet its server works on it: that is waited out, not given up
+  schema_copy src dst_x_lock
+  "$psql_bin" -X -q -d "$(dst_conn dst_x_lock)" \
+    -c "BEGIN; LOCK TABLE public.k_bigint IN SHARE MODE; SELECT pg_sleep(8); COMMIT" >/dev/null 2>&1 &
+  local locker=$!
+  sleep 1
+  start=$(now)
+  sluice clone --source "$(src_conn src)" --target "$(dst_conn dst_x_lock)" --data-only --jobs 2 \
+    --stall-timeout 3 -v || fail "the clone that waited for a lock exited with status $?"
+  wait "$locker" 2>/dev/null
+  secs=$(elapsed "$start")
+  if grep -q 'gave it up (--stall-timeout)' "$case_dir/err"; then
+    fail "a COPY waiting for a lock was given up as stalled"
+  fi
+  grep -q 'but is still working on the statement' "$case_dir/err" \
+    || fail "the clone did not wait for the lock past the stall timeout (done in $secs s)"
+  expect_identical src dst_x_lock
 }
 
 cases=(
