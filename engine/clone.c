@@ -1367,7 +1367,7 @@ open_record(const char *target, const char *schema, PGconn **conn, state *st, sl
 		return err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: a run "
 					   "that finished removed its record (unless it ran with --keep-record), or none "
 					   "has run there (or give the --state-schema it used)", st->schema);
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? rc : state_check_owners(st, err);
 }
 
 int

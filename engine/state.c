@@ -207,8 +207,8 @@ upgrade_layout(state *st, sl_err *err)
  * whose triggers or defaults would run, with our privileges, at our first
  * INSERT; a schema's owner may also replace the tables in it at any time.
  */
-static int
-check_owners(state *st, sl_err *err)
+int
+state_check_owners(state *st, sl_err *err)
 {
 	const char *params[1] = {st->schema};
 	PGresult   *res;
@@ -251,7 +251,7 @@ prepare_in_transaction(state *st, sl_err *err)
 
 	if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
 					  err)) < 0 ||
-		(rc = check_owners(st, err)) < 0 ||
+		(rc = state_check_owners(st, err)) < 0 ||
 		(rc = state_exists(st, err)) < 0)
 		return rc;
 	if (rc == 0)
@@ -312,7 +312,7 @@ prepare_in_transaction(state *st, sl_err *err)
 				   0, NULL, NULL, "could not create the state schema on the target", err) < 0 ||
 		upgrade_layout(st, err) < 0 ||
 	/* again: in a schema others may create in, one may have made a table of ours meanwhile */
-		check_owners(st, err) < 0
+		state_check_owners(st, err) < 0
 		? err->code : check_version(st, err);
 }
 
@@ -337,7 +337,7 @@ state_attach(state *st, sl_err *err)
 
 	if ((rc = state_exists(st, err)) <= 0)
 		return rc;
-	if (check_owners(st, err) < 0 || check_version(st, err) < 0 || state_layout(st, &version, err) < 0)
+	if (state_check_owners(st, err) < 0 || check_version(st, err) < 0 || state_layout(st, &version, err) < 0)
 		return err->code;
 	if (version < STATE_VERSION)
 	{

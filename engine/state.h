@@ -93,6 +93,15 @@ void		state_fini(state *st);
 int			state_exists(state *st, sl_err *err);
 
 /*
+ * Refuses (-EPERM) a state schema, or a table of the record in it, that
+ * belongs to a role other than the connecting one and not to a superuser:
+ * its owner could make pgsluice run code of theirs (a trigger, or a view in
+ * the place of a table).  Every command that reads or writes the record
+ * asks first.
+ */
+int			state_check_owners(state *st, sl_err *err);
+
+/*
  * Creates the schema (marked as pgsluice's, see state_run_forget) and its
  * tables where missing; refuses a newer layout.
  */

@@ -1835,6 +1835,14 @@ EOF
   grep -q 'the schema "pgsluice" on the target belongs to role mallory' "$case_dir/err" \
     || fail "the refusal does not name the schema and its owner"
   [ "$(psql_dst dst_w3 -c "SELECT count(*) FROM pgsluice.run")" = 0 ] || fail "the planted run table got a row"
+  # status, throttle and cleanup read such a record no more than a run does (a view of its owner's
+  # in the place of a table would run her code)
+  for cmd in "status" "cleanup --run last"; do
+    status=0
+    sluice $cmd --target "$(dst_conn dst_w3)" || status=$?
+    [ "$status" -ne 0 ] && grep -q 'the schema "pgsluice" on the target belongs to role mallory' "$case_dir/err" \
+      || fail "pgsluice $cmd read a state schema of the database's owner (exit $status)"
+  done
   [ "$(psql_dst dst_w3 -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                            WHERE n.nspname = 'public'")" = 0 ] || fail "the refused clone wrote into dst_w3"
 
