@@ -317,19 +317,6 @@ prepare_in_transaction(state *st, sl_err *err)
 }
 
 int
-state_prepare(state *st, sl_err *err)
-{
-	int			rc;
-
-	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
-		return rc;
-	if ((rc = prepare_in_transaction(st, err)) < 0 ||
-		(rc = conn_exec(st->conn, SIDE_TARGET, "COMMIT", err)) < 0)
-		PQclear(PQexec(st->conn, "ROLLBACK"));
-	return rc;
-}
-
-int
 state_attach(state *st, sl_err *err)
 {
 	int			version;

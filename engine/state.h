@@ -14,8 +14,9 @@
  *                           with its heartbeat: how many share the run's
  *                           --max-rate (engine/rate.h).
  * Layout 2 adds the run's max_rate and paused (pgsluice throttle) and the
- * process table; state_prepare brings a layout 1 schema up to it, and the
- * readers take a layout 1 record as uncapped and not paused.
+ * process table; a new run (state_run_create) or one that goes on
+ * (state_attach) brings a layout 1 schema up to it, and the readers
+ * (status) take a layout 1 record as uncapped and not paused.
  * The schema is recognised by its version table: catalogs leave it out, so
  * it is never copied or compared.
  *
@@ -102,15 +103,10 @@ int			state_exists(state *st, sl_err *err);
 int			state_check_owners(state *st, sl_err *err);
 
 /*
- * Creates the schema (marked as pgsluice's, see state_run_forget) and its
- * tables where missing; refuses a newer layout.
- */
-int			state_prepare(state *st, sl_err *err);
-
-/*
  * For a run that must be recorded already (resume, worker): 1 when the
  * schema holds run records, 0 when it does not (it creates nothing), or a
- * negative errno; refuses a newer layout.
+ * negative errno; refuses a newer layout, or one of another role's
+ * (state_check_owners), and brings a layout 1 record to layout 2.
  */
 int			state_attach(state *st, sl_err *err);
 
@@ -120,7 +116,11 @@ int			state_run_was(state *st, int64_t run_id, sl_err *err);
 /* The source's fingerprint: system identifier, database name and OID. */
 int			state_fingerprint(PGconn *source, char *out, size_t outlen, sl_err *err);
 
-/* Records a new run, making the schema first where missing (in the same transaction). */
+/*
+ * Records a new run, making the schema (marked as pgsluice's, see
+ * state_run_forget) and its tables first where missing, in the same
+ * transaction, under the state's advisory lock.
+ */
 int			state_run_create(state *st, state_run *run, const char *options_json, sl_err *err);
 
 /* Loads run "which": a number, or "last" (the newest). */
@@ -227,7 +227,7 @@ int			state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err
 /*
  * Removes a run and its chunks; when no other run is recorded, the tables
  * too, and the schema when pgsluice created it and nothing else is in it
- * (*schema_dropped).  One transaction, under the lock state_prepare takes.
+ * (*schema_dropped).  One transaction, under the lock state_run_create takes.
  */
 int			state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err);
 
