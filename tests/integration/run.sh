@@ -1215,12 +1215,13 @@ PY
 
 case_t() {   # no password in output, logs, JSON or ps; progress lines when piped, a live block in a terminal
   local pw=Sekrit-pw-4242 json=$case_dir/t.json status=0 session=pgsluice-it-$$ screen last
-  big_setup
-  create_dst big_pw
+  # into a target slowed down (slow_setup), so that the data takes seconds however fast the build
+  # is: the progress lines below need it to last more than one interval
+  slow_setup slow_pw
   # the clusters trust local connections and ignore the password: it must show nowhere all the same
-  echo "+ pgsluice clone --source '... password=***' --target 'postgresql://postgres:***@...' -v &"
-  setsid "$bin" clone --source "$(src_conn big) password=$pw" \
-    --target "postgresql://postgres:$pw@/big_pw?host=$dst_dir&port=$dst_port" --jobs 2 --chunk-size 2MB \
+  echo "+ pgsluice clone --source '... password=***' --target 'postgresql://postgres:***@...' --data-only -v &"
+  setsid "$bin" clone --source "$(src_conn slow) password=$pw" \
+    --target "postgresql://postgres:$pw@/slow_pw?host=$dst_dir&port=$dst_port" --data-only --jobs 2 --chunk-size 2MB \
     --progress-interval 1 --json "$json" -v >"$case_dir/out" 2>"$case_dir/err" &
   clone_pid=$!
   : >"$case_dir/ps"
@@ -1233,7 +1234,7 @@ case_t() {   # no password in output, logs, JSON or ps; progress lines when pipe
   wait "$clone_pid" || status=$?
   cat "$case_dir/err"
   [ "$status" -eq 0 ] || fail "the clone with passwords exited with status $status"
-  expect_identical big big_pw
+  expect_identical slow slow_pw
   grep 'pgsluice clone' "$case_dir/ps" | head -n 1
   grep -q 'pgsluice clone .*password=xxxx.*postgres:xxxx' "$case_dir/ps" || fail "ps did not show the clone with its passwords masked"
   if grep -qF -- "$pw" "$case_dir/out" "$case_dir/err" "$json" "$case_dir/ps"; then
@@ -1247,11 +1248,11 @@ case_t() {   # no password in output, logs, JSON or ps; progress lines when pipe
   # -v: each line with its time and the thread that wrote it
   grep -q '^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]\{3\} \[main\] pgsluice: ' "$case_dir/err" \
     || fail "-v lines lack the time or the thread"
-  grep -q '^[0-9:.]* \[data [12]\] pgsluice: chunk [0-9]* of public\.big: ' "$case_dir/err" \
+  grep -q '^[0-9:.]* \[data [12]\] pgsluice: chunk [0-9]* of public\.slow_t: ' "$case_dir/err" \
     || fail "-v lines of the workers do not name the worker"
 
   # in a terminal: a live block that changes while the data moves, then the summary; into a
-  # target slowed down (slow_setup), so that the data takes seconds however fast the build is
+  # slowed target again
   if ! command -v tmux >/dev/null; then echo "# skipped the terminal display: no tmux"; return 0; fi
   slow_setup slow_tty
   tmux new-session -d -s "$session" -x 160 -y 45 \
