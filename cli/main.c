@@ -20,19 +20,19 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "base/sbuf.h"
 #include "cli/args.h"
 #include "cli/report.h"
 #include "engine/check.h"
 #include "engine/clone.h"
-#include "engine/log.h"
-#include "engine/metrics.h"
-#include "engine/progress.h"
 #include "engine/conn.h"
 #include "engine/dump.h"
 #include "engine/forecast.h"
+#include "engine/log.h"
+#include "engine/metrics.h"
+#include "engine/progress.h"
 #include "engine/rate.h"
 #include "engine/restore.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/state.h"
 #include "engine/verify.h"

@@ -11,10 +11,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "base/sbuf.h"
 #include "codec/digest.h"
 #include "codec/json.h"
 #include "engine/conn.h"
-#include "engine/sbuf.h"
 
 static void json_verify(FILE *out, const verify_report *r, bool counts);
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
-#include "engine/sbuf.h"
 
 #define FIRST_NORMAL_OID 16384	/* OIDs below are the same on every cluster */
 #define MAX_TYPE_DEPTH 32

@@ -24,10 +24,10 @@
 
 #include <libpq-fe.h>
 
+#include "base/sbuf.h"
 #include "engine/catalog.h"
 #include "engine/conn.h"
 #include "engine/log.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/target.h"

@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sbuf.h"
 #include "codec/copyhash.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/rate.h"
 #include "engine/reader.h"
-#include "engine/sbuf.h"
 #include "io/pipe.h"
 #include "io/stall.h"
 

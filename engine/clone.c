@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/progress.h"
 #include "engine/rate.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/state.h"

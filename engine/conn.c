@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/sbuf.h"
 #include "codec/pgwire.h"
 #include "engine/log.h"
-#include "engine/sbuf.h"
 #include "io/stall.h"
 
 /*

@@ -35,8 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
 #include "engine/err.h"
-#include "engine/sbuf.h"
 #include "io/stall.h"
 
 #define CONN_STALL_DEFAULT_SECONDS 60

@@ -39,12 +39,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
 #include "codec/digest.h"
 #include "engine/catalog.h"
 #include "engine/err.h"
 #include "engine/plan.h"
 #include "engine/reader.h"
-#include "engine/sbuf.h"
 #include "io/loop.h"
 #include "io/pipe.h"
 

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "base/sbuf.h"
 #include "codec/digest.h"
 #include "engine/conn.h"
 #include "engine/plan.h"
 #include "engine/rate.h"
-#include "engine/sbuf.h"
 
 #define SHOW_CAP (1u << 20)		/* one row or change list in a report */
 #define DRILL_RATE_BATCH (256u << 10)	/* source bytes read between charges to --max-rate */

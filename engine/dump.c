@@ -22,13 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sbuf.h"
 #include "codec/json.h"
 #include "codec/spill.h"
 #include "engine/chunkfile.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/reader.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "io/spillfile.h"

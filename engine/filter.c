@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codec/json.h"
+#include "codec/pattern.h"
 #include "engine/conn.h"
 
 static const char *const kind_options[FILTER_NKINDS] = {
@@ -30,109 +31,6 @@ filter_kind_of(const char *option)
 	return -1;
 }
 
-/*
- * One dotted part of a pattern, [start, end), as pg_dump's patternToSQLRegex
- * writes it: NULL when empty (the part matches anything).
- */
-static char *
-part_regex(const char *start, const char *end, int *err)
-{
-	sbuf		re;
-	bool		inquotes = false;
-
-	if (start == end)
-		return NULL;
-	sbuf_init(&re, 64);
-	sbuf_append(&re, "^(");
-	for (const char *cp = start; cp < end; cp++)
-	{
-		char		ch = *cp;
-
-		if (ch == '"')
-		{
-			if (inquotes && cp + 1 < end && cp[1] == '"')
-			{
-				sbuf_append(&re, "\"");
-				cp++;
-			}
-			else
-				inquotes = !inquotes;
-		}
-		else if (!inquotes && ch >= 'A' && ch <= 'Z')
-			sbuf_printf(&re, "%c", ch - 'A' + 'a');
-		else if (!inquotes && ch == '*')
-			sbuf_append(&re, ".*");
-		else if (!inquotes && ch == '?')
-			sbuf_append(&re, ".");
-		else if (ch == '$')
-			sbuf_append(&re, "\\$");
-		else
-		{
-			/* inside quotes every character stands for itself; outside, a regular expression's do not */
-			if (inquotes && strchr("|*+?()[]{}.^\\", ch) != NULL)
-				sbuf_append(&re, "\\");
-			sbuf_appendn(&re, cp, 1);
-		}
-	}
-	sbuf_append(&re, ")$");
-	if (sbuf_failed(&re))
-	{
-		sbuf_fini(&re);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	return sbuf_take(&re);
-}
-
-int
-filter_pattern_regex(const char *pattern, bool schema_only, char **schema_re, char **name_re,
-					 char *why, size_t whylen)
-{
-	const char *dot = NULL;
-	const char *end = pattern + strlen(pattern);
-	bool		inquotes = false;
-	int			dots = 0;
-	int			rc = 0;
-
-	*schema_re = NULL;
-	*name_re = NULL;
-	if (*pattern == '\0')
-		return snprintf(why, whylen, "a pattern cannot be empty"), -EINVAL;
-	for (const char *cp = pattern; *cp != '\0'; cp++)
-	{
-		if (*cp == '"')
-			inquotes = !inquotes;	/* "" inside quotes toggles twice: no change */
-		else if (*cp == '.' && !inquotes)
-		{
-			dot = cp;
-			dots++;
-		}
-	}
-	if (inquotes)
-		return snprintf(why, whylen, "unterminated quoted identifier"), -EINVAL;
-	if (schema_only && dots > 0)
-		return snprintf(why, whylen, "a schema pattern has no dot outside double quotes "
-						"(a schema's name in them may have one)"), -EINVAL;
-	if (dots > 1)
-		return snprintf(why, whylen, "too many dotted names: a pattern is \"schema.table\" or "
-						"\"table\" (double-quote a name that holds a dot)"), -EINVAL;
-	if (dot != NULL)
-	{
-		*schema_re = part_regex(pattern, dot, &rc);
-		*name_re = part_regex(dot + 1, end, &rc);
-	}
-	else
-		*name_re = part_regex(pattern, end, &rc);
-	if (rc < 0)
-	{
-		free(*schema_re);
-		free(*name_re);
-		*schema_re = *name_re = NULL;
-		snprintf(why, whylen, "out of memory");
-	}
-	return rc;
-}
-
 int
 filter_add(cat_filter *f, filter_kind kind, const char *pattern, sl_err *err)
 {
@@ -147,8 +45,8 @@ filter_add(cat_filter *f, filter_kind kind, const char *pattern, sl_err *err)
 	f->p[kind] = grown;
 	p = &grown[f->n[kind]];
 	memset(p, 0, sizeof(*p));
-	rc = filter_pattern_regex(pattern, kind == FILTER_SCHEMA || kind == FILTER_EXCLUDE_SCHEMA,
-							  &p->schema_re, &p->name_re, why, sizeof(why));
+	rc = pattern_to_regex(pattern, kind == FILTER_SCHEMA || kind == FILTER_EXCLUDE_SCHEMA,
+						  &p->schema_re, &p->name_re, why, sizeof(why));
 	if (rc < 0)
 		return err_set(err, rc == -ENOMEM ? SIDE_LOCAL : SIDE_USAGE, rc,
 					   "invalid pattern \"%s\" for --%s: %s", pattern, filter_kind_option(kind), why);

@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
 #include "engine/err.h"
-#include "engine/sbuf.h"
 
 typedef enum filter_kind
 {
@@ -67,15 +67,6 @@ typedef struct filter_selection
 /* The option's name as the command line spells it ("exclude-table"), and back (-1: none). */
 const char *filter_kind_option(filter_kind kind);
 int			filter_kind_of(const char *option);
-
-/*
- * Translates pattern into the anchored regular expressions of its schema
- * and name parts, as pg_dump does; NULL for a part that matches anything.
- * A schema pattern (schema_only) has no dot outside quotes.  Returns 0, or
- * -EINVAL with why filled, or -ENOMEM.
- */
-int			filter_pattern_regex(const char *pattern, bool schema_only, char **schema_re,
-								 char **name_re, char *why, size_t whylen);
 
 /* Adds a pattern of kind to f (copied); -EINVAL with err saying what is wrong with it. */
 int			filter_add(cat_filter *f, filter_kind kind, const char *pattern, sl_err *err);

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 
 #define FIXED_SECONDS 1.0		/* connections, snapshot, catalog, run record, sequences */

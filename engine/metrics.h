@@ -26,8 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
 #include "engine/err.h"
-#include "engine/sbuf.h"
 
 /*
  * Starts a step: sets the command label ("clone", "verify"...; NULL is ""),

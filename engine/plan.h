@@ -26,9 +26,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
 #include "engine/catalog.h"
 #include "engine/err.h"
-#include "engine/sbuf.h"
 
 #define PLAN_DEFAULT_CHUNK_BYTES (64ll << 20)
 #define PLAN_WHOLE_MAX_CHUNKS 16	/* the most chunks a table read whole would have */

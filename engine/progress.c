@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/sbuf.h"
 #include "engine/log.h"
 #include "engine/rate.h"
-#include "engine/sbuf.h"
 
 #define TICK_MS 100
 #define LIVE_EVERY 0.5			/* seconds between redraws of the live block */

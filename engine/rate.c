@@ -44,9 +44,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/state.h"
 #include "io/stall.h"

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sbuf.h"
 #include "codec/json.h"
 #include "codec/spill.h"
 #include "engine/chunkfile.h"
@@ -34,7 +35,6 @@
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/rate.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/state.h"

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 
 extern char **environ;

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
-#include "engine/sbuf.h"
 
 #define CHUNKS_PER_INSERT 500
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
-#include "engine/sbuf.h"
 
 #define BATCH_TABLES 500		/* tables per batched statement */
 

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
-#include "engine/sbuf.h"
 #include "engine/sched.h"
 #include "io/stall.h"
 

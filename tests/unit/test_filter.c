@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 
+#include "codec/pattern.h"
 #include "engine/filter.h"
 
 /* Asserts that pattern gives these regular expressions (NULL: matches anything). */
@@ -17,7 +18,7 @@ expect(const char *pattern, const char *schema_re, const char *name_re)
 	char	   *n = NULL;
 	char		why[256] = "";
 
-	cr_assert_eq(filter_pattern_regex(pattern, false, &s, &n, why, sizeof(why)), 0,
+	cr_assert_eq(pattern_to_regex(pattern, false, &s, &n, why, sizeof(why)), 0,
 				 "pattern %s refused: %s", pattern, why);
 	if (schema_re == NULL)
 		cr_assert_null(s, "pattern %s: schema part %s, want none", pattern, s);
@@ -40,7 +41,7 @@ refuse(const char *pattern, bool schema_only, const char *reason_part)
 	char	   *n = NULL;
 	char		why[256] = "";
 
-	cr_assert_eq(filter_pattern_regex(pattern, schema_only, &s, &n, why, sizeof(why)), -EINVAL,
+	cr_assert_eq(pattern_to_regex(pattern, schema_only, &s, &n, why, sizeof(why)), -EINVAL,
 				 "pattern \"%s\" was taken", pattern);
 	cr_assert_null(s);
 	cr_assert_null(n);
@@ -109,11 +110,11 @@ Test(filter, schema_patterns_have_one_part, .timeout = 10)
 	char	   *n = NULL;
 	char		why[256];
 
-	cr_assert_eq(filter_pattern_regex("App*", true, &s, &n, why, sizeof(why)), 0);
+	cr_assert_eq(pattern_to_regex("App*", true, &s, &n, why, sizeof(why)), 0);
 	cr_assert_null(s);
 	cr_assert_str_eq(n, "^(app.*)$");
 	free(n);
-	cr_assert_eq(filter_pattern_regex("\"a.b\"", true, &s, &n, why, sizeof(why)), 0);
+	cr_assert_eq(pattern_to_regex("\"a.b\"", true, &s, &n, why, sizeof(why)), 0);
 	cr_assert_str_eq(n, "^(a\\.b)$");
 	free(n);
 }

@@ -1,7 +1,7 @@
 /*
  * sbuf.c: capped growable strings.  See sbuf.h.
  */
-#include "engine/sbuf.h"
+#include "base/sbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -4,8 +4,8 @@
  * Errors are sticky: after a failed append the buffer refuses further
  * appends and sbuf_failed() says so, so a builder can check once at the end.
  */
-#ifndef PGSLUICE_ENGINE_SBUF_H
-#define PGSLUICE_ENGINE_SBUF_H
+#ifndef PGSLUICE_BASE_SBUF_H
+#define PGSLUICE_BASE_SBUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
