@@ -15,6 +15,15 @@ copy_hash_init(copy_hash *h, bool text, uint16_t ncols, const ctype *const *shap
 	return text ? copytext_create(&h->txt) : copybin_create(&h->bin, ncols, shapes);
 }
 
+/* Where the stream goes on past its trailer: the same message however the stream was cut. */
+static int
+after_trailer(copy_hash *h)
+{
+	snprintf(h->error, sizeof(h->error), "byte %llu: data after the trailer",
+			 (unsigned long long) copybin_offset(h->bin));
+	return -EPROTO;
+}
+
 int
 copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *digest)
 {
@@ -26,8 +35,7 @@ copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *di
 		return copytext_step(h->txt, &in, digest) < 0 ? -EPROTO : 0;
 	if (h->trailer_seen && len > 0)
 	{
-		snprintf(h->error, sizeof(h->error), "%zu bytes after the trailer", len);
-		return -EPROTO;
+		return after_trailer(h);
 	}
 	rc = copybin_step(h->bin, &in, digest);
 	if (rc < 0)
@@ -36,8 +44,7 @@ copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *di
 	{
 		if (in.pos != in.size)
 		{
-			snprintf(h->error, sizeof(h->error), "%zu bytes after the trailer", in.size - in.pos);
-			return -EPROTO;
+			return after_trailer(h);
 		}
 		h->trailer_seen = true;
 	}

@@ -17,6 +17,8 @@
 
 #include "codec/copybin.h"
 
+#include "fuzz_common.h"
+
 static const ctype plain = {CTYPE_PLAIN, 0, NULL};
 static const ctype *const one_plain[] = {&plain};
 static const ctype array_of_plain = {CTYPE_ARRAY, 1, one_plain};
@@ -45,19 +47,6 @@ typedef struct outcome
 	char		error[256];
 } outcome;
 
-/* xorshift32: split points */
-static uint32_t
-next_random(uint32_t *state)
-{
-	uint32_t	x = *state ? *state : 0x9e3779b9u;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*state = x;
-	return x;
-}
-
 /*
  * Feeds data in pieces: max_piece 0 means one piece, otherwise random pieces
  * of 1..max_piece bytes.
@@ -76,7 +65,7 @@ feed(uint16_t ncols, const ctype *const *cols, const uint8_t *data, size_t len,
 	chunk_digest_reset(&out.digest);
 	do
 	{
-		size_t		piece = max_piece ? 1 + next_random(&seed) % max_piece : len;
+		size_t		piece = max_piece ? 1 + fuzz_random(&seed) % max_piece : len;
 
 		in.size = in.size + piece < len ? in.size + piece : len;
 		out.rc = copybin_step(parser, &in, &out.digest);
@@ -111,8 +100,6 @@ check_same(const outcome *a, const outcome *b)
 	}
 }
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -129,8 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ncols = data[0] % 8 % 5;
 	for (int i = 0; i < 4; i++)
 		cols[i] = shapes[data[1 + i] % 8];
-	seed = (uint32_t) data[5] | (uint32_t) data[6] << 8 |
-		(uint32_t) data[7] << 16 | (uint32_t) data[8] << 24;
+	seed = fuzz_seed(data + 5);
 
 	/* a copy, so that ASan catches reads past the end of the stream */
 	len = size - PREFIX_LEN + ((data[0] & 0x80) ? sizeof(header) : 0);

@@ -13,23 +13,13 @@
 
 #include "codec/copytext.h"
 
+#include "fuzz_common.h"
+
 typedef struct outcome
 {
 	int			rc;
 	chunk_digest digest;
 } outcome;
-
-static uint32_t
-next_random(uint32_t *state)
-{
-	uint32_t	x = *state ? *state : 0x9e3779b9u;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*state = x;
-	return x;
-}
 
 /* max_piece 0: one piece; otherwise random pieces of 1..max_piece bytes. */
 static outcome
@@ -44,7 +34,7 @@ feed(const uint8_t *data, size_t len, size_t max_piece, uint32_t seed)
 	chunk_digest_reset(&out.digest);
 	do
 	{
-		size_t		piece = max_piece ? 1 + next_random(&seed) % max_piece : len;
+		size_t		piece = max_piece ? 1 + fuzz_random(&seed) % max_piece : len;
 
 		in.size = in.size + piece < len ? in.size + piece : len;
 		if (copytext_step(parser, &in, &out.digest) != 0 || in.pos != in.size)
@@ -64,8 +54,6 @@ check_same(const outcome *a, const outcome *b)
 		abort();
 }
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,8 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 4)
 		return 0;
-	seed = (uint32_t) data[0] | (uint32_t) data[1] << 8 |
-		(uint32_t) data[2] << 16 | (uint32_t) data[3] << 24;
+	seed = fuzz_seed(data);
 	len = size - 4;
 	stream = malloc(len ? len : 1);
 	if (stream == NULL)

@@ -29,6 +29,8 @@
 
 #include "codec/json.h"
 
+#include "fuzz_common.h"
+
 #define ERR_LEN 1024
 
 typedef struct text_buf
@@ -251,8 +253,6 @@ walk(const json_value *v, size_t depth, text_buf *out)
 			abort();
 	}
 }
-
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -14,24 +14,14 @@
 
 #include "codec/pgwire.h"
 
+#include "fuzz_common.h"
+
 typedef struct outcome
 {
 	int			rc;
 	uint64_t	transcript;
 	uint64_t	offset;
 } outcome;
-
-static uint32_t
-next_random(uint32_t *state)
-{
-	uint32_t	x = *state ? *state : 0x9e3779b9u;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*state = x;
-	return x;
-}
 
 static outcome
 feed(const uint8_t *data, size_t len, size_t max_piece, uint32_t seed)
@@ -48,14 +38,14 @@ feed(const uint8_t *data, size_t len, size_t max_piece, uint32_t seed)
 	pgwire_init(&r);
 	do
 	{
-		size_t		piece = max_piece ? 1 + next_random(&seed) % max_piece : len;
+		size_t		piece = max_piece ? 1 + fuzz_random(&seed) % max_piece : len;
 
 		in.size = in.size + piece < len ? in.size + piece : len;
 		while ((out.rc = pgwire_next(&r, &in, &ev)) == 1)
 		{
-			if (ev.kind == PGWIRE_COPY_DATA && max_piece && ev.size > 1 && next_random(&seed) % 4 == 0)
+			if (ev.kind == PGWIRE_COPY_DATA && max_piece && ev.size > 1 && fuzz_random(&seed) % 4 == 0)
 			{
-				size_t		back = 1 + next_random(&seed) % (ev.size - 1);
+				size_t		back = 1 + fuzz_random(&seed) % (ev.size - 1);
 
 				pgwire_unread(&r, &in, back);
 				XXH64_update(h, ev.data, ev.size - back);

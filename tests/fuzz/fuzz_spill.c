@@ -35,6 +35,8 @@
 
 #include "codec/spill.h"
 
+#include "fuzz_common.h"
+
 #define PREFIX_LEN 5
 #define FUZZ_OUTPUT_CAP ((uint64_t) 64 << 20)	/* past this, a file is not worth three decodes */
 
@@ -53,19 +55,6 @@ typedef struct outcome
 	spill_header header;
 	char		error[256];
 } outcome;
-
-/* xorshift32: split points and buffer sizes */
-static uint32_t
-next_random(uint32_t *state)
-{
-	uint32_t	x = *state ? *state : 0x9e3779b9u;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*state = x;
-	return x;
-}
 
 /*
  * Decodes file in pieces: max_piece 0 means one piece, otherwise random
@@ -88,12 +77,12 @@ feed(const uint8_t *file, size_t len, const uint8_t *expected_id,
 	XXH3_64bits_reset(hash);
 	do
 	{
-		size_t		piece = max_piece ? 1 + next_random(&seed) % max_piece : len;
+		size_t		piece = max_piece ? 1 + fuzz_random(&seed) % max_piece : len;
 
 		in.size = in.size + piece < len ? in.size + piece : len;
 		for (;;)
 		{
-			size_t		cap = max_out ? 1 + next_random(&seed) % max_out : sizeof(outbuf);
+			size_t		cap = max_out ? 1 + fuzz_random(&seed) % max_out : sizeof(outbuf);
 			spill_out	out = {outbuf, cap, 0};
 
 			res.rc = spill_decoder_update(dec, &in, &out);
@@ -202,13 +191,13 @@ encode(const uint8_t *stream, size_t len, int level, size_t max_piece, uint32_t 
 		abort();
 	for (;;)
 	{
-		size_t		piece = max_piece ? 1 + next_random(&seed) % max_piece : len - pos;
+		size_t		piece = max_piece ? 1 + fuzz_random(&seed) % max_piece : len - pos;
 		codec_in	in = {stream + pos, piece < len - pos ? piece : len - pos, 0};
 		bool		finishing = pos == len;
 
 		do
 		{
-			size_t		cap = max_piece ? 1 + next_random(&seed) % 5000 : sizeof(outbuf);
+			size_t		cap = max_piece ? 1 + fuzz_random(&seed) % 5000 : sizeof(outbuf);
 			spill_out	out = {outbuf, cap, 0};
 
 			rc = finishing ? spill_encoder_finish(enc, &out) : spill_encoder_update(enc, &in, &out);
@@ -259,8 +248,6 @@ put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t) (v >> (8 * i));
 }
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -272,8 +259,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < PREFIX_LEN)
 		return 0;
-	seed = (uint32_t) data[1] | (uint32_t) data[2] << 8 |
-		(uint32_t) data[3] << 16 | (uint32_t) data[4] << 24;
+	seed = fuzz_seed(data + 1);
 	expected_id = (data[0] & 1) ? fuzz_dump_id : NULL;
 	len = size - PREFIX_LEN;
 
