@@ -890,7 +890,7 @@ cmd_clone(int argc, char **argv)
 	}
 	if (rc < 0)
 	{
-		log_error("%s", err.msg);
+		log_failure(&err);
 		if (report != NULL && report->run_id > 0 && err.side != SIDE_USAGE && !report->refused)
 			say_resume(&opt, report->run_id, err.side == SIDE_INTERRUPT);
 	}
@@ -986,7 +986,7 @@ cmd_verify(int argc, char **argv)
 		}
 	}
 	if (rc < 0 && err_is_set(&err))
-		log_error("%s", err.msg);
+		log_failure(&err);
 	c = rc < 0 ? VERIFY_EXIT_ERROR : verify_identical(report) ? EXIT_OK : VERIFY_EXIT_DIFFERENT;
 	verify_report_destroy(report);
 	return c;
@@ -1131,7 +1131,7 @@ cmd_worker(int argc, char **argv)
 	if (report != NULL && report->chunks_done > 0 && co.level > LOG_ERROR)
 		report_summary(stdout, report);
 	if (rc < 0)
-		log_error("%s", err.msg);
+		log_failure(&err);
 	else if (report->chunks_done == 0 && !report->nothing_to_do)
 		log_info("run %lld: no chunk was free to take", (long long) report->run_id);
 	clone_report_destroy(report);
@@ -1155,7 +1155,7 @@ cmd_status(int argc, char **argv)
 	err_clear(&err);
 	if (clone_status(co.target, opt.state_schema, run, &record, &sum, &err) < 0)
 	{
-		log_error("%s", err.msg);
+		log_failure(&err);
 		return EXIT_USAGE;
 	}
 	if (co.json_path != NULL)
@@ -1181,7 +1181,7 @@ cmd_cleanup(int argc, char **argv)
 	err_clear(&err);
 	if (clone_cleanup(co.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
 	{
-		log_error("%s", err.msg);
+		log_failure(&err);
 		return EXIT_USAGE;
 	}
 	log_info("run %lld removed%s", (long long) removed,
@@ -1276,7 +1276,7 @@ cmd_throttle(int argc, char **argv)
 	err_clear(&err);
 	if (clone_throttle(co.target, opt.state_schema, run, co.max_rate, paused, &record, &err) < 0)
 	{
-		log_error("%s", err.msg);
+		log_failure(&err);
 		return EXIT_USAGE;
 	}
 	if (record.max_rate > 0)
@@ -1405,7 +1405,7 @@ cmd_dump(int argc, char **argv)
 			   report->seconds_data > 0 ? (double) report->bytes / 1048576.0 / report->seconds_data : 0,
 			   report->seconds_schema, report->seconds_data, report->seconds_total);
 	if (rc < 0)
-		log_error("%s", err.msg);
+		log_failure(&err);
 	dump_report_destroy(report);
 	return rc < 0 ? exit_code(&err) : EXIT_OK;
 }
@@ -1531,7 +1531,7 @@ cmd_restore(int argc, char **argv)
 			   report->seconds_post, report->seconds_total);
 	if (rc < 0)
 	{
-		log_error("%s", err.msg);
+		log_failure(&err);
 		if (report != NULL && report->run_id > 0 && err.side != SIDE_USAGE)
 			log_error("run %lld stopped; the chunks already loaded stay; to go on: %s restore --resume "
 					  "%lld --dir DIR --target CONNINFO", (long long) report->run_id, progname,
@@ -1632,7 +1632,7 @@ cmd_plan(int argc, char **argv)
 	forecast_destroy(f);
 	if (rc < 0)
 	{
-		log_error("%s", err.msg);
+		log_failure(&err);
 		return exit_code(&err);
 	}
 	return EXIT_OK;
@@ -1789,7 +1789,7 @@ cmd_check(int argc, char **argv)
 		}
 	}
 	if (rc < 0 && err_is_set(&err))
-		log_error("%s", err.msg);
+		log_failure(&err);
 	worst = report != NULL ? check_worst(report) : CHECK_BLOCKER;
 	check_report_destroy(report);
 	end_command();

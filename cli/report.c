@@ -233,6 +233,11 @@ json_open(const char *path, char *tmp, size_t tmplen, const char *status, const 
 	{
 		fputs(",\n  \"error\": ", out);
 		json_put(out, err->msg);
+		if (err->hint[0] != '\0')
+		{
+			fputs(",\n  \"hint\": ", out);
+			json_put(out, err->hint);
+		}
 	}
 	conn_redact(source, redacted, sizeof(redacted));
 	fputs(",\n  \"source\": ", out);

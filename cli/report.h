@@ -10,7 +10,7 @@
 #include "engine/check.h"
 #include "engine/clone.h"
 #include "engine/forecast.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/verify.h"
 
 /* The per-table summary and the step times. */

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "codec/ctype.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/filter.h"
 
 typedef struct cat_column

@@ -1976,9 +1976,9 @@ check_before_run(const char *command, const check_options *opt, check_shown_fn s
 	}
 	if (found->bad_usage)
 		side = SIDE_USAGE;		/* as the run itself would have said */
-	rc = err_set(err, side, -ECANCELED, "%s is refused before it writes anything: %d %s in the way (listed "
-				 "above, each with its fix; \"pgsluice check\" with the same options lists them too)",
+	rc = err_set(err, side, -ECANCELED, "%s is refused before it writes anything: %d %s in the way",
 				 command, blockers, PLURAL(blockers, "blocker is", "blockers are"));
+	err_hint(err, "Each is listed above with its fix; \"pgsluice check\" with the same options lists them too.");
 done:
 	check_report_destroy(found);
 	return rc;

@@ -16,7 +16,7 @@
 
 #include <libpq-fe.h>
 
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/filter.h"
 
 typedef enum check_severity

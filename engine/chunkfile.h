@@ -27,7 +27,7 @@
 #include "codec/digest.h"
 #include "codec/spill.h"
 #include "engine/catalog.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 #include "io/loop.h"
 #include "io/spillfile.h"

@@ -368,15 +368,19 @@ check_target_tables(PGconn *target, const catalog *cat, bool data_only, sl_err *
 	for (int i = 0; rc == 0 && i < found.n && i < 5; i++)
 		sbuf_printf(&msg, "%s%s", i == 0 ? "" : data_only ? "; " : ", ", found.items[i].what);
 	if (rc == 0 && found.n > 0 && !data_only)
-		rc = err_set(err, SIDE_TARGET, -EEXIST,
-					 "the target database already has tables of the source (%s%s): clone into an "
-					 "empty database, or use --data-only to load into the existing schema",
+	{
+		rc = err_set(err, SIDE_TARGET, -EEXIST, "the target database already has tables of the source (%s%s)",
 					 sbuf_str(&msg), found.n > 5 ? ", ..." : "");
+		err_hint(err, "Clone into an empty database, or use --data-only to load into the existing schema.");
+	}
 	else if (rc == 0 && found.n > 0)
-		rc = err_set(err, SIDE_TARGET, -EINVAL, "the target's tables differ from the source's: %s%s; "
-					 "--data-only needs the source's tables and columns there: make the target's "
-					 "schema match (pg_dump --schema-only of the source), or clone into an empty "
-					 "database without --data-only", sbuf_str(&msg), found.n > 5 ? "; ..." : "");
+	{
+		rc = err_set(err, SIDE_TARGET, -EINVAL, "the target's tables differ from the source's: %s%s",
+					 sbuf_str(&msg), found.n > 5 ? "; ..." : "");
+		err_hint(err, "--data-only needs the source's tables and columns there: make the target's schema "
+				 "match (pg_dump --schema-only of the source), or clone into an empty database without "
+				 "--data-only.");
+	}
 	sbuf_fini(&msg);
 	target_problems_fini(&found);
 	return rc;
@@ -401,10 +405,11 @@ check_target_empty(PGconn *target, const catalog *cat, bool truncate, sl_err *er
 	for (int i = 0; rc == 0 && i < found.n; i++)
 		sbuf_printf(&names, "%s%s", i ? ", " : "", found.items[i].what);
 	if (rc == 0 && found.n > 0 && !truncate)
-		rc = err_set(err, SIDE_TARGET, -EEXIST,
-					 "target table%s %.600s already hold%s rows: use --truncate to replace them, "
-					 "or empty them first", found.n > 1 ? "s" : "", sbuf_str(&names),
-					 found.n > 1 ? "" : "s");
+	{
+		rc = err_set(err, SIDE_TARGET, -EEXIST, "target table%s %.600s already hold%s rows",
+					 found.n > 1 ? "s" : "", sbuf_str(&names), found.n > 1 ? "" : "s");
+		err_hint(err, "Use --truncate to replace them, or empty them first.");
+	}
 	else if (rc == 0 && found.n > 0)
 	{
 		log_info("truncating %d target table%s that hold rows", found.n, found.n > 1 ? "s" : "");

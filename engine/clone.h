@@ -38,7 +38,7 @@
 #include "engine/catalog.h"
 #include "engine/check.h"
 #include "engine/copy.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 #include "engine/state.h"
 #include "engine/verify.h"

@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "base/sbuf.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "io/stall.h"
 
 #define CONN_STALL_DEFAULT_SECONDS 60

@@ -42,7 +42,7 @@
 #include "base/sbuf.h"
 #include "codec/digest.h"
 #include "engine/catalog.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 #include "engine/reader.h"
 #include "io/loop.h"

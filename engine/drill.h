@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "engine/catalog.h"
-#include "engine/err.h"
+#include "base/err.h"
 
 #define DRILL_BATCH_BYTES (64u << 20)	/* row text held per side and pass */
 #define DRILL_MAX_BUCKETS (1u << 18)

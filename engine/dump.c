@@ -250,15 +250,14 @@ say_space_needed(const dump_report *r, sl_err *err)
 {
 	int64_t		left = 0;
 	double		ratio = r->bytes > 0 ? (double) r->compressed / (double) r->bytes : 1.0;
-	size_t		len = strlen(err->msg);
 
 	for (int i = 0; i < r->plan->nchunks; i++)
 		if (!r->chunks[i].done)
 			left += r->plan->chunks[i].est_bytes;
-	if (len < sizeof(err->msg))
-		snprintf(err->msg + len, sizeof(err->msg) - len, "; the dump needs about %.0f MB more for its "
-				 "%d chunks not yet written: free that much, or dump elsewhere (remove this "
-				 "directory first)", (double) left * ratio / 1048576.0 + 1, r->plan->nchunks - r->chunks_done);
+	if (err->hint[0] == '\0')	/* the error is the write's, set before: its hint is ours to give */
+		snprintf(err->hint, sizeof(err->hint), "the dump needs about %.0f MB more for its %d chunks "
+				 "not yet written: free that much, or dump elsewhere (remove this directory first)",
+				 (double) left * ratio / 1048576.0 + 1, r->plan->nchunks - r->chunks_done);
 }
 
 /* The directory: created 0700, or an existing empty one of ours. */

@@ -35,7 +35,7 @@
 #include "codec/digest.h"
 #include "engine/catalog.h"
 #include "engine/check.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 #include "io/loop.h"
 

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "base/sbuf.h"
-#include "engine/err.h"
+#include "base/err.h"
 
 typedef enum filter_kind
 {

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "engine/catalog.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 
 #define FORECAST_LOAD_FACTOR 1.2

@@ -45,13 +45,12 @@ log_get_level(void)
 	return max_level;
 }
 
-void
-log_msg(log_level level, const char *fmt,...)
+/* One line of level, "pgsluice: " and prefix before the message. */
+static void
+log_line(log_level level, const char *prefix, const char *fmt, va_list ap)
 {
-	static const char *const prefix[] = {"error: ", "warning: ", "", "", "debug: "};
 	char		line[4096];
 	int			len = 0;
-	va_list		ap;
 
 	if (level > max_level)
 		return;
@@ -66,10 +65,8 @@ log_msg(log_level level, const char *fmt,...)
 					   tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
 					   thread_name[0] != '\0' ? thread_name : "main");
 	}
-	len += snprintf(line + len, sizeof(line) - (size_t) len, "pgsluice: %s", prefix[level]);
-	va_start(ap, fmt);
+	len += snprintf(line + len, sizeof(line) - (size_t) len, "pgsluice: %s", prefix);
 	len += vsnprintf(line + len, sizeof(line) - (size_t) len, fmt, ap);
-	va_end(ap);
 	if (len > (int) sizeof(line) - 2)
 		len = (int) sizeof(line) - 2;
 	line[len++] = '\n';
@@ -86,6 +83,35 @@ log_msg(log_level level, const char *fmt,...)
 		(void) !write(STDERR_FILENO, out, (size_t) (n < (int) sizeof(out) ? n : (int) sizeof(out) - 1));
 	}
 	pthread_mutex_unlock(&out_lock);
+}
+
+static void
+log_prefixed(log_level level, const char *prefix, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	log_line(level, prefix, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_msg(log_level level, const char *fmt,...)
+{
+	static const char *const prefix[] = {"error: ", "warning: ", "", "", "debug: "};
+	va_list		ap;
+
+	va_start(ap, fmt);
+	log_line(level, prefix[level], fmt, ap);
+	va_end(ap);
+}
+
+void
+log_failure(const sl_err *err)
+{
+	log_prefixed(LOG_ERROR, "error: ", "%s", err->msg);
+	if (err->hint[0] != '\0')
+		log_prefixed(LOG_ERROR, "hint: ", "%s", err->hint);
 }
 
 void

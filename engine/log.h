@@ -8,6 +8,8 @@
 #ifndef PGSLUICE_ENGINE_LOG_H
 #define PGSLUICE_ENGINE_LOG_H
 
+#include "base/err.h"
+
 typedef enum log_level
 {
 	LOG_ERROR = 0,
@@ -35,6 +37,9 @@ void		log_msg(log_level level, const char *fmt,...) __attribute__((format(printf
  * NULL or "" removes it.  Lines are cut to the terminal's width.
  */
 void		log_status(const char *block);
+
+/* An error's message on an "error:" line, and its hint, if any, on a "hint:" line. */
+void		log_failure(const sl_err *err);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "base/sbuf.h"
-#include "engine/err.h"
+#include "base/err.h"
 
 /*
  * Starts a step: sets the command label ("clone", "verify"...; NULL is ""),

@@ -28,7 +28,7 @@
 
 #include "base/sbuf.h"
 #include "engine/catalog.h"
-#include "engine/err.h"
+#include "base/err.h"
 
 #define PLAN_DEFAULT_CHUNK_BYTES (64ll << 20)
 #define PLAN_WHOLE_MAX_CHUNKS 16	/* the most chunks a table read whole would have */

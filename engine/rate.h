@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "engine/err.h"
+#include "base/err.h"
 
 #define RATE_BURST_SECONDS 0.1	/* a bucket saves up at most this much of its rate */
 #define RATE_SLICE_MS 100		/* a waiting worker looks at its stop flag this often */

@@ -31,7 +31,7 @@
 #include "codec/ctype.h"
 #include "codec/digest.h"
 #include "codec/pgwire.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "io/loop.h"
 #include "io/pipe.h"
 

@@ -10,7 +10,7 @@
 
 #include "engine/check.h"
 #include "engine/dump.h"
-#include "engine/err.h"
+#include "base/err.h"
 
 typedef struct restore_options
 {

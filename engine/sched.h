@@ -20,7 +20,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 
 typedef struct sched_ops

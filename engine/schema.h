@@ -25,7 +25,7 @@
 
 #include <libpq-fe.h>
 
-#include "engine/err.h"
+#include "base/err.h"
 
 typedef struct schema_tools
 {

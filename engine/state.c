@@ -168,10 +168,12 @@ check_version(state *st, sl_err *err)
 	if ((rc = state_layout(st, &found, err)) < 0)
 		return rc;
 	if (found > STATE_VERSION)
-		return err_set(err, SIDE_TARGET, -EPROTO,
-					   "the state schema %s on the target has layout %d, newer than this pgsluice's "
-					   "%d: use a newer pgsluice, or --state-schema to keep runs elsewhere",
-					   st->schema, found, STATE_VERSION);
+	{
+		err_set(err, SIDE_TARGET, -EPROTO, "the state schema %s on the target has layout %d, newer "
+				"than this pgsluice's %d", st->schema, found, STATE_VERSION);
+		err_hint(err, "Use a newer pgsluice, or --state-schema to keep runs elsewhere.");
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -233,11 +235,14 @@ state_check_owners(state *st, sl_err *err)
 	if (rc < 0)
 		return rc;
 	if (PQntuples(res) > 0)
+	{
 		rc = err_set(err, SIDE_TARGET, -EPERM,
 					 "the %s on the target belongs to role %s, neither the role pgsluice connects as "
-					 "nor a superuser, who could make pgsluice run code of theirs: drop it if it is not "
-					 "a record of pgsluice's, or keep the runs' records in a schema of your own "
-					 "(--state-schema)", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+					 "nor a superuser, who could make pgsluice run code of theirs",
+					 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		err_hint(err, "Drop it if it is not a record of pgsluice's, or keep the runs' records in a "
+				 "schema of your own (--state-schema).");
+	}
 	PQclear(res);
 	return rc;
 }

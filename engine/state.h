@@ -38,7 +38,7 @@
 
 #include "codec/digest.h"
 #include "engine/catalog.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 
 #define STATE_SCHEMA_DEFAULT "pgsluice"

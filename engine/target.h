@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "engine/catalog.h"
-#include "engine/err.h"
+#include "base/err.h"
 
 typedef enum target_problem_kind
 {

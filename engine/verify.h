@@ -37,7 +37,7 @@
 #include "codec/digest.h"
 #include "engine/catalog.h"
 #include "engine/drill.h"
-#include "engine/err.h"
+#include "base/err.h"
 #include "engine/plan.h"
 #include "engine/reader.h"
 #include "io/loop.h"

@@ -1,5 +1,5 @@
 /*
- * err.h: the error handle of the engine.
+ * err.h: the error handle every layer fills.
  *
  * Functions return 0 (or a count) on success and a negative errno on failure,
  * and fill an sl_err with the detail once, where the failure happens, in
@@ -7,13 +7,19 @@
  * handle is sticky: the first error wins, as SQLite's p->rc does, so that a
  * cleanup path that fails too does not hide the cause.  The side says which
  * server (or the local machine) failed, and picks the exit code.
+ *
+ * The fix, when the code that fails knows it, stands apart from the cause,
+ * as PostgreSQL's errhint: err_hint right after the err_set it belongs to.
+ * The CLI prints it on its own "hint:" line, and the JSON reports keep it
+ * in a field of its own.
  */
-#ifndef PGSLUICE_ENGINE_ERR_H
-#define PGSLUICE_ENGINE_ERR_H
+#ifndef PGSLUICE_BASE_ERR_H
+#define PGSLUICE_BASE_ERR_H
 
 #include <stdbool.h>
 
 #define SL_ERR_MSG_MAX 2048
+#define SL_ERR_HINT_MAX 512
 
 typedef enum sl_side
 {
@@ -31,11 +37,20 @@ typedef struct sl_err
 	sl_side		side;
 	char		sqlstate[6];	/* the server's, when it said one; "08006" for a lost connection */
 	char		msg[SL_ERR_MSG_MAX];
+	char		hint[SL_ERR_HINT_MAX];	/* the fix, or "" */
+	bool		hint_open;		/* the last err_set recorded its error: err_hint may add to it */
 } sl_err;
 
 /* Records the error unless one is already set; returns code either way. */
 int			err_set(sl_err *err, sl_side side, int code, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
+
+/*
+ * Gives the error that the err_set just before recorded its hint: what to do
+ * about it, a sentence without the "hint:".  Nothing when that err_set was
+ * ignored (an earlier error stands) or the error has its hint already.
+ */
+void		err_hint(sl_err *err, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 /* Copies src into err unless err already holds an error; returns src->code. */
 int			err_take(sl_err *err, const sl_err *src);
@@ -53,6 +68,8 @@ err_clear(sl_err *err)
 	err->side = SIDE_NONE;
 	err->sqlstate[0] = '\0';
 	err->msg[0] = '\0';
+	err->hint[0] = '\0';
+	err->hint_open = false;
 }
 
 /* Puts what (and ": ") before the message, unless the message begins with it. */

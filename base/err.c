@@ -1,7 +1,7 @@
 /*
  * err.c: sticky error handles.  See err.h.
  */
-#include "engine/err.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,20 +14,41 @@ err_set(sl_err *err, sl_side side, int code, const char *fmt,...)
 	va_list		ap;
 
 	if (err_is_set(err))
+	{
+		err->hint_open = false;
 		return code;
+	}
 	err->code = code;
 	err->side = side;
+	err->hint[0] = '\0';
+	err->hint_open = true;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return code;
 }
 
+void
+err_hint(sl_err *err, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (!err->hint_open || err->hint[0] != '\0')
+		return;
+	err->hint_open = false;
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+}
+
 int
 err_take(sl_err *err, const sl_err *src)
 {
 	if (!err_is_set(err) && err_is_set(src))
+	{
 		memcpy(err, src, sizeof(*err));
+		err->hint_open = false;
+	}
 	return src->code;
 }
 
