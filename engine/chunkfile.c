@@ -85,21 +85,21 @@ chunkfile_writer_destroy(chunkfile_writer *w)
 
 /* Hands the encoder's output to the file once its buffer is full (or at the end: all). */
 static int
-flush_out(spill_file *f, spill_out *out, bool all, const char *file, sl_err *err)
+flush_out(spillfile *f, spill_out *out, bool all, const char *file, sl_err *err)
 {
 	int			rc;
 
 	if (out->pos == 0 || (!all && out->pos < out->size))
 		return 0;
-	if ((rc = spill_file_write(f, out->dst, out->pos)) < 0)
-		return err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f)[0] ? spill_file_error(f) : file);
+	if ((rc = spillfile_write(f, out->dst, out->pos)) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "%s", spillfile_error(f)[0] ? spillfile_error(f) : file);
 	out->pos = 0;
 	return 0;
 }
 
 /* Encodes what the pipe holds into the file. */
 static int
-drain_pipe(chunkfile_writer *w, spill_file *f, spill_out *out, const char *file, sl_err *err)
+drain_pipe(chunkfile_writer *w, spillfile *f, spill_out *out, const char *file, sl_err *err)
 {
 	const uint8_t *span;
 	size_t		n;
@@ -129,7 +129,7 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 {
 	copy_reader_columns columns = {t->ncols, t->shapes, t->text_reason != NULL};
 	spill_header header;
-	spill_file *f = NULL;
+	spillfile *f = NULL;
 	spill_out	out = {w->out_buf, WRITER_OUT_BYTES, 0};
 	copy_reader reader;
 	stall_clock clock;
@@ -146,7 +146,7 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 	chunkfile_name(idx, file, sizeof(file));
 	if (spill_encoder_reset(w->enc, &header) < 0)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "%s: %s", what, spill_encoder_error(w->enc));
-	if ((rc = spill_file_create(dir->fd, file, dir->io, &f, why, sizeof(why))) < 0)
+	if ((rc = spillfile_create(dir->fd, file, dir->io, &f, why, sizeof(why))) < 0)
 		return err_set(err, SIDE_LOCAL, rc, "%s: %s", what, why);
 	if (why[0] != '\0' && atomic_exchange(&dir->fallback_said, 1) == 0)
 		log_warning("io_uring is not available for files (%s); using pwrite()", why);
@@ -193,8 +193,8 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 		else if ((rc = flush_out(f, &out, true, file, err)) == 0 && more == 0)
 			break;
 	}
-	if (rc == 0 && (rc = spill_file_commit(f)) < 0)
-		rc = err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f));
+	if (rc == 0 && (rc = spillfile_commit(f)) < 0)
+		rc = err_set(err, SIDE_LOCAL, rc, "%s", spillfile_error(f));
 	if (rc == 0)
 	{
 		spill_stats stats;
@@ -206,7 +206,7 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 		out_info->compressed = stats.file_bytes;
 	}
 	copy_reader_end(&reader);
-	spill_file_destroy(f);		/* removes the .part file after a failure */
+	spillfile_destroy(f);		/* removes the .part file after a failure */
 	return rc;
 }
 
@@ -252,7 +252,7 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 		  const char *table, copy_hash *hash, chunk_digest *digest, PGconn *send, const atomic_int *stop,
 		  sl_err *err)
 {
-	spill_file_reader *f = NULL;
+	spillfile_reader *f = NULL;
 	char		why[512];
 	char		what[PATH_MAX + 128];
 	uint64_t	stream = 0;
@@ -261,25 +261,25 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 	snprintf(what, sizeof(what), "chunk file \"%s/%s\" of table %s", dir->path, name, table);
 
 	spill_decoder_reset(l->dec, dir->id);
-	if ((rc = spill_file_open(dir->fd, name, &f, why, sizeof(why))) < 0)
+	if ((rc = spillfile_open(dir->fd, name, &f, why, sizeof(why))) < 0)
 		return err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" of table %s: %s", dir->path, name, table,
 					   rc == -ENOENT ? "it is missing" : why);
-	if (spill_file_reader_size(f) != expect->compressed)
+	if (spillfile_reader_size(f) != expect->compressed)
 	{
 		rc = err_set(err, SIDE_USAGE, -EPROTO, "chunk file \"%s/%s\" holds %llu bytes, not the %llu it was "
 					 "written with: it is truncated or not this dump's", dir->path, name,
-					 (unsigned long long) spill_file_reader_size(f), (unsigned long long) expect->compressed);
+					 (unsigned long long) spillfile_reader_size(f), (unsigned long long) expect->compressed);
 		goto done;
 	}
 	for (;;)
 	{
-		int			n = spill_file_read(f, l->file_buf, LOADER_FILE_BYTES);
+		int			n = spillfile_read(f, l->file_buf, LOADER_FILE_BYTES);
 		codec_in	in = {l->file_buf, n > 0 ? (size_t) n : 0, 0};
 
 		if (n < 0)
 		{
 			rc = err_set(err, SIDE_LOCAL, n, "chunk file \"%s/%s\": %s", dir->path, name,
-						 spill_file_reader_error(f));
+						 spillfile_reader_error(f));
 			goto done;
 		}
 		do
@@ -327,7 +327,7 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 					 "it was written with", dir->path, name, (unsigned long long) stream,
 					 (unsigned long long) expect->bytes);
 done:
-	spill_file_close(f);
+	spillfile_close(f);
 	return rc;
 }
 

@@ -37,7 +37,7 @@ typedef struct chunkfile_dir
 	int			fd;
 	const char *path;			/* for messages */
 	uint8_t		id[SPILL_DUMP_ID_SIZE]; /* in every file's header */
-	spill_io_kind io;
+	spillfile_io_kind io;
 	atomic_int	fallback_said;	/* io_uring was refused for files, and that was said */
 } chunkfile_dir;
 

@@ -985,7 +985,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		char		why[512];
 		int			fd = -1;
 
-		if ((rc = spill_dir_create(opt->spill_dir, &fd, why, sizeof(why))) < 0)
+		if ((rc = spillfile_dir_create(opt->spill_dir, &fd, why, sizeof(why))) < 0)
 		{
 			rc = err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
 			goto done;

@@ -135,7 +135,7 @@ reader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err 
 	rd->id = id;
 	rd->stop = stop;
 	if ((rc = chunkfile_writer_create(ctx->opt->compress_level, &rd->writer, err)) < 0 ||
-		(rc = reader_loop_create(&rd->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->report->io_backend,
+		(rc = copy_reader_loop_create(&rd->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->report->io_backend,
 								 sizeof(ctx->report->io_backend), err)) < 0)
 		return rc;
 	return clone_open_source(ctx, &rd->source, err);
@@ -469,7 +469,7 @@ open_run_dir(spill_pipe *sp, sl_err *err)
 	if ((size_t) snprintf(sp->path, sizeof(sp->path), "%s/run-%lld", sp->ctx->opt->spill_dir,
 						  (long long) sp->ctx->run_id) >= sizeof(sp->path))
 		return err_set(err, SIDE_USAGE, -ENAMETOOLONG, "--spill: the directory name is too long");
-	if ((rc = spill_dir_create(sp->path, &sp->dir.fd, why, sizeof(why))) < 0)
+	if ((rc = spillfile_dir_create(sp->path, &sp->dir.fd, why, sizeof(why))) < 0)
 		return err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
 	sp->dir.path = sp->path;
 	if (sp->ctx->report->resumed)
@@ -515,7 +515,7 @@ clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err
 	sp.ctx = ctx;
 	sp.skip = skip;
 	sp.dir.fd = -1;
-	sp.dir.io = ctx->opt->io_kind == IO_LOOP_POLL ? SPILL_IO_PWRITE : SPILL_IO_AUTO;
+	sp.dir.io = ctx->opt->io_kind == IO_LOOP_POLL ? SPILLFILE_IO_PWRITE : SPILLFILE_IO_AUTO;
 	sp.limit = ctx->opt->spill_limit > 0 ? (uint64_t) ctx->opt->spill_limit : 0;
 	sp.started = ctx->started;
 	sp.reading = true;

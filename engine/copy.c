@@ -73,7 +73,7 @@ copy_worker_init(copy_worker *w, int id, io_loop_kind kind, bool via_libpq, cons
 		io_pipe_fini(&w->pipe);
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "could not allocate the buffers of worker %d", id);
 	}
-	if ((rc = reader_loop_create(&w->loop, kind, id, fallback_said, backend, backendlen, err)) < 0)
+	if ((rc = copy_reader_loop_create(&w->loop, kind, id, fallback_said, backend, backendlen, err)) < 0)
 	{
 		io_pipe_fini(&w->pipe);
 		free(w->read_buf);

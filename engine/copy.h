@@ -73,7 +73,7 @@ typedef struct copy_result
 } copy_result;
 
 /*
- * Sets up the pipe and loop (reader_loop_create: fallback_said, backend);
+ * Sets up the pipe and loop (copy_reader_loop_create: fallback_said, backend);
  * connections are opened by the caller.  via_libpq forces libpq's COPY
  * functions even on unencrypted connections.
  */

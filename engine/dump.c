@@ -64,7 +64,7 @@ dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err
 	w->id = id;
 	w->stop = stop;
 	if ((rc = chunkfile_writer_create(ctx->opt->compress_level, &w->writer, err)) < 0 ||
-		(rc = reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
+		(rc = copy_reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
 								 sizeof(ctx->r->io_backend), err)) < 0 ||
 		(rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0)
 		return rc;
@@ -229,15 +229,15 @@ manifest_text(const dump_options *opt, const dump_report *r, const char *source,
 static int
 write_manifest(int dir_fd, const sbuf *text, sl_err *err)
 {
-	spill_file *f = NULL;
+	spillfile *f = NULL;
 	char		why[512];
 	int			rc;
 
-	if ((rc = spill_file_create(dir_fd, DUMP_MANIFEST, SPILL_IO_PWRITE, &f, why, sizeof(why))) < 0)
+	if ((rc = spillfile_create(dir_fd, DUMP_MANIFEST, SPILLFILE_IO_PWRITE, &f, why, sizeof(why))) < 0)
 		return err_set(err, SIDE_LOCAL, rc, "%s", why);
-	if ((rc = spill_file_write(f, text->data, text->len)) < 0 || (rc = spill_file_commit(f)) < 0)
-		rc = err_set(err, SIDE_LOCAL, rc, "%s", spill_file_error(f));
-	spill_file_destroy(f);
+	if ((rc = spillfile_write(f, text->data, text->len)) < 0 || (rc = spillfile_commit(f)) < 0)
+		rc = err_set(err, SIDE_LOCAL, rc, "%s", spillfile_error(f));
+	spillfile_destroy(f);
 	return rc;
 }
 
@@ -269,7 +269,7 @@ open_dir(const char *path, int *dir_fd, sl_err *err)
 	struct dirent *e;
 	int			rc;
 
-	if ((rc = spill_dir_create(path, dir_fd, why, sizeof(why))) < 0)
+	if ((rc = spillfile_dir_create(path, dir_fd, why, sizeof(why))) < 0)
 		return err_set(err, SIDE_USAGE, rc, "%s", why);
 	d = fdopendir(dup(*dir_fd));
 	if (d == NULL)
@@ -308,7 +308,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.dir.fd = -1;
 	ctx.dir.path = opt->dir;
-	ctx.dir.io = opt->io_kind == IO_LOOP_POLL ? SPILL_IO_PWRITE : SPILL_IO_AUTO;
+	ctx.dir.io = opt->io_kind == IO_LOOP_POLL ? SPILLFILE_IO_PWRITE : SPILLFILE_IO_AUTO;
 	sbuf_init(&manifest, SBUF_DEFAULT_CAP);
 	if (r == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");

@@ -356,7 +356,7 @@ copy_reader_finish(copy_reader *r)
 }
 
 int
-reader_loop_create(io_loop **loop, io_loop_kind kind, int worker, atomic_int *fallback_said,
+copy_reader_loop_create(io_loop **loop, io_loop_kind kind, int worker, atomic_int *fallback_said,
 				   char *backend, size_t backendlen, sl_err *err)
 {
 	char		why[256];

@@ -112,7 +112,7 @@ unsigned	copy_reader_pause_us(const copy_reader *r);
  * caller's *fallback_said); worker 1 writes the backend's name into
  * backend.
  */
-int			reader_loop_create(io_loop **loop, io_loop_kind kind, int worker, atomic_int *fallback_said,
+int			copy_reader_loop_create(io_loop **loop, io_loop_kind kind, int worker, atomic_int *fallback_said,
 							   char *backend, size_t backendlen, sl_err *err);
 
 /*

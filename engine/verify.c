@@ -229,7 +229,7 @@ verify_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_e
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
 	w->id = id;
 	w->stop = stop;
-	if ((rc = reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
+	if ((rc = copy_reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
 								 sizeof(ctx->r->io_backend), err)) < 0 ||
 		(rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0 ||
 		(rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0 ||

@@ -52,7 +52,7 @@ typedef struct file_buffer
 } file_buffer;
 
 /* All fields belong to the thread that created the file. */
-struct spill_file
+struct spillfile
 {
 	int			dir_fd;			/* duplicate of the caller's, owned */
 	int			fd;				/* the .part file, owned; -1 once closed */
@@ -64,7 +64,7 @@ struct spill_file
 	int			filling;		/* index of the buffer being filled, -1: none */
 	int			in_flight;		/* buffers with a write in the kernel */
 	uint64_t	next_offset;	/* file offset of the next buffer submitted */
-	uint64_t	accepted;		/* bytes taken by spill_file_write */
+	uint64_t	accepted;		/* bytes taken by spillfile_write */
 	uint64_t	written;		/* bytes the kernel has written */
 	int			io_error;		/* first failed write, not yet reported */
 	file_state	state;
@@ -72,7 +72,7 @@ struct spill_file
 	char		errmsg[512];
 };
 
-struct spill_file_reader
+struct spillfile_reader
 {
 	int			fd;				/* owned */
 	char	   *name;			/* owned, for messages */
@@ -122,7 +122,7 @@ fsync_parent(const char *path)
 }
 
 int
-spill_dir_create(const char *path, int *dir_fd, char *err, size_t errlen)
+spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen)
 {
 	struct stat st;
 	bool		created = false;
@@ -195,10 +195,10 @@ name_valid(const char *name)
 }
 
 int
-spill_file_create(int dir_fd, const char *name, spill_io_kind kind,
-				  spill_file **out, char *why, size_t whylen)
+spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
+				  spillfile **out, char *why, size_t whylen)
 {
-	spill_file *f;
+	spillfile *f;
 	int			rc;
 
 	*out = NULL;
@@ -229,7 +229,7 @@ spill_file_create(int dir_fd, const char *name, spill_io_kind kind,
 		goto err;
 	}
 
-	if (kind != SPILL_IO_PWRITE)
+	if (kind != SPILLFILE_IO_PWRITE)
 	{
 		const char *failed = "io_uring_queue_init failed";
 
@@ -249,7 +249,7 @@ spill_file_create(int dir_fd, const char *name, spill_io_kind kind,
 				failed = "io_uring cannot write files on this kernel (no IORING_OP_WRITE)";
 			}
 		}
-		if (rc < 0 && kind == SPILL_IO_URING)
+		if (rc < 0 && kind == SPILLFILE_IO_URING)
 		{
 			format_error(why, whylen, rc, "%s: %s", failed, strerror(-rc));
 			goto err;
@@ -270,13 +270,13 @@ spill_file_create(int dir_fd, const char *name, spill_io_kind kind,
 	return 0;
 
 err:
-	spill_file_destroy(f);
+	spillfile_destroy(f);
 	return rc;
 }
 
 /* Hands buffer i's unwritten bytes to the kernel. */
 static int
-queue_write(spill_file *f, int i)
+queue_write(spillfile *f, int i)
 {
 	file_buffer *b = &f->buffers[i];
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
@@ -298,7 +298,7 @@ queue_write(spill_file *f, int i)
 
 /* Writes buffer i, which is full or the last one; failures go to io_error. */
 static void
-submit_buffer(spill_file *f, int i)
+submit_buffer(spillfile *f, int i)
 {
 	file_buffer *b = &f->buffers[i];
 
@@ -332,7 +332,7 @@ submit_buffer(spill_file *f, int i)
 
 /* Waits for one completion and books it.  Returns 0 or the ring's error. */
 static int
-wait_one(spill_file *f)
+wait_one(spillfile *f)
 {
 	struct io_uring_cqe *cqe = NULL;
 	file_buffer *b;
@@ -372,7 +372,7 @@ wait_one(spill_file *f)
 
 /* Waits for every write in flight. */
 static int
-drain(spill_file *f)
+drain(spillfile *f)
 {
 	while (f->in_flight > 0)
 	{
@@ -386,7 +386,7 @@ drain(spill_file *f)
 
 /* Reports io_error once every write has landed; extra: bytes the caller still had. */
 static int
-write_failed(spill_file *f, uint64_t extra)
+write_failed(spillfile *f, uint64_t extra)
 {
 	int			code = f->io_error;
 
@@ -397,7 +397,7 @@ write_failed(spill_file *f, uint64_t extra)
 }
 
 static int
-ring_failed(spill_file *f, int rc)
+ring_failed(spillfile *f, int rc)
 {
 	return file_fail(f, rc, "could not wait for writes to spill file \"%s\": %s",
 					 f->part_name, strerror(-rc));
@@ -405,7 +405,7 @@ ring_failed(spill_file *f, int rc)
 
 /* Returns a buffer to fill, waiting for a write when all are busy. */
 static int
-free_buffer(spill_file *f)
+free_buffer(spillfile *f)
 {
 	for (;;)
 	{
@@ -439,7 +439,7 @@ free_buffer(spill_file *f)
 }
 
 int
-spill_file_write(spill_file *f, const void *buf, size_t len)
+spillfile_write(spillfile *f, const void *buf, size_t len)
 {
 	const uint8_t *src = buf;
 
@@ -487,7 +487,7 @@ spill_file_write(spill_file *f, const void *buf, size_t len)
 }
 
 int
-spill_file_commit(spill_file *f)
+spillfile_commit(spillfile *f)
 {
 	int			rc;
 
@@ -530,7 +530,7 @@ spill_file_commit(spill_file *f)
 }
 
 int
-spill_file_abort(spill_file *f)
+spillfile_abort(spillfile *f)
 {
 	int			rc = 0;
 
@@ -556,12 +556,12 @@ spill_file_abort(spill_file *f)
 }
 
 void
-spill_file_destroy(spill_file *f)
+spillfile_destroy(spillfile *f)
 {
 	if (f == NULL)
 		return;
 	if (f->state == FILE_OPEN)
-		spill_file_abort(f);
+		spillfile_abort(f);
 	if (f->use_uring)
 		io_uring_queue_exit(&f->ring);
 	for (int i = 0; i < SPILL_FILE_BUFFERS; i++)
@@ -576,19 +576,19 @@ spill_file_destroy(spill_file *f)
 }
 
 uint64_t
-spill_file_size(const spill_file *f)
+spillfile_size(const spillfile *f)
 {
 	return f->accepted;
 }
 
 const char *
-spill_file_backend(const spill_file *f)
+spillfile_backend(const spillfile *f)
 {
 	return f->use_uring ? "io_uring" : "pwrite";
 }
 
 const char *
-spill_file_error(const spill_file *f)
+spillfile_error(const spillfile *f)
 {
 	return f->errmsg;
 }
@@ -596,9 +596,9 @@ spill_file_error(const spill_file *f)
 /* ---- reading ---- */
 
 int
-spill_file_open(int dir_fd, const char *name, spill_file_reader **out, char *err, size_t errlen)
+spillfile_open(int dir_fd, const char *name, spillfile_reader **out, char *err, size_t errlen)
 {
-	spill_file_reader *r;
+	spillfile_reader *r;
 	struct stat st;
 	int			rc;
 
@@ -637,12 +637,12 @@ spill_file_open(int dir_fd, const char *name, spill_file_reader **out, char *err
 	return 0;
 
 err:
-	spill_file_close(r);
+	spillfile_close(r);
 	return rc;
 }
 
 int
-spill_file_read(spill_file_reader *r, void *buf, size_t cap)
+spillfile_read(spillfile_reader *r, void *buf, size_t cap)
 {
 	ssize_t		n;
 
@@ -658,19 +658,19 @@ spill_file_read(spill_file_reader *r, void *buf, size_t cap)
 }
 
 uint64_t
-spill_file_reader_size(const spill_file_reader *r)
+spillfile_reader_size(const spillfile_reader *r)
 {
 	return r->size;
 }
 
 const char *
-spill_file_reader_error(const spill_file_reader *r)
+spillfile_reader_error(const spillfile_reader *r)
 {
 	return r->errmsg;
 }
 
 void
-spill_file_close(spill_file_reader *r)
+spillfile_close(spillfile_reader *r)
 {
 	if (r == NULL)
 		return;

@@ -4,7 +4,7 @@
  * codec/spill.h's business.
  *
  * Writing: a file is created as "<name>.part" (O_CREAT | O_EXCL, mode 0600)
- * in a directory the caller opened (spill_dir_create makes it 0700).  Bytes
+ * in a directory the caller opened (spillfile_dir_create makes it 0700).  Bytes
  * are copied into one of SPILL_FILE_BUFFERS owned buffers of
  * SPILL_FILE_BUFFER_SIZE bytes; each full buffer goes to the kernel as one
  * io_uring write at its explicit file offset, so several are in flight at
@@ -18,10 +18,10 @@
  * Reading: plain read(2), sequential.
  *
  * Errors: functions return 0 (or a count) or a negative errno, and a
- * handle's message (spill_file_error) says what, on which file, cause last.
+ * handle's message (spillfile_error) says what, on which file, cause last.
  * A writer's first error is sticky: after it, the file can only be aborted.
  *
- * Thread safety: none, and no locks; a spill_file (its descriptor, ring and
+ * Thread safety: none, and no locks; a spillfile (its descriptor, ring and
  * buffers) or a reader belongs to one thread.  Different files share nothing
  * and may be written from different threads at once.
  */
@@ -34,15 +34,15 @@
 #define SPILL_FILE_BUFFERS 4
 #define SPILL_FILE_BUFFER_SIZE (1u << 20)
 
-typedef enum spill_io_kind
+typedef enum spillfile_io_kind
 {
-	SPILL_IO_AUTO = 0,			/* io_uring, else pwrite */
-	SPILL_IO_URING,				/* io_uring or fail */
-	SPILL_IO_PWRITE				/* pwrite only */
-} spill_io_kind;
+	SPILLFILE_IO_AUTO = 0,			/* io_uring, else pwrite */
+	SPILLFILE_IO_URING,				/* io_uring or fail */
+	SPILLFILE_IO_PWRITE				/* pwrite only */
+} spillfile_io_kind;
 
-typedef struct spill_file spill_file;
-typedef struct spill_file_reader spill_file_reader;
+typedef struct spillfile spillfile;
+typedef struct spillfile_reader spillfile_reader;
 
 /*
  * Creates the directory path with mode 0700, or, when it exists, checks
@@ -52,26 +52,26 @@ typedef struct spill_file_reader spill_file_reader;
  * -EPERM (wrong mode or owner) or another negative errno, with err (when not
  * NULL) saying what.
  */
-int			spill_dir_create(const char *path, int *dir_fd, char *err, size_t errlen);
+int			spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen);
 
 /*
  * Creates "<name>.part" in dir_fd for writing.  name is a plain file name
  * (no '/').  dir_fd must be open for reading, not O_PATH (commit fsyncs it);
  * it is duplicated, so the caller may close its own.  With
- * SPILL_IO_AUTO, when io_uring is refused the file uses pwrite and why
+ * SPILLFILE_IO_AUTO, when io_uring is refused the file uses pwrite and why
  * receives the reason, so that the caller can say so once; otherwise why is
  * set to "".  On failure why receives the error message.  Returns 0,
  * -EINVAL (bad name), -EEXIST (a .part file of that name exists), -ENOMEM,
- * (SPILL_IO_URING only) io_uring's error, or open's.
+ * (SPILLFILE_IO_URING only) io_uring's error, or open's.
  */
-int			spill_file_create(int dir_fd, const char *name, spill_io_kind kind,
-							  spill_file **out, char *why, size_t whylen);
+int			spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
+							  spillfile **out, char *why, size_t whylen);
 
 /*
  * Takes len bytes (copied; buf may be reused at once).  Returns 0 or the
  * file's first error (such as -ENOSPC).  May wait for an earlier write.
  */
-int			spill_file_write(spill_file *f, const void *buf, size_t len);
+int			spillfile_write(spillfile *f, const void *buf, size_t len);
 
 /*
  * Writes what is buffered, waits for every write, fsyncs, renames to the
@@ -79,46 +79,46 @@ int			spill_file_write(spill_file *f, const void *buf, size_t len);
  * is replaced (atomically).  Returns 0, or a negative errno with nothing left
  * under the final name; the .part file then stays until abort or destroy.
  */
-int			spill_file_commit(spill_file *f);
+int			spillfile_commit(spillfile *f);
 
 /*
  * Waits for the writes in flight, closes and unlinks the .part file.
  * Returns 0 or unlink's error; -EINVAL after a successful commit.
  */
-int			spill_file_abort(spill_file *f);
+int			spillfile_abort(spillfile *f);
 
 /* Aborts a file that was neither committed nor aborted, then frees it.  NULL is fine. */
-void		spill_file_destroy(spill_file *f);
+void		spillfile_destroy(spillfile *f);
 
-/* Bytes taken by spill_file_write so far. */
-uint64_t	spill_file_size(const spill_file *f);
+/* Bytes taken by spillfile_write so far. */
+uint64_t	spillfile_size(const spillfile *f);
 
 /* "io_uring" or "pwrite". */
-const char *spill_file_backend(const spill_file *f);
+const char *spillfile_backend(const spillfile *f);
 
 /* The first error's message ("" when none). */
-const char *spill_file_error(const spill_file *f);
+const char *spillfile_error(const spillfile *f);
 
 /*
  * Opens name (relative to dir_fd, which may be AT_FDCWD; or absolute) for
  * reading; it must be a regular file.  Returns 0 or a negative errno with err
  * (when not NULL) saying what.
  */
-int			spill_file_open(int dir_fd, const char *name, spill_file_reader **out,
+int			spillfile_open(int dir_fd, const char *name, spillfile_reader **out,
 							char *err, size_t errlen);
 
 /*
  * Reads up to cap bytes into buf.  Returns the count (> 0), 0 at the end of
  * the file, or a negative errno.
  */
-int			spill_file_read(spill_file_reader *r, void *buf, size_t cap);
+int			spillfile_read(spillfile_reader *r, void *buf, size_t cap);
 
 /* The file's size when it was opened. */
-uint64_t	spill_file_reader_size(const spill_file_reader *r);
+uint64_t	spillfile_reader_size(const spillfile_reader *r);
 
-const char *spill_file_reader_error(const spill_file_reader *r);
+const char *spillfile_reader_error(const spillfile_reader *r);
 
 /* Closes and frees; NULL is fine. */
-void		spill_file_close(spill_file_reader *r);
+void		spillfile_close(spillfile_reader *r);
 
 #endif

@@ -102,24 +102,24 @@ random_data(size_t n, uint64_t seed)
 }
 
 /* Creates name in dir_fd with kind, skipping the test where io_uring is refused. */
-static spill_file *
-create_or_skip(int dir_fd, const char *name, spill_io_kind kind)
+static spillfile *
+create_or_skip(int dir_fd, const char *name, spillfile_io_kind kind)
 {
-	spill_file *f = NULL;
+	spillfile *f = NULL;
 	char		why[256];
-	int			rc = spill_file_create(dir_fd, name, kind, &f, why, sizeof(why));
+	int			rc = spillfile_create(dir_fd, name, kind, &f, why, sizeof(why));
 
-	if (rc < 0 && kind == SPILL_IO_URING)
+	if (rc < 0 && kind == SPILLFILE_IO_URING)
 		cr_skip_test("io_uring refused here: %s", why);
-	cr_assert_eq(rc, 0, "spill_file_create(\"%s\"): %d (%s)", name, rc, why);
-	if (kind == SPILL_IO_AUTO && strcmp(spill_file_backend(f), "pwrite") == 0)
+	cr_assert_eq(rc, 0, "spillfile_create(\"%s\"): %d (%s)", name, rc, why);
+	if (kind == SPILLFILE_IO_AUTO && strcmp(spillfile_backend(f), "pwrite") == 0)
 		cr_assert_neq(why[0], '\0', "fell back to pwrite without saying why");
 	else
-		cr_assert_str_empty(why, "why is \"%s\" with backend %s", why, spill_file_backend(f));
-	if (kind == SPILL_IO_PWRITE)
-		cr_assert_str_eq(spill_file_backend(f), "pwrite");
-	if (kind == SPILL_IO_URING)
-		cr_assert_str_eq(spill_file_backend(f), "io_uring");
+		cr_assert_str_empty(why, "why is \"%s\" with backend %s", why, spillfile_backend(f));
+	if (kind == SPILLFILE_IO_PWRITE)
+		cr_assert_str_eq(spillfile_backend(f), "pwrite");
+	if (kind == SPILLFILE_IO_URING)
+		cr_assert_str_eq(spillfile_backend(f), "io_uring");
 	return f;
 }
 
@@ -127,27 +127,27 @@ create_or_skip(int dir_fd, const char *name, spill_io_kind kind)
 static void
 assert_file_holds(int dir_fd, const char *name, const uint8_t *want, size_t want_len, size_t cap)
 {
-	spill_file_reader *r = NULL;
+	spillfile_reader *r = NULL;
 	char		err[256];
 	uint8_t    *buf = malloc(cap);
 	size_t		have = 0;
 	int			rc;
 
 	cr_assert_not_null(buf);
-	rc = spill_file_open(dir_fd, name, &r, err, sizeof(err));
-	cr_assert_eq(rc, 0, "spill_file_open(\"%s\"): %d (%s)", name, rc, err);
-	cr_assert_eq(spill_file_reader_size(r), want_len, "size %llu, want %zu",
-				 (unsigned long long) spill_file_reader_size(r), want_len);
-	while ((rc = spill_file_read(r, buf, cap)) > 0)
+	rc = spillfile_open(dir_fd, name, &r, err, sizeof(err));
+	cr_assert_eq(rc, 0, "spillfile_open(\"%s\"): %d (%s)", name, rc, err);
+	cr_assert_eq(spillfile_reader_size(r), want_len, "size %llu, want %zu",
+				 (unsigned long long) spillfile_reader_size(r), want_len);
+	while ((rc = spillfile_read(r, buf, cap)) > 0)
 	{
 		cr_assert_leq(have + (size_t) rc, want_len, "more than %zu bytes read", want_len);
 		cr_assert_eq(memcmp(buf, want + have, (size_t) rc), 0, "bytes %zu..%zu differ", have, have + rc);
 		have += (size_t) rc;
 	}
-	cr_assert_eq(rc, 0, "spill_file_read: %d (%s)", rc, spill_file_reader_error(r));
+	cr_assert_eq(rc, 0, "spillfile_read: %d (%s)", rc, spillfile_reader_error(r));
 	cr_assert_eq(have, want_len, "read %zu bytes, want %zu", have, want_len);
-	cr_assert_eq(spill_file_read(r, buf, cap), 0, "a second read at the end is not 0");
-	spill_file_close(r);
+	cr_assert_eq(spillfile_read(r, buf, cap), 0, "a second read at the end is not 0");
+	spillfile_close(r);
 	free(buf);
 }
 
@@ -155,19 +155,19 @@ assert_file_holds(int dir_fd, const char *name, const uint8_t *want, size_t want
 
 ParameterizedTestParameters(spillfile, writes_and_reads_back)
 {
-	static spill_io_kind kinds[] = {SPILL_IO_PWRITE, SPILL_IO_URING, SPILL_IO_AUTO};
+	static spillfile_io_kind kinds[] = {SPILLFILE_IO_PWRITE, SPILLFILE_IO_URING, SPILLFILE_IO_AUTO};
 
-	return cr_make_param_array(spill_io_kind, kinds, 3);
+	return cr_make_param_array(spillfile_io_kind, kinds, 3);
 }
 
-ParameterizedTest(spill_io_kind *kind, spillfile, writes_and_reads_back, .timeout = 60)
+ParameterizedTest(spillfile_io_kind *kind, spillfile, writes_and_reads_back, .timeout = 60)
 {
 	char	   *dir = make_temp_dir();
 	int			dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
 	size_t		total = 5 * SPILL_FILE_BUFFER_SIZE + 333;
 	uint8_t    *data = random_data(total, 42 + (uint64_t) *kind);
 	static const size_t pieces[] = {1, 4095, SPILL_FILE_BUFFER_SIZE, 3 * SPILL_FILE_BUFFER_SIZE, 77777};
-	spill_file *f = create_or_skip(dir_fd, "chunk", *kind);
+	spillfile *f = create_or_skip(dir_fd, "chunk", *kind);
 	size_t		pos = 0;
 	int			rc;
 
@@ -175,16 +175,16 @@ ParameterizedTest(spill_io_kind *kind, spillfile, writes_and_reads_back, .timeou
 	{
 		size_t		n = pieces[i % 5] < total - pos ? pieces[i % 5] : total - pos;
 
-		rc = spill_file_write(f, data + pos, n);
-		cr_assert_eq(rc, 0, "write at %zu: %d (%s)", pos, rc, spill_file_error(f));
+		rc = spillfile_write(f, data + pos, n);
+		cr_assert_eq(rc, 0, "write at %zu: %d (%s)", pos, rc, spillfile_error(f));
 		pos += n;
 	}
-	cr_assert_eq(spill_file_size(f), total, "size %llu, want %zu", (unsigned long long) spill_file_size(f), total);
-	rc = spill_file_commit(f);
-	cr_assert_eq(rc, 0, "commit: %d (%s)", rc, spill_file_error(f));
-	cr_assert_eq(spill_file_write(f, data, 1), -EINVAL, "a write after commit");
-	cr_assert_eq(spill_file_abort(f), -EINVAL, "an abort after commit");
-	spill_file_destroy(f);
+	cr_assert_eq(spillfile_size(f), total, "size %llu, want %zu", (unsigned long long) spillfile_size(f), total);
+	rc = spillfile_commit(f);
+	cr_assert_eq(rc, 0, "commit: %d (%s)", rc, spillfile_error(f));
+	cr_assert_eq(spillfile_write(f, data, 1), -EINVAL, "a write after commit");
+	cr_assert_eq(spillfile_abort(f), -EINVAL, "an abort after commit");
+	spillfile_destroy(f);
 
 	assert_file_holds(dir_fd, "chunk", data, total, 100000);
 	assert_file_holds(dir_fd, "chunk", data, total, 4 << 20);
@@ -196,35 +196,35 @@ ParameterizedTest(spill_io_kind *kind, spillfile, writes_and_reads_back, .timeou
 
 ParameterizedTestParameters(spillfile, final_name_appears_only_at_commit_with_mode_0600)
 {
-	static spill_io_kind kinds[] = {SPILL_IO_PWRITE, SPILL_IO_URING};
+	static spillfile_io_kind kinds[] = {SPILLFILE_IO_PWRITE, SPILLFILE_IO_URING};
 
-	return cr_make_param_array(spill_io_kind, kinds, 2);
+	return cr_make_param_array(spillfile_io_kind, kinds, 2);
 }
 
-ParameterizedTest(spill_io_kind *kind, spillfile, final_name_appears_only_at_commit_with_mode_0600, .timeout = 30)
+ParameterizedTest(spillfile_io_kind *kind, spillfile, final_name_appears_only_at_commit_with_mode_0600, .timeout = 30)
 {
 	char	   *dir = make_temp_dir();
 	int			dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-	spill_file *f = create_or_skip(dir_fd, "t1.c2", *kind);
+	spillfile *f = create_or_skip(dir_fd, "t1.c2", *kind);
 	struct stat st;
 	uint8_t    *data = random_data(2 * SPILL_FILE_BUFFER_SIZE + 5, 7);
 
 	cr_assert_eq(fstatat(dir_fd, "t1.c2.part", &st, 0), 0, "no .part file after create");
 	cr_assert_eq(st.st_mode & 07777, 0600, ".part file has mode %04o, want 0600", st.st_mode & 07777);
-	cr_assert_eq(spill_file_write(f, data, 2 * SPILL_FILE_BUFFER_SIZE + 5), 0, "%s", spill_file_error(f));
+	cr_assert_eq(spillfile_write(f, data, 2 * SPILL_FILE_BUFFER_SIZE + 5), 0, "%s", spillfile_error(f));
 	cr_assert_neq(fstatat(dir_fd, "t1.c2", &st, 0), 0, "the final name exists before commit");
-	cr_assert_eq(spill_file_commit(f), 0, "%s", spill_file_error(f));
+	cr_assert_eq(spillfile_commit(f), 0, "%s", spillfile_error(f));
 	cr_assert_neq(fstatat(dir_fd, "t1.c2.part", &st, 0), 0, "the .part file is still there after commit");
 	cr_assert_eq(fstatat(dir_fd, "t1.c2", &st, 0), 0, "no final file after commit");
 	cr_assert_eq(st.st_mode & 07777, 0600, "final file has mode %04o, want 0600", st.st_mode & 07777);
 	cr_assert_eq((size_t) st.st_size, 2 * SPILL_FILE_BUFFER_SIZE + 5, "final file has %lld bytes",
 				 (long long) st.st_size);
-	spill_file_destroy(f);
+	spillfile_destroy(f);
 
 	/* An empty file commits too. */
 	f = create_or_skip(dir_fd, "empty", *kind);
-	cr_assert_eq(spill_file_commit(f), 0, "%s", spill_file_error(f));
-	spill_file_destroy(f);
+	cr_assert_eq(spillfile_commit(f), 0, "%s", spillfile_error(f));
+	spillfile_destroy(f);
 	assert_file_holds(dir_fd, "empty", NULL, 0, 16);
 	free(data);
 	close(dir_fd);
@@ -233,33 +233,33 @@ ParameterizedTest(spill_io_kind *kind, spillfile, final_name_appears_only_at_com
 
 ParameterizedTestParameters(spillfile, abort_leaves_nothing)
 {
-	static spill_io_kind kinds[] = {SPILL_IO_PWRITE, SPILL_IO_URING};
+	static spillfile_io_kind kinds[] = {SPILLFILE_IO_PWRITE, SPILLFILE_IO_URING};
 
-	return cr_make_param_array(spill_io_kind, kinds, 2);
+	return cr_make_param_array(spillfile_io_kind, kinds, 2);
 }
 
-ParameterizedTest(spill_io_kind *kind, spillfile, abort_leaves_nothing, .timeout = 30)
+ParameterizedTest(spillfile_io_kind *kind, spillfile, abort_leaves_nothing, .timeout = 30)
 {
 	char	   *dir = make_temp_dir();
 	int			dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
 	size_t		total = 7 * SPILL_FILE_BUFFER_SIZE / 2;
 	uint8_t    *data = random_data(total, 9);
-	spill_file *f = create_or_skip(dir_fd, "gone", *kind);
+	spillfile *f = create_or_skip(dir_fd, "gone", *kind);
 
 	/* Several writes in flight when the abort comes. */
-	cr_assert_eq(spill_file_write(f, data, total), 0, "%s", spill_file_error(f));
-	cr_assert_eq(spill_file_abort(f), 0, "abort: %s", spill_file_error(f));
-	cr_assert_eq(spill_file_abort(f), 0, "a second abort");
-	cr_assert_eq(spill_file_commit(f), -EINVAL, "a commit after abort");
-	spill_file_destroy(f);
+	cr_assert_eq(spillfile_write(f, data, total), 0, "%s", spillfile_error(f));
+	cr_assert_eq(spillfile_abort(f), 0, "abort: %s", spillfile_error(f));
+	cr_assert_eq(spillfile_abort(f), 0, "a second abort");
+	cr_assert_eq(spillfile_commit(f), -EINVAL, "a commit after abort");
+	spillfile_destroy(f);
 	cr_assert_eq(count_entries(dir_fd), 0, "files left after abort");
 
 	/* Destroy without commit aborts. */
 	f = create_or_skip(dir_fd, "dropped", *kind);
-	cr_assert_eq(spill_file_write(f, data, total), 0, "%s", spill_file_error(f));
-	spill_file_destroy(f);
+	cr_assert_eq(spillfile_write(f, data, total), 0, "%s", spillfile_error(f));
+	spillfile_destroy(f);
 	cr_assert_eq(count_entries(dir_fd), 0, "files left after destroy");
-	spill_file_destroy(NULL);
+	spillfile_destroy(NULL);
 	free(data);
 	close(dir_fd);
 	remove_temp_dir(dir);
@@ -269,30 +269,30 @@ Test(spillfile, refuses_an_existing_part_file_and_bad_names, .timeout = 30)
 {
 	char	   *dir = make_temp_dir();
 	int			dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-	spill_file *f = NULL;
-	spill_file *again = NULL;
+	spillfile *f = NULL;
+	spillfile *again = NULL;
 	char		why[256];
 	char		long_name[300];
 	const char *bad[] = {"", "a/b", ".", "..", long_name};
 
 	memset(long_name, 'n', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
-	cr_assert_eq(spill_file_create(dir_fd, "x", SPILL_IO_PWRITE, &f, why, sizeof(why)), 0, "%s", why);
-	cr_assert_eq(spill_file_create(dir_fd, "x", SPILL_IO_PWRITE, &again, why, sizeof(why)), -EEXIST);
+	cr_assert_eq(spillfile_create(dir_fd, "x", SPILLFILE_IO_PWRITE, &f, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(spillfile_create(dir_fd, "x", SPILLFILE_IO_PWRITE, &again, why, sizeof(why)), -EEXIST);
 	cr_assert_null(again);
 	cr_assert(strstr(why, "could not create spill file \"x.part\"") && strstr(why, "File exists"),
 			  "message \"%s\"", why);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
-		int			rc = spill_file_create(dir_fd, bad[i], SPILL_IO_AUTO, &again, why, sizeof(why));
+		int			rc = spillfile_create(dir_fd, bad[i], SPILLFILE_IO_AUTO, &again, why, sizeof(why));
 
 		cr_assert_eq(rc, -EINVAL, "name \"%.20s\": %d, want %d", bad[i], rc, -EINVAL);
 		cr_assert(strstr(why, "invalid spill file name"), "message \"%s\"", why);
 	}
 	/* The caller's descriptor may go: the file keeps its own. */
 	close(dir_fd);
-	cr_assert_eq(spill_file_commit(f), 0, "%s", spill_file_error(f));
-	spill_file_destroy(f);
+	cr_assert_eq(spillfile_commit(f), 0, "%s", spillfile_error(f));
+	spillfile_destroy(f);
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
 	cr_assert_eq(count_entries(dir_fd), 1);
 	close(dir_fd);
@@ -315,7 +315,7 @@ Test(spillfile, dir_create_makes_0700_and_checks_an_existing_one, .timeout = 30)
 	cr_assert_geq(asprintf(&sub, "%s/spill", dir), 0);
 	cr_assert_geq(asprintf(&file, "%s/plain", dir), 0);
 	old_umask = umask(0277);	/* would leave the owner without write access */
-	rc = spill_dir_create(sub, &dir_fd, err, sizeof(err));
+	rc = spillfile_dir_create(sub, &dir_fd, err, sizeof(err));
 	umask(old_umask);
 	cr_assert_eq(rc, 0, "new directory: %d (%s)", rc, err);
 	cr_assert_geq(dir_fd, 0);
@@ -323,18 +323,18 @@ Test(spillfile, dir_create_makes_0700_and_checks_an_existing_one, .timeout = 30)
 	cr_assert_eq(st.st_mode & 07777, 0700, "new directory has mode %04o, want 0700", st.st_mode & 07777);
 	close(dir_fd);
 
-	rc = spill_dir_create(sub, &dir_fd, err, sizeof(err));
+	rc = spillfile_dir_create(sub, &dir_fd, err, sizeof(err));
 	cr_assert_eq(rc, 0, "existing 0700 directory: %d (%s)", rc, err);
 	close(dir_fd);
 
 	cr_assert_eq(chmod(sub, 0755), 0);
-	rc = spill_dir_create(sub, &dir_fd, err, sizeof(err));
+	rc = spillfile_dir_create(sub, &dir_fd, err, sizeof(err));
 	cr_assert_eq(rc, -EPERM, "existing 0755 directory: %d (%s), want %d", rc, err, -EPERM);
 	cr_assert_eq(dir_fd, -1);
 	cr_assert(strstr(err, "has mode 0755: it must be 0700"), "message \"%s\"", err);
 
 	cr_assert_eq(close(open(file, O_CREAT | O_WRONLY, 0600)), 0);
-	rc = spill_dir_create(file, &dir_fd, err, sizeof(err));
+	rc = spillfile_dir_create(file, &dir_fd, err, sizeof(err));
 	cr_assert_eq(rc, -ENOTDIR, "a plain file: %d (%s), want %d", rc, err, -ENOTDIR);
 	cr_assert(strstr(err, "could not open directory"), "message \"%s\"", err);
 
@@ -348,18 +348,18 @@ Test(spillfile, reader_reports_what_is_wrong, .timeout = 30)
 {
 	char	   *dir = make_temp_dir();
 	int			dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-	spill_file_reader *r = NULL;
+	spillfile_reader *r = NULL;
 	char		err[512];
 	int			rc;
 
-	rc = spill_file_open(dir_fd, "missing", &r, err, sizeof(err));
+	rc = spillfile_open(dir_fd, "missing", &r, err, sizeof(err));
 	cr_assert_eq(rc, -ENOENT, "missing file: %d, want %d", rc, -ENOENT);
 	cr_assert_null(r);
 	cr_assert_str_eq(err, "could not open spill file \"missing\": No such file or directory");
-	rc = spill_file_open(AT_FDCWD, dir, &r, err, sizeof(err));
+	rc = spillfile_open(AT_FDCWD, dir, &r, err, sizeof(err));
 	cr_assert_eq(rc, -EINVAL, "a directory: %d, want %d", rc, -EINVAL);
 	cr_assert(strstr(err, "is not a regular file"), "message \"%s\"", err);
-	spill_file_close(NULL);
+	spillfile_close(NULL);
 	close(dir_fd);
 	remove_temp_dir(dir);
 }
@@ -371,7 +371,7 @@ typedef struct child_report
 	int			skipped;		/* the child could not set up: why says why */
 	int			rc;
 	int			rc_other;
-	uint64_t	offered;		/* bytes handed to spill_file_write, the failing call's whole */
+	uint64_t	offered;		/* bytes handed to spillfile_write, the failing call's whole */
 	int			entries;		/* files in the directory at the end */
 	char		backend[16];
 	char		why[256];
@@ -462,7 +462,7 @@ enter_small_filesystem(const char *mountpoint, char *why, size_t whylen)
 typedef struct enospc_args
 {
 	const char *mountpoint;
-	spill_io_kind kind;
+	spillfile_io_kind kind;
 } enospc_args;
 
 static void
@@ -471,7 +471,7 @@ fill_small_filesystem(child_report *report, const void *arg)
 	const enospc_args *a = arg;
 	size_t		total = 3 * SPILL_FILE_BUFFER_SIZE;
 	uint8_t    *data;
-	spill_file *f = NULL;
+	spillfile *f = NULL;
 	int			dir_fd;
 
 	if (!enter_small_filesystem(a->mountpoint, report->why, sizeof(report->why)))
@@ -481,23 +481,23 @@ fill_small_filesystem(child_report *report, const void *arg)
 	}
 	dir_fd = open(a->mountpoint, O_RDONLY | O_DIRECTORY);
 	data = calloc(1, total);
-	report->rc = spill_file_create(dir_fd, "full", a->kind, &f, report->why, sizeof(report->why));
+	report->rc = spillfile_create(dir_fd, "full", a->kind, &f, report->why, sizeof(report->why));
 	if (report->rc < 0)
 	{
-		report->skipped = a->kind == SPILL_IO_URING;
+		report->skipped = a->kind == SPILLFILE_IO_URING;
 		return;
 	}
-	snprintf(report->backend, sizeof(report->backend), "%s", spill_file_backend(f));
+	snprintf(report->backend, sizeof(report->backend), "%s", spillfile_backend(f));
 	for (size_t pos = 0; pos < total && report->rc == 0; pos += 65536)
 	{
 		report->offered += 65536;
-		report->rc = spill_file_write(f, data + pos, 65536);
+		report->rc = spillfile_write(f, data + pos, 65536);
 	}
 	if (report->rc == 0)
-		report->rc = spill_file_commit(f);
-	snprintf(report->message, sizeof(report->message), "%s", spill_file_error(f));
-	report->rc_other = spill_file_abort(f);
-	spill_file_destroy(f);
+		report->rc = spillfile_commit(f);
+	snprintf(report->message, sizeof(report->message), "%s", spillfile_error(f));
+	report->rc_other = spillfile_abort(f);
+	spillfile_destroy(f);
 	report->entries = count_entries(dir_fd);
 	close(dir_fd);
 	free(data);
@@ -505,12 +505,12 @@ fill_small_filesystem(child_report *report, const void *arg)
 
 ParameterizedTestParameters(spillfile, reports_enospc_with_byte_counts)
 {
-	static spill_io_kind kinds[] = {SPILL_IO_PWRITE, SPILL_IO_URING};
+	static spillfile_io_kind kinds[] = {SPILLFILE_IO_PWRITE, SPILLFILE_IO_URING};
 
-	return cr_make_param_array(spill_io_kind, kinds, 2);
+	return cr_make_param_array(spillfile_io_kind, kinds, 2);
 }
 
-ParameterizedTest(spill_io_kind *kind, spillfile, reports_enospc_with_byte_counts, .timeout = 60)
+ParameterizedTest(spillfile_io_kind *kind, spillfile, reports_enospc_with_byte_counts, .timeout = 60)
 {
 	char	   *dir = make_temp_dir();
 	enospc_args args = {dir, *kind};
@@ -555,7 +555,7 @@ refuse_io_uring(child_report *report, const void *arg)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {sizeof(filter) / sizeof(filter[0]), filter};
-	spill_file *f = NULL;
+	spillfile *f = NULL;
 	uint8_t    *data;
 	int			dir_fd;
 	char		why[256];
@@ -568,17 +568,17 @@ refuse_io_uring(child_report *report, const void *arg)
 		return;
 	}
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-	report->rc_other = spill_file_create(dir_fd, "must", SPILL_IO_URING, &f, why, sizeof(why));
+	report->rc_other = spillfile_create(dir_fd, "must", SPILLFILE_IO_URING, &f, why, sizeof(why));
 	snprintf(report->message, sizeof(report->message), "%s", why);
-	report->rc = spill_file_create(dir_fd, "auto", SPILL_IO_AUTO, &f, report->why, sizeof(report->why));
+	report->rc = spillfile_create(dir_fd, "auto", SPILLFILE_IO_AUTO, &f, report->why, sizeof(report->why));
 	if (report->rc < 0)
 		return;
-	snprintf(report->backend, sizeof(report->backend), "%s", spill_file_backend(f));
+	snprintf(report->backend, sizeof(report->backend), "%s", spillfile_backend(f));
 	data = calloc(1, 3 * SPILL_FILE_BUFFER_SIZE);
-	report->rc = spill_file_write(f, data, 3 * SPILL_FILE_BUFFER_SIZE);
+	report->rc = spillfile_write(f, data, 3 * SPILL_FILE_BUFFER_SIZE);
 	if (report->rc == 0)
-		report->rc = spill_file_commit(f);
-	spill_file_destroy(f);
+		report->rc = spillfile_commit(f);
+	spillfile_destroy(f);
 	free(data);
 	report->entries = count_entries(dir_fd);
 	close(dir_fd);
@@ -597,10 +597,10 @@ Test(spillfile, auto_falls_back_to_pwrite_when_io_uring_is_refused, .timeout = 6
 		remove_temp_dir(dir);
 		cr_skip_test("%s", report.why);
 	}
-	cr_assert_eq(report.rc_other, -EPERM, "SPILL_IO_URING with io_uring refused: %d (%s), want %d",
+	cr_assert_eq(report.rc_other, -EPERM, "SPILLFILE_IO_URING with io_uring refused: %d (%s), want %d",
 				 report.rc_other, report.message, -EPERM);
 	cr_assert_str_eq(report.message, "io_uring_queue_init failed: Operation not permitted");
-	cr_assert_eq(report.rc, 0, "SPILL_IO_AUTO: %d (%s)", report.rc, report.why);
+	cr_assert_eq(report.rc, 0, "SPILLFILE_IO_AUTO: %d (%s)", report.rc, report.why);
 	cr_assert_str_eq(report.backend, "pwrite");
 	cr_assert_str_eq(report.why, "io_uring_queue_init failed: Operation not permitted");
 	cr_assert_eq(report.entries, 1, "%d files, want only the committed one", report.entries);
