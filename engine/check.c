@@ -24,6 +24,7 @@
 
 #include <libpq-fe.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/catalog.h"
 #include "engine/conn.h"
@@ -1949,7 +1950,7 @@ check_before_run(const char *command, const check_options *opt, check_shown_fn s
 				 sl_err *err)
 {
 	check_report *found = NULL;
-	double		t = sched_now();
+	double		t = clock_seconds();
 	int			blockers;
 	sl_side		side = SIDE_LOCAL;
 	int			rc;
@@ -1959,7 +1960,7 @@ check_before_run(const char *command, const check_options *opt, check_shown_fn s
 	if (shown != NULL)
 		shown(found, shown_arg);
 	log_verbose("checks: %d blockers, %d warnings in %.2f s", check_count(found, CHECK_BLOCKER),
-				check_count(found, CHECK_WARNING), sched_now() - t);
+				check_count(found, CHECK_WARNING), clock_seconds() - t);
 	if ((blockers = check_count(found, CHECK_BLOCKER)) == 0)
 		goto done;
 	/* the target's blockers first, as a target that is not ready exits as a target error */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "codec/copyhash.h"
 #include "engine/conn.h"
@@ -174,9 +175,9 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 			continue;
 		if (copy_reader_wants_socket(&reader, &w->pipe))
 			watch.fd = PQsocket(source);
-		stall_clock_begin(&clock, watch.fd >= 0, reader.bytes, stall_clock_now());
+		stall_clock_begin(&clock, watch.fd >= 0, reader.bytes, clock_seconds());
 		if ((rc = io_loop_wait(loop, &watch, 1, WRITER_WAIT_MS)) >= 0)
-			rc = conn_stall_check(source, SIDE_SOURCE, &clock, watch.revents != 0, stall_clock_now())
+			rc = conn_stall_check(source, SIDE_SOURCE, &clock, watch.revents != 0, clock_seconds())
 				? conn_fail_stall(source, SIDE_SOURCE, what, err) : 0;
 		else
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: waiting for the source failed: %s", what, strerror(-rc));

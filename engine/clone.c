@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
@@ -154,7 +155,7 @@ chunk_attempt(void *arg, sl_err *err)
 		goto fail;
 	if (!*claimed)
 		return 0;
-	t0 = sched_now();
+	t0 = clock_seconds();
 	c->status = CHUNK_RUNNING;
 	c->worker = w->id;
 	c->started = t0 - ctx->started;
@@ -163,7 +164,7 @@ chunk_attempt(void *arg, sl_err *err)
 	if ((rc = state_chunk_commit(&cw->st, ctx->run_id, idx, c->result.rows, c->result.bytes,
 								 &c->result.digest, cw->name, started, err)) < 0)
 		goto fail;
-	c->seconds = sched_now() - t0;
+	c->seconds = clock_seconds() - t0;
 	c->status = CHUNK_DONE;
 	return 0;
 fail:
@@ -295,7 +296,7 @@ run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_er
 
 	if (skip == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	ctx->started = sched_now();
+	ctx->started = clock_seconds();
 	for (;;)
 	{
 		sched_options sopt = {ctx->opt->jobs, "data", ctx->cat, skip, NULL, NULL};
@@ -925,7 +926,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	char		dumpfile[PATH_MAX];
 	bool		data_only = opt->data_only;
 	bool		pre_data_done = false;
-	double		t_start = sched_now();
+	double		t_start = clock_seconds();
 	double		t;
 	int			rc;
 
@@ -1068,7 +1069,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	sopt.application_name = appname;
 
 	/* 4. schema: the dump serves pre-data now and post-data later */
-	t = sched_now();
+	t = clock_seconds();
 	if (!data_only && strcmp(run.step, STATE_STEP_DONE) != 0)
 	{
 		rc = schema_find_tools(opt->pg_bindir,
@@ -1099,7 +1100,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			progress_phase("schema: pre-data");
 			if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
 				goto done;
-			r->seconds_schema = sched_now() - t;
+			r->seconds_schema = clock_seconds() - t;
 			log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
 		}
 		/* 5. plan, on record before any chunk is copied */
@@ -1123,11 +1124,11 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			before += chunks[i].done;
 		log_info("data: %d tables in %d chunks (%d done before), %d workers", r->cat->ntables,
 				 r->plan->nchunks, before, opt->jobs > 0 ? opt->jobs : 1);
-		t = sched_now();
+		t = clock_seconds();
 		if ((rc = rate_watch_start(opt->target, opt->state_schema, r->run_id, ctx.worker_prefix, err)) == 0)
 			rc = run_chunks(&ctx, &st, chunks, false, err);
 		rate_watch_stop();
-		r->seconds_data = sched_now() - t;
+		r->seconds_data = clock_seconds() - t;
 		r->retries = atomic_load(&ctx.retries);
 		if (rc < 0)
 			goto done;
@@ -1146,14 +1147,14 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 	/* 7. sequences */
 	progress_phase("sequences");
-	t = sched_now();
+	t = clock_seconds();
 	if ((rc = copy_sequences(holder, control, r->cat, &r->sequences_set, err)) < 0)
 		goto done;
-	r->seconds_sequences = sched_now() - t;
+	r->seconds_sequences = clock_seconds() - t;
 
 	/* 8. schema post-data, and materialized views over the new data */
 	progress_phase("schema: post-data (indexes, constraints, triggers)");
-	t = sched_now();
+	t = clock_seconds();
 	if (!data_only && sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
 	if (!data_only &&
@@ -1162,18 +1163,18 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	progress_phase("materialized views: refresh");
 	if ((rc = schema_refresh_matviews(control, r->cat->nmatviews, r->cat->matviews, err)) < 0)
 		goto done;
-	r->seconds_post = sched_now() - t;
+	r->seconds_post = clock_seconds() - t;
 	log_info("schema: %s%d materialized views refreshed in %.1f s",
 			 data_only ? "" : "post-data restored, ", r->cat->nmatviews, r->seconds_post);
 
 	/* 9. verify, the source at the snapshot the holder still keeps */
 	if (opt->verify)
 	{
-		t = sched_now();
+		t = clock_seconds();
 		if ((rc = verify_clone(opt, r, r->snapshot[0] && !r->best_effort ? r->snapshot : NULL, err)) < 0 ||
 			(rc = record_target_digests(&st, r, err)) < 0)
 			goto done;
-		r->seconds_verify = sched_now() - t;
+		r->seconds_verify = clock_seconds() - t;
 		if (r->snapshot[0] != '\0' && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 			goto done;
 	}
@@ -1204,7 +1205,7 @@ done:
 	conn_close(&holder);
 	conn_close(&control);
 	schema_workdir_remove(workdir);
-	r->seconds_total = sched_now() - t_start;
+	r->seconds_total = clock_seconds() - t_start;
 	if (report_out != NULL)
 		*report_out = r;
 	else
@@ -1224,7 +1225,7 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 	clone_ctx	ctx;
 	char		fingerprint[256];
 	const char *source = opt->source;
-	double		t_start = sched_now();
+	double		t_start = clock_seconds();
 	int			rc;
 
 	*report_out = NULL;
@@ -1325,7 +1326,7 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		rate_watch_stop();
 		r->retries = atomic_load(&ctx.retries);
 	}
-	r->seconds_data = sched_now() - t_start;
+	r->seconds_data = clock_seconds() - t_start;
 	sum_tables(r);
 
 done:
@@ -1340,7 +1341,7 @@ done:
 	state_fini(&st);
 	conn_close(&holder);
 	conn_close(&control);
-	r->seconds_total = sched_now() - t_start;
+	r->seconds_total = clock_seconds() - t_start;
 	*report_out = r;
 	return rc;
 }

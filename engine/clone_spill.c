@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "engine/chunkfile.h"
 #include "engine/conn.h"
 #include "engine/log.h"
@@ -207,7 +208,7 @@ reader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 						sizeof(rd->what));
 	c->status = CHUNK_RUNNING;
 	c->worker = rd->id;
-	c->started = sched_now() - sp->started;
+	c->started = clock_seconds() - sp->started;
 	rd->idx = idx;
 	if ((rc = sched_retry_run(&retry, err)) < 0)
 	{
@@ -246,7 +247,7 @@ readers_main(void *arg)
 		sp->read_rc = err_set(&sp->read_err, SIDE_INTERRUPT, -EINTR, "stopped: the loading failed");
 	if (sp->read_rc == 0)
 	{
-		double		seconds = sched_now() - sp->started;
+		double		seconds = clock_seconds() - sp->started;
 
 		ctx->report->seconds_read = seconds;
 		if (ctx->holder != NULL && ctx->opt->verify)
@@ -327,7 +328,7 @@ loader_pick(void *arg, const atomic_int *stop)
 			idx = sp->queue[sp->head++];
 			break;
 		}
-		if (sp->nlater > 0 && sched_now() >= sp->later_at)
+		if (sp->nlater > 0 && clock_seconds() >= sp->later_at)
 		{
 			idx = sp->later[--sp->nlater];
 			break;
@@ -418,7 +419,7 @@ loader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 		first = !sp->kept[idx];
 		sp->kept[idx] = true;
 		sp->later[sp->nlater++] = idx;
-		sp->later_at = sched_now() + LATER_SECONDS;
+		sp->later_at = clock_seconds() + LATER_SECONDS;
 		pthread_mutex_unlock(&sp->lock);
 		if (first)
 			log_info("%s: another process is copying its chunk; the file is kept until it is done", what);
@@ -426,7 +427,7 @@ loader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 	}
 	if (ld->claimed)
 	{
-		c->seconds = sched_now() - sp->started - c->started;
+		c->seconds = clock_seconds() - sp->started - c->started;
 		c->status = CHUNK_DONE;
 		atomic_fetch_add(&sp->loaded, 1);
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "codec/pgwire.h"
 #include "engine/log.h"
@@ -339,7 +340,7 @@ server_busy(PGconn *conn)
 	PGconn	   *probe = NULL;
 	PGresult   *res;
 	bool		busy = false;
-	double		deadline = stall_clock_now() + PROBE_SECONDS;
+	double		deadline = clock_seconds() + PROBE_SECONDS;
 	int			n = 0;
 
 	if (opts == NULL)
@@ -367,7 +368,7 @@ server_busy(PGconn *conn)
 	while (PQflush(probe) > 0 || PQisBusy(probe))
 	{
 		struct pollfd pfd = {PQsocket(probe), POLLIN | POLLOUT, 0};
-		double		left = deadline - stall_clock_now();
+		double		left = deadline - clock_seconds();
 
 		if (left <= 0 || poll(&pfd, 1, (int) (left * 1000.0) + 1) < 0 || !PQconsumeInput(probe))
 			goto done;
@@ -454,7 +455,7 @@ conn_wait_result(PGconn *conn, sl_side side, const char *what, sl_err *err)
 			return conn_fail(conn, NULL, side, err, what);
 		if (flushed == 0 && !PQisBusy(conn))
 			return 0;
-		now = stall_clock_now();
+		now = clock_seconds();
 		stall_clock_begin(&clock, true, 0, now);
 		if (stall_seconds > 0)
 		{
@@ -470,7 +471,7 @@ conn_wait_result(PGconn *conn, sl_side side, const char *what, sl_err *err)
 		if (n < 0 && errno != EINTR)
 			return err_set(err, SIDE_LOCAL, -errno, "%s: waiting for the %s failed: %s", what,
 						   err_side_name(side), strerror(errno));
-		if (conn_stall_check(conn, side, &clock, n > 0, stall_clock_now()))
+		if (conn_stall_check(conn, side, &clock, n > 0, clock_seconds()))
 			return conn_fail_stall(conn, side, what, err);
 		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(conn))
 			return conn_fail(conn, NULL, side, err, what);
@@ -545,7 +546,7 @@ conn_stalled_keep(conn_stalled *s, const sl_err *err, int source_pid, int target
 		return;
 	s->side = err->side;
 	s->pid = err->side == SIDE_SOURCE ? source_pid : target_pid;
-	s->at = stall_clock_now();
+	s->at = clock_seconds();
 }
 
 void
@@ -567,7 +568,7 @@ conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side)
 	 * server's clock, read at its transaction's start, cannot miss it.)
 	 */
 	snprintf(pid_text, sizeof(pid_text), "%d", s->pid);
-	snprintf(before, sizeof(before), "%.3f", stall_clock_now() - s->at);
+	snprintf(before, sizeof(before), "%.3f", clock_seconds() - s->at);
 	err_clear(&err);
 	if (conn_run(conn, side, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
 				 " WHERE pid = $1::int AND usename = CURRENT_USER AND datname = pg_catalog.current_database()"

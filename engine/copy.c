@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "base/clock.h"
 #include "codec/pgwire.h"
 #include "engine/conn.h"
 #include "engine/log.h"
@@ -299,14 +300,14 @@ wait_sockets(chunk_stream *s)
 	watch[0] = (io_watch) {.fd = want_source ? PQsocket(w->source) : -1, .events = POLLIN};
 	watch[1] = (io_watch) {.fd = PQsocket(w->target),
 	.events = (short) (s->target_blocked ? (POLLOUT | POLLIN) : POLLIN)};
-	now = stall_clock_now();
+	now = clock_seconds();
 	stall_clock_begin(&s->source_clock, want_source, s->src.bytes, now);
 	stall_clock_begin(&s->target_clock, s->target_blocked, s->target_sent, now);
 	rc = io_loop_wait(w->loop, watch, 2, COPY_WAIT_MS);
 	if (rc < 0)
 		return err_set(s->err, SIDE_LOCAL, rc, "%s: waiting for the servers failed: %s",
 					   s->what, strerror(-rc));
-	now = stall_clock_now();
+	now = clock_seconds();
 	if (conn_stall_check(w->source, SIDE_SOURCE, &s->source_clock, watch[0].revents != 0, now))
 		return conn_fail_stall(w->source, SIDE_SOURCE, s->what, s->err);
 	if (conn_stall_check(w->target, SIDE_TARGET, &s->target_clock, watch[1].revents != 0, now))

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "codec/json.h"
 #include "codec/spill.h"
@@ -96,7 +97,7 @@ dump_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 	dump_chunk *dc = &ctx->r->chunks[idx];
 	chunkfile_info info;
 	char		what[512];
-	double		t0 = sched_now();
+	double		t0 = clock_seconds();
 	int			rc;
 
 	if (w->source == NULL)
@@ -115,7 +116,7 @@ dump_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 	dc->bytes = info.bytes;
 	dc->compressed = info.compressed;
 	dc->digest = info.digest;
-	dc->seconds = sched_now() - t0;
+	dc->seconds = clock_seconds() - t0;
 	dc->done = true;
 	*rows = dc->rows;
 	return (int64_t) dc->bytes;
@@ -300,7 +301,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	char	   *without = NULL;
 	char	   *password = NULL;
 	sbuf		manifest;
-	double		t_start = sched_now();
+	double		t_start = clock_seconds();
 	double		t;
 	int			rc;
 
@@ -353,7 +354,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 			 r->cat->server_major, r->cat->ntables, r->cat->nsequences, r->dump_id, opt->dir);
 
 	/* schema, beside the chunks */
-	t = sched_now();
+	t = clock_seconds();
 	snprintf(schema_path, sizeof(schema_path), "%s/%s", opt->dir, DUMP_SCHEMA);
 	sopt.workdir = workdir;
 	if ((rc = schema_find_tools(opt->pg_bindir, r->cat->server_major, &tools, err)) < 0 ||
@@ -366,7 +367,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		rc = err_set(err, SIDE_LOCAL, -errno, "could not set the mode of \"%s\": %s", schema_path, strerror(errno));
 		goto done;
 	}
-	r->seconds_schema = sched_now() - t;
+	r->seconds_schema = clock_seconds() - t;
 
 	/* plan and sequences at the snapshot */
 	{
@@ -388,13 +389,13 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	/* data */
 	log_info("data: %d tables in %d chunks, %d workers", r->cat->ntables, r->plan->nchunks,
 			 opt->jobs > 0 ? opt->jobs : 1);
-	t = sched_now();
+	t = clock_seconds();
 	{
 		sched_options sopt2 = {opt->jobs, "dump", r->cat, NULL, NULL, NULL};
 
 		rc = sched_run(&dump_ops, &ctx, r->plan, &sopt2, &r->chunks_done, err);
 	}
-	r->seconds_data = sched_now() - t;
+	r->seconds_data = clock_seconds() - t;
 	for (int i = 0; i < r->plan->nchunks; i++)
 	{
 		r->rows += r->chunks[i].rows;
@@ -435,7 +436,7 @@ done:
 	if (ctx.dir.fd >= 0)
 		close(ctx.dir.fd);
 	schema_workdir_remove(workdir);
-	r->seconds_total = sched_now() - t_start;
+	r->seconds_total = clock_seconds() - t_start;
 	*report_out = r;
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/sched.h"
@@ -67,7 +68,7 @@ sample_read(const forecast_options *opt, forecast *f, sl_err *err)
 	f->sample_table = t->qname;
 	if ((rc = conn_open(&conn, opt->source, SIDE_SOURCE, &settings, err)) < 0)
 		return rc;
-	t0 = sched_now();
+	t0 = clock_seconds();
 	for (int c = pt->first_chunk; rc == 0 && c < pt->first_chunk + pt->nchunks; c++)
 	{
 		PGresult   *res;
@@ -91,7 +92,7 @@ sample_read(const forecast_options *opt, forecast *f, sl_err *err)
 			f->sample_bytes += (uint64_t) n;
 			rows++;
 			PQfreemem(row);
-			if ((cut = sched_now() - t0 >= FORECAST_SAMPLE_SECONDS))
+			if ((cut = clock_seconds() - t0 >= FORECAST_SAMPLE_SECONDS))
 				break;
 		}
 		if (cut)
@@ -99,7 +100,7 @@ sample_read(const forecast_options *opt, forecast *f, sl_err *err)
 		while (rc == 0 && (res = PQgetResult(conn)) != NULL)
 			PQclear(res);
 	}
-	f->sample_seconds = sched_now() - t0;
+	f->sample_seconds = clock_seconds() - t0;
 	conn_close(&conn);			/* also ends a COPY cut short */
 	if (rc < 0)
 		return rc;

@@ -46,6 +46,9 @@ log_get_level(void)
 }
 
 /* One line of level, "pgsluice: " and prefix before the message. */
+static void log_line(log_level level, const char *prefix, const char *fmt, va_list ap)
+			__attribute__((format(printf, 3, 0)));
+
 static void
 log_line(log_level level, const char *prefix, const char *fmt, va_list ap)
 {
@@ -84,6 +87,9 @@ log_line(log_level level, const char *prefix, const char *fmt, va_list ap)
 	}
 	pthread_mutex_unlock(&out_lock);
 }
+
+static void log_prefixed(log_level level, const char *prefix, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
 
 static void
 log_prefixed(log_level level, const char *prefix, const char *fmt,...)

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "io/http.h"
 
 #define RATE_WINDOW_SECONDS 10.0
@@ -102,15 +103,6 @@ static struct metrics_state
 };
 
 static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static double
 wall_now(void)
 {
 	struct timespec ts;
@@ -135,7 +127,7 @@ start_step_locked(const char *command)
 	memcpy(state.command, command, len);
 	state.command[len] = '\0';
 	state.start_wall = wall_now();
-	state.start_mono = mono_now();
+	state.start_mono = clock_seconds();
 	state.start_bytes = atomic_load(&state.bytes);
 	state.nsamples = 0;
 	state.next_sample = 0;
@@ -201,7 +193,7 @@ static void
 take_sample(void)
 {
 	pthread_mutex_lock(&state.lock);
-	state.samples[state.next_sample].at = mono_now();
+	state.samples[state.next_sample].at = clock_seconds();
 	state.samples[state.next_sample].bytes = atomic_load(&state.bytes);
 	state.next_sample = (state.next_sample + 1) % NSAMPLES;
 	if (state.nsamples < NSAMPLES)
@@ -213,7 +205,7 @@ take_sample(void)
 static double
 rate_locked(void)
 {
-	double		now = mono_now();
+	double		now = clock_seconds();
 	uint64_t	bytes = atomic_load(&state.bytes);
 	double		base_at = state.start_mono;
 	uint64_t	base_bytes = state.start_bytes;
@@ -438,7 +430,7 @@ static void *
 metrics_thread_main(void *arg)
 {
 	int			wake_fd = *(int *) arg;
-	double		next_sample = mono_now() + SAMPLE_EVERY_SECONDS;
+	double		next_sample = clock_seconds() + SAMPLE_EVERY_SECONDS;
 	double		next_file = 0;	/* 0: no file seen yet */
 	double		accept_paused_until = 0;
 
@@ -462,7 +454,7 @@ metrics_thread_main(void *arg)
 		if (stopping)
 			break;
 
-		now = mono_now();
+		now = clock_seconds();
 		if (path != NULL && next_file == 0)
 			next_file = now + interval;
 		wait = next_sample - now;
@@ -481,7 +473,7 @@ metrics_thread_main(void *arg)
 
 		if (fds[0].revents & POLLIN)
 			http_wake_drain(wake_fd);
-		now = mono_now();
+		now = clock_seconds();
 		if (now >= next_sample)
 		{
 			take_sample();

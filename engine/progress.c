@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/log.h"
 #include "engine/rate.h"
@@ -71,21 +72,12 @@ static atomic_int display_stop;
 static bool display_live;
 static int	display_interval;
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 void
 progress_phase(const char *what)
 {
 	pthread_mutex_lock(&lock);
 	snprintf(phase, sizeof(phase), "%s", what != NULL ? what : "");
-	phase_since = now_seconds();
+	phase_since = clock_seconds();
 	pthread_mutex_unlock(&lock);
 }
 
@@ -108,7 +100,7 @@ progress_step_begin(const char *label, const catalog *cat, const plan *p, const 
 		snprintf(s->label, sizeof(s->label), "%s", label);
 		s->cat = cat;
 		s->plan = p;
-		s->started = now_seconds();
+		s->started = clock_seconds();
 		for (int i = 0; i <= PROGRESS_MAX_WORKERS; i++)
 			s->workers[i].idx = -1;
 		for (int i = 0; i < p->nchunks; i++)
@@ -148,7 +140,7 @@ progress_chunk_begin(int slot, int worker, int idx)
 	if (worker >= 1 && worker <= PROGRESS_MAX_WORKERS)
 	{
 		steps[slot].workers[worker].idx = idx;
-		steps[slot].workers[worker].since = now_seconds();
+		steps[slot].workers[worker].since = clock_seconds();
 	}
 	pthread_mutex_unlock(&lock);
 }
@@ -278,13 +270,13 @@ static void *
 display_main(void *arg)
 {
 	double		last_live = 0;
-	double		last_line = now_seconds();
+	double		last_line = clock_seconds();
 
 	(void) arg;
 	while (!atomic_load(&display_stop))
 	{
 		struct timespec tick = {0, TICK_MS * 1000000L};
-		double		now = now_seconds();
+		double		now = clock_seconds();
 		sbuf		text;
 
 		nanosleep(&tick, NULL);

@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
@@ -113,15 +114,6 @@ static struct
 	atomic_int	paused;
 } limiter = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void
 rate_limit_apply(int64_t run_cap, bool paused, int processes)
 {
@@ -130,7 +122,7 @@ rate_limit_apply(int64_t run_cap, bool paused, int processes)
 	if (run_cap > 0 && share < 1)
 		share = 1;
 	pthread_mutex_lock(&limiter.lock);
-	rate_bucket_set_rate(&limiter.bucket, share, now_ns());
+	rate_bucket_set_rate(&limiter.bucket, share, clock_ns());
 	pthread_mutex_unlock(&limiter.lock);
 	atomic_store(&limiter.cap, share);
 	atomic_store(&limiter.paused, paused ? 1 : 0);
@@ -162,7 +154,7 @@ rate_limit_wait(uint64_t bytes, const atomic_int *stop)
 
 	if (atomic_load(&limiter.cap) == 0 && !atomic_load(&limiter.paused))
 		return 0;
-	start = now_ns();
+	start = clock_ns();
 	if (bytes > 0)
 	{
 		pthread_mutex_lock(&limiter.lock);
@@ -189,11 +181,11 @@ rate_limit_wait(uint64_t bytes, const atomic_int *stop)
 		pause.tv_sec = (time_t) (delay / 1000000000);
 		pause.tv_nsec = (long) (delay % 1000000000);
 		nanosleep(&pause, NULL);
-		now = now_ns();
+		now = clock_ns();
 	}
 	/* a worker that waited here left its sockets alone: not a stall (io/stall.h) */
 	if (now > start)
-		stall_clock_excuse(stall_clock_now());
+		stall_clock_excuse(clock_seconds());
 	return (double) (now - start) / 1e9;
 }
 

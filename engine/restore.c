@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "codec/json.h"
 #include "codec/spill.h"
@@ -614,7 +615,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	char		schema_path[PATH_MAX];
 	char		fingerprint[64];
 	char		appname[64];
-	double		t_start = sched_now();
+	double		t_start = clock_seconds();
 	double		t;
 	bool		refused = false;
 	int			rc;
@@ -648,7 +649,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 					 opt->dir, DUMP_SCHEMA);
 		goto done;
 	}
-	t = sched_now();
+	t = clock_seconds();
 	if (check_plan(m, &p) < 0)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
@@ -674,7 +675,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 			goto done;
 	}
 	ctx.checking = false;
-	r->seconds_check = sched_now() - t;
+	r->seconds_check = clock_seconds() - t;
 	plan_destroy(p);
 	p = NULL;
 	free(ctx.chunk_of);
@@ -750,7 +751,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	sopt.application_name = appname;
 
 	/* 3. pre-data (one transaction: on resume, either none of the tables is there or all are), then the chunks */
-	t = sched_now();
+	t = clock_seconds();
 	if (strcmp(run.step, STATE_STEP_START) == 0)
 	{
 		sl_err		exists;
@@ -761,7 +762,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		if (rc < 0)
 			goto done;
 	}
-	r->seconds_schema = sched_now() - t;
+	r->seconds_schema = clock_seconds() - t;
 	if ((rc = catalog_load(control, SIDE_TARGET, conn_major_version(control), NULL, &cat, err)) < 0)
 		goto done;
 	ctx.cat = cat;
@@ -798,7 +799,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		}
 		log_info("data: %d chunks (%d done before), %d workers", p->nchunks, r->chunks_before,
 				 opt->jobs > 0 ? opt->jobs : 1);
-		t = sched_now();
+		t = clock_seconds();
 		{
 			sched_options sopt2 = {opt->jobs, "restore", cat, skip, NULL, NULL};
 			char		host[64] = "";
@@ -811,7 +812,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 			rate_watch_stop();
 		}
 		free(skip);
-		r->seconds_data = sched_now() - t;
+		r->seconds_data = clock_seconds() - t;
 		r->retries = atomic_load(&ctx.retries);
 		if (rc < 0)
 			goto done;
@@ -830,7 +831,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	}
 
 	/* 4. sequences, post-data, materialized views */
-	t = sched_now();
+	t = clock_seconds();
 	if ((rc = catalog_write_sequences(control, m->nsequences, m->sequence_names, m->sequence_values, err)) < 0)
 		goto done;
 	r->sequences_set = m->nsequences;
@@ -839,7 +840,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	if ((rc = schema_restore(&tools, &sopt, opt->target, schema_path, "post-data", opt->jobs, err)) < 0 ||
 		(rc = schema_refresh_matviews(control, m->nmatviews, m->matviews, err)) < 0)
 		goto done;
-	r->seconds_post = sched_now() - t;
+	r->seconds_post = clock_seconds() - t;
 	if ((rc = state_run_set(&st, run.id, "done", STATE_STEP_DONE, NULL, err)) == 0)
 	{
 		sl_err		kept;
@@ -872,7 +873,7 @@ done:
 	schema_workdir_remove(workdir);
 	if (ctx.dir.fd >= 0)
 		close(ctx.dir.fd);
-	r->seconds_total = sched_now() - t_start;
+	r->seconds_total = clock_seconds() - t_start;
 	*report_out = r;
 	return rc;
 }

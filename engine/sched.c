@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "engine/log.h"
 #include "engine/metrics.h"
 #include "engine/progress.h"
@@ -29,15 +30,6 @@ const atomic_int *
 sched_stop_flag(void)
 {
 	return &stop_requested;
-}
-
-double
-sched_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 typedef struct scheduler
@@ -243,9 +235,9 @@ void
 sched_backoff(int attempt, const atomic_int *stop)
 {
 	double		seconds = attempt >= 6 ? SCHED_BACKOFF_MAX_SECONDS : (double) (1 << (attempt - 1));
-	double		until = sched_now() + (seconds < SCHED_BACKOFF_MAX_SECONDS ? seconds : SCHED_BACKOFF_MAX_SECONDS);
+	double		until = clock_seconds() + (seconds < SCHED_BACKOFF_MAX_SECONDS ? seconds : SCHED_BACKOFF_MAX_SECONDS);
 
-	while (!atomic_load(stop) && sched_now() < until)
+	while (!atomic_load(stop) && clock_seconds() < until)
 	{
 		struct timespec tick = {0, 100 * 1000000L};
 

@@ -68,9 +68,6 @@ int			sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_opti
 /* Asks every running scheduler and child process to stop; async-signal-safe. */
 void		sched_request_stop(void);
 
-/* Seconds on the monotonic clock, for timing steps and chunks. */
-double		sched_now(void);
-
 /* The flag sched_request_stop raises, for waits outside the scheduler. */
 const atomic_int *sched_stop_flag(void);
 

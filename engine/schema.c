@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
@@ -300,7 +301,7 @@ sessions_working(child_watch *cw)
 static bool
 child_stalled(child_watch *cw, const char *logfile)
 {
-	double		now = sched_now();
+	double		now = clock_seconds();
 	unsigned long long cpu;
 	off_t		size;
 
@@ -410,7 +411,7 @@ run_child(const schema_options *opt, char *const argv[], const char *password, c
 	cw.output = output;
 	cw.conninfo = conninfo;
 	cw.side = side;
-	cw.moved = sched_now();
+	cw.moved = clock_seconds();
 	if (conn_stall_timeout() > 0)
 	{
 		sl_err		ignored;
@@ -451,16 +452,16 @@ run_child(const schema_options *opt, char *const argv[], const char *password, c
 		{
 			kill(pid, SIGTERM);
 			killed = true;
-			killed_at = sched_now();
+			killed_at = clock_seconds();
 		}
 		else if (!killed && child_stalled(&cw, logfile))
 		{
 			kill(pid, SIGTERM);
 			killed = stalled = true;
-			killed_at = sched_now();
+			killed_at = clock_seconds();
 		}
 		/* its handler cancels its statements, which a stalled network holds up too */
-		else if (killed && killed_at > 0 && sched_now() - killed_at > CHILD_KILL_SECONDS)
+		else if (killed && killed_at > 0 && clock_seconds() - killed_at > CHILD_KILL_SECONDS)
 		{
 			kill(pid, SIGKILL);
 			killed_at = 0;
@@ -648,7 +649,7 @@ int
 schema_end_sessions(PGconn *control, const char *appname, sl_err *err)
 {
 	const char *params[1] = {appname};
-	double		until = sched_now() + 60;
+	double		until = clock_seconds() + 60;
 
 	for (;;)
 	{
@@ -673,7 +674,7 @@ schema_end_sessions(PGconn *control, const char *appname, sl_err *err)
 		if (left == 0)
 			return 0;
 		log_info("ending %d sessions that the interrupted run left on the target", left);
-		if (sched_now() > until)
+		if (clock_seconds() > until)
 			return err_set(err, SIDE_TARGET, -EBUSY, "sessions of \"%s\" on the target do not end", appname);
 		{
 			struct timespec wait = {0, 200 * 1000000L};

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
@@ -360,11 +361,11 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 		{
 			watch[i] = (io_watch) {i >= first && copy_reader_wants_socket(&readers[i], NULL)
 				? PQsocket(readers[i].conn) : -1, POLLIN, 0};
-			stall_clock_begin(&clocks[i], watch[i].fd >= 0, readers[i].bytes, stall_clock_now());
+			stall_clock_begin(&clocks[i], watch[i].fd >= 0, readers[i].bytes, clock_seconds());
 		}
 		if ((rc = io_loop_wait(w->loop, watch, 2, VERIFY_WAIT_MS)) >= 0)
 		{
-			double		now = stall_clock_now();
+			double		now = clock_seconds();
 
 			for (int i = 0; i < 2; i++)
 				ready[i] = rc == 0 || watch[i].revents != 0;
@@ -469,11 +470,11 @@ check_parts(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_ch
 	{
 		const plan_chunk *pc = &ctx->full->chunks[ft->first_chunk + i];
 		char		what[512];
-		double		t0 = sched_now();
+		double		t0 = clock_seconds();
 
 		plan_chunk_describe(pc, t, what, sizeof(what));
 		rc = check_chunk(ctx, w, t, pc, NULL, true, &parts[i], what, err);
-		parts[i].seconds = sched_now() - t0;
+		parts[i].seconds = clock_seconds() - t0;
 		if (rc < 0)
 			parts[i].status = VERIFY_FAILED;
 		found |= parts[i].status != VERIFY_EQUAL;
@@ -499,7 +500,7 @@ verify_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 	const cat_table *t = &r->source_cat->tables[pc->table];
 	verify_chunk *vc = &r->chunks[idx];
 	char		what[512];
-	double		t0 = sched_now();
+	double		t0 = clock_seconds();
 	bool		merged;
 	int			rc;
 
@@ -510,7 +511,7 @@ verify_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
 	rc = check_chunk(ctx, w, t, pc, ctx->known ? &ctx->known[idx] : NULL, !merged, vc, what, err);
 	if (rc == 0 && merged && vc->status == VERIFY_DIFFERENT)
 		rc = check_parts(ctx, w, t, pc, vc, what, err);
-	vc->seconds = sched_now() - t0;
+	vc->seconds = clock_seconds() - t0;
 	if (rc < 0)
 	{
 		vc->status = VERIFY_FAILED;
@@ -671,7 +672,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	bool	   *whole = NULL;
 	verify_chunk **parts = NULL;
 	chunk_digest *known = NULL;
-	double		t_start = sched_now();
+	double		t_start = clock_seconds();
 	int			chunks_done = 0;
 	int			rc;
 
@@ -818,7 +819,7 @@ done:
 	free(whole);
 	plan_destroy(full);
 	free((char *) ctx.encoding);
-	r->seconds = sched_now() - t_start;
+	r->seconds = clock_seconds() - t_start;
 	if (report_out != NULL)
 		*report_out = r;
 	else

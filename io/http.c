@@ -21,18 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+
 #define HTTP_CLIENT_TIMEOUT_SECONDS 2.0
 #define HTTP_BODY_CAP (1u << 20)
 #define HTTP_LISTEN_BACKLOG 16
-
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 void
 http_wake_drain(int wake_fd)
@@ -52,7 +45,7 @@ client_wait(int fd, short events, double deadline, int wake_fd, const http_servi
 	for (;;)
 	{
 		struct pollfd fds[2] = {{.fd = fd,.events = events}, {.fd = wake_fd,.events = POLLIN}};
-		double		left = deadline - now_seconds();
+		double		left = deadline - clock_seconds();
 		int			n;
 
 		if (left <= 0)
@@ -223,7 +216,7 @@ static void
 serve_one(int fd, int wake_fd, const http_service *svc)
 {
 	char		head[HTTP_REQUEST_MAX + 1];
-	double		deadline = now_seconds() + HTTP_CLIENT_TIMEOUT_SECONDS;
+	double		deadline = clock_seconds() + HTTP_CLIENT_TIMEOUT_SECONDS;
 	int			len = read_request(fd, head, deadline, wake_fd, svc);
 	http_request req;
 

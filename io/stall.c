@@ -47,11 +47,3 @@ stall_clock_end(stall_clock *c, bool ready, double now)
 	return c->timeout > 0.0 && c->since >= 0.0 && now - c->since >= c->timeout;
 }
 
-double
-stall_clock_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}

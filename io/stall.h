@@ -35,7 +35,7 @@ void		stall_clock_init(stall_clock *c, int timeout_seconds);
 
 /*
  * Before a wait: waiting says whether it waits for the socket, progress
- * is the caller's count of bytes moved on it, now is stall_clock_now().
+ * is the caller's count of bytes moved on it, now is clock_seconds().
  */
 void		stall_clock_begin(stall_clock *c, bool waiting, uint64_t progress, double now);
 
@@ -52,8 +52,5 @@ bool		stall_clock_end(stall_clock *c, bool ready, double now);
  * byte was asked of them meanwhile.  Applies to every clock of the thread.
  */
 void		stall_clock_excuse(double now);
-
-/* Seconds on the monotonic clock. */
-double		stall_clock_now(void);
 
 #endif

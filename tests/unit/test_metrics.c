@@ -19,6 +19,8 @@
 
 #include "engine/metrics.h"
 
+#include "base/clock.h"
+
 static const char *const families[][2] = {
 	{"pgsluice_rows_total", "counter"},
 	{"pgsluice_bytes_total", "counter"},
@@ -31,15 +33,6 @@ static const char *const families[][2] = {
 	{"pgsluice_start_time_seconds", "gauge"},
 	{"pgsluice_last_update_timestamp_seconds", "gauge"},
 };
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 static char *
 render(void)
@@ -222,7 +215,7 @@ Test(metrics, start_and_update_times_are_unix_seconds, .timeout = 10)
 /* Before 10 seconds have passed the rate covers the whole step. */
 Test(metrics, young_run_rate_is_bytes_over_elapsed_time, .timeout = 10)
 {
-	double		t0 = mono_now();
+	double		t0 = clock_seconds();
 	double		t1;
 	double		t2;
 	double		t3;
@@ -230,12 +223,12 @@ Test(metrics, young_run_rate_is_bytes_over_elapsed_time, .timeout = 10)
 	char	   *text;
 
 	metrics_begin("clone", 1);
-	t1 = mono_now();
+	t1 = clock_seconds();
 	metrics_add_bytes(100000);
 	usleep(200 * 1000);
-	t2 = mono_now();
+	t2 = clock_seconds();
 	text = render();
-	t3 = mono_now();
+	t3 = clock_seconds();
 	rate = sample_value(text, "pgsluice_bytes_per_second{command=\"clone\"} ");
 	cr_assert(rate >= 100000 / (t3 - t0) - 1 && rate <= 100000 / (t2 - t1) + 1,
 			  "rate %f not within [%f, %f]", rate, 100000 / (t3 - t0), 100000 / (t2 - t1));
@@ -290,14 +283,14 @@ Test(metrics, file_is_written_at_start_and_rewritten, .timeout = 30)
 	free(text);
 
 	metrics_add_rows(1);
-	deadline = mono_now() + 10;
+	deadline = clock_seconds() + 10;
 	for (;;)
 	{
 		text = read_whole_file(path);
 		cr_assert_not_null(text, "file vanished during a rewrite");
 		if (strstr(text, "pgsluice_rows_total{command=\"clone\"} 42\n") != NULL)
 			break;
-		cr_assert_lt(mono_now(), deadline, "not rewritten with the new value:\n%s", text);
+		cr_assert_lt(clock_seconds(), deadline, "not rewritten with the new value:\n%s", text);
 		free(text);
 		usleep(20 * 1000);
 	}
@@ -440,10 +433,10 @@ Test(metrics, silent_client_does_not_hang_the_server, .timeout = 30)
 	cr_assert_eq(metrics_listen_start("127.0.0.1:0", &err), 0, "%s", err.msg);
 	idle = connect_local(metrics_listen_port());
 	usleep(100 * 1000);			/* let the server take the idle one first */
-	started = mono_now();
+	started = clock_seconds();
 	answer = http_exchange(metrics_listen_port(), "GET /metrics HTTP/1.0\r\n\r\n");
 	cr_assert_eq(strncmp(answer, "HTTP/1.1 200 OK\r\n", 17), 0, "%s", answer);
-	cr_assert_lt(mono_now() - started, 4.0, "took %.1f s", mono_now() - started);
+	cr_assert_lt(clock_seconds() - started, 4.0, "took %.1f s", clock_seconds() - started);
 	free(answer);
 	close(idle);
 	metrics_stop(NULL);
