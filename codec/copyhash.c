@@ -34,18 +34,14 @@ copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *di
 	if (h->text)
 		return copytext_step(h->txt, &in, digest) < 0 ? -EPROTO : 0;
 	if (h->trailer_seen && len > 0)
-	{
 		return after_trailer(h);
-	}
 	rc = copybin_step(h->bin, &in, digest);
 	if (rc < 0)
 		return rc;
 	if (rc == 1)
 	{
 		if (in.pos != in.size)
-		{
 			return after_trailer(h);
-		}
 		h->trailer_seen = true;
 	}
 	return 0;
