@@ -24,15 +24,16 @@
 #include "cli/args.h"
 #include "cli/report.h"
 #include "engine/check.h"
-#include "engine/clone.h"
+#include "cmd/clone.h"
 #include "engine/conn.h"
-#include "engine/dump.h"
-#include "engine/forecast.h"
+#include "cmd/dump.h"
+#include "cmd/forecast.h"
 #include "engine/log.h"
 #include "engine/metrics.h"
 #include "engine/progress.h"
 #include "engine/rate.h"
-#include "engine/restore.h"
+#include "cmd/restore.h"
+#include "cmd/run.h"
 #include "engine/sched.h"
 #include "engine/state.h"
 #include "engine/verify.h"
@@ -1153,7 +1154,7 @@ cmd_status(int argc, char **argv)
 	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_status)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
-	if (clone_status(co.target, opt.state_schema, run, &record, &sum, &err) < 0)
+	if (run_status(co.target, opt.state_schema, run, &record, &sum, &err) < 0)
 	{
 		log_failure(&err);
 		return EXIT_USAGE;
@@ -1179,7 +1180,7 @@ cmd_cleanup(int argc, char **argv)
 	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_cleanup)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
-	if (clone_cleanup(co.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
+	if (run_cleanup(co.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
 	{
 		log_failure(&err);
 		return EXIT_USAGE;
@@ -1274,7 +1275,7 @@ cmd_throttle(int argc, char **argv)
 		return bad_usage("%s", "nothing to change: give --max-rate RATE, --pause or --resume");
 	log_set_level(co.level);
 	err_clear(&err);
-	if (clone_throttle(co.target, opt.state_schema, run, co.max_rate, paused, &record, &err) < 0)
+	if (run_throttle(co.target, opt.state_schema, run, co.max_rate, paused, &record, &err) < 0)
 	{
 		log_failure(&err);
 		return EXIT_USAGE;

@@ -8,8 +8,8 @@
 #include <stdio.h>
 
 #include "engine/check.h"
-#include "engine/clone.h"
-#include "engine/forecast.h"
+#include "cmd/clone.h"
+#include "cmd/forecast.h"
 #include "base/err.h"
 #include "engine/verify.h"
 

@@ -5,6 +5,7 @@
  * travel as parameters, never spliced into the SQL.
  */
 #include "engine/state.h"
+#include "engine/state_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +15,7 @@
 
 #include "base/sbuf.h"
 #include "engine/conn.h"
-
-#define CHUNKS_PER_INSERT 500
+#include "engine/log.h"
 
 int
 state_init(state *st, PGconn *conn, const char *schema, sl_err *err)
@@ -50,8 +50,8 @@ state_fini(state *st)
 }
 
 /* Runs sql with text parameters; *res (when wanted) gets the rows. */
-static int
-exec_params(state *st, const char *sql, int nparams, const char *const *params, PGresult **res,
+int
+state_exec(state *st, const char *sql, int nparams, const char *const *params, PGresult **res,
 			const char *what, sl_err *err)
 {
 	PGresult   *r;
@@ -76,8 +76,8 @@ exec_params(state *st, const char *sql, int nparams, const char *const *params, 
 }
 
 /* Formats one statement with the schema name in every %1$s. */
-static char *
-statement(const state *st, const char *fmt)
+char *
+state_sql(const state *st, const char *fmt)
 {
 	sbuf		sql;
 
@@ -101,16 +101,16 @@ statement(const state *st, const char *fmt)
 	return sbuf_take(&sql);
 }
 
-static int
-run_sql(state *st, const char *fmt, int nparams, const char *const *params, PGresult **res,
+int
+state_run_sql(state *st, const char *fmt, int nparams, const char *const *params, PGresult **res,
 		const char *what, sl_err *err)
 {
-	char	   *sql = statement(st, fmt);
+	char	   *sql = state_sql(st, fmt);
 	int			rc;
 
 	if (sql == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	rc = exec_params(st, sql, nparams, params, res, what, err);
+	rc = state_exec(st, sql, nparams, params, res, what, err);
 	free(sql);
 	return rc;
 }
@@ -122,7 +122,7 @@ state_exists(state *st, sl_err *err)
 	const char *params[1] = {st->schema};
 	int			rc;
 
-	rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+	rc = state_exec(st, "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
 					 " ON n.oid = c.relnamespace WHERE '\"' || pg_catalog.replace(n.nspname, '\"', '\"\"') || '\"' = $1"
 					 " AND c.relname = 'pgsluice_state_version'",
 					 1, params, &res, "could not look for the state schema on the target", err);
@@ -149,7 +149,7 @@ state_layout(state *st, int *version, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	rc = run_sql(st, "SELECT coalesce(pg_catalog.max(version), 1) FROM %s.pgsluice_state_version", 0, NULL, &res,
+	rc = state_run_sql(st, "SELECT coalesce(pg_catalog.max(version), 1) FROM %s.pgsluice_state_version", 0, NULL, &res,
 				 "could not read the state schema's version on the target", err);
 	if (rc < 0)
 		return rc;
@@ -190,7 +190,7 @@ upgrade_layout(state *st, sl_err *err)
 
 	if ((rc = state_layout(st, &found, err)) < 0 || found >= 2)
 		return rc;
-	return run_sql(st,
+	return state_run_sql(st,
 				   "ALTER TABLE %s.run ADD COLUMN IF NOT EXISTS max_rate bigint NOT NULL DEFAULT 0,"
 				   "  ADD COLUMN IF NOT EXISTS paused boolean NOT NULL DEFAULT false;"
 				   "CREATE TABLE IF NOT EXISTS %s.process ("
@@ -216,7 +216,7 @@ state_check_owners(state *st, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	rc = exec_params(st, "SELECT CASE WHEN o.relname IS NULL THEN 'schema ' || $1"
+	rc = state_exec(st, "SELECT CASE WHEN o.relname IS NULL THEN 'schema ' || $1"
 					 "            ELSE 'table ' || $1 || '.' || pg_catalog.quote_ident(o.relname) END,"
 					 "       pg_catalog.quote_ident(r.rolname)"
 					 " FROM (SELECT n.nspowner AS owner, NULL::pg_catalog.name AS relname"
@@ -254,7 +254,7 @@ prepare_in_transaction(state *st, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
+	if ((rc = state_run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
 					  err)) < 0 ||
 		(rc = state_check_owners(st, err)) < 0 ||
 		(rc = state_exists(st, err)) < 0)
@@ -264,20 +264,20 @@ prepare_in_transaction(state *st, sl_err *err)
 		/* CREATE SCHEMA IF NOT EXISTS would leave no trace of whether it created it */
 		const char *params[1] = {st->schema};
 
-		rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_namespace"
+		rc = state_exec(st, "SELECT 1 FROM pg_catalog.pg_namespace"
 						 " WHERE '\"' || pg_catalog.replace(nspname, '\"', '\"\"') || '\"' = $1",
 						 1, params, &res, "could not look for the state schema on the target", err);
 		if (rc < 0)
 			return rc;
 		rc = PQntuples(res) == 0
-			? run_sql(st, "CREATE SCHEMA %s; COMMENT ON SCHEMA %s IS '" STATE_SCHEMA_COMMENT "'",
+			? state_run_sql(st, "CREATE SCHEMA %s; COMMENT ON SCHEMA %s IS '" STATE_SCHEMA_COMMENT "'",
 					  0, NULL, NULL, "could not create the state schema on the target", err)
 			: 0;
 		PQclear(res);
 		if (rc < 0)
 			return rc;
 	}
-	return run_sql(st,
+	return state_run_sql(st,
 				   "CREATE TABLE IF NOT EXISTS %s.pgsluice_state_version (version int NOT NULL);"
 				   "INSERT INTO %s.pgsluice_state_version"
 				   "  SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM %s.pgsluice_state_version);"
@@ -336,7 +336,7 @@ state_attach(state *st, sl_err *err)
 		/* a run recorded by an older pgsluice goes on with what this one needs: the cap, the processes */
 		if ((rc = conn_exec_watched(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
 			return rc;
-		if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
+		if ((rc = state_run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
 						  err)) < 0 ||
 			(rc = upgrade_layout(st, err)) < 0 ||
 			(rc = conn_exec_watched(st->conn, SIDE_TARGET, "COMMIT", err)) < 0)
@@ -357,7 +357,7 @@ state_run_was(state *st, int64_t run_id, sl_err *err)
 	int			rc;
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	rc = exec_params(st, "SELECT coalesce(pg_catalog.pg_sequence_last_value("
+	rc = state_exec(st, "SELECT coalesce(pg_catalog.pg_sequence_last_value("
 					 "  pg_catalog.pg_get_serial_sequence($1 || '.run', 'id')), 0) >= $2::bigint",
 					 2, params, &res, "could not read the run numbers of the target", err);
 	if (rc < 0)
@@ -400,7 +400,7 @@ state_run_create(state *st, state_run *run, const char *options_json, sl_err *er
 	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
 		return rc;
 	if ((rc = prepare_in_transaction(st, err)) < 0 ||
-		(rc = run_sql(st, "INSERT INTO %s.run (source_fingerprint, source, snapshot, best_effort, options,"
+		(rc = state_run_sql(st, "INSERT INTO %s.run (source_fingerprint, source, snapshot, best_effort, options,"
 					  " status, step) VALUES ($1, $2, $3, $4, $5, 'running', $6) RETURNING id",
 					  6, params, &res, "could not record the run on the target", err)) < 0)
 	{
@@ -436,7 +436,7 @@ count_processes(state *st, state_run *run, sl_err *err)
 		return rc;
 	snprintf(id, sizeof(id), "%lld", (long long) run->id);
 	snprintf(live, sizeof(live), "%d", STATE_PROCESS_LIVE_SECONDS);
-	rc = run_sql(st, "SELECT pg_catalog.count(*) FROM %s.process WHERE run_id = $1::bigint"
+	rc = state_run_sql(st, "SELECT pg_catalog.count(*) FROM %s.process WHERE run_id = $1::bigint"
 				 " AND heartbeat_at > pg_catalog.now() - pg_catalog.make_interval(secs => $2::int)",
 				 2, params, &res, "could not read the run's processes from the target", err);
 	if (rc < 0)
@@ -458,7 +458,7 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 	if (strcmp(which, "last") != 0 && (strtoll(which, &end, 10) <= 0 || *end != '\0'))
 		return err_set(err, SIDE_USAGE, -EINVAL, "invalid run \"%s\": want a run number or \"last\"", which);
 	/* a layout 1 record has no max_rate or paused: to_jsonb reads it too, as uncapped */
-	rc = run_sql(st, "SELECT id, source_fingerprint, source, coalesce(snapshot, ''), best_effort,"
+	rc = state_run_sql(st, "SELECT id, source_fingerprint, source, coalesce(snapshot, ''), best_effort,"
 				 " coalesce((options->>'data_only')::boolean, false), status, step,"
 				 " pg_catalog.to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
 				 " coalesce((pg_catalog.to_jsonb(r)->>'max_rate')::bigint, 0),"
@@ -498,7 +498,7 @@ state_run_filter(state *st, int64_t run_id, cat_filter *f, sl_err *err)
 	int			rc;
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	rc = run_sql(st, "SELECT k.key, p.value"
+	rc = state_run_sql(st, "SELECT k.key, p.value"
 				 " FROM %s.run r,"
 				 "      pg_catalog.jsonb_each(coalesce(r.options->'filter', '{}'::jsonb)) k,"
 				 "      pg_catalog.jsonb_array_elements_text(k.value) WITH ORDINALITY p(value, i)"
@@ -528,7 +528,7 @@ state_run_set(state *st, int64_t run_id, const char *status, const char *step, c
 	const char *params[4] = {id, status, step, error};
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	return run_sql(st, "UPDATE %s.run SET status = coalesce($2, status), step = coalesce($3, step),"
+	return state_run_sql(st, "UPDATE %s.run SET status = coalesce($2, status), step = coalesce($3, step),"
 				   " last_error = coalesce($4, last_error), updated_at = pg_catalog.now(),"
 				   " finished_at = CASE WHEN coalesce($2, status) = 'running' THEN NULL ELSE pg_catalog.now() END"
 				   " WHERE id = $1::bigint",
@@ -545,7 +545,7 @@ state_run_throttle(state *st, int64_t run_id, int64_t max_rate, int paused, sl_e
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	snprintf(rate, sizeof(rate), "%lld", (long long) max_rate);
-	return run_sql(st, "UPDATE %s.run SET max_rate = coalesce($2::bigint, max_rate),"
+	return state_run_sql(st, "UPDATE %s.run SET max_rate = coalesce($2::bigint, max_rate),"
 				   " paused = coalesce($3::boolean, paused), updated_at = pg_catalog.now() WHERE id = $1::bigint",
 				   3, params, NULL, "could not record the run's rate on the target", err);
 }
@@ -563,7 +563,7 @@ state_run_poll(state *st, int64_t run_id, const char *process, state_control *ou
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	snprintf(live, sizeof(live), "%d", STATE_PROCESS_LIVE_SECONDS);
 	/* the heartbeat is not visible to the count in the same statement: others + 1 */
-	rc = run_sql(st, "WITH beat AS (INSERT INTO %s.process (run_id, process) VALUES ($1::bigint, $2)"
+	rc = state_run_sql(st, "WITH beat AS (INSERT INTO %s.process (run_id, process) VALUES ($1::bigint, $2)"
 				 "   ON CONFLICT (run_id, process) DO UPDATE SET heartbeat_at = pg_catalog.now())"
 				 " SELECT r.max_rate, r.paused, r.status, 1 + (SELECT pg_catalog.count(*) FROM %s.process p"
 				 "   WHERE p.run_id = r.id AND p.process <> $2"
@@ -593,7 +593,7 @@ state_run_leave(state *st, int64_t run_id, const char *process, sl_err *err)
 	const char *params[2] = {id, process};
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	return run_sql(st, "DELETE FROM %s.process WHERE run_id = $1::bigint AND process = $2",
+	return state_run_sql(st, "DELETE FROM %s.process WHERE run_id = $1::bigint AND process = $2",
 				   2, params, NULL, "could not take this process out of the run's record", err);
 }
 
@@ -604,348 +604,9 @@ state_run_rebase(state *st, int64_t run_id, const char *snapshot, bool best_effo
 	const char *params[3] = {id, snapshot && snapshot[0] ? snapshot : NULL, best_effort ? "true" : "false"};
 
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	return run_sql(st, "UPDATE %s.run SET snapshot = $2, best_effort = $3::boolean, status = 'running',"
+	return state_run_sql(st, "UPDATE %s.run SET snapshot = $2, best_effort = $3::boolean, status = 'running',"
 				   " updated_at = pg_catalog.now(), finished_at = NULL WHERE id = $1::bigint",
 				   3, params, NULL, "could not record the run's status on the target", err);
-}
-
-int
-state_chunks_record(state *st, int64_t run_id, const catalog *cat, const plan *p, sl_err *err)
-{
-	char	   *insert = statement(st, "INSERT INTO %s.chunk (run_id, chunk_no, table_name, seq, method,"
-								   " predicate, est_bytes, frozen) VALUES ");
-	sbuf		sql;
-	int			rc = 0;
-
-	if (insert == NULL)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	rc = conn_exec_watched(st->conn, SIDE_TARGET, "BEGIN", err);
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	for (int i = 0; i < p->nchunks && rc == 0; i += CHUNKS_PER_INSERT)
-	{
-		sbuf_reset(&sql);
-		sbuf_append(&sql, insert);
-		for (int j = i; j < p->nchunks && j < i + CHUNKS_PER_INSERT; j++)
-		{
-			const plan_chunk *c = &p->chunks[j];
-			const char *name = cat->tables[c->table].qname;
-			char	   *lname = PQescapeLiteral(st->conn, name, strlen(name));
-			char	   *lpred = c->predicate
-				? PQescapeLiteral(st->conn, c->predicate, strlen(c->predicate)) : NULL;
-
-			if (lname == NULL || (c->predicate != NULL && lpred == NULL))
-				sql.failed = true;
-			else
-				sbuf_printf(&sql, "%s(%lld, %d, %s, %d, '%s', %s, %lld, %s)", j > i ? ", " : "",
-							(long long) run_id, j, lname, c->seq,
-							plan_method_name(p->tables[c->table].method), lpred ? lpred : "NULL",
-							(long long) c->est_bytes, c->freeze ? "true" : "false");
-			PQfreemem(lname);
-			PQfreemem(lpred);
-		}
-		if (sbuf_failed(&sql))
-			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory recording the chunks");
-		else
-			rc = conn_exec_watched(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
-	}
-	sbuf_fini(&sql);
-	free(insert);
-	if (rc == 0)
-		rc = state_run_set(st, run_id, NULL, STATE_STEP_DATA, NULL, err);
-	if (rc == 0)
-		rc = conn_exec_watched(st->conn, SIDE_TARGET, "COMMIT", err);
-	else
-		PQclear(PQexec(st->conn, "ROLLBACK"));
-	return rc;
-}
-
-static plan_method
-method_of(const char *name)
-{
-	for (plan_method m = PLAN_WHOLE; m <= PLAN_CTID; m++)
-		if (strcmp(plan_method_name(m), name) == 0)
-			return m;
-	return PLAN_WHOLE;
-}
-
-/* Fills chunks[i] from row i of res, whose columns from first on are status, rows, bytes, digest. */
-static int
-read_chunk_rows(PGresult *res, int first, int n, state_chunk *chunks)
-{
-	for (int i = 0; i < n; i++)
-	{
-		state_chunk *c = &chunks[i];
-
-		memset(c, 0, sizeof(*c));
-		c->done = strcmp(PQgetvalue(res, i, first), "done") == 0;
-		if (!c->done)
-			continue;
-		c->rows = strtoull(PQgetvalue(res, i, first + 1), NULL, 10);
-		c->bytes = strtoull(PQgetvalue(res, i, first + 2), NULL, 10);
-		if (chunk_digest_parse_hex(PQgetvalue(res, i, first + 3), c->rows, &c->digest) < 0)
-			return -EPROTO;
-	}
-	return 0;
-}
-
-int
-state_chunks_load(state *st, int64_t run_id, const catalog *cat, plan **out, state_chunk **chunks_out,
-				  sl_err *err)
-{
-	char		id[32];
-	const char *params[1] = {id};
-	PGresult   *res;
-	plan	   *p = NULL;
-	state_chunk *chunks = NULL;
-	int			n;
-	int			rc;
-
-	*out = NULL;
-	*chunks_out = NULL;
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	rc = run_sql(st, "SELECT table_name, seq, method, predicate, est_bytes, frozen,"
-				 " status, rows, bytes, source_digest"
-				 " FROM %s.chunk WHERE run_id = $1::bigint ORDER BY chunk_no",
-				 1, params, &res, "could not read the run's chunks from the target", err);
-	if (rc < 0)
-		return rc;
-	n = PQntuples(res);
-	p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->chunks = calloc((size_t) n + 1, sizeof(plan_chunk))) == NULL ||
-		(p->tables = calloc((size_t) cat->ntables + 1, sizeof(plan_table))) == NULL ||
-		(chunks = calloc((size_t) n + 1, sizeof(state_chunk))) == NULL)
-	{
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the run's chunks");
-		goto done;
-	}
-	p->ntables = cat->ntables;
-	for (int i = 0; i < n && rc == 0; i++)
-	{
-		const cat_table *t = catalog_find(cat, PQgetvalue(res, i, 0));
-		plan_chunk *c = &p->chunks[i];
-		int			ti;
-
-		if (t == NULL)
-		{
-			rc = err_set(err, SIDE_SOURCE, -ENOENT, "table %s of run %lld no longer exists on the "
-						 "source", PQgetvalue(res, i, 0), (long long) run_id);
-			break;
-		}
-		ti = (int) (t - cat->tables);
-		c->table = ti;
-		c->seq = atoi(PQgetvalue(res, i, 1));
-		if (!PQgetisnull(res, i, 3) && (c->predicate = strdup(PQgetvalue(res, i, 3))) == NULL)
-			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the run's chunks");
-		c->est_bytes = strtoll(PQgetvalue(res, i, 4), NULL, 10);
-		c->freeze = PQgetvalue(res, i, 5)[0] == 't';
-		if (p->tables[ti].nchunks == 0)
-		{
-			p->tables[ti].first_chunk = i;
-			p->tables[ti].method = method_of(PQgetvalue(res, i, 2));
-		}
-		p->tables[ti].nchunks++;
-		p->nchunks++;
-	}
-	if (rc == 0 && read_chunk_rows(res, 6, n, chunks) < 0)
-		rc = err_set(err, SIDE_TARGET, -EPROTO, "run %lld has a malformed digest in its chunk records",
-					 (long long) run_id);
-done:
-	PQclear(res);
-	if (rc < 0)
-	{
-		plan_destroy(p);
-		free(chunks);
-		return rc;
-	}
-	*out = p;
-	*chunks_out = chunks;
-	return 0;
-}
-
-int
-state_chunks_refresh(state *st, int64_t run_id, int n, state_chunk *chunks, sl_err *err)
-{
-	char		id[32];
-	const char *params[1] = {id};
-	PGresult   *res;
-	int			rc;
-
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	rc = run_sql(st, "SELECT status, rows, bytes, source_digest FROM %s.chunk"
-				 " WHERE run_id = $1::bigint ORDER BY chunk_no",
-				 1, params, &res, "could not read the run's chunks from the target", err);
-	if (rc < 0)
-		return rc;
-	if (PQntuples(res) != n)
-		rc = err_set(err, SIDE_TARGET, -EPROTO, "run %lld has %d chunk records, not %d",
-					 (long long) run_id, PQntuples(res), n);
-	else if (read_chunk_rows(res, 0, n, chunks) < 0)
-		rc = err_set(err, SIDE_TARGET, -EPROTO, "run %lld has a malformed digest in its chunk records",
-					 (long long) run_id);
-	PQclear(res);
-	return rc;
-}
-
-int
-state_chunk_begin(state *st, int64_t run_id, int chunk_no, bool *claimed, bool *held,
-				  double *started_epoch, sl_err *err)
-{
-	char		id[32];
-	char		no[16];
-	const char *params[2] = {id, no};
-	PGresult   *res;
-	struct timespec now;
-	int			rc;
-
-	*claimed = false;
-
-	/*
-	 * The chunk's COPY FROM may run code of the target's schema (a CHECK
-	 * constraint, a generated column, an ALWAYS trigger with --data-only) in
-	 * this session, and that code may have changed search_path: empty it
-	 * again before the transaction, so that a rollback cannot undo it.
-	 */
-	if ((rc = conn_exec_watched(st->conn, SIDE_TARGET, "SET search_path = ''; BEGIN", err)) < 0)
-		return rc;
-	clock_gettime(CLOCK_REALTIME, &now);
-	*started_epoch = (double) now.tv_sec + (double) now.tv_nsec / 1e9;
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	snprintf(no, sizeof(no), "%d", chunk_no);
-	rc = run_sql(st, "SELECT 1 FROM %s.chunk WHERE run_id = $1::bigint AND chunk_no = $2::int"
-				 " AND status = 'pending' FOR UPDATE SKIP LOCKED",
-				 2, params, &res, "could not take the chunk's row on the target", err);
-	if (rc < 0)
-		return rc;
-	*claimed = PQntuples(res) == 1;
-	PQclear(res);
-	if (*claimed)
-		return 0;
-	if (held != NULL)
-	{
-		/* skipped: done, or locked by its holder (who may have finished since) */
-		rc = run_sql(st, "SELECT 1 FROM %s.chunk WHERE run_id = $1::bigint AND chunk_no = $2::int"
-					 " AND status = 'pending'", 2, params, &res, "could not read the chunk's row on the target",
-					 err);
-		if (rc < 0)
-			return rc;
-		*held = PQntuples(res) == 1;
-		PQclear(res);
-	}
-	return conn_exec_watched(st->conn, SIDE_TARGET, "ROLLBACK", err);
-}
-
-int
-state_chunk_commit(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint64_t bytes,
-				 const chunk_digest *digest, const char *worker, double started_epoch, sl_err *err)
-{
-	char		id[32];
-	char		no[16];
-	char		nrows[32];
-	char		nbytes[32];
-	char		hex[CHUNK_DIGEST_HEX_LEN + 1];
-	char		started[32];
-	const char *params[7] = {id, no, nrows, nbytes, hex, worker, started};
-
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	snprintf(no, sizeof(no), "%d", chunk_no);
-	snprintf(nrows, sizeof(nrows), "%llu", (unsigned long long) rows);
-	snprintf(nbytes, sizeof(nbytes), "%llu", (unsigned long long) bytes);
-	snprintf(started, sizeof(started), "%.6f", started_epoch);
-	chunk_digest_hex(digest, hex);
-	return run_sql(st, "UPDATE %s.chunk SET status = 'done', rows = $3::bigint, bytes = $4::bigint,"
-				   " source_digest = $5, worker = $6, attempts = attempts + 1,"
-				   " started_at = pg_catalog.to_timestamp($7::float8), finished_at = pg_catalog.clock_timestamp()"
-				   " WHERE run_id = $1::bigint AND chunk_no = $2::int",
-				   7, params, NULL, "could not mark the chunk done on the target", err) < 0
-		? err->code : conn_exec_watched(st->conn, SIDE_TARGET, "COMMIT", err);
-}
-
-int
-state_chunks_verified(state *st, int64_t run_id, int n, const int *chunk_nos,
-					  const chunk_digest *digests, sl_err *err)
-{
-	char	   *update = statement(st, "UPDATE %s.chunk c SET target_digest = v.digest FROM (VALUES ");
-	sbuf		sql;
-	int			rc = 0;
-
-	if (update == NULL)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	for (int i = 0; i < n && rc == 0; i += CHUNKS_PER_INSERT)
-	{
-		sbuf_reset(&sql);
-		sbuf_append(&sql, update);
-		for (int j = i; j < n && j < i + CHUNKS_PER_INSERT; j++)
-		{
-			char		hex[CHUNK_DIGEST_HEX_LEN + 1];
-
-			chunk_digest_hex(&digests[j], hex);
-			sbuf_printf(&sql, "%s(%d, '%s')", j > i ? ", " : "", chunk_nos[j], hex);
-		}
-		sbuf_printf(&sql, ") AS v (chunk_no, digest) WHERE c.run_id = %lld AND c.chunk_no = v.chunk_no",
-					(long long) run_id);
-		if (sbuf_failed(&sql))
-			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-		else
-			rc = conn_exec_watched(st->conn, SIDE_TARGET, sbuf_str(&sql), err);
-	}
-	sbuf_fini(&sql);
-	free(update);
-	return rc;
-}
-
-int
-state_chunk_failed(state *st, int64_t run_id, int chunk_no, const char *error, sl_err *err)
-{
-	char		id[32];
-	char		no[16];
-	const char *params[3] = {id, no, error};
-
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	snprintf(no, sizeof(no), "%d", chunk_no);
-	return run_sql(st, "UPDATE %s.chunk SET attempts = attempts + 1, last_error = $3"
-				   " WHERE run_id = $1::bigint AND chunk_no = $2::int AND status = 'pending'",
-				   3, params, NULL, "could not record the chunk's failure on the target", err);
-}
-
-int
-state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err)
-{
-	char		id[32];
-	const char *params[1] = {id};
-	PGresult   *res;
-	int			rc;
-
-	memset(sum, 0, sizeof(*sum));
-	snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	/* pending rows a worker holds are skipped by FOR SHARE SKIP LOCKED: the rest are free */
-	rc = run_sql(st, "WITH free AS (SELECT chunk_no FROM %s.chunk WHERE run_id = $1::bigint"
-				 "   AND status = 'pending' FOR SHARE SKIP LOCKED)"
-				 " SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE status = 'done'),"
-				 "  pg_catalog.count(*) FILTER (WHERE status = 'pending' AND chunk_no NOT IN (SELECT chunk_no FROM free)),"
-				 "  pg_catalog.count(*) FILTER (WHERE status = 'pending' AND last_error IS NOT NULL),"
-				 "  coalesce(pg_catalog.sum(rows), 0), coalesce(pg_catalog.sum(bytes), 0),"
-				 "  coalesce(pg_catalog.sum(est_bytes) FILTER (WHERE status <> 'done'), 0),"
-				 "  (SELECT extract(epoch FROM coalesce(r.finished_at, pg_catalog.now()) - r.started_at) FROM %s.run r"
-				 "   WHERE r.id = $1::bigint),"
-				 "  coalesce((SELECT last_error FROM %s.run WHERE id = $1::bigint),"
-				 "   (SELECT last_error FROM %s.chunk WHERE run_id = $1::bigint AND last_error IS NOT NULL"
-				 "    AND status = 'pending' ORDER BY chunk_no LIMIT 1), '')"
-				 " FROM %s.chunk WHERE run_id = $1::bigint",
-				 1, params, &res, "could not read the run's chunks from the target", err);
-	if (rc < 0)
-		return rc;
-	sum->chunks = atoi(PQgetvalue(res, 0, 0));
-	sum->done = atoi(PQgetvalue(res, 0, 1));
-	sum->in_flight = atoi(PQgetvalue(res, 0, 2));
-	sum->failed = atoi(PQgetvalue(res, 0, 3));
-	sum->rows = strtoull(PQgetvalue(res, 0, 4), NULL, 10);
-	sum->bytes = strtoull(PQgetvalue(res, 0, 5), NULL, 10);
-	sum->est_bytes_left = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-	sum->seconds = strtod(PQgetvalue(res, 0, 7), NULL);
-	snprintf(sum->last_error, sizeof(sum->last_error), "%s", PQgetvalue(res, 0, 8));
-	PQclear(res);
-	return 0;
 }
 
 int
@@ -962,9 +623,9 @@ state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err)
 	snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	if ((rc = conn_exec(st->conn, SIDE_TARGET, "BEGIN", err)) < 0)
 		return rc;
-	if ((rc = run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
+	if ((rc = state_run_sql(st, STATE_LOCK, 0, NULL, NULL, "could not lock the state schema on the target",
 					  err)) < 0 ||
-		(rc = run_sql(st, "DELETE FROM %s.run WHERE id = $1::bigint RETURNING id", 1, params, &res,
+		(rc = state_run_sql(st, "DELETE FROM %s.run WHERE id = $1::bigint RETURNING id", 1, params, &res,
 					  "could not remove the run from the target", err)) < 0)
 		goto done;
 	if (PQntuples(res) == 0)
@@ -975,7 +636,7 @@ state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err)
 	}
 	PQclear(res);
 	res = NULL;
-	if ((rc = run_sql(st, "SELECT NOT EXISTS (SELECT 1 FROM %s.run)", 0, NULL, &res,
+	if ((rc = state_run_sql(st, "SELECT NOT EXISTS (SELECT 1 FROM %s.run)", 0, NULL, &res,
 					  "could not read the runs of the target", err)) < 0)
 		goto done;
 	last = PQgetvalue(res, 0, 0)[0] == 't';
@@ -984,10 +645,10 @@ state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err)
 	if (last)
 	{
 		/* no other run is recorded: the tables go, and the schema if pgsluice made it and it is empty */
-		if ((rc = run_sql(st, "DROP TABLE IF EXISTS %s.process;"
+		if ((rc = state_run_sql(st, "DROP TABLE IF EXISTS %s.process;"
 						  " DROP TABLE %s.chunk, %s.run, %s.pgsluice_state_version", 0, NULL, NULL,
 						  "could not drop the state schema's tables on the target", err)) < 0 ||
-			(rc = exec_params(st, "SELECT 1 FROM pg_catalog.pg_namespace n"
+			(rc = state_exec(st, "SELECT 1 FROM pg_catalog.pg_namespace n"
 							  " WHERE '\"' || pg_catalog.replace(n.nspname, '\"', '\"\"') || '\"' = $1"
 							  "   AND pg_catalog.obj_description(n.oid, 'pg_namespace') = '"
 							  STATE_SCHEMA_COMMENT "'"
@@ -998,7 +659,7 @@ state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err)
 			goto done;
 		*schema_dropped = PQntuples(res) == 1;
 		if (*schema_dropped &&
-			(rc = run_sql(st, "DROP SCHEMA %s", 0, NULL, NULL, "could not drop the state schema on the target",
+			(rc = state_run_sql(st, "DROP SCHEMA %s", 0, NULL, NULL, "could not drop the state schema on the target",
 						  err)) < 0)
 			goto done;
 	}
@@ -1011,5 +672,32 @@ done:
 		*schema_dropped = false;
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 	}
+	return rc;
+}
+
+int
+state_run_finish(PGconn *target, const char *schema, int64_t run_id, bool keep, bool *removed, sl_err *err)
+{
+	state		st;
+	bool		schema_dropped = false;
+	int			rc;
+
+	*removed = false;
+	if (keep)
+	{
+		log_info("run %lld: finished; its record stays in the target: \"pgsluice cleanup --run %lld\" "
+				 "removes it", (long long) run_id, (long long) run_id);
+		return 0;
+	}
+	if ((rc = state_init(&st, target, schema, err)) < 0)
+		return rc;
+	rc = state_run_forget(&st, run_id, &schema_dropped, err);
+	if (rc == 0)
+	{
+		*removed = true;
+		log_info("run %lld: finished; its record is removed from the target%s", (long long) run_id,
+				 schema_dropped ? ", with the state schema" : " (other runs are recorded there)");
+	}
+	state_fini(&st);
 	return rc;
 }

@@ -231,4 +231,12 @@ int			state_summarize(state *st, int64_t run_id, state_summary *sum, sl_err *err
  */
 int			state_run_forget(state *st, int64_t run_id, bool *schema_dropped, sl_err *err);
 
+/*
+ * The end of a finished run: its record removed from the target, unless
+ * keep; one line says what became of it.  Returns 0, or a negative errno
+ * (the run is still finished: only its record stays).
+ */
+int			state_run_finish(PGconn *target, const char *schema, int64_t run_id, bool keep, bool *removed,
+							 sl_err *err);
+
 #endif

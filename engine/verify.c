@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "base/sbuf.h"
+#include "engine/chunkjob.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/sched.h"
@@ -194,9 +195,8 @@ typedef struct verify_ctx
 {
 	const verify_options *opt;
 	verify_report *r;
-	const char *source_snapshot;
-	const char *target_snapshot;
 	const char *encoding;
+	chunkjob_spec jobs;			/* the workers' sessions, both sides at their snapshots */
 	const plan *full;			/* the chunk plan; the report's plan reads some tables whole */
 	const chunk_digest *known;	/* per chunk, the source digest on record; NULL: read the source */
 	verify_chunk **parts;		/* per table read whole that differed: its chunks of full */
@@ -217,14 +217,13 @@ typedef struct verify_worker
 } verify_worker;
 
 static int
-verify_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err *err)
+verify_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err *err)
 {
 	verify_ctx *ctx = arg;
 	verify_worker *w = calloc(1, sizeof(*w));
-	conn_settings settings = {ctx->encoding, 0};
 	int			rc;
 
-	*state = w;
+	*state_out = w;
 	if (w == NULL || (w->buf[0] = malloc(READER_BUF_BYTES)) == NULL ||
 		(w->buf[1] = malloc(READER_BUF_BYTES)) == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
@@ -232,18 +231,16 @@ verify_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_e
 	w->stop = stop;
 	if ((rc = copy_reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
 								 sizeof(ctx->r->io_backend), err)) < 0 ||
-		(rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0 ||
-		(rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0 ||
-		(rc = conn_import_snapshot(w->source, SIDE_SOURCE, ctx->source_snapshot, err)) < 0 ||
-		(rc = conn_import_snapshot(w->target, SIDE_TARGET, ctx->target_snapshot, err)) < 0)
+		(rc = chunkjob_open_source(&ctx->jobs, &w->source, err)) < 0 ||
+		(rc = chunkjob_open_target(&ctx->jobs, &w->target, err)) < 0)
 		return rc;
 	return 0;
 }
 
 static void
-verify_worker_close(void *arg, void *state)
+verify_worker_close(void *arg, void *state_arg)
 {
-	verify_worker *w = state;
+	verify_worker *w = state_arg;
 
 	(void) arg;
 	if (w == NULL)
@@ -491,10 +488,10 @@ check_parts(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_ch
 }
 
 static int64_t
-verify_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
+verify_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 {
 	verify_ctx *ctx = arg;
-	verify_worker *w = state;
+	verify_worker *w = state_arg;
 	verify_report *r = ctx->r;
 	const plan_chunk *pc = &r->plan->chunks[idx];
 	const cat_table *t = &r->source_cat->tables[pc->table];
@@ -763,8 +760,11 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 
 	ctx.opt = opt;
 	ctx.r = r;
-	ctx.source_snapshot = source_snapshot;
-	ctx.target_snapshot = target_snapshot;
+	ctx.jobs.source = opt->source;
+	ctx.jobs.snapshot = source_snapshot;
+	ctx.jobs.target = opt->target;
+	ctx.jobs.target_snapshot = target_snapshot;
+	ctx.jobs.encoding = ctx.encoding;
 	ctx.full = full;
 	ctx.known = known;
 	ctx.parts = parts;

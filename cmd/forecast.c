@@ -1,7 +1,7 @@
 /*
  * forecast.c: pgsluice plan.  See forecast.h.
  */
-#include "engine/forecast.h"
+#include "cmd/forecast.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * the report is written by the worker that runs it and read after all are
  * joined.  The catalog and the plan are read-only while workers run.
  */
-#include "engine/dump.h"
+#include "cmd/dump.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include "codec/json.h"
 #include "codec/spill.h"
 #include "engine/chunkfile.h"
+#include "engine/chunkjob.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/reader.h"
@@ -39,6 +40,7 @@ typedef struct dump_ctx
 	const dump_options *opt;
 	dump_report *r;
 	chunkfile_dir dir;
+	chunkjob_spec jobs;			/* the workers' sessions: the source at the snapshot */
 	atomic_int	fallback_said;	/* the sockets' io_uring fallback was reported */
 } dump_ctx;
 
@@ -52,14 +54,13 @@ typedef struct dump_worker
 } dump_worker;
 
 static int
-dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err *err)
+dump_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err *err)
 {
 	dump_ctx   *ctx = arg;
 	dump_worker *w = calloc(1, sizeof(*w));
-	conn_settings settings = {ctx->r->cat->encoding, 0};
 	int			rc;
 
-	*state = w;
+	*state_out = w;
 	if (w == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
 	w->id = id;
@@ -67,15 +68,15 @@ dump_worker_open(void *arg, int id, const atomic_int *stop, void **state, sl_err
 	if ((rc = chunkfile_writer_create(ctx->opt->compress_level, &w->writer, err)) < 0 ||
 		(rc = copy_reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
 								 sizeof(ctx->r->io_backend), err)) < 0 ||
-		(rc = conn_open(&w->source, ctx->opt->source, SIDE_SOURCE, &settings, err)) < 0)
+		(rc = chunkjob_open_source(&ctx->jobs, &w->source, err)) < 0)
 		return rc;
-	return conn_import_snapshot(w->source, SIDE_SOURCE, ctx->r->snapshot[0] ? ctx->r->snapshot : NULL, err);
+	return 0;
 }
 
 static void
-dump_worker_close(void *arg, void *state)
+dump_worker_close(void *arg, void *state_arg)
 {
-	dump_worker *w = state;
+	dump_worker *w = state_arg;
 
 	(void) arg;
 	if (w == NULL)
@@ -89,10 +90,10 @@ dump_worker_close(void *arg, void *state)
 }
 
 static int64_t
-dump_worker_run(void *arg, void *state, int idx, uint64_t *rows, sl_err *err)
+dump_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 {
 	dump_ctx   *ctx = arg;
-	dump_worker *w = state;
+	dump_worker *w = state_arg;
 	const plan_chunk *pc = &ctx->r->plan->chunks[idx];
 	dump_chunk *dc = &ctx->r->chunks[idx];
 	chunkfile_info info;
@@ -387,6 +388,9 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		goto done;
 
 	/* data */
+	ctx.jobs.source = opt->source;
+	ctx.jobs.snapshot = r->snapshot[0] ? r->snapshot : NULL;
+	ctx.jobs.encoding = r->cat->encoding;
 	log_info("data: %d tables in %d chunks, %d workers", r->cat->ntables, r->plan->nchunks,
 			 opt->jobs > 0 ? opt->jobs : 1);
 	t = clock_seconds();

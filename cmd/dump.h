@@ -26,8 +26,8 @@
  * Thread safety: both run their chunks on engine/sched.c's workers; each
  * worker owns its connection, encoder or decoder and buffers.
  */
-#ifndef PGSLUICE_ENGINE_DUMP_H
-#define PGSLUICE_ENGINE_DUMP_H
+#ifndef PGSLUICE_CMD_DUMP_H
+#define PGSLUICE_CMD_DUMP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -16,7 +16,7 @@
  * target connection, decoder and buffers; the manifest, the plan and the
  * catalog are read-only while they run.
  */
-#include "engine/restore.h"
+#include "cmd/restore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,8 @@
 #include "codec/json.h"
 #include "codec/spill.h"
 #include "engine/chunkfile.h"
-#include "engine/clone.h"
+#include "engine/chunkjob.h"
+#include "cmd/clone.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/rate.h"
@@ -93,6 +94,7 @@ typedef struct restore_ctx
 	int		   *chunk_of;		/* plan chunk -> manifest chunk */
 	int64_t		run_id;
 	const char *encoding;
+	chunkjob_spec jobs;			/* the workers' jobs: the target and the run's record */
 	bool		checking;		/* the pre-check pass: read files, touch no server */
 	atomic_int	retries;
 } restore_ctx;
@@ -100,15 +102,12 @@ typedef struct restore_ctx
 typedef struct restore_worker
 {
 	int			id;
-	PGconn	   *target;
-	state		st;
+	PGconn	   *target;			/* the job's session */
+	chunkjob	job;
 	chunkfile_loader *loader;
 	const atomic_int *stop;
 	restore_ctx *ctx;
 	int			idx;			/* the chunk it loads */
-	bool		claimed;		/* its last attempt took the chunk's record */
-	char		name[160];
-	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } restore_worker;
 
 /* ---- the manifest ---- */
@@ -382,6 +381,7 @@ restore_worker_open(void *arg, int id, const atomic_int *stop, void **state_out,
 	restore_ctx *ctx = arg;
 	restore_worker *w = calloc(1, sizeof(*w));
 	char		host[64] = "";
+	char		name[160];
 	int			rc;
 
 	*state_out = w;
@@ -391,11 +391,11 @@ restore_worker_open(void *arg, int id, const atomic_int *stop, void **state_out,
 	w->stop = stop;
 	w->ctx = ctx;
 	gethostname(host, sizeof(host) - 1);
-	snprintf(w->name, sizeof(w->name), "%s/%d/%d", host, (int) getpid(), id);
+	snprintf(name, sizeof(name), "%s/%d/%d", host, (int) getpid(), id);
 	if ((rc = chunkfile_loader_create(&w->loader, err)) < 0)
 		return rc;
 	chunkfile_loader_charge_rate(w->loader, true);	/* the bytes written to the target */
-	return state_init(&w->st, NULL, ctx->opt->state_schema, err);
+	return chunkjob_init(&w->job, &ctx->jobs, NULL, &w->target, name, err);
 }
 
 static void
@@ -406,61 +406,53 @@ restore_worker_close(void *arg, void *state_arg)
 	(void) arg;
 	if (w == NULL)
 		return;
+	chunkjob_fini(&w->job);
 	conn_close(&w->target);
-	state_fini(&w->st);
 	chunkfile_loader_destroy(w->loader);
 	free(w);
 }
 
+/* The chunk's work in its transaction: load its file. */
+static int
+load_work(void *arg, chunkjob *job, chunkjob_done *done, sl_err *err)
+{
+	restore_worker *w = arg;
+	restore_ctx *ctx = w->ctx;
+	const plan_chunk *pc = &ctx->plan->chunks[w->idx];
+	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[w->idx]];
+	int			rc;
+
+	(void) job;
+	if ((rc = chunkfile_load(w->loader, &ctx->dir, mc->file, &mc->info, w->target, &ctx->cat->tables[pc->table],
+							 pc->freeze, w->stop, err)) < 0)
+		return rc;
+	done->rows = mc->info.rows;
+	done->bytes = mc->info.bytes;
+	done->digest = mc->info.digest;
+	return 0;
+}
+
 /*
  * One attempt at loading the worker's chunk, in one target transaction with
- * its record; w->claimed is false when it was loaded before.
+ * its record; w->job.claimed is false when it was loaded before.
  */
 static int
 load_attempt(void *arg, sl_err *err)
 {
 	restore_worker *w = arg;
 	restore_ctx *ctx = w->ctx;
-	int			idx = w->idx;
-	bool	   *claimed = &w->claimed;
-	const plan_chunk *pc = &ctx->plan->chunks[idx];
-	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[idx]];
-	conn_settings settings = {ctx->encoding, 1};
-	restore_chunk *rc_out = &ctx->r->chunks[idx];
-	double		started;
+	const plan_chunk *pc = &ctx->plan->chunks[w->idx];
+	const man_chunk *mc = &ctx->m->chunks[ctx->chunk_of[w->idx]];
+	restore_chunk *out = &ctx->r->chunks[w->idx];
 	int			rc;
 
-	*claimed = false;
-	if (w->target == NULL && (rc = conn_open(&w->target, ctx->opt->target, SIDE_TARGET, &settings, err)) < 0)
+	if ((rc = chunkjob_attempt(&w->job, w->idx, pc, &ctx->cat->tables[pc->table], load_work, w, err)) < 0 ||
+		!w->job.claimed)
 		return rc;
-	w->st.conn = w->target;
-	/* a stalled session of an attempt before holds the chunk's row */
-	conn_stalled_end(&w->stalled, w->target, SIDE_TARGET);
-	if ((rc = state_chunk_begin(&w->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
-		goto fail;
-	if (!*claimed)
-		return 0;
-	if ((rc = chunkfile_load(w->loader, &ctx->dir, mc->file, &mc->info, w->target, &ctx->cat->tables[pc->table],
-							 pc->freeze, w->stop, err)) < 0 ||
-		(rc = state_chunk_commit(&w->st, ctx->run_id, idx, mc->info.rows, mc->info.bytes, &mc->info.digest,
-								 w->name, started, err)) < 0)
-		goto fail;
-	rc_out->done = true;
-	rc_out->rows = mc->info.rows;
-	rc_out->bytes = mc->info.bytes;
+	out->done = true;
+	out->rows = mc->info.rows;
+	out->bytes = mc->info.bytes;
 	return 0;
-fail:
-	/* the chunk's transaction goes with the connection */
-	if (conn_err_stalled(err))
-	{
-		char		what[512];
-
-		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
-		err_prefix(err, what);
-		conn_stalled_keep(&w->stalled, err, 0, PQbackendPID(w->target));
-	}
-	conn_close(&w->target);
-	return rc;
 }
 
 static int64_t
@@ -484,8 +476,8 @@ restore_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *
 	w->idx = idx;
 	if ((rc = sched_retry_run(&retry, err)) < 0)
 		return rc;
-	*rows = w->claimed ? mc->info.rows : 0;
-	return w->claimed ? (int64_t) mc->info.bytes : 0;
+	*rows = w->job.claimed ? mc->info.rows : 0;
+	return w->job.claimed ? (int64_t) mc->info.bytes : 0;
 }
 
 static const sched_ops restore_ops = {restore_worker_open, restore_worker_run, restore_worker_close};
@@ -743,6 +735,10 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 			goto done;
 	}
 	r->run_id = ctx.run_id = run.id;
+	ctx.jobs.target = opt->target;
+	ctx.jobs.encoding = ctx.encoding;
+	ctx.jobs.state_schema = opt->state_schema;
+	ctx.jobs.run_id = run.id;
 	log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
 	/* --max-rate goes on record, for every process; a resumed run starts unpaused */
 	if ((rc = state_run_throttle(&st, run.id, opt->max_rate, 0, err)) < 0)
@@ -847,7 +843,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 
 		/* finished: its record goes, unless kept (a restore has no other process on it) */
 		err_clear(&kept);
-		if (clone_forget_run(control, opt->state_schema, run.id, opt->keep_record, &r->record_removed,
+		if (state_run_finish(control, opt->state_schema, run.id, opt->keep_record, &r->record_removed,
 							 &kept) < 0)
 			log_warning("run %lld is finished, but its record stays on the target: %s; \"pgsluice "
 						"cleanup --run %lld\" removes it", (long long) run.id, kept.msg, (long long) run.id);

@@ -25,7 +25,7 @@
  * record and report slot are written by its reader before it is queued
  * and by its loader after it is taken.
  */
-#include "engine/clone_int.h"
+#include "cmd/clone_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +39,7 @@
 
 #include "base/clock.h"
 #include "engine/chunkfile.h"
+#include "engine/chunkjob.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/reader.h"
@@ -73,6 +74,8 @@ typedef struct spill_pipe
 
 	atomic_int	failed;			/* one side failed: the other starts no more chunks */
 	atomic_int	loaded;			/* chunks loaded by this run */
+	chunkjob_spec reads;		/* the readers' jobs: the source, no record */
+	chunkjob_spec loads;		/* the loaders': the target and the run's record */
 	int			read_rc;		/* the readers' outcome, read after their thread is joined */
 	sl_err		read_err;
 } spill_pipe;
@@ -83,25 +86,21 @@ typedef struct spill_reader
 	int			id;
 	int			idx;			/* the chunk it reads */
 	char		what[512];		/* names it in messages */
-	PGconn	   *source;
+	PGconn	   *source;			/* the job's session */
+	chunkjob	job;
 	io_loop    *loop;
 	chunkfile_writer *writer;
 	const atomic_int *stop;
-	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } spill_reader;
 
 typedef struct spill_loader
 {
 	spill_pipe *pipe;
 	int			idx;			/* the chunk it loads */
-	bool		claimed;		/* its last attempt took the chunk's record */
-	bool		held;			/* else, another process holds the record */
-	PGconn	   *target;
-	state		st;				/* over target */
+	PGconn	   *target;			/* the job's session */
+	chunkjob	job;
 	chunkfile_loader *loader;
 	const atomic_int *stop;
-	char		name[160];		/* host/pid/load-N, recorded with its chunks */
-	conn_stalled stalled;		/* a session given up, ended on the next connection */
 } spill_loader;
 
 static void
@@ -127,6 +126,7 @@ reader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err 
 	spill_pipe *sp = arg;
 	clone_ctx  *ctx = sp->ctx;
 	spill_reader *rd = calloc(1, sizeof(*rd));
+	char		name[160];
 	int			rc;
 
 	*state_out = rd;
@@ -139,7 +139,10 @@ reader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err 
 		(rc = copy_reader_loop_create(&rd->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->report->io_backend,
 								 sizeof(ctx->report->io_backend), err)) < 0)
 		return rc;
-	return clone_open_source(ctx, &rd->source, err);
+	snprintf(name, sizeof(name), "%s/read-%d", ctx->worker_prefix, id);
+	if ((rc = chunkjob_init(&rd->job, &sp->reads, &rd->source, NULL, name, err)) < 0)
+		return rc;
+	return chunkjob_open(&rd->job, err);
 }
 
 static void
@@ -152,14 +155,16 @@ reader_close(void *arg, void *state_arg)
 		return;
 	if (rd->loop != NULL)
 		io_loop_forget(rd->loop);
+	chunkjob_fini(&rd->job);
 	conn_close(&rd->source);
 	io_loop_destroy(rd->loop);
 	chunkfile_writer_destroy(rd->writer);
 	free(rd);
 }
 
+/* The chunk's work: write its file. */
 static int
-read_attempt(void *arg, sl_err *err)
+write_work(void *arg, chunkjob *job, chunkjob_done *done, sl_err *err)
 {
 	spill_reader *rd = arg;
 	spill_pipe *sp = rd->pipe;
@@ -167,21 +172,24 @@ read_attempt(void *arg, sl_err *err)
 	const plan_chunk *pc = &ctx->plan->chunks[rd->idx];
 	int			rc;
 
-	if (rd->source == NULL && (rc = clone_open_source(ctx, &rd->source, err)) < 0)
-		return rc;
-	/* a stalled session of an attempt before holds the snapshot and its locks */
-	conn_stalled_end(&rd->stalled, rd->source, SIDE_SOURCE);
+	(void) job;
+	(void) done;				/* the file's record is made when it is loaded */
 	rc = chunkfile_write(rd->writer, &sp->dir, rd->source, rd->loop,
 						 !ctx->opt->via_libpq && !conn_encrypted(rd->source), &ctx->cat->tables[pc->table], pc,
 						 rd->idx, rd->stop, rd->what, &sp->files[rd->idx], err);
 	if (rc < 0)
-	{
-		/* in an unknown state: the next attempt starts on a new connection */
-		conn_stalled_keep(&rd->stalled, err, PQbackendPID(rd->source), 0);
-		io_loop_forget(rd->loop);
-		conn_close(&rd->source);
-	}
+		io_loop_forget(rd->loop);	/* in an unknown state: the next attempt starts on a new session */
 	return rc;
+}
+
+static int
+read_attempt(void *arg, sl_err *err)
+{
+	spill_reader *rd = arg;
+	const plan *p = rd->pipe->ctx->plan;
+	const plan_chunk *pc = &p->chunks[rd->idx];
+
+	return chunkjob_attempt(&rd->job, rd->idx, pc, &rd->pipe->ctx->cat->tables[pc->table], write_work, rd, err);
 }
 
 static int64_t
@@ -281,6 +289,7 @@ loader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err 
 {
 	spill_pipe *sp = arg;
 	spill_loader *ld = calloc(1, sizeof(*ld));
+	char		name[160];
 	int			rc;
 
 	*state_out = ld;
@@ -288,11 +297,10 @@ loader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err 
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting loader %d", id);
 	ld->pipe = sp;
 	ld->stop = stop;
-	snprintf(ld->name, sizeof(ld->name), "%s/load-%d", sp->ctx->worker_prefix, id);
-	if ((rc = chunkfile_loader_create(&ld->loader, err)) < 0 ||
-		(rc = state_init(&ld->st, NULL, sp->ctx->opt->state_schema, err)) < 0)
+	snprintf(name, sizeof(name), "%s/load-%d", sp->ctx->worker_prefix, id);
+	if ((rc = chunkfile_loader_create(&ld->loader, err)) < 0)
 		return rc;
-	return 0;
+	return chunkjob_init(&ld->job, &sp->loads, NULL, &ld->target, name, err);
 }
 
 static void
@@ -303,8 +311,8 @@ loader_close(void *arg, void *state_arg)
 	(void) arg;
 	if (ld == NULL)
 		return;
+	chunkjob_fini(&ld->job);
 	conn_close(&ld->target);
-	state_fini(&ld->st);
 	chunkfile_loader_destroy(ld->loader);
 	free(ld);
 }
@@ -341,52 +349,37 @@ loader_pick(void *arg, const atomic_int *stop)
 	return idx;
 }
 
+/* The chunk's work in its transaction: load its file. */
+static int
+load_work(void *arg, chunkjob *job, chunkjob_done *done, sl_err *err)
+{
+	spill_loader *ld = arg;
+	spill_pipe *sp = ld->pipe;
+	const plan_chunk *pc = &sp->ctx->plan->chunks[ld->idx];
+	const chunkfile_info *file = &sp->files[ld->idx];
+	char		name[64];
+	int			rc;
+
+	(void) job;
+	chunkfile_name(ld->idx, name, sizeof(name));
+	if ((rc = chunkfile_load(ld->loader, &sp->dir, name, file, ld->target, &sp->ctx->cat->tables[pc->table],
+							 pc->freeze, ld->stop, err)) < 0)
+		return rc;
+	done->rows = file->rows;
+	done->bytes = file->bytes;
+	done->digest = file->digest;
+	return 0;
+}
+
 /* One attempt at loading the loader's chunk, in one target transaction with its record. */
 static int
 load_attempt(void *arg, sl_err *err)
 {
 	spill_loader *ld = arg;
-	spill_pipe *sp = ld->pipe;
-	clone_ctx  *ctx = sp->ctx;
+	const clone_ctx *ctx = ld->pipe->ctx;
 	const plan_chunk *pc = &ctx->plan->chunks[ld->idx];
-	const chunkfile_info *file = &sp->files[ld->idx];
-	double		started;
-	char		name[64];
-	int			rc;
 
-	ld->claimed = false;
-	ld->held = false;
-	if (ld->target == NULL)
-	{
-		if ((rc = clone_open_target(ctx, &ld->target, err)) < 0)
-			return rc;
-		ld->st.conn = ld->target;
-	}
-	/* a stalled session of an attempt before holds the chunk's row */
-	conn_stalled_end(&ld->stalled, ld->target, SIDE_TARGET);
-	chunkfile_name(ld->idx, name, sizeof(name));
-	if ((rc = state_chunk_begin(&ld->st, ctx->run_id, ld->idx, &ld->claimed, &ld->held, &started, err)) < 0)
-		goto fail;
-	if (!ld->claimed)
-		return 0;
-	if ((rc = chunkfile_load(ld->loader, &sp->dir, name, file, ld->target, &ctx->cat->tables[pc->table],
-							 pc->freeze, ld->stop, err)) < 0 ||
-		(rc = state_chunk_commit(&ld->st, ctx->run_id, ld->idx, file->rows, file->bytes, &file->digest, ld->name,
-								 started, err)) < 0)
-		goto fail;
-	return 0;
-fail:
-	/* the chunk's transaction goes with the connection */
-	if (conn_err_stalled(err))
-	{
-		char		what[512];
-
-		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
-		err_prefix(err, what);
-		conn_stalled_keep(&ld->stalled, err, 0, PQbackendPID(ld->target));
-	}
-	conn_close(&ld->target);
-	return rc;
+	return chunkjob_attempt(&ld->job, ld->idx, pc, &ctx->cat->tables[pc->table], load_work, ld, err);
 }
 
 static int64_t
@@ -411,7 +404,7 @@ loader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 		c->status = CHUNK_FAILED;
 		return rc;
 	}
-	if (ld->held)
+	if (ld->job.held)
 	{
 		bool		first;
 
@@ -425,7 +418,7 @@ loader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 			log_info("%s: another process is copying its chunk; the file is kept until it is done", what);
 		return SCHED_LATER;
 	}
-	if (ld->claimed)
+	if (ld->job.claimed)
 	{
 		c->seconds = clock_seconds() - sp->started - c->started;
 		c->status = CHUNK_DONE;
@@ -437,8 +430,8 @@ loader_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
 	sp->on_disk -= file->compressed;
 	pthread_cond_broadcast(&sp->changed);
 	pthread_mutex_unlock(&sp->lock);
-	*rows = ld->claimed ? file->rows : 0;
-	return ld->claimed ? (int64_t) file->bytes : 0;
+	*rows = ld->job.claimed ? file->rows : 0;
+	return ld->job.claimed ? (int64_t) file->bytes : 0;
 }
 
 static const sched_ops loader_ops = {loader_open, loader_run, loader_close};
@@ -514,6 +507,11 @@ clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err
 	memset(&sp, 0, sizeof(sp));
 	*chunks_done = 0;
 	sp.ctx = ctx;
+	sp.reads = ctx->jobs;
+	sp.reads.target = NULL;
+	sp.reads.state_schema = NULL;
+	sp.loads = ctx->jobs;
+	sp.loads.source = NULL;
 	sp.skip = skip;
 	sp.dir.fd = -1;
 	sp.dir.io = ctx->opt->io_kind == IO_LOOP_POLL ? SPILLFILE_IO_PWRITE : SPILLFILE_IO_AUTO;

@@ -2,14 +2,14 @@
  * restore.h: pgsluice restore, a dump directory (engine/dump.h) into a
  * target database.
  */
-#ifndef PGSLUICE_ENGINE_RESTORE_H
-#define PGSLUICE_ENGINE_RESTORE_H
+#ifndef PGSLUICE_CMD_RESTORE_H
+#define PGSLUICE_CMD_RESTORE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "engine/check.h"
-#include "engine/dump.h"
+#include "cmd/dump.h"
 #include "base/err.h"
 
 typedef struct restore_options

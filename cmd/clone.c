@@ -6,8 +6,8 @@
  * the scheduler has joined them all.  The catalog and the plan are
  * read-only once workers start; the clone's context has two atomics.
  */
-#include "engine/clone.h"
-#include "engine/clone_int.h"
+#include "cmd/clone.h"
+#include "cmd/clone_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "base/sbuf.h"
+#include "engine/chunkjob.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/progress.h"
@@ -32,324 +33,6 @@
 
 #define BATCH_STATEMENTS 500	/* tables per batched statement */
 #define LOCK_TIMEOUT "60s"		/* to lock the source tables */
-
-/* A clone worker: the copy machinery and the run's records over its target connection. */
-typedef struct clone_worker
-{
-	copy_worker copy;
-	state		st;				/* over copy.target; re-pointed after a reconnect */
-	char		name[160];		/* host/pid/worker, recorded with its chunks */
-	clone_ctx  *ctx;
-	int			idx;			/* the chunk it copies */
-	bool		claimed;		/* its last attempt took the chunk's record */
-	conn_stalled stalled;		/* a session given up, ended on the next connection */
-} clone_worker;
-
-int
-clone_open_target(clone_ctx *ctx, PGconn **target, sl_err *err)
-{
-	conn_settings dst = {ctx->cat->encoding, 1};
-	PGresult   *res;
-	int			rc;
-
-	conn_close(target);
-	if ((rc = conn_open(target, ctx->opt->target, SIDE_TARGET, &dst, err)) < 0 || !ctx->opt->data_only)
-		return rc;
-
-	/*
-	 * The schema exists with its foreign keys and triggers; like
-	 * pg_restore --disable-triggers, load without firing them (chunks
-	 * arrive in any order, and the rows fired their triggers on the
-	 * source already).  Only a superuser may; others get the
-	 * constraint's own error if the order matters.
-	 */
-	if ((rc = conn_run(*target, SIDE_TARGET, "SET session_replication_role = replica", 0, NULL, &res, err)) < 0)
-		return rc;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && atomic_exchange(&ctx->replica_said, 1) == 0)
-	{
-		char		msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(res));
-		log_warning("could not disable triggers and foreign keys on the target while loading: %s",
-					conn_one_line(msg));
-	}
-	PQclear(res);
-	return 0;
-}
-
-int
-clone_open_source(clone_ctx *ctx, PGconn **source, sl_err *err)
-{
-	conn_settings src = {ctx->cat->encoding, 0};
-	int			rc;
-
-	conn_close(source);
-	if ((rc = conn_open(source, ctx->source, SIDE_SOURCE, &src, err)) < 0)
-		return rc;
-	return conn_import_snapshot(*source, SIDE_SOURCE, ctx->snapshot, err);
-}
-
-static int
-open_worker_connections(clone_ctx *ctx, clone_worker *cw, sl_err *err)
-{
-	int			rc;
-
-	conn_close(&cw->copy.target);
-	if ((rc = clone_open_source(ctx, &cw->copy.source, err)) < 0 ||
-		(rc = clone_open_target(ctx, &cw->copy.target, err)) < 0)
-		return rc;
-	cw->st.conn = cw->copy.target;
-	return 0;
-}
-
-static int
-clone_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err *err)
-{
-	clone_ctx  *ctx = arg;
-	clone_worker *cw = calloc(1, sizeof(*cw));
-	int			rc;
-
-	*state_out = cw;
-	if (cw == NULL)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
-	rc = copy_worker_init(&cw->copy, id, ctx->opt->io_kind, ctx->opt->via_libpq, stop, &ctx->fallback_said,
-						  ctx->report->io_backend, sizeof(ctx->report->io_backend), err);
-	if (rc < 0)
-		return rc;
-	snprintf(cw->name, sizeof(cw->name), "%s/%d", ctx->worker_prefix, id);
-	cw->ctx = ctx;
-	if ((rc = state_init(&cw->st, NULL, ctx->opt->state_schema, err)) < 0)
-		return rc;
-	return open_worker_connections(ctx, cw, err);
-}
-
-/*
- * One attempt at the worker's chunk, in one target transaction: take the
- * chunk's record, copy the rows, mark the record done, commit.
- * cw->claimed is false when the chunk was done already or another worker
- * holds it.
- */
-static int
-chunk_attempt(void *arg, sl_err *err)
-{
-	clone_worker *cw = arg;
-	clone_ctx  *ctx = cw->ctx;
-	int			idx = cw->idx;
-	bool	   *claimed = &cw->claimed;
-	copy_worker *w = &cw->copy;
-	clone_chunk *c = &ctx->report->chunks[idx];
-	const plan_chunk *pc = &ctx->plan->chunks[idx];
-	double		started;
-	double		t0;
-	int			pid[2];
-	int			rc;
-
-	*claimed = false;
-	if ((w->source == NULL || w->target == NULL) && (rc = open_worker_connections(ctx, cw, err)) < 0)
-		return rc;
-	conn_stalled_end(&cw->stalled, w->source, SIDE_SOURCE);
-	conn_stalled_end(&cw->stalled, w->target, SIDE_TARGET);
-	pid[0] = PQbackendPID(w->source);
-	pid[1] = PQbackendPID(w->target);
-	if ((rc = state_chunk_begin(&cw->st, ctx->run_id, idx, claimed, NULL, &started, err)) < 0)
-		goto fail;
-	if (!*claimed)
-		return 0;
-	t0 = clock_seconds();
-	c->status = CHUNK_RUNNING;
-	c->worker = w->id;
-	c->started = t0 - ctx->started;
-	if ((rc = copy_chunk(w, ctx->cat, pc, &c->result, err)) < 0)
-		goto fail;
-	if ((rc = state_chunk_commit(&cw->st, ctx->run_id, idx, c->result.rows, c->result.bytes,
-								 &c->result.digest, cw->name, started, err)) < 0)
-		goto fail;
-	c->seconds = clock_seconds() - t0;
-	c->status = CHUNK_DONE;
-	return 0;
-fail:
-	/* closing the connections rolls the chunk back on the target */
-	c->status = CHUNK_PENDING;
-	if (conn_err_stalled(err))
-	{
-		char		what[512];
-
-		/* a stall in the chunk's record or transaction names the chunk, as the copy's own do */
-		plan_chunk_describe(pc, &ctx->cat->tables[pc->table], what, sizeof(what));
-		err_prefix(err, what);
-		conn_stalled_keep(&cw->stalled, err, pid[0], pid[1]);
-	}
-	io_loop_forget(w->loop);
-	conn_close(&w->source);
-	conn_close(&w->target);
-	return rc;
-}
-
-/* After a failed attempt: the failure goes on record once the target takes connections again. */
-static void
-chunk_retrying(void *arg, const sl_err *failure)
-{
-	clone_worker *cw = arg;
-	sl_err		ignored;
-
-	err_clear(&ignored);
-	if (open_worker_connections(cw->ctx, cw, &ignored) < 0)
-		return;
-	/* before the record is written: the stalled session holds the chunk's row */
-	conn_stalled_end(&cw->stalled, cw->copy.source, SIDE_SOURCE);
-	conn_stalled_end(&cw->stalled, cw->copy.target, SIDE_TARGET);
-	(void) state_chunk_failed(&cw->st, cw->ctx->run_id, cw->idx, failure->msg, &ignored);
-}
-
-static int64_t
-clone_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err)
-{
-	clone_ctx  *ctx = arg;
-	clone_worker *cw = state_arg;
-	const plan_chunk *pc = &ctx->plan->chunks[idx];
-	const char *table = ctx->cat->tables[pc->table].qname;
-	clone_chunk *c = &ctx->report->chunks[idx];
-	char		what[512];
-	sched_retry retry = {chunk_attempt, chunk_retrying, cw, what, "on new connections", ctx->opt->retries,
-						 cw->copy.stop, &ctx->retries};
-	int			rc;
-
-	snprintf(what, sizeof(what), "chunk %d of %s", pc->seq, table);
-	cw->idx = idx;
-	if ((rc = sched_retry_run(&retry, err)) < 0)
-	{
-		c->status = CHUNK_FAILED;
-		return rc;
-	}
-	if (!cw->claimed)
-		return 0;				/* done before, or another worker's */
-	log_verbose("chunk %d of %s: %llu rows in %.2f s", pc->seq, table,
-				(unsigned long long) c->result.rows, c->seconds);
-	*rows = c->result.rows;
-	return (int64_t) c->result.bytes;
-}
-
-static void
-clone_worker_close(void *arg, void *state_arg)
-{
-	clone_worker *cw = state_arg;
-
-	(void) arg;
-	if (cw == NULL)
-		return;
-	copy_worker_fini(&cw->copy);
-	state_fini(&cw->st);
-	free(cw);
-}
-
-static const sched_ops clone_ops = {clone_worker_open, clone_worker_run, clone_worker_close};
-
-/*
- * Makes sure the control connection still works (the target may have
- * restarted while the workers retried): reconnects, with the chunks'
- * backoff, as many times as they may retry.
- */
-static int
-refresh_control(clone_ctx *ctx, state *st, sl_err *err)
-{
-	PGresult   *res = PQexec(st->conn, "SELECT 1");
-	bool		alive = PQresultStatus(res) == PGRES_TUPLES_OK;
-	conn_settings settings = {ctx->cat->encoding, 1};
-	PGconn	   *conn = NULL;
-	int			rc = 0;
-
-	PQclear(res);
-	if (alive)
-		return 0;
-	for (int attempt = 1;; attempt++)
-	{
-		sl_err		e;
-
-		err_clear(&e);
-		if ((rc = conn_open(&conn, ctx->opt->target, SIDE_TARGET, &settings, &e)) == 0)
-			break;
-		if (attempt > ctx->opt->retries || atomic_load(sched_stop_flag()))
-			return err_take(err, &e);
-		log_warning("%s; trying again", e.msg);
-		sched_backoff(attempt, sched_stop_flag());
-	}
-	PQfinish(st->conn);
-	st->conn = conn;
-	*ctx->control = conn;
-	return rc;
-}
-
-/*
- * Copies every chunk not done yet with opt->jobs workers, until the record
- * shows them all done: chunks that other processes held when this one
- * passed them are taken up again once free, and this process waits while
- * others finish theirs (unless only_free: a joining worker leaves then).
- */
-static int
-run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free, sl_err *err)
-{
-	const plan *p = ctx->plan;
-	clone_report *r = ctx->report;
-	uint8_t    *skip = calloc((size_t) p->nchunks + 1, 1);
-	bool		first = true;
-	int			rc = 0;
-
-	if (skip == NULL)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	ctx->started = clock_seconds();
-	for (;;)
-	{
-		sched_options sopt = {ctx->opt->jobs, "data", ctx->cat, skip, NULL, NULL};
-		int			pending = 0;
-		int			done_now = 0;
-		state_summary sum;
-
-		for (int i = 0; i < p->nchunks; i++)
-		{
-			skip[i] = chunks[i].done || r->chunks[i].status == CHUNK_DONE;
-			pending += !skip[i];
-		}
-		if (pending == 0)
-			break;
-		/*
-		 * Through the spill directory once.  Its readers read every chunk
-		 * not done, and its loaders keep the files of chunks that others
-		 * hold until those are done or given back: once it is through, the
-		 * released snapshot is needed for nothing.
-		 */
-		if (ctx->opt->spill_dir != NULL && first)
-			rc = clone_spill_chunks(ctx, skip, &done_now, err);
-		else
-			rc = sched_run(&clone_ops, ctx, p, &sopt, &done_now, err);
-		first = false;
-		if (rc < 0)
-			break;
-		/* what this process did is in its report; the record also has what others did */
-		if ((rc = refresh_control(ctx, st, err)) < 0 ||
-			(rc = state_chunks_refresh(st, ctx->run_id, p->nchunks, chunks, err)) < 0 ||
-			(rc = state_summarize(st, ctx->run_id, &sum, err)) < 0)
-			break;
-		if (sum.done == sum.chunks || only_free)
-			break;
-		if (sum.chunks - sum.done == sum.in_flight)
-		{
-			struct timespec wait = {1, 0};
-
-			log_info("data: waiting for %d chunks that other processes are copying", sum.in_flight);
-			nanosleep(&wait, NULL);
-		}
-		if (atomic_load(sched_stop_flag()))
-		{
-			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
-			break;
-		}
-	}
-	free(skip);
-	r->chunks_done = 0;
-	for (int i = 0; i < p->nchunks; i++)
-		r->chunks_done += r->chunks[i].status == CHUNK_DONE;
-	return rc;
-}
 
 /*
  * Refuses a target whose tables stand in the way (see engine/target.h): in
@@ -471,8 +154,8 @@ copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int *count, s
 	return rc;
 }
 
-static void
-sum_tables(clone_report *r)
+void
+clone_sum_tables(clone_report *r)
 {
 	for (int ti = 0; ti < r->cat->ntables; ti++)
 	{
@@ -642,8 +325,8 @@ resume_snapshot(const clone_options *opt, state *st, const state_run *run, PGcon
 }
 
 /* The source's catalog at the holder's snapshot, its tables locked while a snapshot is held. */
-static int
-load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
+int
+clone_load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 {
 	PGresult   *res;
 	int			rc;
@@ -688,8 +371,8 @@ options_json(const clone_options *opt, sbuf *out)
  * A resumed or joined run takes its tables as it first chose them, from its
  * record; table options given now must say the same.
  */
-static int
-take_recorded_filter(clone_report *r, state *st, const cat_filter *given, sl_err *err)
+int
+clone_take_recorded_filter(clone_report *r, state *st, const cat_filter *given, sl_err *err)
 {
 	sbuf		was;
 	sbuf		now;
@@ -716,8 +399,8 @@ take_recorded_filter(clone_report *r, state *st, const cat_filter *given, sl_err
 }
 
 /* Chunks that an earlier attempt or another process copied: their figures come from the record. */
-static void
-take_recorded_chunks(clone_report *r, const state_chunk *chunks)
+void
+clone_take_recorded_chunks(clone_report *r, const state_chunk *chunks)
 {
 	for (int i = 0; i < r->plan->nchunks; i++)
 	{
@@ -738,8 +421,8 @@ take_recorded_chunks(clone_report *r, const state_chunk *chunks)
 }
 
 /* The run's plan and chunks, from its record; the report's chunk slots to match. */
-static int
-load_recorded_plan(state *st, clone_report *r, state_chunk **chunks, sl_err *err)
+int
+clone_load_recorded_plan(state *st, clone_report *r, state_chunk **chunks, sl_err *err)
 {
 	plan_destroy(r->plan);
 	r->plan = NULL;
@@ -752,25 +435,6 @@ load_recorded_plan(state *st, clone_report *r, state_chunk **chunks, sl_err *err
 	if (r->chunks == NULL || r->tables == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	return 0;
-}
-
-static void
-init_ctx(clone_ctx *ctx, const clone_options *opt, const char *source, clone_report *r,
-		 PGconn **control)
-{
-	char		host[64] = "";
-
-	memset(ctx, 0, sizeof(*ctx));
-	gethostname(host, sizeof(host) - 1);
-	ctx->opt = opt;
-	ctx->cat = r->cat;
-	ctx->plan = r->plan;
-	ctx->report = r;
-	ctx->source = source;
-	ctx->snapshot = r->snapshot[0] ? r->snapshot : NULL;
-	ctx->run_id = r->run_id;
-	ctx->control = control;
-	snprintf(ctx->worker_prefix, sizeof(ctx->worker_prefix), "%s/%d", host, (int) getpid());
 }
 
 /* Records how a run ended, on a fresh connection if need be; the run's own error comes first. */
@@ -840,74 +504,6 @@ check_first(const clone_options *opt, const cat_filter *filter, bool data_only, 
 }
 
 int
-clone_forget_run(PGconn *target, const char *schema, int64_t run_id, bool keep, bool *removed, sl_err *err)
-{
-	state		st;
-	bool		schema_dropped = false;
-	int			rc;
-
-	*removed = false;
-	if (keep)
-	{
-		log_info("run %lld: finished; its record stays in the target: \"pgsluice cleanup --run %lld\" "
-				 "removes it", (long long) run_id, (long long) run_id);
-		return 0;
-	}
-	if ((rc = state_init(&st, target, schema, err)) < 0)
-		return rc;
-	rc = state_run_forget(&st, run_id, &schema_dropped, err);
-	if (rc == 0)
-	{
-		*removed = true;
-		log_info("run %lld: finished; its record is removed from the target%s", (long long) run_id,
-				 schema_dropped ? ", with the state schema" : " (other runs are recorded there)");
-	}
-	state_fini(&st);
-	return rc;
-}
-
-/*
- * Whether the run a worker joins is gone from the target: a run that
- * finishes removes its record (so does cleanup).  run_id: the run's number
- * when known, else 0 and which.  Says so.
- */
-static bool
-run_gone(const clone_options *opt, const char *which, int64_t run_id)
-{
-	PGconn	   *conn = NULL;
-	state		st = {0};
-	state_run	run;
-	sl_err		e;
-	char		id[32];
-	bool		gone = false;
-	int			rc;
-
-	err_clear(&e);
-	if (run_id > 0)
-		snprintf(id, sizeof(id), "%lld", (long long) run_id);
-	else
-		snprintf(id, sizeof(id), "%s", which);
-	if (conn_open(&conn, opt->target, SIDE_TARGET, NULL, &e) < 0 ||
-		state_init(&st, conn, opt->state_schema, &e) < 0)
-		goto done;
-	if ((rc = state_attach(&st, &e)) == 0)
-		gone = true;
-	else if (rc > 0 && state_run_load(&st, id, &run, &e) == -ENOENT)
-		gone = strcmp(id, "last") == 0 || state_run_was(&st, strtoll(id, NULL, 10), &e) == 1;
-	if (gone && strcmp(id, "last") == 0)
-		log_info("no run is recorded in schema %s of the target: the run is finished (a run that "
-				 "finishes removes its record), or none was started", st.schema);
-	else if (gone)
-		log_info("run %s is finished: its record is gone from the target (a run that finishes removes it, "
-				 "unless it ran with --keep-record)", id);
-
-done:
-	state_fini(&st);
-	conn_close(&conn);
-	return gone;
-}
-
-int
 clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 {
 	clone_report *r;
@@ -960,7 +556,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			goto done;
 		r->run_id = run.id;
 		r->resumed = true;
-		if ((rc = take_recorded_filter(r, &st, opt->filter, err)) < 0)
+		if ((rc = clone_take_recorded_filter(r, &st, opt->filter, err)) < 0)
 			goto done;
 		if (strcmp(run.fingerprint, fingerprint) != 0)
 		{
@@ -1008,7 +604,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 	/* 2. catalog */
 	r->data_only = data_only;
-	if ((rc = load_source(r, holder, r->snapshot[0] != '\0', err)) < 0)
+	if ((rc = clone_load_source(r, holder, r->snapshot[0] != '\0', err)) < 0)
 		goto done;
 
 	/* 3. the target, unless the run got past its schema step */
@@ -1110,11 +706,11 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			goto done;
 		snprintf(run.step, sizeof(run.step), "%s", STATE_STEP_DATA);
 	}
-	if ((rc = load_recorded_plan(&st, r, &chunks, err)) < 0)
+	if ((rc = clone_load_recorded_plan(&st, r, &chunks, err)) < 0)
 		goto done;
 
 	/* 6. data */
-	init_ctx(&ctx, opt, opt->source, r, &control);
+	clone_ctx_init(&ctx, opt, opt->source, r, &control);
 	ctx.holder = r->snapshot[0] != '\0' && !r->best_effort ? holder : NULL;
 	if (strcmp(run.step, STATE_STEP_DATA) == 0)
 	{
@@ -1126,7 +722,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 				 r->plan->nchunks, before, opt->jobs > 0 ? opt->jobs : 1);
 		t = clock_seconds();
 		if ((rc = rate_watch_start(opt->target, opt->state_schema, r->run_id, ctx.worker_prefix, err)) == 0)
-			rc = run_chunks(&ctx, &st, chunks, false, err);
+			rc = clone_run_chunks(&ctx, &st, chunks, false, err);
 		rate_watch_stop();
 		r->seconds_data = clock_seconds() - t;
 		r->retries = atomic_load(&ctx.retries);
@@ -1137,8 +733,8 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 	else
 		sopt.clean = true;		/* post-data may have been cut short: redo it whole */
-	take_recorded_chunks(r, chunks);
-	sum_tables(r);
+	clone_take_recorded_chunks(r, chunks);
+	clone_sum_tables(r);
 	if (r->snapshot[0] != '\0' && !opt->verify && !r->snapshot_released &&
 		(rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 		goto done;
@@ -1195,7 +791,7 @@ done:
 		bool		keep = opt->keep_record || (r->verify != NULL && !verify_identical(r->verify));
 
 		err_clear(&kept);
-		if (clone_forget_run(st.conn, opt->state_schema, r->run_id, keep, &r->record_removed, &kept) < 0)
+		if (state_run_finish(st.conn, opt->state_schema, r->run_id, keep, &r->record_removed, &kept) < 0)
 			log_warning("run %lld is finished, but its record stays on the target: %s; \"pgsluice "
 						"cleanup --run %lld\" removes it", (long long) r->run_id, kept.msg,
 						(long long) r->run_id);
@@ -1213,139 +809,6 @@ done:
 	return rc;
 }
 
-int
-clone_join(const clone_options *opt, const char *which, clone_report **report_out, sl_err *err)
-{
-	clone_report *r;
-	PGconn	   *holder = NULL;
-	PGconn	   *control = NULL;
-	state		st = {0};
-	state_run	run = {0};
-	state_chunk *chunks = NULL;
-	clone_ctx	ctx;
-	char		fingerprint[256];
-	const char *source = opt->source;
-	double		t_start = clock_seconds();
-	int			rc;
-
-	*report_out = NULL;
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	snprintf(r->io_backend, sizeof(r->io_backend), "none");
-	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0 ||
-		(rc = state_init(&st, control, opt->state_schema, err)) < 0)
-		goto done;
-	/* a worker creates no record: a run that is gone has finished */
-	if ((rc = state_attach(&st, err)) <= 0 ||
-		(rc = state_run_load(&st, which, &run, err)) < 0)
-	{
-		if (rc <= 0 && (rc == 0 || rc == -ENOENT) && run_gone(opt, which, 0))
-		{
-			err_clear(err);
-			r->nothing_to_do = true;
-			rc = 0;
-		}
-		else if (rc == 0)
-			rc = err_set(err, SIDE_USAGE, -ENOENT, "there is no run %s in the state schema %s of the target",
-						 which, st.schema);
-		goto done;
-	}
-	r->run_id = run.id;
-	r->target_major = conn_major_version(control);
-	if ((rc = take_recorded_filter(r, &st, opt->filter, err)) < 0)
-		goto done;
-	if (strcmp(run.step, STATE_STEP_DATA) != 0 || strcmp(run.status, "running") != 0)
-	{
-		log_info("run %lld is %s at step %s: no chunks to take", (long long) run.id, run.status, run.step);
-		r->nothing_to_do = true;
-		goto done;
-	}
-	if (source == NULL)
-		source = run.source;	/* its password, if any, from .pgpass or PGPASSWORD */
-	if ((rc = conn_open(&holder, source, SIDE_SOURCE, NULL, err)) < 0 ||
-		(rc = state_fingerprint(holder, fingerprint, sizeof(fingerprint), err)) < 0)
-		goto done;
-	r->source_major = conn_major_version(holder);
-	if (strcmp(run.fingerprint, fingerprint) != 0)
-	{
-		rc = err_set(err, SIDE_USAGE, -EINVAL, "run %lld is copying from another source (%s, this one "
-					 "is %s)", (long long) run.id, run.fingerprint, fingerprint);
-		goto done;
-	}
-	if (!run.best_effort && run.snapshot[0] != '\0')
-	{
-		if (conn_import_snapshot(holder, SIDE_SOURCE, run.snapshot, err) < 0)
-		{
-			err_clear(err);
-			rc = err_set(err, SIDE_SOURCE, -ESTALE, "run %lld: its snapshot %s no longer exists: the "
-						 "process that held it has ended, or, cloning through a spill directory, has "
-						 "read every chunk and released it, and then loads the rest itself; if no "
-						 "process runs it any more, resume it with \"pgsluice clone --resume %lld\"",
-						 (long long) run.id, run.snapshot, (long long) run.id);
-			goto done;
-		}
-		snprintf(r->snapshot, sizeof(r->snapshot), "%s", run.snapshot);
-	}
-	r->best_effort = run.best_effort;
-	{
-		check_options copt = {0};
-
-		/* what this process needs to load the run's tables: it creates nothing */
-		copt.source = source;
-		copt.target = opt->target;
-		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
-		copt.chunk_bytes = opt->chunk_bytes;
-		copt.data_only = run.data_only;
-		copt.state_schema = opt->state_schema;
-		copt.filter = r->filter;
-		copt.recorded = true;
-		copt.loads_only = true;
-		copt.held_source = 1;
-		copt.held_target = 1;
-		rc = check_before_run("the worker", &copt, opt->on_check, opt->on_check_arg, err);
-		r->refused = rc == -ECANCELED;
-		if (rc < 0)
-			goto done;
-	}
-	if ((rc = load_source(r, holder, false, err)) < 0 ||
-		(rc = state_run_load(&st, which, &run, err)) < 0 ||
-		(rc = load_recorded_plan(&st, r, &chunks, err)) < 0)
-		goto done;
-	r->run_id = run.id;
-	{
-		clone_options jopt = *opt;
-
-		jopt.data_only = run.data_only;
-		init_ctx(&ctx, &jopt, source, r, &control);
-		log_info("run %lld: joining, %d workers", (long long) run.id, opt->jobs > 0 ? opt->jobs : 1);
-		/* a worker's --max-rate is the whole run's, as throttle --max-rate would set it */
-		if ((rc = state_run_throttle(&st, run.id, opt->max_rate, -1, err)) == 0 &&
-			(rc = rate_watch_start(opt->target, opt->state_schema, run.id, ctx.worker_prefix, err)) == 0)
-			rc = run_chunks(&ctx, &st, chunks, true, err);
-		rate_watch_stop();
-		r->retries = atomic_load(&ctx.retries);
-	}
-	r->seconds_data = clock_seconds() - t_start;
-	sum_tables(r);
-
-done:
-	/* the run finished while this process worked on it (its last chunks were others'): not an error */
-	if (rc < 0 && r->run_id > 0 && err->side != SIDE_INTERRUPT && !r->refused && run_gone(opt, which, r->run_id))
-	{
-		err_clear(err);
-		r->nothing_to_do = true;
-		rc = 0;
-	}
-	free(chunks);
-	state_fini(&st);
-	conn_close(&holder);
-	conn_close(&control);
-	r->seconds_total = clock_seconds() - t_start;
-	*report_out = r;
-	return rc;
-}
-
 void
 clone_report_destroy(clone_report *report)
 {
@@ -1360,94 +823,3 @@ clone_report_destroy(clone_report *report)
 	free(report);
 }
 
-/* Opens the target and the run record for status and cleanup. */
-static int
-open_record(const char *target, const char *schema, PGconn **conn, state *st, sl_err *err)
-{
-	int			rc;
-
-	if ((rc = conn_open(conn, target, SIDE_TARGET, NULL, err)) < 0 ||
-		(rc = state_init(st, *conn, schema, err)) < 0)
-		return rc;
-	if ((rc = state_exists(st, err)) == 0)
-		return err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: a run "
-					   "that finished removed its record (unless it ran with --keep-record), or none "
-					   "has run there (or give the --state-schema it used)", st->schema);
-	return rc < 0 ? rc : state_check_owners(st, err);
-}
-
-int
-clone_status(const char *target, const char *schema, const char *which, state_run *run,
-			 state_summary *sum, sl_err *err)
-{
-	PGconn	   *conn = NULL;
-	state		st = {0};
-	int			rc;
-
-	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
-		(rc = state_run_load(&st, which, run, err)) == 0)
-		rc = state_summarize(&st, run->id, sum, err);
-	state_fini(&st);
-	conn_close(&conn);
-	return rc;
-}
-
-int
-clone_throttle(const char *target, const char *schema, const char *which, int64_t max_rate, int paused,
-			   state_run *run, sl_err *err)
-{
-	PGconn	   *conn = NULL;
-	state		st = {0};
-	int			version = 0;
-	int			rc;
-
-	if ((rc = open_record(target, schema, &conn, &st, err)) < 0 ||
-		(rc = state_run_load(&st, which, run, err)) < 0 ||
-		(rc = state_layout(&st, &version, err)) < 0)
-		goto done;
-	if (version < 2)
-	{
-		rc = err_set(err, SIDE_USAGE, -EPROTO, "the state schema %s on the target has layout %d, from a "
-					 "pgsluice without throttle, whose processes would not obey it: resume the run with "
-					 "this pgsluice (clone --resume %lld --max-rate RATE) to cap it", st.schema, version,
-					 (long long) run->id);
-		goto done;
-	}
-	if (strcmp(run->status, "running") != 0)
-	{
-		rc = err_set(err, SIDE_USAGE, -ESRCH, "run %lld is %s, not running: throttle changes a running "
-					 "run only; to cap it when it goes on, give --max-rate to the command that resumes "
-					 "it (clone --resume %lld, restore --resume %lld)", (long long) run->id, run->status,
-					 (long long) run->id, (long long) run->id);
-		goto done;
-	}
-	if ((rc = state_run_throttle(&st, run->id, max_rate, paused, err)) == 0)
-	{
-		char		id[32];
-
-		snprintf(id, sizeof(id), "%lld", (long long) run->id);
-		rc = state_run_load(&st, id, run, err);
-	}
-done:
-	state_fini(&st);
-	conn_close(&conn);
-	return rc;
-}
-
-int
-clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
-			  bool *schema_dropped, sl_err *err)
-{
-	PGconn	   *conn = NULL;
-	state		st = {0};
-	state_run	run;
-	int			rc;
-
-	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
-		(rc = state_run_load(&st, which, &run, err)) == 0 &&
-		(rc = state_run_forget(&st, run.id, schema_dropped, err)) == 0)
-		*run_id = run.id;
-	state_fini(&st);
-	conn_close(&conn);
-	return rc;
-}

@@ -29,8 +29,8 @@
  * Thread safety: clone_run starts and joins its worker threads itself;
  * sched_request_stop (engine/sched.h) stops it from a signal handler.
  */
-#ifndef PGSLUICE_ENGINE_CLONE_H
-#define PGSLUICE_ENGINE_CLONE_H
+#ifndef PGSLUICE_CMD_CLONE_H
+#define PGSLUICE_CMD_CLONE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -157,33 +157,6 @@ int			clone_run(const clone_options *opt, clone_report **report, sl_err *err);
  */
 int			clone_join(const clone_options *opt, const char *which, clone_report **report, sl_err *err);
 
-/* A run's record and progress (which: a run number or "last"). */
-int			clone_status(const char *target, const char *schema, const char *which, state_run *run,
-						 state_summary *sum, sl_err *err);
-
-/*
- * Changes a running run's cap (max_rate: bytes per second, 0 none, -1
- * unchanged) or pause (1 pause, 0 resume, -1 unchanged) through its
- * record; *run receives the record as it is then.  A run that is not
- * running, or a record of a layout before throttle, is refused.
- */
-int			clone_throttle(const char *target, const char *schema, const char *which, int64_t max_rate,
-						   int paused, state_run *run, sl_err *err);
-
-/*
- * Removes a run's record; *run_id says which it was, *schema_dropped
- * whether the state schema went with it (see state_run_forget).
- */
-int			clone_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
-						  bool *schema_dropped, sl_err *err);
-
-/*
- * The end of a finished run: its record removed from the target, unless
- * keep; one line says what became of it.  Returns 0, or a negative errno
- * (the run is still finished: only its record stays).
- */
-int			clone_forget_run(PGconn *target, const char *schema, int64_t run_id, bool keep, bool *removed,
-							 sl_err *err);
 
 void		clone_report_destroy(clone_report *report);
 

@@ -12,8 +12,8 @@
  * reads; they were measured with the benchmark (bench/) on one machine
  * running both clusters, so the estimate is a guide, not a promise.
  */
-#ifndef PGSLUICE_ENGINE_FORECAST_H
-#define PGSLUICE_ENGINE_FORECAST_H
+#ifndef PGSLUICE_CMD_FORECAST_H
+#define PGSLUICE_CMD_FORECAST_H
 
 #include <stdint.h>
 

@@ -1,0 +1,104 @@
+/*
+ * run.c: status, throttle and cleanup of a recorded run.  See run.h.
+ */
+#include "cmd/run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "engine/conn.h"
+
+/* Opens the target and the run record for status and cleanup. */
+static int
+open_record(const char *target, const char *schema, PGconn **conn, state *st, sl_err *err)
+{
+	int			rc;
+
+	if ((rc = conn_open(conn, target, SIDE_TARGET, NULL, err)) < 0 ||
+		(rc = state_init(st, *conn, schema, err)) < 0)
+		return rc;
+	if ((rc = state_exists(st, err)) == 0)
+		return err_set(err, SIDE_USAGE, -ENOENT, "the target has no run records in schema %s: a run "
+					   "that finished removed its record (unless it ran with --keep-record), or none "
+					   "has run there (or give the --state-schema it used)", st->schema);
+	return rc < 0 ? rc : state_check_owners(st, err);
+}
+
+int
+run_status(const char *target, const char *schema, const char *which, state_run *run,
+			 state_summary *sum, sl_err *err)
+{
+	PGconn	   *conn = NULL;
+	state		st = {0};
+	int			rc;
+
+	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
+		(rc = state_run_load(&st, which, run, err)) == 0)
+		rc = state_summarize(&st, run->id, sum, err);
+	state_fini(&st);
+	conn_close(&conn);
+	return rc;
+}
+
+int
+run_throttle(const char *target, const char *schema, const char *which, int64_t max_rate, int paused,
+			   state_run *run, sl_err *err)
+{
+	PGconn	   *conn = NULL;
+	state		st = {0};
+	int			version = 0;
+	int			rc;
+
+	if ((rc = open_record(target, schema, &conn, &st, err)) < 0 ||
+		(rc = state_run_load(&st, which, run, err)) < 0 ||
+		(rc = state_layout(&st, &version, err)) < 0)
+		goto done;
+	if (version < 2)
+	{
+		rc = err_set(err, SIDE_USAGE, -EPROTO, "the state schema %s on the target has layout %d, from a "
+					 "pgsluice without throttle, whose processes would not obey it: resume the run with "
+					 "this pgsluice (clone --resume %lld --max-rate RATE) to cap it", st.schema, version,
+					 (long long) run->id);
+		goto done;
+	}
+	if (strcmp(run->status, "running") != 0)
+	{
+		rc = err_set(err, SIDE_USAGE, -ESRCH, "run %lld is %s, not running: throttle changes a running "
+					 "run only; to cap it when it goes on, give --max-rate to the command that resumes "
+					 "it (clone --resume %lld, restore --resume %lld)", (long long) run->id, run->status,
+					 (long long) run->id, (long long) run->id);
+		goto done;
+	}
+	if ((rc = state_run_throttle(&st, run->id, max_rate, paused, err)) == 0)
+	{
+		char		id[32];
+
+		snprintf(id, sizeof(id), "%lld", (long long) run->id);
+		rc = state_run_load(&st, id, run, err);
+	}
+done:
+	state_fini(&st);
+	conn_close(&conn);
+	return rc;
+}
+
+int
+run_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
+			  bool *schema_dropped, sl_err *err)
+{
+	PGconn	   *conn = NULL;
+	state		st = {0};
+	state_run	run;
+	int			rc;
+
+	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
+		(rc = state_run_load(&st, which, &run, err)) == 0 &&
+		(rc = state_run_forget(&st, run.id, schema_dropped, err)) == 0)
+		*run_id = run.id;
+	state_fini(&st);
+	conn_close(&conn);
+	return rc;
+}

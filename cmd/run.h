@@ -1,0 +1,37 @@
+/*
+ * run.h: the commands on a recorded run, beside the process that runs it:
+ * status (its record and progress), throttle (its cap and pause, which its
+ * processes poll) and cleanup (its record removed).  Each opens the
+ * target, finds the record in the state schema (engine/state.h) and
+ * checks its owners before it reads or changes it.
+ */
+#ifndef PGSLUICE_CMD_RUN_H
+#define PGSLUICE_CMD_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "engine/state.h"
+
+/* A run's record and progress (which: a run number or "last"). */
+int			run_status(const char *target, const char *schema, const char *which, state_run *run,
+					   state_summary *sum, sl_err *err);
+
+/*
+ * Changes a running run's cap (max_rate: bytes per second, 0 none, -1
+ * unchanged) or pause (1 pause, 0 resume, -1 unchanged) through its
+ * record; *run receives the record as it is then.  A run that is not
+ * running, or a record of a layout before throttle, is refused.
+ */
+int			run_throttle(const char *target, const char *schema, const char *which, int64_t max_rate,
+						 int paused, state_run *run, sl_err *err);
+
+/*
+ * Removes a run's record; *run_id says which it was, *schema_dropped
+ * whether the state schema went with it (see state_run_forget).
+ */
+int			run_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
+						bool *schema_dropped, sl_err *err);
+
+#endif
