@@ -420,38 +420,30 @@ parse_compress_level(const char *arg, int *out)
 /* --max-rate, for the commands that read a source or load a target */
 #define RATE_LONG_OPTION {"max-rate", required_argument, NULL, OPT_MAX_RATE}
 
-typedef struct common_options
+/* What the CLI parses for every command: the shared options, and its own. */
+typedef struct cli_options
 {
-	const char *source;
-	const char *target;
-	int			jobs;
-	int64_t		chunk_bytes;
+	common_options common;		/* handed to the command as it is */
 	const char *json_path;
-	io_loop_kind io_kind;
-	bool		via_libpq;
 	int			progress_seconds;
 	int			stall_seconds;	/* --stall-timeout (engine/conn.h) */
 	const char *metrics_file;	/* Prometheus text, rewritten every few seconds */
 	const char *metrics_listen; /* ADDR:PORT served over HTTP */
-	bool		no_owner;		/* the schema step's pg_restore options */
-	bool		no_privileges;
-	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
-	int64_t		max_rate;		/* --max-rate, bytes per second (0: none); -1: not given */
 	log_level	level;
 	bool		help;
-} common_options;
+} cli_options;
 
 static void
-common_defaults(common_options *co)
+common_defaults(cli_options *co)
 {
 	memset(co, 0, sizeof(*co));
-	co->source = getenv("PGSLUICE_SOURCE");
-	co->target = getenv("PGSLUICE_TARGET");
-	co->jobs = 4;
-	co->chunk_bytes = PLAN_DEFAULT_CHUNK_BYTES;
-	co->io_kind = IO_LOOP_AUTO;
+	co->common.source = getenv("PGSLUICE_SOURCE");
+	co->common.target = getenv("PGSLUICE_TARGET");
+	co->common.jobs = 4;
+	co->common.chunk_bytes = PLAN_DEFAULT_CHUNK_BYTES;
+	co->common.io_kind = IO_LOOP_AUTO;
 	co->progress_seconds = 10;
-	co->max_rate = -1;
+	co->common.max_rate = -1;
 	co->stall_seconds = CONN_STALL_DEFAULT_SECONDS;
 	co->level = LOG_INFO;
 }
@@ -461,22 +453,22 @@ common_defaults(common_options *co)
  * or -1 after reporting a bad value.
  */
 static int
-common_option(common_options *co, int c, char **argv)
+common_option(cli_options *co, int c, char **argv)
 {
 	switch (c)
 	{
 		case 's':
-			co->source = optarg;
+			co->common.source = optarg;
 			return 1;
 		case 't':
-			co->target = optarg;
+			co->common.target = optarg;
 			return 1;
 		case 'j':
-			if (args_parse_int(optarg, 1, 256, &co->jobs) < 0)
+			if (args_parse_int(optarg, 1, 256, &co->common.jobs) < 0)
 				return bad_usage("invalid value \"%s\" for --jobs: want a number from 1 to 256", optarg), -1;
 			return 1;
 		case OPT_CHUNK_SIZE:
-			if (args_parse_size(optarg, &co->chunk_bytes) < 0 || co->chunk_bytes < 8192)
+			if (args_parse_size(optarg, &co->common.chunk_bytes) < 0 || co->common.chunk_bytes < 8192)
 				return bad_usage("invalid value \"%s\" for --chunk-size: want a size such as 64MB, "
 								 "at least 8kB", optarg), -1;
 			return 1;
@@ -485,16 +477,16 @@ common_option(common_options *co, int c, char **argv)
 			return 1;
 		case OPT_IO:
 			if (strcmp(optarg, "auto") == 0)
-				co->io_kind = IO_LOOP_AUTO;
+				co->common.io_kind = IO_LOOP_AUTO;
 			else if (strcmp(optarg, "io_uring") == 0)
-				co->io_kind = IO_LOOP_URING;
+				co->common.io_kind = IO_LOOP_URING;
 			else if (strcmp(optarg, "poll") == 0)
-				co->io_kind = IO_LOOP_POLL;
+				co->common.io_kind = IO_LOOP_POLL;
 			else
 				return bad_usage("invalid value \"%s\" for --io: want auto, io_uring or poll", optarg), -1;
 			return 1;
 		case OPT_NO_DIRECT_COPY:
-			co->via_libpq = true;
+			co->common.via_libpq = true;
 			return 1;
 		case OPT_PROGRESS:
 			if (args_parse_int(optarg, 0, 86400, &co->progress_seconds) < 0)
@@ -512,7 +504,7 @@ common_option(common_options *co, int c, char **argv)
 			co->metrics_listen = optarg;
 			return 1;
 		case OPT_MAX_RATE:
-			if (args_parse_rate(optarg, &co->max_rate) < 0)
+			if (args_parse_rate(optarg, &co->common.max_rate) < 0)
 				return bad_usage("invalid value \"%s\" for --max-rate: want bytes per second as a size "
 								 "such as 25MB, or 0 for no cap", optarg), -1;
 			return 1;
@@ -526,13 +518,13 @@ common_option(common_options *co, int c, char **argv)
 			co->level = LOG_DEBUG;
 			return 1;
 		case OPT_NO_OWNER:
-			co->no_owner = true;
+			co->common.no_owner = true;
 			return 1;
 		case OPT_NO_PRIVILEGES:
-			co->no_privileges = true;
+			co->common.no_privileges = true;
 			return 1;
 		case OPT_PG_BINDIR:
-			co->pg_bindir = optarg;
+			co->common.pg_bindir = optarg;
 			return 1;
 		case OPT_TABLE:
 		case 'T':
@@ -562,7 +554,7 @@ common_option(common_options *co, int c, char **argv)
  * --progress-interval seconds; nothing with --quiet or an interval of 0.
  */
 static void
-start_progress(const common_options *co)
+start_progress(const cli_options *co)
 {
 	const char *term = getenv("TERM");
 	bool		live = isatty(STDERR_FILENO) && term != NULL && strcmp(term, "dumb") != 0;
@@ -579,7 +571,7 @@ start_progress(const common_options *co)
  * the metrics cannot start.
  */
 static int
-start_command(const common_options *co)
+start_command(const cli_options *co)
 {
 	sl_err		err;
 
@@ -596,7 +588,7 @@ start_command(const common_options *co)
 	install_signals();
 	start_progress(co);
 	/* the process's own cap; a run with a record then takes its record's (engine/rate.h) */
-	rate_limit_configure(co->max_rate > 0 ? co->max_rate : 0);
+	rate_limit_configure(co->common.max_rate > 0 ? co->common.max_rate : 0);
 	return 0;
 }
 
@@ -614,13 +606,13 @@ end_command(void)
 
 /* Checks what every command needs once the options are read; returns 0 or EXIT_USAGE. */
 static int
-common_finish(common_options *co, int argc, char **argv)
+common_finish(cli_options *co, int argc, char **argv)
 {
 	if (optind < argc)
 		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
-	if (co->source == NULL || co->source[0] == '\0')
+	if (co->common.source == NULL || co->common.source[0] == '\0')
 		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
-	if (co->target == NULL || co->target[0] == '\0')
+	if (co->common.target == NULL || co->common.target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	return start_command(co);
 }
@@ -703,9 +695,9 @@ say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
 	char		cmd[4096];
 
 	snprintf(cmd, sizeof(cmd), "%s clone --resume %lld --source ", progname, (long long) run_id);
-	shell_conninfo(cmd, sizeof(cmd), opt->source);
+	shell_conninfo(cmd, sizeof(cmd), opt->common.source);
 	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --target ");
-	shell_conninfo(cmd, sizeof(cmd), opt->target);
+	shell_conninfo(cmd, sizeof(cmd), opt->common.target);
 	if (strcmp(opt->state_schema, STATE_SCHEMA_DEFAULT) != 0)
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --state-schema %s", opt->state_schema);
 	if (opt->spill_dir != NULL)
@@ -766,7 +758,7 @@ cmd_clone(int argc, char **argv)
 		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 		{NULL, 0, NULL, 0}
 	};
-	common_options co;
+	cli_options co;
 	clone_options opt = {0};
 	bool		spill_option = false;	/* one that only --spill takes */
 	clone_report *report = NULL;
@@ -858,17 +850,8 @@ cmd_clone(int argc, char **argv)
 						 "leave out --data-only, --truncate and --split-all");
 	if (spill_option && opt.spill_dir == NULL)
 		return bad_usage("%s", "--load-jobs, --spill-limit, --keep-spill and --compress-level go with --spill");
-	opt.source = co.source;
-	opt.target = co.target;
-	opt.jobs = co.jobs;
-	opt.no_owner = co.no_owner;
-	opt.no_privileges = co.no_privileges;
-	opt.pg_bindir = co.pg_bindir;
-	opt.filter = &table_filter;
-	opt.chunk_bytes = co.chunk_bytes;
-	opt.io_kind = co.io_kind;
-	opt.via_libpq = co.via_libpq;
-	opt.max_rate = co.max_rate;
+	opt.common = co.common;
+	opt.common.filter = &table_filter;
 	opt.on_check = show_check;
 
 	err_clear(&err);
@@ -914,7 +897,7 @@ cmd_verify(int argc, char **argv)
 		RATE_LONG_OPTION,
 		{NULL, 0, NULL, 0}
 	};
-	common_options co;
+	cli_options co;
 	verify_options opt = {0};
 	verify_report *report = NULL;
 	sl_err		err;
@@ -962,13 +945,8 @@ cmd_verify(int argc, char **argv)
 	}
 	if (common_finish(&co, argc, argv) != 0)
 		return VERIFY_EXIT_ERROR;
-	opt.source = co.source;
-	opt.target = co.target;
-	opt.jobs = co.jobs;
-	opt.filter = &table_filter;
-	opt.chunk_bytes = co.chunk_bytes;
-	opt.io_kind = co.io_kind;
-	opt.via_libpq = co.via_libpq;
+	opt.common = co.common;
+	opt.common.filter = &table_filter;
 
 	err_clear(&err);
 	rc = verify_run(&opt, &report, &err);
@@ -1069,7 +1047,7 @@ static const struct option record_options[] = {
 
 /* Parses a record command's options; returns 0, or the exit status to stop with (-1: help shown). */
 static int
-parse_record_options(int argc, char **argv, common_options *co, clone_options *opt, const char **run,
+parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt, const char **run,
 					 void (*usage) (FILE *))
 {
 	int			c;
@@ -1096,11 +1074,11 @@ parse_record_options(int argc, char **argv, common_options *co, clone_options *o
 	}
 	if (optind < argc)
 		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
-	if (co->target == NULL || co->target[0] == '\0')
+	if (co->common.target == NULL || co->common.target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	if (*run == NULL)
 		return bad_usage("%s", "no run: give --run with a run number, or \"last\"");
-	if (co->max_rate >= 0 && strcmp(command, "worker") != 0)
+	if (co->common.max_rate >= 0 && strcmp(command, "worker") != 0)
 		return bad_usage("--max-rate goes with clone, verify, dump, restore and worker; to change a "
 						 "running run's cap: %s throttle --run RUN --max-rate RATE", progname);
 	return start_command(co);
@@ -1109,7 +1087,7 @@ parse_record_options(int argc, char **argv, common_options *co, clone_options *o
 static int
 cmd_worker(int argc, char **argv)
 {
-	common_options co;
+	cli_options co;
 	clone_options opt = {0};
 	clone_report *report = NULL;
 	const char *run = NULL;
@@ -1119,12 +1097,7 @@ cmd_worker(int argc, char **argv)
 	command = "worker";
 	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_worker)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	opt.source = co.source;
-	opt.target = co.target;
-	opt.jobs = co.jobs;
-	opt.io_kind = co.io_kind;
-	opt.via_libpq = co.via_libpq;
-	opt.max_rate = co.max_rate;
+	opt.common = co.common;
 	opt.on_check = show_check;
 	err_clear(&err);
 	rc = clone_join(&opt, run, &report, &err);
@@ -1142,7 +1115,7 @@ cmd_worker(int argc, char **argv)
 static int
 cmd_status(int argc, char **argv)
 {
-	common_options co;
+	cli_options co;
 	clone_options opt = {0};
 	const char *run = "last";
 	state_run	record;
@@ -1154,7 +1127,7 @@ cmd_status(int argc, char **argv)
 	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_status)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
-	if (run_status(co.target, opt.state_schema, run, &record, &sum, &err) < 0)
+	if (run_status(co.common.target, opt.state_schema, run, &record, &sum, &err) < 0)
 	{
 		log_failure(&err);
 		return EXIT_USAGE;
@@ -1168,7 +1141,7 @@ cmd_status(int argc, char **argv)
 static int
 cmd_cleanup(int argc, char **argv)
 {
-	common_options co;
+	cli_options co;
 	clone_options opt = {0};
 	const char *run = NULL;
 	int64_t		removed = 0;
@@ -1180,7 +1153,7 @@ cmd_cleanup(int argc, char **argv)
 	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_cleanup)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
-	if (run_cleanup(co.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
+	if (run_cleanup(co.common.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
 	{
 		log_failure(&err);
 		return EXIT_USAGE;
@@ -1229,7 +1202,7 @@ cmd_throttle(int argc, char **argv)
 		LOG_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
-	common_options co;
+	cli_options co;
 	clone_options opt = {0};
 	const char *run = NULL;
 	int			paused = -1;	/* 1 --pause, 0 --resume */
@@ -1267,15 +1240,15 @@ cmd_throttle(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
-	if (co.target == NULL || co.target[0] == '\0')
+	if (co.common.target == NULL || co.common.target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	if (run == NULL)
 		return bad_usage("%s", "no run: give --run with a run number, or \"last\"");
-	if (co.max_rate < 0 && paused < 0)
+	if (co.common.max_rate < 0 && paused < 0)
 		return bad_usage("%s", "nothing to change: give --max-rate RATE, --pause or --resume");
 	log_set_level(co.level);
 	err_clear(&err);
-	if (run_throttle(co.target, opt.state_schema, run, co.max_rate, paused, &record, &err) < 0)
+	if (run_throttle(co.common.target, opt.state_schema, run, co.common.max_rate, paused, &record, &err) < 0)
 	{
 		log_failure(&err);
 		return EXIT_USAGE;
@@ -1341,7 +1314,7 @@ cmd_dump(int argc, char **argv)
 		WATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
-	common_options co;
+	cli_options co;
 	dump_options opt = {0};
 	dump_report *report = NULL;
 	sl_err		err;
@@ -1380,19 +1353,15 @@ cmd_dump(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
-	if (co.source == NULL || co.source[0] == '\0')
+	if (co.common.source == NULL || co.common.source[0] == '\0')
 		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	if (opt.dir == NULL || opt.dir[0] == '\0')
 		return bad_usage("%s", "no directory: give --dir");
 	if ((rc = start_command(&co)) != 0)
 		return rc;
-	opt.source = co.source;
-	opt.jobs = co.jobs;
-	opt.pg_bindir = co.pg_bindir;
-	opt.filter = &table_filter;
-	opt.chunk_bytes = co.chunk_bytes;
-	opt.io_kind = co.io_kind;
-	opt.via_libpq = co.via_libpq;
+	opt.common = co.common;
+	opt.common.target = NULL;	/* a dump has none */
+	opt.common.filter = &table_filter;
 	opt.on_check = show_check;
 	err_clear(&err);
 	rc = dump_run(&opt, &report, &err);
@@ -1461,7 +1430,7 @@ cmd_restore(int argc, char **argv)
 		WATCH_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
-	common_options co;
+	cli_options co;
 	clone_options run = {0};
 	restore_options opt = {0};
 	restore_report *report = NULL;
@@ -1505,18 +1474,14 @@ cmd_restore(int argc, char **argv)
 		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
 	if (opt.dir == NULL || opt.dir[0] == '\0')
 		return bad_usage("%s", "no directory: give --dir");
-	if (co.target == NULL || co.target[0] == '\0')
+	if (co.common.target == NULL || co.common.target[0] == '\0')
 		return bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	if ((rc = start_command(&co)) != 0)
 		return rc;
-	opt.target = co.target;
-	opt.jobs = co.jobs;
-	opt.no_owner = co.no_owner;
-	opt.no_privileges = co.no_privileges;
-	opt.pg_bindir = co.pg_bindir;
+	opt.common = co.common;
+	opt.common.source = NULL;	/* the dump stands for it */
 	opt.state_schema = run.state_schema;
 	opt.retries = run.retries;
-	opt.max_rate = co.max_rate;
 	opt.on_check = show_check;
 	err_clear(&err);
 	rc = restore_run(&opt, &report, &err);
@@ -1583,7 +1548,7 @@ cmd_plan(int argc, char **argv)
 		{"split-all", no_argument, NULL, OPT_SPLIT_ALL},
 		{NULL, 0, NULL, 0}
 	};
-	common_options co;
+	cli_options co;
 	forecast_options opt = {0};
 	forecast   *f = NULL;
 	sl_err		err;
@@ -1613,20 +1578,18 @@ cmd_plan(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
-	if (co.source == NULL || co.source[0] == '\0')
+	if (co.common.source == NULL || co.common.source[0] == '\0')
 		return bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	co.progress_seconds = 0;
 	if ((rc = start_command(&co)) != 0)
 		return rc;
-	opt.source = co.source;
-	opt.target = co.target != NULL && co.target[0] != '\0' ? co.target : NULL;
-	opt.jobs = co.jobs;
-	opt.filter = &table_filter;
-	opt.chunk_bytes = co.chunk_bytes;
+	opt.common = co.common;
+	opt.common.target = co.common.target != NULL && co.common.target[0] != '\0' ? co.common.target : NULL;
+	opt.common.filter = &table_filter;
 	err_clear(&err);
 	rc = forecast_run(&opt, &f, &err);
 	if (rc == 0 && co.level > LOG_ERROR)
-		report_forecast(stdout, f, opt.jobs, co.level >= LOG_VERBOSE);
+		report_forecast(stdout, f, opt.common.jobs, co.level >= LOG_VERBOSE);
 	if (rc == 0 && co.json_path != NULL && (rc = report_forecast_json(co.json_path, f, &opt)) < 0)
 		rc = err_set(&err, SIDE_LOCAL, rc, "could not write the JSON report \"%s\": %s", co.json_path,
 					 strerror(-rc));
@@ -1721,7 +1684,7 @@ cmd_check(int argc, char **argv)
 		LOG_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
-	common_options co;
+	cli_options co;
 	clone_options run = {0};
 	check_options opt = {0};
 	check_report *report = NULL;
@@ -1764,14 +1727,8 @@ cmd_check(int argc, char **argv)
 	co.progress_seconds = 0;	/* a few queries: nothing to show progress of */
 	if ((rc = common_finish(&co, argc, argv)) != 0)
 		return rc;
-	opt.source = co.source;
-	opt.target = co.target;
-	opt.jobs = co.jobs;
-	opt.no_owner = co.no_owner;
-	opt.no_privileges = co.no_privileges;
-	opt.pg_bindir = co.pg_bindir;
-	opt.filter = &table_filter;
-	opt.chunk_bytes = co.chunk_bytes;
+	opt.common = co.common;
+	opt.common.filter = &table_filter;
 	opt.state_schema = run.state_schema;
 
 	err_clear(&err);

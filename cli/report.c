@@ -292,7 +292,7 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 	FILE	   *out;
 
 	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" : "done",
-					err, opt->source, opt->target, r->filter);
+					err, opt->common.source, opt->common.target, r->filter);
 	if (out == NULL)
 		return -errno;
 	fprintf(out, ",\n  \"run\": %lld, \"resumed\": %s, \"best_effort\": %s, \"chunks_copied_before\": %d, "
@@ -305,8 +305,8 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 		json_put(out, r->snapshot);
 	else
 		fputs("null", out);
-	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"io\": \"%s\"", opt->jobs,
-			(long long) opt->chunk_bytes, r->io_backend);
+	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"io\": \"%s\"", opt->common.jobs,
+			(long long) opt->common.chunk_bytes, r->io_backend);
 	fprintf(out, ",\n  \"rows\": %llu, \"bytes\": %llu, \"sequences\": %d",
 			(unsigned long long) r->rows, (unsigned long long) r->bytes, r->sequences_set);
 	fprintf(out, ",\n  \"seconds\": {\"schema\": %.3f, \"data\": %.3f, \"sequences\": %.3f, "
@@ -323,7 +323,7 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 		fputs("  \"spill\": {\"dir\": ", out);
 		json_put(out, opt->spill_dir);
 		fprintf(out, ", \"load_jobs\": %d, \"limit\": %lld, \"peak_bytes\": %llu, \"seconds_read\": %.3f, "
-				"\"snapshot_released\": %s},\n", opt->load_jobs > 0 ? opt->load_jobs : opt->jobs,
+				"\"snapshot_released\": %s},\n", opt->load_jobs > 0 ? opt->load_jobs : opt->common.jobs,
 				(long long) opt->spill_limit, (unsigned long long) r->spill_peak, r->seconds_read,
 				r->snapshot_released ? "true" : "false");
 	}
@@ -494,12 +494,12 @@ report_verify_json(const char *path, const verify_report *r, const verify_option
 	FILE	   *out;
 
 	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed" :
-					verify_identical(r) ? "identical" : "different", err, opt->source, opt->target,
-					opt->filter);
+					verify_identical(r) ? "identical" : "different", err, opt->common.source, opt->common.target,
+					opt->common.filter);
 	if (out == NULL)
 		return -errno;
 	fprintf(out, ",\n  \"jobs\": %d, \"chunk_size\": %lld, \"counts_only\": %s, \"sample\": %.4f, \"io\": \"%s\"",
-			opt->jobs, (long long) opt->chunk_bytes, opt->counts ? "true" : "false", opt->sample,
+			opt->common.jobs, (long long) opt->common.chunk_bytes, opt->counts ? "true" : "false", opt->sample,
 			r->io_backend);
 	json_verify(out, r, opt->counts);
 	return json_close(out, tmp, path);
@@ -671,13 +671,13 @@ int
 report_forecast_json(const char *path, const forecast *f, const forecast_options *opt)
 {
 	char		tmp[PATH_MAX];
-	FILE	   *out = json_open(path, tmp, sizeof(tmp), "planned", NULL, opt->source,
-								opt->target != NULL ? opt->target : "", opt->filter);
+	FILE	   *out = json_open(path, tmp, sizeof(tmp), "planned", NULL, opt->common.source,
+								opt->common.target != NULL ? opt->common.target : "", opt->common.filter);
 
 	if (out == NULL)
 		return -errno;
 	fprintf(out, ",\n  \"source_version\": %d, \"target_version\": %d, \"jobs\": %d, \"chunk_size\": %lld",
-			f->source_major, f->target_major, opt->jobs, (long long) opt->chunk_bytes);
+			f->source_major, f->target_major, opt->common.jobs, (long long) opt->common.chunk_bytes);
 	fprintf(out, ",\n  \"heap_bytes\": %lld, \"index_bytes\": %lld",
 			(long long) f->heap_bytes, (long long) f->index_bytes);
 	fprintf(out, ",\n  \"estimate\": {\"seconds\": %.1f, \"schema\": %.1f, \"data\": %.1f, \"indexes\": %.1f, "
@@ -772,10 +772,10 @@ report_check_json(const char *path, const check_report *r, const check_options *
 
 	out = json_open(path, tmp, sizeof(tmp), err != NULL && err_is_set(err) ? "failed"
 					: worst == CHECK_BLOCKER ? "blockers" : worst == CHECK_WARNING ? "warnings" : "clean",
-					err, opt->source, opt->target, opt->filter);
+					err, opt->common.source, opt->common.target, opt->common.filter);
 	if (out == NULL)
 		return -errno;
-	fprintf(out, ",\n  \"jobs\": %d, \"data_only\": %s, \"spill\": ", opt->jobs,
+	fprintf(out, ",\n  \"jobs\": %d, \"data_only\": %s, \"spill\": ", opt->common.jobs,
 			opt->data_only ? "true" : "false");
 	if (opt->spill_dir != NULL)
 		json_put(out, opt->spill_dir);

@@ -198,15 +198,10 @@ verify_clone(const clone_options *opt, clone_report *r, const char *snapshot, sl
 	chunk_digest *digests = NULL;
 	int			rc;
 
-	vopt.source = opt->source;
-	vopt.target = opt->target;
-	vopt.jobs = opt->jobs;
-	vopt.chunk_bytes = opt->chunk_bytes;
+	vopt.common = opt->common;
+	vopt.common.filter = r->filter;
 	vopt.sample = 1.0;
 	vopt.max_diffs = opt->max_diffs;
-	vopt.io_kind = opt->io_kind;
-	vopt.via_libpq = opt->via_libpq;
-	vopt.filter = r->filter;
 	if (snapshot != NULL)
 	{
 		digests = calloc((size_t) r->plan->nchunks + 1, sizeof(chunk_digest));
@@ -359,11 +354,11 @@ options_json(const clone_options *opt, sbuf *out)
 	sbuf_printf(out, "{\"jobs\": %d, \"chunk_size\": %lld, \"data_only\": %s, \"truncate\": %s, "
 				"\"best_effort\": %s, \"no_owner\": %s, \"no_privileges\": %s, \"verify\": %s, "
 				"\"split_all\": %s, \"filter\": ",
-				opt->jobs, (long long) opt->chunk_bytes, opt->data_only ? "true" : "false",
+				opt->common.jobs, (long long) opt->common.chunk_bytes, opt->data_only ? "true" : "false",
 				opt->truncate ? "true" : "false", opt->best_effort ? "true" : "false",
-				opt->no_owner ? "true" : "false", opt->no_privileges ? "true" : "false",
+				opt->common.no_owner ? "true" : "false", opt->common.no_privileges ? "true" : "false",
 				opt->verify ? "true" : "false", opt->split_all ? "true" : "false");
-	filter_json(opt->filter, out);
+	filter_json(opt->common.filter, out);
 	sbuf_append(out, "}");
 }
 
@@ -451,7 +446,7 @@ record_end(const clone_options *opt, state *st, int64_t run_id, int rc, const sl
 	if (st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK ||
 		PQtransactionStatus(st->conn) != PQTRANS_IDLE)
 	{
-		if (conn_open(&conn, opt->target, SIDE_TARGET, NULL, &ignored) < 0 ||
+		if (conn_open(&conn, opt->common.target, SIDE_TARGET, NULL, &ignored) < 0 ||
 			state_init(&fresh, conn, opt->state_schema, &ignored) < 0)
 		{
 			conn_close(&conn);
@@ -483,18 +478,13 @@ check_first(const clone_options *opt, const cat_filter *filter, bool data_only, 
 	check_options copt = {0};
 	int			rc;
 
-	copt.source = opt->source;
-	copt.target = opt->target;
-	copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
-	copt.chunk_bytes = opt->chunk_bytes;
+	copt.common = opt->common;
+	copt.common.jobs = opt->common.jobs > 0 ? opt->common.jobs : 1;
+	copt.common.filter = filter;
 	copt.data_only = data_only;
 	copt.truncate = opt->truncate;
-	copt.no_owner = opt->no_owner;
-	copt.no_privileges = opt->no_privileges;
 	copt.spill_dir = opt->spill_dir;
-	copt.pg_bindir = opt->pg_bindir;
 	copt.state_schema = opt->state_schema;
-	copt.filter = filter;
 	copt.recorded = opt->resume != NULL;
 	copt.held_source = 1;		/* the snapshot's session */
 	copt.held_target = 1;		/* the control session */
@@ -511,7 +501,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	PGconn	   *control = NULL;
 	conn_settings target_settings = {NULL, 1};
 	schema_tools tools;
-	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL};
+	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, sched_stop_flag(), NULL, false, NULL};
 	state		st = {0};
 	char		appname[64];
 	state_run	run = {0};
@@ -533,14 +523,14 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
 	r->best_effort = opt->best_effort;
-	r->filter = opt->filter;
+	r->filter = opt->common.filter;
 
 	/* 1. connections, the run's record, the checks, the spill directory, the snapshot */
-	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
+	if ((rc = conn_open(&holder, opt->common.source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
 	r->source_major = conn_major_version(holder);
 	target_settings.client_encoding = PQparameterStatus(holder, "server_encoding");
-	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, &target_settings, err)) < 0)
+	if ((rc = conn_open(&control, opt->common.target, SIDE_TARGET, &target_settings, err)) < 0)
 		goto done;
 	r->target_major = conn_major_version(control);
 	if ((rc = state_init(&st, control, opt->state_schema, err)) < 0 ||
@@ -556,7 +546,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			goto done;
 		r->run_id = run.id;
 		r->resumed = true;
-		if ((rc = clone_take_recorded_filter(r, &st, opt->filter, err)) < 0)
+		if ((rc = clone_take_recorded_filter(r, &st, opt->common.filter, err)) < 0)
 			goto done;
 		if (strcmp(run.fingerprint, fingerprint) != 0)
 		{
@@ -638,7 +628,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		/* the record is made once the target has passed its checks: a refused run leaves nothing */
 		sbuf_init(&options, 1024);
 		options_json(opt, &options);
-		if (sbuf_failed(&options) || conn_split_password(opt->source, &without, &password) < 0)
+		if (sbuf_failed(&options) || conn_split_password(opt->common.source, &without, &password) < 0)
 			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		else
 		{
@@ -657,7 +647,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
 	}
 	/* --max-rate goes on record, for every process; a resumed run starts unpaused */
-	if ((rc = state_run_throttle(&st, r->run_id, opt->max_rate, 0, err)) < 0)
+	if ((rc = state_run_throttle(&st, r->run_id, opt->common.max_rate, 0, err)) < 0)
 		goto done;
 
 	/* the sessions of pg_restore say which run they belong to: see end_orphans */
@@ -668,7 +658,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	t = clock_seconds();
 	if (!data_only && strcmp(run.step, STATE_STEP_DONE) != 0)
 	{
-		rc = schema_find_tools(opt->pg_bindir,
+		rc = schema_find_tools(opt->common.pg_bindir,
 							   r->source_major > r->target_major ? r->source_major : r->target_major,
 							   &tools, err);
 		if (rc < 0 || (rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0)
@@ -676,7 +666,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		sopt.workdir = workdir;
 		snprintf(dumpfile, sizeof(dumpfile), "%s/schema.dump", workdir);
 		progress_phase("schema: pg_dump --schema-only");
-		if ((rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
+		if ((rc = schema_dump(&tools, &sopt, opt->common.source, r->snapshot[0] ? r->snapshot : NULL,
 							  r->cat->selection.nargs, r->cat->selection.dump_args,
 							  dumpfile, err)) < 0)
 			goto done;
@@ -688,13 +678,13 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		 * nor in a spill run: its files, and what --spill-limit holds, stay
 		 * of --chunk-size.
 		 */
-		int			whole_jobs = opt->split_all || opt->spill_dir != NULL ? 0 : opt->jobs;
-		plan_options popt = {opt->chunk_bytes, !data_only, false, whole_jobs};
+		int			whole_jobs = opt->split_all || opt->spill_dir != NULL ? 0 : opt->common.jobs;
+		plan_options popt = {opt->common.chunk_bytes, !data_only, false, whole_jobs};
 
 		if (!data_only && !pre_data_done)
 		{
 			progress_phase("schema: pre-data");
-			if ((rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "pre-data", 1, err)) < 0)
+			if ((rc = schema_restore(&tools, &sopt, opt->common.target, dumpfile, "pre-data", 1, err)) < 0)
 				goto done;
 			r->seconds_schema = clock_seconds() - t;
 			log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
@@ -710,7 +700,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		goto done;
 
 	/* 6. data */
-	clone_ctx_init(&ctx, opt, opt->source, r, &control);
+	clone_ctx_init(&ctx, opt, opt->common.source, r, &control);
 	ctx.holder = r->snapshot[0] != '\0' && !r->best_effort ? holder : NULL;
 	if (strcmp(run.step, STATE_STEP_DATA) == 0)
 	{
@@ -719,9 +709,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		for (int i = 0; i < r->plan->nchunks; i++)
 			before += chunks[i].done;
 		log_info("data: %d tables in %d chunks (%d done before), %d workers", r->cat->ntables,
-				 r->plan->nchunks, before, opt->jobs > 0 ? opt->jobs : 1);
+				 r->plan->nchunks, before, opt->common.jobs > 0 ? opt->common.jobs : 1);
 		t = clock_seconds();
-		if ((rc = rate_watch_start(opt->target, opt->state_schema, r->run_id, ctx.worker_prefix, err)) == 0)
+		if ((rc = rate_watch_start(opt->common.target, opt->state_schema, r->run_id, ctx.worker_prefix, err)) == 0)
 			rc = clone_run_chunks(&ctx, &st, chunks, false, err);
 		rate_watch_stop();
 		r->seconds_data = clock_seconds() - t;
@@ -754,7 +744,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	if (!data_only && sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
 	if (!data_only &&
-		(rc = schema_restore(&tools, &sopt, opt->target, dumpfile, "post-data", opt->jobs, err)) < 0)
+		(rc = schema_restore(&tools, &sopt, opt->common.target, dumpfile, "post-data", opt->common.jobs, err)) < 0)
 		goto done;
 	progress_phase("materialized views: refresh");
 	if ((rc = schema_refresh_matviews(control, r->cat->nmatviews, r->cat->matviews, err)) < 0)

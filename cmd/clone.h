@@ -43,22 +43,14 @@
 #include "engine/state.h"
 #include "engine/verify.h"
 #include "io/loop.h"
+#include "engine/options.h"
 
 typedef struct clone_options
 {
-	const char *source;			/* connection strings */
-	const char *target;
-	const cat_filter *filter;	/* the tables to copy; NULL: all (a resumed run keeps its own) */
-	int			jobs;			/* worker threads, and pg_restore --jobs */
-	int64_t		chunk_bytes;
+	common_options common;		/* the options the commands share (engine/options.h) */
 	bool		data_only;		/* the target's schema exists already */
 	bool		truncate;		/* empty target tables that hold rows */
 	bool		best_effort;	/* no snapshot: each chunk consistent alone */
-	bool		no_owner;
-	bool		no_privileges;
-	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
-	io_loop_kind io_kind;
-	bool		via_libpq;		/* libpq's COPY functions even where the direct path works */
 	bool		verify;			/* verify the copy at the end */
 	uint64_t	max_diffs;		/* differing rows the verification names */
 	const char *state_schema;	/* where the run is recorded on the target */
@@ -71,8 +63,6 @@ typedef struct clone_options
 	int64_t		spill_limit;	/* with spill_dir: readers wait while the files take this; 0: no limit */
 	bool		keep_spill;		/* with spill_dir: keep the files once loaded */
 	int			compress_level; /* with spill_dir: zstd level; 0: the default */
-	int64_t		max_rate;		/* --max-rate, source bytes per second of the whole run (0: none);
-								 * -1: not given, the run's record keeps its own */
 	bool		keep_record;	/* keep a finished run's record on the target */
 	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
 	check_shown_fn on_check;

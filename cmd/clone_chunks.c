@@ -45,7 +45,7 @@ clone_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, s
 	*state_out = cw;
 	if (cw == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
-	rc = copy_worker_init(&cw->copy, id, ctx->opt->io_kind, ctx->opt->via_libpq, stop, &ctx->fallback_said,
+	rc = copy_worker_init(&cw->copy, id, ctx->opt->common.io_kind, ctx->opt->common.via_libpq, stop, &ctx->fallback_said,
 						  ctx->report->io_backend, sizeof(ctx->report->io_backend), err);
 	if (rc < 0)
 		return rc;
@@ -180,7 +180,7 @@ refresh_control(clone_ctx *ctx, state *st, sl_err *err)
 		sl_err		e;
 
 		err_clear(&e);
-		if ((rc = conn_open(&conn, ctx->opt->target, SIDE_TARGET, &settings, &e)) == 0)
+		if ((rc = conn_open(&conn, ctx->opt->common.target, SIDE_TARGET, &settings, &e)) == 0)
 			break;
 		if (attempt > ctx->opt->retries || atomic_load(sched_stop_flag()))
 			return err_take(err, &e);
@@ -194,7 +194,7 @@ refresh_control(clone_ctx *ctx, state *st, sl_err *err)
 }
 
 /*
- * Copies every chunk not done yet with opt->jobs workers, until the record
+ * Copies every chunk not done yet with opt->common.jobs workers, until the record
  * shows them all done: chunks that other processes held when this one
  * passed them are taken up again once free, and this process waits while
  * others finish theirs (unless only_free: a joining worker leaves then).
@@ -213,7 +213,7 @@ clone_run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free,
 	ctx->started = clock_seconds();
 	for (;;)
 	{
-		sched_options sopt = {ctx->opt->jobs, "data", ctx->cat, skip, NULL, NULL};
+		sched_options sopt = {ctx->opt->common.jobs, "data", ctx->cat, skip, NULL, NULL};
 		int			pending = 0;
 		int			done_now = 0;
 		state_summary sum;
@@ -281,7 +281,7 @@ clone_ctx_init(clone_ctx *ctx, const clone_options *opt, const char *source, clo
 	ctx->control = control;
 	ctx->jobs.source = source;
 	ctx->jobs.snapshot = r->snapshot[0] ? r->snapshot : NULL;
-	ctx->jobs.target = opt->target;
+	ctx->jobs.target = opt->common.target;
 	ctx->jobs.encoding = r->cat->encoding;
 	ctx->jobs.replica = opt->data_only;
 	ctx->jobs.replica_said = &ctx->replica_said;

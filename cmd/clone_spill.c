@@ -136,7 +136,7 @@ reader_open(void *arg, int id, const atomic_int *stop, void **state_out, sl_err 
 	rd->id = id;
 	rd->stop = stop;
 	if ((rc = chunkfile_writer_create(ctx->opt->compress_level, &rd->writer, err)) < 0 ||
-		(rc = copy_reader_loop_create(&rd->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->report->io_backend,
+		(rc = copy_reader_loop_create(&rd->loop, ctx->opt->common.io_kind, id, &ctx->fallback_said, ctx->report->io_backend,
 								 sizeof(ctx->report->io_backend), err)) < 0)
 		return rc;
 	snprintf(name, sizeof(name), "%s/read-%d", ctx->worker_prefix, id);
@@ -175,7 +175,7 @@ write_work(void *arg, chunkjob *job, chunkjob_done *done, sl_err *err)
 	(void) job;
 	(void) done;				/* the file's record is made when it is loaded */
 	rc = chunkfile_write(rd->writer, &sp->dir, rd->source, rd->loop,
-						 !ctx->opt->via_libpq && !conn_encrypted(rd->source), &ctx->cat->tables[pc->table], pc,
+						 !ctx->opt->common.via_libpq && !conn_encrypted(rd->source), &ctx->cat->tables[pc->table], pc,
 						 rd->idx, rd->stop, rd->what, &sp->files[rd->idx], err);
 	if (rc < 0)
 		io_loop_forget(rd->loop);	/* in an unknown state: the next attempt starts on a new session */
@@ -246,7 +246,7 @@ readers_main(void *arg)
 {
 	spill_pipe *sp = arg;
 	clone_ctx  *ctx = sp->ctx;
-	sched_options sopt = {ctx->opt->jobs, "read", ctx->cat, sp->skip, &sp->failed, NULL};
+	sched_options sopt = {ctx->opt->common.jobs, "read", ctx->cat, sp->skip, &sp->failed, NULL};
 	int			read = 0;
 
 	err_clear(&sp->read_err);
@@ -499,7 +499,7 @@ clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err
 	spill_pipe	sp;
 	pthread_t	readers;
 	bool		readers_started = false;
-	sched_options sopt = {ctx->opt->load_jobs > 0 ? ctx->opt->load_jobs : ctx->opt->jobs,
+	sched_options sopt = {ctx->opt->load_jobs > 0 ? ctx->opt->load_jobs : ctx->opt->common.jobs,
 						  "load", ctx->cat, skip, NULL, loader_pick};
 	int			nchunks = ctx->plan->nchunks;
 	int			rc;
@@ -514,7 +514,7 @@ clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err
 	sp.loads.source = NULL;
 	sp.skip = skip;
 	sp.dir.fd = -1;
-	sp.dir.io = ctx->opt->io_kind == IO_LOOP_POLL ? SPILLFILE_IO_PWRITE : SPILLFILE_IO_AUTO;
+	sp.dir.io = ctx->opt->common.io_kind == IO_LOOP_POLL ? SPILLFILE_IO_PWRITE : SPILLFILE_IO_AUTO;
 	sp.limit = ctx->opt->spill_limit > 0 ? (uint64_t) ctx->opt->spill_limit : 0;
 	sp.started = ctx->started;
 	sp.reading = true;
@@ -533,7 +533,7 @@ clone_spill_chunks(clone_ctx *ctx, const uint8_t *skip, int *chunks_done, sl_err
 	}
 	if ((rc = open_run_dir(&sp, err)) < 0)
 		goto done;
-	log_info("data: through \"%s\": %d readers, %d loaders%s", sp.path, ctx->opt->jobs > 0 ? ctx->opt->jobs : 1,
+	log_info("data: through \"%s\": %d readers, %d loaders%s", sp.path, ctx->opt->common.jobs > 0 ? ctx->opt->common.jobs : 1,
 			 sopt.jobs > 0 ? sopt.jobs : 1, sp.limit > 0 ? ", readers wait at --spill-limit" : "");
 	if (pthread_create(&readers, NULL, readers_main, &sp) != 0)
 	{

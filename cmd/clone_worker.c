@@ -39,7 +39,7 @@ run_gone(const clone_options *opt, const char *which, int64_t run_id)
 		snprintf(id, sizeof(id), "%lld", (long long) run_id);
 	else
 		snprintf(id, sizeof(id), "%s", which);
-	if (conn_open(&conn, opt->target, SIDE_TARGET, NULL, &e) < 0 ||
+	if (conn_open(&conn, opt->common.target, SIDE_TARGET, NULL, &e) < 0 ||
 		state_init(&st, conn, opt->state_schema, &e) < 0)
 		goto done;
 	if ((rc = state_attach(&st, &e)) == 0)
@@ -70,7 +70,7 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 	state_chunk *chunks = NULL;
 	clone_ctx	ctx;
 	char		fingerprint[256];
-	const char *source = opt->source;
+	const char *source = opt->common.source;
 	double		t_start = clock_seconds();
 	int			rc;
 
@@ -79,7 +79,7 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 	if (r == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
-	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0 ||
+	if ((rc = conn_open(&control, opt->common.target, SIDE_TARGET, NULL, err)) < 0 ||
 		(rc = state_init(&st, control, opt->state_schema, err)) < 0)
 		goto done;
 	/* a worker creates no record: a run that is gone has finished */
@@ -99,7 +99,7 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 	}
 	r->run_id = run.id;
 	r->target_major = conn_major_version(control);
-	if ((rc = clone_take_recorded_filter(r, &st, opt->filter, err)) < 0)
+	if ((rc = clone_take_recorded_filter(r, &st, opt->common.filter, err)) < 0)
 		goto done;
 	if (strcmp(run.step, STATE_STEP_DATA) != 0 || strcmp(run.status, "running") != 0)
 	{
@@ -138,13 +138,12 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 		check_options copt = {0};
 
 		/* what this process needs to load the run's tables: it creates nothing */
-		copt.source = source;
-		copt.target = opt->target;
-		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
-		copt.chunk_bytes = opt->chunk_bytes;
+		copt.common = opt->common;
+		copt.common.source = source;
+		copt.common.jobs = opt->common.jobs > 0 ? opt->common.jobs : 1;
+		copt.common.filter = r->filter;
 		copt.data_only = run.data_only;
 		copt.state_schema = opt->state_schema;
-		copt.filter = r->filter;
 		copt.recorded = true;
 		copt.loads_only = true;
 		copt.held_source = 1;
@@ -164,10 +163,10 @@ clone_join(const clone_options *opt, const char *which, clone_report **report_ou
 
 		jopt.data_only = run.data_only;
 		clone_ctx_init(&ctx, &jopt, source, r, &control);
-		log_info("run %lld: joining, %d workers", (long long) run.id, opt->jobs > 0 ? opt->jobs : 1);
+		log_info("run %lld: joining, %d workers", (long long) run.id, opt->common.jobs > 0 ? opt->common.jobs : 1);
 		/* a worker's --max-rate is the whole run's, as throttle --max-rate would set it */
-		if ((rc = state_run_throttle(&st, run.id, opt->max_rate, -1, err)) == 0 &&
-			(rc = rate_watch_start(opt->target, opt->state_schema, run.id, ctx.worker_prefix, err)) == 0)
+		if ((rc = state_run_throttle(&st, run.id, opt->common.max_rate, -1, err)) == 0 &&
+			(rc = rate_watch_start(opt->common.target, opt->state_schema, run.id, ctx.worker_prefix, err)) == 0)
 			rc = clone_run_chunks(&ctx, &st, chunks, true, err);
 		rate_watch_stop();
 		r->retries = atomic_load(&ctx.retries);

@@ -66,7 +66,7 @@ dump_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, sl
 	w->id = id;
 	w->stop = stop;
 	if ((rc = chunkfile_writer_create(ctx->opt->compress_level, &w->writer, err)) < 0 ||
-		(rc = copy_reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
+		(rc = copy_reader_loop_create(&w->loop, ctx->opt->common.io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
 								 sizeof(ctx->r->io_backend), err)) < 0 ||
 		(rc = chunkjob_open_source(&ctx->jobs, &w->source, err)) < 0)
 		return rc;
@@ -105,7 +105,7 @@ dump_worker_run(void *arg, void *state_arg, int idx, uint64_t *rows, sl_err *err
 		return err_set(err, SIDE_LOCAL, -ENOTCONN, "worker %d has no connection", w->id);
 	plan_chunk_describe(pc, &ctx->r->cat->tables[pc->table], what, sizeof(what));
 	rc = chunkfile_write(w->writer, &ctx->dir, w->source, w->loop,
-						 !ctx->opt->via_libpq && !conn_encrypted(w->source), &ctx->r->cat->tables[pc->table],
+						 !ctx->opt->common.via_libpq && !conn_encrypted(w->source), &ctx->r->cat->tables[pc->table],
 						 pc, idx, w->stop, what, &info, err);
 	if (rc < 0)
 	{
@@ -310,7 +310,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.dir.fd = -1;
 	ctx.dir.path = opt->dir;
-	ctx.dir.io = opt->io_kind == IO_LOOP_POLL ? SPILLFILE_IO_PWRITE : SPILLFILE_IO_AUTO;
+	ctx.dir.io = opt->common.io_kind == IO_LOOP_POLL ? SPILLFILE_IO_PWRITE : SPILLFILE_IO_AUTO;
 	sbuf_init(&manifest, SBUF_DEFAULT_CAP);
 	if (r == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
@@ -326,18 +326,16 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		snprintf(r->dump_id + 2 * i, 3, "%02x", ctx.dir.id[i]);
 
 	/* the source and its snapshot, before the directory: a bad connection string leaves nothing */
-	if ((rc = conn_open(&holder, opt->source, SIDE_SOURCE, NULL, err)) < 0)
+	if ((rc = conn_open(&holder, opt->common.source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
 	{
 		check_options copt = {0};
 
 		/* what pgsluice check finds on the source alone (it reads the source, writes no server) */
-		copt.source = opt->source;
-		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
-		copt.chunk_bytes = opt->chunk_bytes;
-		copt.pg_bindir = opt->pg_bindir;
+		copt.common = opt->common;
+		copt.common.target = NULL;	/* a dump has none */
+		copt.common.jobs = opt->common.jobs > 0 ? opt->common.jobs : 1;
 		copt.state_schema = "";
-		copt.filter = opt->filter;
 		copt.held_source = 1;	/* the snapshot's session */
 		rc = check_before_run("the dump", &copt, opt->on_check, opt->on_check_arg, err);
 		if (rc < 0)
@@ -348,7 +346,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	if (!opt->best_effort &&
 		(rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
 		goto done;
-	if ((rc = catalog_load(holder, SIDE_SOURCE, conn_major_version(holder), opt->filter, &r->cat, err)) < 0 ||
+	if ((rc = catalog_load(holder, SIDE_SOURCE, conn_major_version(holder), opt->common.filter, &r->cat, err)) < 0 ||
 		(rc = check_source_roles(holder, &r->roles, &r->nroles, err)) < 0)
 		goto done;
 	log_info("source: PostgreSQL %d, %d tables, %d sequences; dump %s into \"%s\"",
@@ -358,9 +356,9 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	t = clock_seconds();
 	snprintf(schema_path, sizeof(schema_path), "%s/%s", opt->dir, DUMP_SCHEMA);
 	sopt.workdir = workdir;
-	if ((rc = schema_find_tools(opt->pg_bindir, r->cat->server_major, &tools, err)) < 0 ||
+	if ((rc = schema_find_tools(opt->common.pg_bindir, r->cat->server_major, &tools, err)) < 0 ||
 		(rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0 ||
-		(rc = schema_dump(&tools, &sopt, opt->source, r->snapshot[0] ? r->snapshot : NULL,
+		(rc = schema_dump(&tools, &sopt, opt->common.source, r->snapshot[0] ? r->snapshot : NULL,
 							 r->cat->selection.nargs, r->cat->selection.dump_args, schema_path, err)) < 0)
 		goto done;
 	if (chmod(schema_path, 0600) < 0)
@@ -372,7 +370,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 
 	/* plan and sequences at the snapshot */
 	{
-		plan_options popt = {opt->chunk_bytes, true, false, 0};
+		plan_options popt = {opt->common.chunk_bytes, true, false, 0};
 
 		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0)
 			goto done;
@@ -388,14 +386,14 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		goto done;
 
 	/* data */
-	ctx.jobs.source = opt->source;
+	ctx.jobs.source = opt->common.source;
 	ctx.jobs.snapshot = r->snapshot[0] ? r->snapshot : NULL;
 	ctx.jobs.encoding = r->cat->encoding;
 	log_info("data: %d tables in %d chunks, %d workers", r->cat->ntables, r->plan->nchunks,
-			 opt->jobs > 0 ? opt->jobs : 1);
+			 opt->common.jobs > 0 ? opt->common.jobs : 1);
 	t = clock_seconds();
 	{
-		sched_options sopt2 = {opt->jobs, "dump", r->cat, NULL, NULL, NULL};
+		sched_options sopt2 = {opt->common.jobs, "dump", r->cat, NULL, NULL, NULL};
 
 		rc = sched_run(&dump_ops, &ctx, r->plan, &sopt2, &r->chunks_done, err);
 	}
@@ -412,7 +410,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		goto done;
 
 	/* the manifest last: a directory without one is not a dump */
-	if (conn_split_password(opt->source, &without, &password) < 0)
+	if (conn_split_password(opt->common.source, &without, &password) < 0)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;

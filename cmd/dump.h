@@ -38,22 +38,17 @@
 #include "base/err.h"
 #include "engine/plan.h"
 #include "io/loop.h"
+#include "engine/options.h"
 
 #define DUMP_MANIFEST "manifest.json"
 #define DUMP_SCHEMA "schema.dump"
 
 typedef struct dump_options
 {
-	const char *source;			/* connection string */
+	common_options common;		/* the options the commands share (engine/options.h) */
 	const char *dir;			/* the spill directory: new, or empty */
-	int			jobs;
-	int64_t		chunk_bytes;
 	int			compress_level; /* zstd level; 0: the default (fast) */
 	bool		best_effort;	/* no snapshot */
-	const cat_filter *filter;	/* the tables to dump; NULL: all */
-	const char *pg_bindir;
-	io_loop_kind io_kind;		/* socket waits and file writes: io_uring or the fallback */
-	bool		via_libpq;
 	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
 	check_shown_fn on_check;
 	void	   *on_check_arg;

@@ -66,7 +66,7 @@ sample_read(const forecast_options *opt, forecast *f, sl_err *err)
 		return 0;
 	pt = &f->plan->tables[t - f->cat->tables];
 	f->sample_table = t->qname;
-	if ((rc = conn_open(&conn, opt->source, SIDE_SOURCE, &settings, err)) < 0)
+	if ((rc = conn_open(&conn, opt->common.source, SIDE_SOURCE, &settings, err)) < 0)
 		return rc;
 	t0 = clock_seconds();
 	for (int c = pt->first_chunk; rc == 0 && c < pt->first_chunk + pt->nchunks; c++)
@@ -117,25 +117,25 @@ forecast_run(const forecast_options *opt, forecast **out, sl_err *err)
 	forecast   *f = calloc(1, sizeof(*f));
 	PGconn	   *source = NULL;
 	PGconn	   *target = NULL;
-	plan_options popt = {opt->chunk_bytes, !opt->data_only, false, opt->split_all ? 0 : opt->jobs};
+	plan_options popt = {opt->common.chunk_bytes, !opt->data_only, false, opt->split_all ? 0 : opt->common.jobs};
 	int			sessions;
 	int			rc;
 
 	*out = f;
 	if (f == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	if ((rc = conn_open(&source, opt->source, SIDE_SOURCE, NULL, err)) < 0)
+	if ((rc = conn_open(&source, opt->common.source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
 	f->source_major = f->target_major = conn_major_version(source);
-	if (opt->target != NULL)
+	if (opt->common.target != NULL)
 	{
-		if ((rc = conn_open(&target, opt->target, SIDE_TARGET, NULL, err)) < 0)
+		if ((rc = conn_open(&target, opt->common.target, SIDE_TARGET, NULL, err)) < 0)
 			goto done;
 		f->target_major = conn_major_version(target);
 	}
 	/* as the clone reads them: in one REPEATABLE READ transaction */
 	if ((rc = conn_exec(source, SIDE_SOURCE, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err)) < 0 ||
-		(rc = catalog_load(source, SIDE_SOURCE, f->target_major, opt->filter, &f->cat, err)) < 0 ||
+		(rc = catalog_load(source, SIDE_SOURCE, f->target_major, opt->common.filter, &f->cat, err)) < 0 ||
 		(rc = plan_build(source, f->cat, &popt, &f->plan, err)) < 0 ||
 		(rc = read_sizes(source, f, err)) < 0 ||
 		(rc = conn_exec(source, SIDE_SOURCE, "COMMIT", err)) < 0 ||
@@ -148,7 +148,7 @@ forecast_run(const forecast_options *opt, forecast **out, sl_err *err)
 	 * XXX: the cores counted are this machine's, right when both clusters
 	 * run on it (as in the benchmark) or on machines like it.
 	 */
-	sessions = opt->jobs > 0 ? opt->jobs : 1;
+	sessions = opt->common.jobs > 0 ? opt->common.jobs : 1;
 	if (sessions > f->plan->nchunks && f->plan->nchunks > 0)
 		sessions = f->plan->nchunks;
 	if (sessions > sysconf(_SC_NPROCESSORS_ONLN) / 2)

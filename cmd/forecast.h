@@ -20,6 +20,7 @@
 #include "engine/catalog.h"
 #include "base/err.h"
 #include "engine/plan.h"
+#include "engine/options.h"
 
 #define FORECAST_LOAD_FACTOR 1.2
 #define FORECAST_INDEX_FACTOR 3.0
@@ -27,13 +28,9 @@
 
 typedef struct forecast_options
 {
-	const char *source;
-	const char *target;			/* NULL: plan for a target of the source's version */
-	int			jobs;
-	int64_t		chunk_bytes;
+	common_options common;		/* the options the commands share (engine/options.h) */
 	bool		data_only;
 	bool		split_all;		/* as clone's: no table read whole (plan_reads_whole) */
-	const cat_filter *filter;	/* the tables to copy; NULL: all */
 } forecast_options;
 
 typedef struct forecast

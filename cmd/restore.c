@@ -602,7 +602,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	state_run	run = {0};
 	state_chunk *chunks = NULL;
 	schema_tools tools;
-	schema_options sopt = {opt->no_owner, opt->no_privileges, sched_stop_flag(), NULL, false, NULL};
+	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, sched_stop_flag(), NULL, false, NULL};
 	char		workdir[PATH_MAX] = "";
 	char		schema_path[PATH_MAX];
 	char		fingerprint[64];
@@ -660,7 +660,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	log_info("restore: dump %s, %d tables in %d chunks: checking every chunk file", m->dump_hex,
 			 m->ntables, m->nchunks);
 	{
-		sched_options sopt2 = {opt->jobs, "check", NULL, NULL, NULL, NULL};
+		sched_options sopt2 = {opt->common.jobs, "check", NULL, NULL, NULL, NULL};
 		int			checked = 0;
 
 		if ((rc = sched_run(&restore_ops, &ctx, p, &sopt2, &checked, err)) < 0)
@@ -674,17 +674,16 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	ctx.chunk_of = NULL;
 
 	/* 2. the target: what pgsluice check finds there (the source's part is the dump's), the run's record */
-	if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0 ||
+	if ((rc = conn_open(&control, opt->common.target, SIDE_TARGET, NULL, err)) < 0 ||
 		(rc = state_init(&st, control, opt->state_schema, err)) < 0)
 		goto done;
 	{
 		check_options copt = {0};
 
-		copt.target = opt->target;
-		copt.jobs = opt->jobs > 0 ? opt->jobs : 1;
-		copt.no_owner = opt->no_owner;
-		copt.no_privileges = opt->no_privileges;
-		copt.pg_bindir = opt->pg_bindir;
+		copt.common = opt->common;
+		copt.common.source = NULL;	/* the dump stands for it */
+		copt.common.filter = NULL;
+		copt.common.jobs = opt->common.jobs > 0 ? opt->common.jobs : 1;
 		copt.state_schema = opt->state_schema;
 		copt.recorded = opt->resume != NULL;
 		copt.roles = m->has_roles ? m->roles : NULL;
@@ -697,7 +696,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	}
 	ctx.encoding = PQparameterStatus(control, "server_encoding");
 	snprintf(fingerprint, sizeof(fingerprint), "dump %s", m->dump_hex);
-	if ((rc = schema_find_tools(opt->pg_bindir, conn_major_version(control), &tools, err)) < 0 ||
+	if ((rc = schema_find_tools(opt->common.pg_bindir, conn_major_version(control), &tools, err)) < 0 ||
 		(rc = schema_workdir_create(workdir, sizeof(workdir), err)) < 0)
 		goto done;
 	sopt.workdir = workdir;
@@ -735,13 +734,13 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 			goto done;
 	}
 	r->run_id = ctx.run_id = run.id;
-	ctx.jobs.target = opt->target;
+	ctx.jobs.target = opt->common.target;
 	ctx.jobs.encoding = ctx.encoding;
 	ctx.jobs.state_schema = opt->state_schema;
 	ctx.jobs.run_id = run.id;
 	log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
 	/* --max-rate goes on record, for every process; a resumed run starts unpaused */
-	if ((rc = state_run_throttle(&st, run.id, opt->max_rate, 0, err)) < 0)
+	if ((rc = state_run_throttle(&st, run.id, opt->common.max_rate, 0, err)) < 0)
 		goto done;
 	snprintf(appname, sizeof(appname), "pgsluice run %lld", (long long) run.id);
 	sopt.application_name = appname;
@@ -754,7 +753,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 
 		err_clear(&exists);
 		if (opt->resume == NULL || check_target_free(control, m, &exists) == 0)
-			rc = schema_restore(&tools, &sopt, opt->target, schema_path, "pre-data", 1, err);
+			rc = schema_restore(&tools, &sopt, opt->common.target, schema_path, "pre-data", 1, err);
 		if (rc < 0)
 			goto done;
 	}
@@ -794,16 +793,16 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 			r->chunks_before += chunks[i].done;
 		}
 		log_info("data: %d chunks (%d done before), %d workers", p->nchunks, r->chunks_before,
-				 opt->jobs > 0 ? opt->jobs : 1);
+				 opt->common.jobs > 0 ? opt->common.jobs : 1);
 		t = clock_seconds();
 		{
-			sched_options sopt2 = {opt->jobs, "restore", cat, skip, NULL, NULL};
+			sched_options sopt2 = {opt->common.jobs, "restore", cat, skip, NULL, NULL};
 			char		host[64] = "";
 			char		process[128];
 
 			gethostname(host, sizeof(host) - 1);
 			snprintf(process, sizeof(process), "%s/%d", host, (int) getpid());
-			if ((rc = rate_watch_start(opt->target, opt->state_schema, run.id, process, err)) == 0)
+			if ((rc = rate_watch_start(opt->common.target, opt->state_schema, run.id, process, err)) == 0)
 				rc = sched_run(&restore_ops, &ctx, p, &sopt2, &r->chunks_done, err);
 			rate_watch_stop();
 		}
@@ -813,7 +812,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		if (rc < 0)
 			goto done;
 		conn_close(&control);	/* a new one: the target may have restarted meanwhile */
-		if ((rc = conn_open(&control, opt->target, SIDE_TARGET, NULL, err)) < 0)
+		if ((rc = conn_open(&control, opt->common.target, SIDE_TARGET, NULL, err)) < 0)
 			goto done;
 		st.conn = control;
 		if ((rc = state_run_set(&st, run.id, NULL, STATE_STEP_POST, NULL, err)) < 0)
@@ -833,7 +832,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	r->sequences_set = m->nsequences;
 	if (sopt.clean && (rc = schema_end_sessions(control, appname, err)) < 0)
 		goto done;
-	if ((rc = schema_restore(&tools, &sopt, opt->target, schema_path, "post-data", opt->jobs, err)) < 0 ||
+	if ((rc = schema_restore(&tools, &sopt, opt->common.target, schema_path, "post-data", opt->common.jobs, err)) < 0 ||
 		(rc = schema_refresh_matviews(control, m->nmatviews, m->matviews, err)) < 0)
 		goto done;
 	r->seconds_post = clock_seconds() - t;

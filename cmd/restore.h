@@ -11,20 +11,15 @@
 #include "engine/check.h"
 #include "cmd/dump.h"
 #include "base/err.h"
+#include "engine/options.h"
 
 typedef struct restore_options
 {
+	common_options common;		/* the options the commands share (engine/options.h) */
 	const char *dir;
-	const char *target;			/* connection string */
-	int			jobs;
-	bool		no_owner;
-	bool		no_privileges;
-	const char *pg_bindir;
 	const char *state_schema;
 	const char *resume;			/* NULL, or a run number or "last" */
 	int			retries;
-	int64_t		max_rate;		/* --max-rate: bytes per second written to the target
-								 * (0: none); -1: not given, the record's */
 	bool		keep_record;	/* keep a finished run's record on the target */
 	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
 	check_shown_fn on_check;

@@ -456,7 +456,7 @@ connect_server(check_ctx *c, server *s, const char *conninfo)
 bool
 check_by_table(const check_ctx *c)
 {
-	return c->opt->filter != NULL && c->opt->filter->n[FILTER_TABLE] > 0;
+	return c->opt->common.filter != NULL && c->opt->common.filter->n[FILTER_TABLE] > 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -595,7 +595,7 @@ slots_finding(check_ctx *c, const server *s, check_where where, int need, const 
 		(where != CHECK_SOURCE ? c->opt->held_target : 0);
 	int			free_slots;
 	int			per_job = where == CHECK_BOTH ? 2 : 1;
-	int			fixed = need - per_job * c->opt->jobs;
+	int			fixed = need - per_job * c->opt->common.jobs;
 	char		limits[256];
 	char		summary[1024];
 	char		fix[1024];
@@ -646,24 +646,24 @@ check_connections(check_ctx *c)
 	 */
 	int			dst_extra = 2;
 
-	snprintf(src_who, sizeof(src_who), "%d workers%s the snapshot's session%s", c->opt->jobs,
+	snprintf(src_who, sizeof(src_who), "%d workers%s the snapshot's session%s", c->opt->common.jobs,
 			 extra == 1 ? " and" : ",", extra == 1 ? "" : " and pg_dump's");
 	if (c->opt->data_only)
 		snprintf(dst_who, sizeof(dst_who), "%d workers, the control session and the one that reads "
-				 "the run's rate", c->opt->jobs);
+				 "the run's rate", c->opt->common.jobs);
 	else
 		snprintf(dst_who, sizeof(dst_who), "%d workers, later pg_restore's %d and its leader, and the "
-				 "control session", c->opt->jobs, c->opt->jobs);
+				 "control session", c->opt->common.jobs, c->opt->common.jobs);
 	snprintf(both_who, sizeof(both_who), "%d workers on each side, and the sessions of the snapshot, "
-			 "the control%s", c->opt->jobs, c->opt->data_only ? ", the rate's" : ", pg_dump and pg_restore");
+			 "the control%s", c->opt->common.jobs, c->opt->data_only ? ", the rate's" : ", pg_dump and pg_restore");
 	if (c->same_cluster)
-		slots_finding(c, &c->src, CHECK_BOTH, 2 * c->opt->jobs + extra + dst_extra, both_who);
+		slots_finding(c, &c->src, CHECK_BOTH, 2 * c->opt->common.jobs + extra + dst_extra, both_who);
 	else
 	{
 		if (c->src.conn != NULL)
-			slots_finding(c, &c->src, CHECK_SOURCE, c->opt->jobs + extra, src_who);
+			slots_finding(c, &c->src, CHECK_SOURCE, c->opt->common.jobs + extra, src_who);
 		if (c->dst.conn != NULL)
-			slots_finding(c, &c->dst, CHECK_TARGET, c->opt->jobs + dst_extra, dst_who);
+			slots_finding(c, &c->dst, CHECK_TARGET, c->opt->common.jobs + dst_extra, dst_who);
 	}
 	return 0;
 }
@@ -762,15 +762,15 @@ check_run(const check_options *opt, check_report **out, sl_err *err)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	err_clear(&c.err);
 
-	if ((opt->source != NULL && (rc = connect_server(&c, &c.src, opt->source)) < 0) ||
-		(opt->target != NULL && (rc = connect_server(&c, &c.dst, opt->target)) < 0))
+	if ((opt->common.source != NULL && (rc = connect_server(&c, &c.src, opt->common.source)) < 0) ||
+		(opt->common.target != NULL && (rc = connect_server(&c, &c.dst, opt->common.target)) < 0))
 		goto done;
 	c.same_cluster = c.src.conn != NULL && c.dst.conn != NULL && c.src.system_id[0] != '\0' &&
 		strcmp(c.src.system_id, c.dst.system_id) == 0;
 	if (c.src.conn != NULL)
 	{
 		/* the catalog as clone reads it: the target's version decides which types move as text */
-		if ((rc = catalog_load(c.src.conn, SIDE_SOURCE, c.dst.conn != NULL ? c.dst.major : c.src.major, opt->filter,
+		if ((rc = catalog_load(c.src.conn, SIDE_SOURCE, c.dst.conn != NULL ? c.dst.major : c.src.major, opt->common.filter,
 							   &c.cat, &c.err)) < 0 ||
 			(rc = check_read_source_schemas(&c)) < 0)
 		{

@@ -18,6 +18,7 @@
 
 #include "base/err.h"
 #include "engine/filter.h"
+#include "engine/options.h"
 
 typedef enum check_severity
 {
@@ -69,17 +70,10 @@ typedef struct check_role
 
 typedef struct check_options
 {
-	const char *source;			/* connection strings */
-	const char *target;
-	int			jobs;			/* as the clone's --jobs */
-	int64_t		chunk_bytes;	/* as the clone's --chunk-size */
+	common_options common;		/* the options the commands share (engine/options.h) */
 	bool		data_only;
-	bool		no_owner;		/* the clone restores without owners ... */
-	bool		no_privileges;	/* ... or privileges: their roles need not exist */
 	const char *spill_dir;		/* NULL: no --spill */
-	const char *pg_bindir;		/* NULL: pg_dump and pg_restore found as clone finds them */
 	const char *state_schema;	/* where the run would be recorded */
-	const cat_filter *filter;	/* the tables the clone would take; NULL: all */
 	bool		truncate;		/* with data_only: tables that hold rows are emptied first */
 	bool		recorded;		/* a resumed run: its record, and maybe its tables, are there */
 	bool		loads_only;		/* a worker joining a run: it loads the run's tables, creates nothing */

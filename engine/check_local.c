@@ -79,7 +79,7 @@ check_spill(check_ctx *c)
 	if (free_bytes < need)
 	{
 		/* room for the chunks being written (compression may not help), and a quarter to spare */
-		int64_t		limit = (free_bytes - (int64_t) c->opt->jobs * c->opt->chunk_bytes) / 4 * 3;
+		int64_t		limit = (free_bytes - (int64_t) c->opt->common.jobs * c->opt->common.chunk_bytes) / 4 * 3;
 
 		snprintf(summary, sizeof(summary), "the spill directory's file system (\"%s\") has %s free; the "
 				 "chunk files of the source's %s of tables take about %s (zstd compresses COPY data about "
@@ -116,12 +116,12 @@ check_tools(check_ctx *c)
 	int			need;
 
 	if (c->opt->data_only || c->opt->loads_only || c->src.conn == NULL ||
-		(c->dst.conn == NULL && c->opt->target != NULL))
+		(c->dst.conn == NULL && c->opt->common.target != NULL))
 		return 0;
 	/* dump (no target) needs a pg_dump of the source's version */
 	need = c->dst.conn == NULL || c->src.major > c->dst.major ? c->src.major : c->dst.major;
 	err_clear(&missing);
-	if (schema_find_tools(c->opt->pg_bindir, need, &tools, &missing) == 0)
+	if (schema_find_tools(c->opt->common.pg_bindir, need, &tools, &missing) == 0)
 	{
 		snprintf(summary, sizeof(summary), "pg_dump and pg_restore of PostgreSQL %d, for the schema: %s",
 				 tools.major, tools.pg_dump);
@@ -129,8 +129,8 @@ check_tools(check_ctx *c)
 		return 0;
 	}
 	snprintf(summary, sizeof(summary), "no pg_dump and pg_restore of PostgreSQL %d or later%s%s%s, which "
-			 "the schema step needs", need, c->opt->pg_bindir ? " in \"" : " found",
-			 c->opt->pg_bindir ? c->opt->pg_bindir : "", c->opt->pg_bindir ? "\"" : "");
+			 "the schema step needs", need, c->opt->common.pg_bindir ? " in \"" : " found",
+			 c->opt->common.pg_bindir ? c->opt->common.pg_bindir : "", c->opt->common.pg_bindir ? "\"" : "");
 	snprintf(fix, sizeof(fix), "install postgresql-client-%d, or name their directory with --pg-bindir",
 			 need);
 	check_add(c->r, CHECK_BLOCKER, CHECK_LOCAL, "pg_tools", summary, fix, NULL, 0);

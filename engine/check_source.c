@@ -50,10 +50,10 @@ check_read_source_schemas(check_ctx *c)
 			sbuf_printf(&sql, ",%u", c->cat->selection.oids[i]);
 		sbuf_append(&sql, "}'::pg_catalog.oid[]))");
 	}
-	else if (!filter_empty(c->opt->filter))
+	else if (!filter_empty(c->opt->common.filter))
 	{
 		sbuf_append(&sql, " AND ");
-		filter_append_schema_condition(&sql, c->src.conn, c->opt->filter, "n.nspname");
+		filter_append_schema_condition(&sql, c->src.conn, c->opt->common.filter, "n.nspname");
 	}
 	sbuf_append(&sql, " ORDER BY 1");
 	rc = sbuf_failed(&sql) ? check_out_of_memory(c) : check_query(c, &c->src, sbuf_str(&sql), &res);
@@ -430,7 +430,7 @@ check_roles(check_ctx *c)
 	int			rc = 0;
 
 	if (c->opt->data_only || c->opt->loads_only || c->dst.conn == NULL ||
-		(c->src.conn == NULL && roles == NULL) || (c->opt->no_owner && c->opt->no_privileges))
+		(c->src.conn == NULL && roles == NULL) || (c->opt->common.no_owner && c->opt->common.no_privileges))
 		return 0;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	if (c->src.conn != NULL)
@@ -440,8 +440,8 @@ check_roles(check_ctx *c)
 		roles = found;
 	}
 	for (int i = 0; i < nroles; i++)
-		if (roles[i].in_policies || (roles[i].owns && !c->opt->no_owner) ||
-			(roles[i].granted && !c->opt->no_privileges))
+		if (roles[i].in_policies || (roles[i].owns && !c->opt->common.no_owner) ||
+			(roles[i].granted && !c->opt->common.no_privileges))
 			check_names_add(&wanted, roles[i].name);
 	sbuf_append(&sql, "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname IN (''");
 	for (int i = 0; i < wanted.n; i++)

@@ -32,7 +32,7 @@ check_target_before_14(check_ctx *c)
 
 	if (c->cat == NULL || c->dst.conn == NULL || c->dst.major >= 14)
 		return 0;
-	if ((rc = catalog_load(c->src.conn, SIDE_SOURCE, 14, c->opt->filter, &binary, &c->err)) < 0)
+	if ((rc = catalog_load(c->src.conn, SIDE_SOURCE, 14, c->opt->common.filter, &binary, &c->err)) < 0)
 		return rc;
 	for (int i = 0; i < c->cat->ntables; i++)
 	{

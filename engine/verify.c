@@ -229,7 +229,7 @@ verify_worker_open(void *arg, int id, const atomic_int *stop, void **state_out, 
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory starting worker %d", id);
 	w->id = id;
 	w->stop = stop;
-	if ((rc = copy_reader_loop_create(&w->loop, ctx->opt->io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
+	if ((rc = copy_reader_loop_create(&w->loop, ctx->opt->common.io_kind, id, &ctx->fallback_said, ctx->r->io_backend,
 								 sizeof(ctx->r->io_backend), err)) < 0 ||
 		(rc = chunkjob_open_source(&ctx->jobs, &w->source, err)) < 0 ||
 		(rc = chunkjob_open_target(&ctx->jobs, &w->target, err)) < 0)
@@ -434,7 +434,7 @@ check_chunk(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_ch
 		rc = count_chunk(w, t, pc, vc, what, err);
 	else
 		rc = digest_chunk(w, &ctx->r->tables[pc->table], t, pc, known != NULL, vc, what,
-						  ctx->opt->via_libpq, err);
+						  ctx->opt->common.via_libpq, err);
 	if (rc == 0 && drill && !ctx->opt->counts && !chunk_digest_equal(&vc->source, &vc->target))
 		rc = drill_down(ctx, w, t, pc, vc, what, err);
 	if (rc == 0)
@@ -586,7 +586,7 @@ choose_whole(const verify_report *r, const verify_options *opt, const plan *full
 		for (int i = 0; i < pt->nchunks; i++)
 			bytes += full->chunks[pt->first_chunk + i].est_bytes;
 		whole[t] = opt->sample >= 1.0 && opt->clone_plan == NULL && r->tables[t].comparable &&
-			pt->method == PLAN_KEY && plan_reads_whole(pt->nchunks, bytes, total, opt->jobs);
+			pt->method == PLAN_KEY && plan_reads_whole(pt->nchunks, bytes, total, opt->common.jobs);
 		if (whole[t])
 			log_verbose("verify: table %s read whole, in one pass (%d chunks if it differs)",
 						r->source_cat->tables[t].qname, pt->nchunks);
@@ -681,7 +681,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
 
 	/* the source's encoding is the client encoding of every session, both sides */
-	if ((rc = conn_open(&source, opt->source, SIDE_SOURCE, NULL, err)) < 0)
+	if ((rc = conn_open(&source, opt->common.source, SIDE_SOURCE, NULL, err)) < 0)
 		goto done;
 	ctx.encoding = strdup(PQparameterStatus(source, "server_encoding"));
 	conn_close(&source);
@@ -690,16 +690,16 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = open_holder(&source, opt->source, SIDE_SOURCE, ctx.encoding, opt->snapshot,
+	if ((rc = open_holder(&source, opt->common.source, SIDE_SOURCE, ctx.encoding, opt->snapshot,
 						  source_snapshot, sizeof(source_snapshot), err)) < 0 ||
-		(rc = open_holder(&target, opt->target, SIDE_TARGET, ctx.encoding, NULL,
+		(rc = open_holder(&target, opt->common.target, SIDE_TARGET, ctx.encoding, NULL,
 						  target_snapshot, sizeof(target_snapshot), err)) < 0)
 		goto done;
 	if (opt->clone_catalog != NULL)
 		r->source_cat = opt->clone_catalog;
-	else if ((rc = catalog_load(source, SIDE_SOURCE, ANY_TARGET_VERSION, opt->filter, &r->owned_cat, err)) == 0)
+	else if ((rc = catalog_load(source, SIDE_SOURCE, ANY_TARGET_VERSION, opt->common.filter, &r->owned_cat, err)) == 0)
 		r->source_cat = r->owned_cat;
-	if (rc < 0 || (rc = catalog_load(target, SIDE_TARGET, ANY_TARGET_VERSION, opt->filter, &r->target_cat, err)) < 0)
+	if (rc < 0 || (rc = catalog_load(target, SIDE_TARGET, ANY_TARGET_VERSION, opt->common.filter, &r->target_cat, err)) < 0)
 		goto done;
 	r->tables = calloc((size_t) r->source_cat->ntables + 1, sizeof(verify_table));
 	if (r->tables == NULL)
@@ -725,7 +725,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	}
 	else
 	{
-		plan_options popt = {opt->chunk_bytes, false, true, 0};
+		plan_options popt = {opt->common.chunk_bytes, false, true, 0};
 
 		if ((rc = plan_build(source, r->source_cat, &popt, &full, err)) < 0)
 			goto done;
@@ -760,9 +760,9 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 
 	ctx.opt = opt;
 	ctx.r = r;
-	ctx.jobs.source = opt->source;
+	ctx.jobs.source = opt->common.source;
 	ctx.jobs.snapshot = source_snapshot;
-	ctx.jobs.target = opt->target;
+	ctx.jobs.target = opt->common.target;
 	ctx.jobs.target_snapshot = target_snapshot;
 	ctx.jobs.encoding = ctx.encoding;
 	ctx.full = full;
@@ -770,7 +770,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	ctx.parts = parts;
 	pthread_mutex_init(&ctx.drill_lock, NULL);
 	{
-		sched_options sopt = {opt->jobs, "verify", r->source_cat, skip, &ctx.halt, NULL};
+		sched_options sopt = {opt->common.jobs, "verify", r->source_cat, skip, &ctx.halt, NULL};
 
 		rc = sched_run(&verify_ops, &ctx, r->plan, &sopt, &chunks_done, err);
 	}

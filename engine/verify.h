@@ -41,24 +41,19 @@
 #include "engine/plan.h"
 #include "engine/reader.h"
 #include "io/loop.h"
+#include "engine/options.h"
 
 typedef struct verify_options
 {
-	const char *source;			/* connection strings */
-	const char *target;
-	int			jobs;
-	int64_t		chunk_bytes;
+	common_options common;		/* the options the commands share (engine/options.h) */
 	const char *snapshot;		/* source snapshot to read at; NULL: export one */
 	double		sample;			/* share of chunks checked, (0, 1]; 1: all */
 	bool		counts;			/* compare row counts only */
 	uint64_t	max_diffs;		/* differing rows to name; 0: none, no drill-down */
-	const cat_filter *filter;	/* the tables to compare, on both sides; NULL: all */
 	/* after a clone (all NULL otherwise), borrowed */
 	const catalog *clone_catalog;	/* the clone's source catalog */
 	const plan *clone_plan;		/* its plan over clone_catalog */
 	const chunk_digest *clone_digests;	/* per clone_plan chunk, its source digest */
-	io_loop_kind io_kind;
-	bool		via_libpq;
 } verify_options;
 
 typedef enum verify_status
