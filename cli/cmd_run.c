@@ -1,0 +1,307 @@
+/*
+ * cmd_run.c: the commands on a recorded run: worker (cmd/clone.h), status,
+ * throttle and cleanup (cmd/run.h).
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/report.h"
+#include "cmd/clone.h"
+#include "cmd/run.h"
+#include "engine/state.h"
+
+void
+usage_worker(FILE *out)
+{
+	fprintf(out,
+			"%s worker joins a clone that another %s process started, on this host or\n"
+			"another: it imports the run's snapshot while the first process holds it and\n"
+			"copies the chunks no one has taken, each in one target transaction with its\n"
+			"record, until none are left free.\n\n"
+			"Usage:\n"
+			"  %s worker --target CONNINFO --run RUN [OPTION]...\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"  -s, --source=CONNINFO    source database (default: the run's, without its\n"
+			"                           password: .pgpass or PGPASSWORD supply it)\n"
+			"      --run=RUN            the run to join: its number, or \"last\"\n"
+			"  -j, --jobs=N             worker threads (default: 4)\n"
+			"      --retries=N          attempts after a transient failure (default: %d)\n"
+			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
+			"      --max-rate=RATE      set the whole run's cap, as \"throttle --max-rate\" does\n"
+			"                           (default: the run's own); every process takes its share\n"
+			"      --io, --no-direct-copy, --stall-timeout, --progress-interval,\n"
+			"      --metrics-file, --metrics-listen, -q, -v   as for clone\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: as for clone.\n",
+			progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
+}
+
+void
+usage_status(FILE *out)
+{
+	fprintf(out,
+			"%s status shows a run's progress from its record in the target: chunks done,\n"
+			"in flight and failed, rows, bytes, rate and the time left.  A run that finished\n"
+			"removed its record, unless it ran with --keep-record.\n\n"
+			"Usage:\n"
+			"  %s status --target CONNINFO [--run RUN] [--json FILE]\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"      --run=RUN            a run number, or \"last\" (default: last)\n"
+			"      --json=FILE          write it as JSON (\"-\": standard output)\n"
+			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 shown, 2 error.\n",
+			progname, progname, STATE_SCHEMA_DEFAULT);
+}
+
+void
+usage_cleanup(FILE *out)
+{
+	fprintf(out,
+			"%s cleanup removes a run's record (its row and its chunks' rows) from the\n"
+			"target, and the state schema when no other run is recorded there; the copied\n"
+			"data stays.\n\n"
+			"Usage:\n"
+			"  %s cleanup --target CONNINFO --run RUN\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"      --run=RUN            a run number, or \"last\"\n"
+			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 removed, 2 error.\n",
+			progname, progname, STATE_SCHEMA_DEFAULT);
+}
+
+/* The options of worker, status and cleanup; the target is required, the source not. */
+static const struct option record_options[] = {
+	COMMON_LONG_OPTIONS,
+	{"run", required_argument, NULL, OPT_RUN},
+	{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+	{"retries", required_argument, NULL, OPT_RETRIES},
+	RATE_LONG_OPTION,
+	{NULL, 0, NULL, 0}
+};
+
+/* Parses a record command's options; returns 0, or the exit status to stop with (-1: help shown). */
+static int
+parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt, const char **run,
+					 void (*usage) (FILE *))
+{
+	int			c;
+	int			rc;
+
+	cli_defaults(co);
+	cli_run_defaults(opt);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, record_options, NULL)) != -1)
+	{
+		if ((rc = cli_option(co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (c == OPT_RUN)
+			*run = optarg;
+		else if (cli_run_option(opt, c) < 0)
+			return EXIT_USAGE;
+	}
+	if (co->help)
+	{
+		usage(stdout);
+		return -1;
+	}
+	if (optind < argc)
+		return cli_bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (co->common.target == NULL || co->common.target[0] == '\0')
+		return cli_bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (*run == NULL)
+		return cli_bad_usage("%s", "no run: give --run with a run number, or \"last\"");
+	if (co->common.max_rate >= 0 && strcmp(cli_command_name, "worker") != 0)
+		return cli_bad_usage("--max-rate goes with clone, verify, dump, restore and worker; to change a "
+						 "running run's cap: %s throttle --run RUN --max-rate RATE", progname);
+	return cli_start(co);
+}
+
+int
+cmd_worker(int argc, char **argv)
+{
+	cli_options co;
+	clone_options opt = {0};
+	clone_report *report = NULL;
+	const char *run = NULL;
+	sl_err		err;
+	int			rc;
+
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_worker)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	opt.common = co.common;
+	opt.on_check = cli_show_check;
+	err_clear(&err);
+	rc = clone_join(&opt, run, &report, &err);
+	cli_end();
+	if (report != NULL && report->chunks_done > 0 && co.level > LOG_ERROR)
+		report_summary(stdout, report);
+	if (rc < 0)
+		log_failure(&err);
+	else if (report->chunks_done == 0 && !report->nothing_to_do)
+		log_info("run %lld: no chunk was free to take", (long long) report->run_id);
+	clone_report_destroy(report);
+	return rc < 0 ? cli_exit_code(&err) : EXIT_OK;
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	cli_options co;
+	clone_options opt = {0};
+	const char *run = "last";
+	state_run	record;
+	state_summary sum;
+	sl_err		err;
+	int			rc;
+
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_status)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	err_clear(&err);
+	if (run_status(co.common.target, opt.state_schema, run, &record, &sum, &err) < 0)
+	{
+		log_failure(&err);
+		return EXIT_USAGE;
+	}
+	if (co.json_path != NULL)
+		return report_status_json(co.json_path, &record, &sum) < 0 ? EXIT_USAGE : EXIT_OK;
+	report_status(stdout, &record, &sum);
+	return EXIT_OK;
+}
+
+int
+cmd_cleanup(int argc, char **argv)
+{
+	cli_options co;
+	clone_options opt = {0};
+	const char *run = NULL;
+	int64_t		removed = 0;
+	bool		schema_dropped = false;
+	sl_err		err;
+	int			rc;
+
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_cleanup)) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	err_clear(&err);
+	if (run_cleanup(co.common.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
+	{
+		log_failure(&err);
+		return EXIT_USAGE;
+	}
+	log_info("run %lld removed%s", (long long) removed,
+			 schema_dropped ? ", and the state schema with it (no other run was recorded)" : "");
+	return EXIT_OK;
+}
+
+void
+usage_throttle(FILE *out)
+{
+	fprintf(out,
+			"%s throttle changes a running run's rate cap, or pauses and resumes it, through\n"
+			"its record in the target: every process of the run, workers on other hosts\n"
+			"included, reads the record about once a second and obeys within 2 seconds.  A\n"
+			"paused run takes no new chunk, and its chunks in flight stop moving rows and\n"
+			"wait, holding their transactions, until it is resumed.  --max-rate may come\n"
+			"with --pause or --resume.\n\n"
+			"Usage:\n"
+			"  %s throttle --target CONNINFO --run RUN (--max-rate RATE | --pause | --resume)\n\n"
+			"Options:\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
+			"      --run=RUN            a run number, or \"last\"\n"
+			"      --max-rate=RATE      the run's new cap: COPY bytes per second read from the\n"
+			"                           source (restore: written to the target), e.g. 25MB,\n"
+			"                           shared by all its processes; 0 for none\n"
+			"      --pause              stop the run's data moving, until --resume\n"
+			"      --resume             let a paused run go on\n"
+			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 changed, 2 error (no such run, or one that is not running).\n",
+			progname, progname, STATE_SCHEMA_DEFAULT);
+}
+
+int
+cmd_throttle(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{"target", required_argument, NULL, 't'},
+		{"run", required_argument, NULL, OPT_RUN},
+		{"max-rate", required_argument, NULL, OPT_MAX_RATE},
+		{"pause", no_argument, NULL, OPT_PAUSE},
+		{"resume", no_argument, NULL, OPT_RESUME},
+		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+		LOG_LONG_OPTIONS,
+		{NULL, 0, NULL, 0}
+	};
+	cli_options co;
+	clone_options opt = {0};
+	const char *run = NULL;
+	int			paused = -1;	/* 1 --pause, 0 --resume */
+	state_run	record;
+	char		cap[32];
+	sl_err		err;
+	int			c;
+	int			rc;
+
+	cli_defaults(&co);
+	cli_run_defaults(&opt);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:qv?", long_options, NULL)) != -1)
+	{
+		if ((rc = cli_option(&co, c, argv)) < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (c == OPT_RUN)
+			run = optarg;
+		else if (c == OPT_PAUSE || c == OPT_RESUME)
+		{
+			if (paused >= 0 && paused != (c == OPT_PAUSE))
+				return cli_bad_usage("%s", "--pause and --resume go one at a time");
+			paused = c == OPT_PAUSE;
+		}
+		else if (cli_run_option(&opt, c) < 0)
+			return EXIT_USAGE;
+	}
+	if (co.help)
+	{
+		usage_throttle(stdout);
+		return EXIT_OK;
+	}
+	if (optind < argc)
+		return cli_bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
+	if (co.common.target == NULL || co.common.target[0] == '\0')
+		return cli_bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (run == NULL)
+		return cli_bad_usage("%s", "no run: give --run with a run number, or \"last\"");
+	if (co.common.max_rate < 0 && paused < 0)
+		return cli_bad_usage("%s", "nothing to change: give --max-rate RATE, --pause or --resume");
+	log_set_level(co.level);
+	err_clear(&err);
+	if (run_throttle(co.common.target, opt.state_schema, run, co.common.max_rate, paused, &record, &err) < 0)
+	{
+		log_failure(&err);
+		return EXIT_USAGE;
+	}
+	if (record.max_rate > 0)
+		sbuf_format_bytes((uint64_t) record.max_rate, cap, sizeof(cap));
+	else
+		snprintf(cap, sizeof(cap), "none");
+	log_info("run %lld: %s, rate cap %s%s; its processes obey within 2 s", (long long) record.id,
+			 record.paused ? "paused" : "running", cap, record.max_rate > 0 ? "/s" : "");
+	if (record.processes == 0)
+		log_warning("no process of run %lld has been seen in the last %d s: the change is on record, "
+					"for when one works on it again", (long long) record.id, STATE_PROCESS_LIVE_SECONDS);
+	return EXIT_OK;
+}
+

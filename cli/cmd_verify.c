@@ -1,0 +1,155 @@
+/*
+ * cmd_verify.c: the verify command's options and its report (engine/verify.h).
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/report.h"
+#include "engine/verify.h"
+
+/* verify's own: 0 identical, 1 different, 2 error */
+#define VERIFY_EXIT_DIFFERENT 1
+#define VERIFY_EXIT_ERROR 2
+
+void
+usage_verify(FILE *out)
+{
+	fprintf(out,
+			"%s verify proves that two databases hold the same rows, without writing to\n"
+			"either: it compares the catalogs (tables, columns, keys, sequences), then reads\n"
+			"every table chunk by chunk on both sides at once, at one snapshot per side, and\n"
+			"compares each chunk's row count and 128-bit digest.  A keyed table of at most\n"
+			"16 chunks and 1/N of the data (--jobs N) is read whole, in one pass, and by its\n"
+			"chunks only if it differs.  A chunk that differs is narrowed down to its rows:\n"
+			"missing on the target, extra on it, or changed (by key, with the columns that\n"
+			"differ).\n\n"
+			"Usage:\n"
+			"  %s verify --source CONNINFO --target CONNINFO [OPTION]...\n\n"
+			"Connection options:\n"
+			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
+			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n\n"
+			FILTER_HELP
+			"Options:\n"
+			"  -j, --jobs=N             worker threads, each with one connection per side\n"
+			"                           (default: 4)\n"
+			"      --chunk-size=SIZE    heap bytes per chunk, e.g. 64MB (default: 64MB)\n"
+			"      --snapshot=ID        read the source at this exported snapshot (default:\n"
+			"                           export one)\n"
+			"      --sample=FRACTION    check this share of the chunks only, e.g. 0.05\n"
+			"      --counts             compare row counts only\n"
+			"      --max-diffs=N        name at most N differing rows, then stop (default:\n"
+			"                           1000)\n"
+			"      --max-rate=RATE      read at most RATE of COPY data per second from the\n"
+			"                           source, e.g. 25MB (default: 0, no cap)\n"
+			"      --json=FILE          write a JSON report with every chunk checked\n"
+			"      --io=KIND            auto, io_uring or poll (default: auto)\n"
+			"      --no-direct-copy     read rows through libpq's COPY functions also on\n"
+			"                           unencrypted connections\n"
+			"      --stall-timeout=SECONDS\n"
+			"                           fail on a connection that moves no byte for SECONDS\n"
+			"                           while a chunk is read; 0: never (default: 60)\n"
+			"      --progress-interval=SECONDS\n"
+			"                           on a terminal a live display, else a progress line\n"
+			"                           every SECONDS; 0 for neither (default: 10)\n"
+			"      --metrics-file=PATH  Prometheus metrics, rewritten every 5 s (node_exporter's\n"
+			"                           textfile collector)\n"
+			"      --metrics-listen=ADDR:PORT\n"
+			"                           serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+			"  -q, --quiet              print errors only\n"
+			"  -v, --verbose            print a line per table; twice for debug messages\n"
+			"  -?, --help               show this help, then exit\n\n"
+			"Exit status: 0 identical, 1 different, 2 error.\n",
+			progname, progname);
+}
+
+int
+cmd_verify(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		FILTER_LONG_OPTIONS,
+		COMMON_LONG_OPTIONS,
+		{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+		{"sample", required_argument, NULL, OPT_SAMPLE},
+		{"counts", no_argument, NULL, OPT_COUNTS},
+		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
+		RATE_LONG_OPTION,
+		{NULL, 0, NULL, 0}
+	};
+	cli_options co;
+	verify_options opt = {0};
+	verify_report *report = NULL;
+	sl_err		err;
+	char	   *end;
+	int			c;
+	int			rc;
+
+	cli_defaults(&co);
+	opt.sample = 1.0;
+	opt.max_diffs = DEFAULT_MAX_DIFFS;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
+	{
+		if ((rc = cli_option(&co, c, argv)) < 0)
+			return VERIFY_EXIT_ERROR;
+		if (rc > 0)
+			continue;
+		switch (c)
+		{
+			case OPT_SNAPSHOT:
+				opt.snapshot = optarg;
+				break;
+			case OPT_SAMPLE:
+				opt.sample = strtod(optarg, &end);
+				if (*end != '\0' || !(opt.sample > 0.0 && opt.sample <= 1.0))
+					return cli_bad_usage("invalid value \"%s\" for --sample: want a fraction above 0, "
+									 "at most 1, such as 0.05", optarg), VERIFY_EXIT_ERROR;
+				break;
+			case OPT_COUNTS:
+				opt.counts = true;
+				break;
+			case OPT_MAX_DIFFS:
+				if (cli_parse_max_diffs(optarg, &opt.max_diffs) < 0)
+					return VERIFY_EXIT_ERROR;
+				break;
+			default:
+				return cli_bad_usage("%s", "invalid option"), VERIFY_EXIT_ERROR;
+		}
+	}
+	if (co.help)
+	{
+		usage_verify(stdout);
+		return EXIT_OK;
+	}
+	if (cli_finish(&co, argc, argv) != 0)
+		return VERIFY_EXIT_ERROR;
+	opt.common = co.common;
+	opt.common.filter = &cli_table_filter;
+
+	err_clear(&err);
+	rc = verify_run(&opt, &report, &err);
+	cli_end();
+	if (report != NULL && co.level > LOG_ERROR && rc == 0)
+		report_verify_summary(stdout, report, co.level >= LOG_VERBOSE);
+	if (co.json_path != NULL && report != NULL)
+	{
+		int			jrc = report_verify_json(co.json_path, report, &opt, rc < 0 ? &err : NULL);
+
+		if (jrc < 0)
+		{
+			log_error("could not write the JSON report \"%s\": %s", co.json_path, strerror(-jrc));
+			if (rc == 0)
+				rc = jrc;
+		}
+	}
+	if (rc < 0 && err_is_set(&err))
+		log_failure(&err);
+	c = rc < 0 ? VERIFY_EXIT_ERROR : verify_identical(report) ? EXIT_OK : VERIFY_EXIT_DIFFERENT;
+	verify_report_destroy(report);
+	return c;
+}
+
