@@ -288,22 +288,22 @@ spill_encoder_create(int level, const spill_header *header, spill_encoder **out)
 	enc->hash = XXH3_createState();
 	enc->staging = malloc(SPILL_FRAME_MAX);
 	if (enc->cctx == NULL || enc->hash == NULL || enc->staging == NULL)
-		goto err;
+		goto fail;
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->cctx, ZSTD_c_compressionLevel, level)) ||
 		ZSTD_isError(ZSTD_CCtx_setParameter(enc->cctx, ZSTD_c_checksumFlag, 1)) ||
 		ZSTD_isError(ZSTD_CCtx_setParameter(enc->cctx, ZSTD_c_contentSizeFlag, 1)) ||
 		ZSTD_isError(ZSTD_CCtx_setParameter(enc->cctx, ZSTD_c_windowLog, SPILL_WINDOW_LOG_MAX)))
 	{
 		rc = -EINVAL;
-		goto err;
+		goto fail;
 	}
 	rc = spill_encoder_reset(enc, header);
 	if (rc < 0)
-		goto err;
+		goto fail;
 	*out = enc;
 	return 0;
 
-err:
+fail:
 	spill_encoder_destroy(enc);
 	return rc;
 }

@@ -732,14 +732,14 @@ catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filter *fil
 	if (!filter_empty(filter))
 	{
 		if ((rc = filter_select(conn, side, filter, side == SIDE_SOURCE, &cat->selection, err)) < 0)
-			goto err;
+			goto fail;
 		cat->filtered = true;
 	}
 	rc = conn_query(conn, side,
 					"SELECT pg_catalog.current_setting('block_size'), pg_catalog.current_setting('server_encoding')",
 					&res, err);
 	if (rc < 0)
-		goto err;
+		goto fail;
 	cat->block_size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	cat->encoding = dup_value(res, 0, 1);
 	PQclear(res);
@@ -751,12 +751,12 @@ catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filter *fil
 		(rc = load_sequences(conn, cat, err)) < 0 ||
 		(rc = load_matviews(conn, cat, err)) < 0 ||
 		(rc = resolve_columns(cat, target_major, err)) < 0)
-		goto err;
+		goto fail;
 	cat->by_name = calloc((size_t) cat->ntables + 1, sizeof(cat_table *));
 	if (cat->by_name == NULL)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
-		goto err;
+		goto fail;
 	}
 	for (int i = 0; i < cat->ntables; i++)
 		cat->by_name[i] = &cat->tables[i];
@@ -764,7 +764,7 @@ catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filter *fil
 	*out = cat;
 	return 0;
 
-err:
+fail:
 	catalog_destroy(cat);
 	return rc;
 }

@@ -356,25 +356,25 @@ file_write(const char *path, sl_err *err)
 	if ((rc = metrics_render(&text)) < 0)
 	{
 		err_set(err, SIDE_LOCAL, rc, "could not render metrics for \"%s\": out of memory", path);
-		goto out;
+		goto done;
 	}
 	if (asprintf(&tmp_path, "%s.tmp", path) < 0)
 	{
 		tmp_path = NULL;
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "could not write metrics file \"%s\": out of memory", path);
-		goto out;
+		goto done;
 	}
 	fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 	{
 		rc = err_set(err, SIDE_LOCAL, -errno, "could not create metrics file \"%s\": %s",
 					 tmp_path, strerror(errno));
-		goto out;
+		goto done;
 	}
 	if ((rc = write_all(fd, sbuf_str(&text), text.len)) < 0)
 	{
 		err_set(err, SIDE_LOCAL, rc, "could not write metrics file \"%s\": %s", tmp_path, strerror(-rc));
-		goto out;
+		goto done;
 	}
 	rc = close(fd);
 	fd = -1;
@@ -382,16 +382,16 @@ file_write(const char *path, sl_err *err)
 	{
 		rc = err_set(err, SIDE_LOCAL, -errno, "could not write metrics file \"%s\": %s",
 					 tmp_path, strerror(errno));
-		goto out;
+		goto done;
 	}
 	if (rename(tmp_path, path) < 0)
 	{
 		rc = err_set(err, SIDE_LOCAL, -errno, "could not rename metrics file \"%s\" to \"%s\": %s",
 					 tmp_path, path, strerror(errno));
-		goto out;
+		goto done;
 	}
 	rc = 0;
-out:
+done:
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0 && tmp_path != NULL)
@@ -540,29 +540,29 @@ metrics_file_start(const char *path, double interval_seconds, sl_err *err)
 	{
 		rc = err_set(err, SIDE_USAGE, -EALREADY, "metrics file \"%s\" is being written already",
 					 state.file_path);
-		goto out;
+		goto done;
 	}
 	if (path == NULL || path[0] == '\0')
 	{
 		rc = err_set(err, SIDE_USAGE, -EINVAL, "metrics file path is empty");
-		goto out;
+		goto done;
 	}
 	if (!(interval_seconds > 0) || !isfinite(interval_seconds))
 	{
 		rc = err_set(err, SIDE_USAGE, -EINVAL, "invalid metrics file interval %g: must be positive",
 					 interval_seconds);
-		goto out;
+		goto done;
 	}
 	if ((copy = strdup(path)) == NULL)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "could not start metrics file \"%s\": out of memory",
 					 path);
-		goto out;
+		goto done;
 	}
 	if ((rc = file_write(copy, err)) < 0)
-		goto out;
+		goto done;
 	if ((rc = ensure_thread(err)) < 0)
-		goto out;
+		goto done;
 	pthread_mutex_lock(&state.lock);
 	state.file_path = copy;
 	state.file_interval = interval_seconds;
@@ -570,7 +570,7 @@ metrics_file_start(const char *path, double interval_seconds, sl_err *err)
 	copy = NULL;
 	wake_thread();
 	rc = 0;
-out:
+done:
 	free(copy);
 	return rc;
 }
@@ -586,12 +586,12 @@ metrics_listen_start(const char *addr_port, sl_err *err)
 	{
 		rc = err_set(err, SIDE_USAGE, -EALREADY, "metrics are being served already, on port %d",
 					 state.listen_port);
-		goto out;
+		goto done;
 	}
 	if ((rc = http_listen_open("metrics", addr_port, &fd, &port_number, err)) < 0)
-		goto out;
+		goto done;
 	if ((rc = ensure_thread(err)) < 0)
-		goto out;
+		goto done;
 	pthread_mutex_lock(&state.lock);
 	state.listen_fd = fd;
 	state.listen_port = port_number;
@@ -599,7 +599,7 @@ metrics_listen_start(const char *addr_port, sl_err *err)
 	fd = -1;
 	wake_thread();
 	rc = 0;
-out:
+done:
 	if (fd >= 0)
 		close(fd);
 	return rc;

@@ -442,7 +442,7 @@ plan_whole_tables(const plan *p, const bool *whole, plan **out)
 	*out = NULL;
 	if (w == NULL || (w->chunks = calloc((size_t) p->nchunks + 1, sizeof(plan_chunk))) == NULL ||
 		(w->tables = calloc((size_t) p->ntables + 1, sizeof(plan_table))) == NULL)
-		goto oom;
+		goto fail;
 	w->ntables = p->ntables;
 	for (int t = 0; t < p->ntables; t++)
 	{
@@ -465,12 +465,12 @@ plan_whole_tables(const plan *p, const bool *whole, plan **out)
 					wc->est_bytes += p->chunks[pt->first_chunk + j].est_bytes;
 			}
 			else if (pc->predicate != NULL && (wc->predicate = strdup(pc->predicate)) == NULL)
-				goto oom;
+				goto fail;
 		}
 	}
 	*out = w;
 	return 0;
-oom:
+fail:
 	plan_destroy(w);
 	return -ENOMEM;
 }

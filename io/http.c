@@ -363,21 +363,21 @@ http_listen_open(const char *what, const char *addr_port, int *fd_out, int *port
 		rc = err_set(err, SIDE_USAGE, -EINVAL,
 					 "invalid %s listen address \"%s\": expected HOST:PORT, [IPV6]:PORT or :PORT",
 					 what, addr_port != NULL ? addr_port : "");
-		goto out;
+		goto done;
 	}
 	if ((rc = bind_listen(what, addr_port, host, port, &fd, err)) < 0)
-		goto out;
+		goto done;
 	if ((port_number = socket_port(fd)) < 0)
 	{
 		rc = err_set(err, SIDE_LOCAL, port_number, "could not read the port of %s address \"%s\": %s",
 					 what, addr_port, strerror(-port_number));
-		goto out;
+		goto done;
 	}
 	*fd_out = fd;
 	*port_out = port_number;
 	fd = -1;
 	rc = 0;
-out:
+done:
 	if (fd >= 0)
 		close(fd);
 	return rc;

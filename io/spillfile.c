@@ -145,7 +145,7 @@ spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen)
 	{
 		rc = format_error(err, errlen, -errno, "could not stat directory \"%s\": %s",
 						  path, strerror(errno));
-		goto err;
+		goto fail;
 	}
 	if (created)
 	{
@@ -154,31 +154,31 @@ spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen)
 		{
 			rc = format_error(err, errlen, -errno, "could not set the mode of directory \"%s\": %s",
 							  path, strerror(errno));
-			goto err;
+			goto fail;
 		}
 		if ((rc = fsync_parent(path)) < 0)
 		{
 			format_error(err, errlen, rc, "could not fsync the directory holding \"%s\": %s",
 						 path, strerror(-rc));
-			goto err;
+			goto fail;
 		}
 	}
 	else if (st.st_uid != geteuid())
 	{
 		rc = format_error(err, errlen, -EPERM, "directory \"%s\" belongs to user %u, not to this user (%u)",
 						  path, (unsigned) st.st_uid, (unsigned) geteuid());
-		goto err;
+		goto fail;
 	}
 	else if ((st.st_mode & 0777) != 0700)
 	{
 		rc = format_error(err, errlen, -EPERM, "directory \"%s\" has mode %04o: it must be 0700",
 						  path, (unsigned) (st.st_mode & 0777));
-		goto err;
+		goto fail;
 	}
 	*dir_fd = fd;
 	return 0;
 
-err:
+fail:
 	close(fd);
 	return rc;
 }
@@ -219,14 +219,14 @@ spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
 	if (f->name == NULL || f->part_name == NULL)
 	{
 		rc = format_error(why, whylen, -ENOMEM, "out of memory");
-		goto err;
+		goto fail;
 	}
 	f->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
 	if (f->dir_fd < 0)
 	{
 		rc = format_error(why, whylen, -errno, "could not duplicate the spill directory's descriptor: %s",
 						  strerror(errno));
-		goto err;
+		goto fail;
 	}
 
 	if (kind != SPILLFILE_IO_PWRITE)
@@ -252,7 +252,7 @@ spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
 		if (rc < 0 && kind == SPILLFILE_IO_URING)
 		{
 			format_error(why, whylen, rc, "%s: %s", failed, strerror(-rc));
-			goto err;
+			goto fail;
 		}
 		if (rc < 0)
 			format_error(why, whylen, rc, "%s: %s", failed, strerror(-rc));
@@ -263,13 +263,13 @@ spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
 	{
 		rc = format_error(why, whylen, -errno, "could not create spill file \"%s\": %s",
 						  f->part_name, strerror(errno));
-		goto err;
+		goto fail;
 	}
 	f->state = FILE_OPEN;
 	*out = f;
 	return 0;
 
-err:
+fail:
 	spillfile_destroy(f);
 	return rc;
 }
@@ -613,30 +613,30 @@ spillfile_open(int dir_fd, const char *name, spillfile_reader **out, char *err, 
 	if (r->name == NULL)
 	{
 		rc = format_error(err, errlen, -ENOMEM, "out of memory");
-		goto err;
+		goto fail;
 	}
 	r->fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0)
 	{
 		rc = format_error(err, errlen, -errno, "could not open spill file \"%s\": %s", name, strerror(errno));
-		goto err;
+		goto fail;
 	}
 	if (fstat(r->fd, &st) < 0)
 	{
 		rc = format_error(err, errlen, -errno, "could not stat spill file \"%s\": %s", name, strerror(errno));
-		goto err;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode))
 	{
 		rc = format_error(err, errlen, -EINVAL, "spill file \"%s\" is not a regular file", name);
-		goto err;
+		goto fail;
 	}
 	r->size = (uint64_t) st.st_size;
 	(void) posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*out = r;
 	return 0;
 
-err:
+fail:
 	spillfile_close(r);
 	return rc;
 }
