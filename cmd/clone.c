@@ -351,15 +351,23 @@ clone_load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 static void
 options_json(const clone_options *opt, sbuf *out)
 {
-	sbuf_printf(out, "{\"jobs\": %d, \"chunk_size\": %lld, \"data_only\": %s, \"truncate\": %s, "
-				"\"best_effort\": %s, \"no_owner\": %s, \"no_privileges\": %s, \"verify\": %s, "
-				"\"split_all\": %s, \"filter\": ",
-				opt->common.jobs, (long long) opt->common.chunk_bytes, opt->data_only ? "true" : "false",
-				opt->truncate ? "true" : "false", opt->best_effort ? "true" : "false",
-				opt->common.no_owner ? "true" : "false", opt->common.no_privileges ? "true" : "false",
-				opt->verify ? "true" : "false", opt->split_all ? "true" : "false");
-	filter_json(opt->common.filter, out);
-	sbuf_append(out, "}");
+	json_writer w;
+
+	json_writer_init(&w, out);
+	json_put_object(&w, NULL, JSON_INLINE);
+	json_put_int(&w, "jobs", opt->common.jobs);
+	json_put_int(&w, "chunk_size", opt->common.chunk_bytes);
+	json_put_bool(&w, "data_only", opt->data_only);
+	json_put_bool(&w, "truncate", opt->truncate);
+	json_put_bool(&w, "best_effort", opt->best_effort);
+	json_put_bool(&w, "no_owner", opt->common.no_owner);
+	json_put_bool(&w, "no_privileges", opt->common.no_privileges);
+	json_put_bool(&w, "verify", opt->verify);
+	json_put_bool(&w, "split_all", opt->split_all);
+	filter_json_put(opt->common.filter, &w, "filter");
+	json_put_end(&w);
+	if (json_writer_finish(&w) < 0)
+		out->failed = true;
 }
 
 /*

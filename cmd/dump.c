@@ -128,18 +128,6 @@ static const sched_ops dump_ops = {dump_worker_open, dump_worker_run, dump_worke
 /* ---- the manifest ---- */
 
 static void
-json_str(sbuf *out, const char *s)
-{
-	char	   *quoted = json_quote_dup(s);
-
-	if (quoted == NULL)
-		out->failed = true;
-	else
-		sbuf_append(out, quoted);
-	free(quoted);
-}
-
-static void
 manifest_text(const dump_options *opt, const dump_report *r, const char *source,
 			  const cat_sequence_value *seqs, sbuf *out)
 {
@@ -148,39 +136,45 @@ manifest_text(const dump_options *opt, const dump_report *r, const char *source,
 	char		file[64];
 	char		when[64];
 	time_t		now = time(NULL);
+	json_writer w;
 
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	sbuf_printf(out, "{\n  \"format\": \"pgsluice dump\",\n  \"version\": 1,\n  \"dump_id\": \"%s\",\n"
-				"  \"created_at\": \"%s\",\n  \"source\": ", r->dump_id, when);
-	json_str(out, source);
-	sbuf_printf(out, ",\n  \"source_version\": %d,\n  \"encoding\": ", cat->server_major);
-	json_str(out, cat->encoding);
-	sbuf_append(out, ",\n  \"snapshot\": ");
-	if (r->snapshot[0])
-		json_str(out, r->snapshot);
-	else
-		sbuf_append(out, "null");
-	sbuf_printf(out, ",\n  \"best_effort\": %s,\n  \"compress_level\": %d,\n  \"schema\": \"%s\",\n  \"tables\": [",
-				opt->best_effort ? "true" : "false", opt->compress_level, DUMP_SCHEMA);
+	json_writer_init(&w, out);
+	json_put_object(&w, NULL, JSON_LINES);
+	json_put_string(&w, "format", "pgsluice dump");
+	json_put_int(&w, "version", 1);
+	json_put_string(&w, "dump_id", r->dump_id);
+	json_put_string(&w, "created_at", when);
+	json_put_string(&w, "source", source);
+	json_put_int(&w, "source_version", cat->server_major);
+	json_put_string(&w, "encoding", cat->encoding);
+	json_put_string(&w, "snapshot", r->snapshot[0] ? r->snapshot : NULL);
+	json_put_bool(&w, "best_effort", opt->best_effort);
+	json_put_int(&w, "compress_level", opt->compress_level);
+	json_put_string(&w, "schema", DUMP_SCHEMA);
+	json_put_array(&w, "tables", JSON_LINES);
 	for (int i = 0; i < cat->ntables; i++)
 	{
 		const cat_table *t = &cat->tables[i];
 
-		sbuf_append(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
-		json_str(out, t->qname);
-		sbuf_printf(out, ", \"oid\": %u, \"format\": \"%s\", \"method\": \"%s\", \"columns\": [", t->oid,
-					t->text_reason ? "text" : "binary", plan_method_name(r->plan->tables[i].method));
+		json_put_object(&w, NULL, JSON_INLINE);
+		json_put_string(&w, "name", t->qname);
+		json_put_uint(&w, "oid", t->oid);
+		json_put_string(&w, "format", t->text_reason ? "text" : "binary");
+		json_put_string(&w, "method", plan_method_name(r->plan->tables[i].method));
+		json_put_array(&w, "columns", JSON_INLINE);
 		for (int c = 0; c < t->ncols; c++)
 		{
-			sbuf_append(out, c ? ", {\"name\": " : "{\"name\": ");
-			json_str(out, t->cols[c].name);
-			sbuf_append(out, ", \"type\": ");
-			json_str(out, t->cols[c].type);
-			sbuf_append(out, "}");
+			json_put_object(&w, NULL, JSON_INLINE);
+			json_put_string(&w, "name", t->cols[c].name);
+			json_put_string(&w, "type", t->cols[c].type);
+			json_put_end(&w);
 		}
-		sbuf_append(out, "]}");
+		json_put_end(&w);
+		json_put_end(&w);
 	}
-	sbuf_append(out, "\n  ],\n  \"chunks\": [");
+	json_put_end(&w);
+	json_put_array(&w, "chunks", JSON_LINES);
 	for (int i = 0; i < r->plan->nchunks; i++)
 	{
 		const plan_chunk *pc = &r->plan->chunks[i];
@@ -188,44 +182,50 @@ manifest_text(const dump_options *opt, const dump_report *r, const char *source,
 
 		chunkfile_name(i, file, sizeof(file));
 		chunk_digest_hex(&dc->digest, hex);
-		sbuf_printf(out, "%s\n    {\"file\": \"%s\", \"table\": ", i ? "," : "", file);
-		json_str(out, cat->tables[pc->table].qname);
-		sbuf_printf(out, ", \"seq\": %d, \"where\": ", pc->seq);
-		if (pc->predicate)
-			json_str(out, pc->predicate);
-		else
-			sbuf_append(out, "null");
-		sbuf_printf(out, ", \"freeze\": %s, \"est_bytes\": %lld, \"rows\": %llu, \"bytes\": %llu, "
-					"\"compressed_bytes\": %llu, \"digest\": \"%s\"}", pc->freeze ? "true" : "false",
-					(long long) pc->est_bytes, (unsigned long long) dc->rows,
-					(unsigned long long) dc->bytes, (unsigned long long) dc->compressed, hex);
+		json_put_object(&w, NULL, JSON_INLINE);
+		json_put_string(&w, "file", file);
+		json_put_string(&w, "table", cat->tables[pc->table].qname);
+		json_put_int(&w, "seq", pc->seq);
+		json_put_string(&w, "where", pc->predicate);
+		json_put_bool(&w, "freeze", pc->freeze);
+		json_put_int(&w, "est_bytes", pc->est_bytes);
+		json_put_uint(&w, "rows", dc->rows);
+		json_put_uint(&w, "bytes", dc->bytes);
+		json_put_uint(&w, "compressed_bytes", dc->compressed);
+		json_put_string(&w, "digest", hex);
+		json_put_end(&w);
 	}
-	sbuf_append(out, "\n  ],\n  \"sequences\": [");
+	json_put_end(&w);
+	json_put_array(&w, "sequences", JSON_LINES);
 	for (int i = 0; i < cat->nsequences; i++)
 	{
-		sbuf_append(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
-		json_str(out, cat->sequences[i].qname);
-		sbuf_append(out, ", \"last_value\": ");
-		json_str(out, seqs[i].last_value);
-		sbuf_printf(out, ", \"is_called\": %s}", seqs[i].is_called ? "true" : "false");
+		json_put_object(&w, NULL, JSON_INLINE);
+		json_put_string(&w, "name", cat->sequences[i].qname);
+		json_put_string(&w, "last_value", seqs[i].last_value);
+		json_put_bool(&w, "is_called", seqs[i].is_called);
+		json_put_end(&w);
 	}
+	json_put_end(&w);
 	/* for the restore's checks: the roles must exist on its target */
-	sbuf_append(out, "\n  ],\n  \"roles\": [");
+	json_put_array(&w, "roles", JSON_LINES);
 	for (int i = 0; i < r->nroles; i++)
 	{
-		sbuf_append(out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
-		json_str(out, r->roles[i].name);
-		sbuf_printf(out, ", \"owns\": %s, \"granted\": %s, \"in_policies\": %s}",
-					r->roles[i].owns ? "true" : "false", r->roles[i].granted ? "true" : "false",
-					r->roles[i].in_policies ? "true" : "false");
+		json_put_object(&w, NULL, JSON_INLINE);
+		json_put_string(&w, "name", r->roles[i].name);
+		json_put_bool(&w, "owns", r->roles[i].owns);
+		json_put_bool(&w, "granted", r->roles[i].granted);
+		json_put_bool(&w, "in_policies", r->roles[i].in_policies);
+		json_put_end(&w);
 	}
-	sbuf_append(out, "\n  ],\n  \"matviews\": [");
+	json_put_end(&w);
+	json_put_array(&w, "matviews", JSON_INLINE);
 	for (int i = 0; i < cat->nmatviews; i++)
-	{
-		sbuf_append(out, i ? ", " : "");
-		json_str(out, cat->matviews[i]);
-	}
-	sbuf_append(out, "]\n}\n");
+		json_put_string(&w, NULL, cat->matviews[i]);
+	json_put_end(&w);
+	json_put_end(&w);
+	if (json_writer_finish(&w) < 0)
+		out->failed = true;
+	sbuf_append(out, "\n");
 }
 
 static int

@@ -1,7 +1,8 @@
 /*
  * json.h: a strict JSON (RFC 8259) reader, for the manifest of a dump
- * directory, and a string quoter for the code that writes JSON.  Pure: no
- * I/O.
+ * directory, a string quoter, and a streaming writer for every JSON that
+ * pgsluice writes (the reports, the manifest, the records of a run).  Pure:
+ * no I/O; the writer appends to a growable buffer (base/sbuf.h).
  *
  * The manifest is written by pgsluice but read back as untrusted bytes: it
  * may be truncated, corrupted or edited by hand.  So the reader accepts
@@ -39,6 +40,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/sbuf.h"
 
 #define JSON_DEPTH_DEFAULT 64						/* nested arrays and objects */
 #define JSON_NODES_DEFAULT ((size_t) 10000000)		/* values of any kind */
@@ -158,5 +161,75 @@ size_t		json_quote(char *out, size_t outlen, const char *s, size_t len);
 
 /* The literal of NUL-terminated s, as json_quote writes it, in a malloc()ed string; NULL: out of memory. */
 char	   *json_quote_dup(const char *s);
+
+/*
+ * The writer: objects, arrays and values in the order they are written,
+ * the commas, the colons, the nesting and the layout tracked by it.  Every
+ * call takes the member's key, or NULL for an element of an array (or for
+ * the top-level value).  A container is written inline ({"a": 1, "b": 2})
+ * or one member per line, indented two spaces for each such container
+ * open, its closing bracket on a line of its own.  Strings are quoted as
+ * json_quote does; a NULL string is null, a double that is not finite is
+ * null.  Misuse (a key inside an array, no key inside an object, a value
+ * after the top-level one, an end with nothing open, nesting past
+ * JSON_WRITE_DEPTH) and running out of room are sticky, and
+ * json_writer_finish says which, once.
+ *
+ *     json_writer w;
+ *     json_writer_init(&w, &buf);
+ *     json_put_object(&w, NULL, JSON_LINES);
+ *     json_put_string(&w, "status", "done");
+ *     json_put_array(&w, "tables", JSON_LINES);
+ *     ...
+ *     json_put_end(&w);
+ *     json_put_end(&w);
+ *     rc = json_writer_finish(&w);
+ */
+#define JSON_WRITE_DEPTH 32
+
+typedef enum json_layout
+{
+	JSON_INLINE = 0,
+	JSON_LINES
+} json_layout;
+
+typedef struct json_writer
+{
+	sbuf	   *out;			/* borrowed */
+	int			depth;			/* containers open */
+	int			lines;			/* of them, written one member per line */
+	bool		top_done;		/* the top-level value is written */
+	int			misuse;			/* 0, or -EINVAL once misused */
+	struct
+	{
+		bool		object;
+		bool		lines;
+		bool		any;		/* a member is written already */
+	}			open[JSON_WRITE_DEPTH];
+} json_writer;
+
+void		json_writer_init(json_writer *w, sbuf *out);
+
+/* Opens an object or an array as key's value (NULL: an element, or the top). */
+void		json_put_object(json_writer *w, const char *key, json_layout layout);
+void		json_put_array(json_writer *w, const char *key, json_layout layout);
+
+/* Closes the innermost open object or array. */
+void		json_put_end(json_writer *w);
+
+void		json_put_string(json_writer *w, const char *key, const char *value);
+void		json_put_int(json_writer *w, const char *key, int64_t value);
+void		json_put_uint(json_writer *w, const char *key, uint64_t value);
+/* With decimals digits after the point ("%.*f"), as the reports round their figures. */
+void		json_put_double(json_writer *w, const char *key, double value, int decimals);
+void		json_put_bool(json_writer *w, const char *key, bool value);
+void		json_put_null(json_writer *w, const char *key);
+
+/*
+ * Returns 0 when the top-level value is written whole, -EINVAL after
+ * misuse or with a container still open, -ENOMEM when the buffer ran out
+ * of memory or passed its cap.
+ */
+int			json_writer_finish(const json_writer *w);
 
 #endif

@@ -326,27 +326,28 @@ filter_selection_free(filter_selection *sel)
 	memset(sel, 0, sizeof(*sel));
 }
 
-int
-filter_json(const cat_filter *f, sbuf *out)
+void
+filter_json_put(const cat_filter *f, json_writer *w, const char *key)
 {
-	sbuf_append(out, "{");
-	for (int k = 0, first = 1; k < FILTER_NKINDS; k++)
+	json_put_object(w, key, JSON_INLINE);
+	for (int k = 0; k < FILTER_NKINDS; k++)
 	{
 		if (f == NULL || f->n[k] == 0)
 			continue;
-		sbuf_printf(out, "%s\"%s\": [", first ? "" : ", ", filter_kind_option(k));
-		first = 0;
+		json_put_array(w, filter_kind_option(k), JSON_INLINE);
 		for (int i = 0; i < f->n[k]; i++)
-		{
-			char	   *lit = json_quote_dup(f->p[k][i].pattern);
-
-			if (lit == NULL)
-				return -ENOMEM;
-			sbuf_printf(out, "%s%s", i > 0 ? ", " : "", lit);
-			free(lit);
-		}
-		sbuf_append(out, "]");
+			json_put_string(w, NULL, f->p[k][i].pattern);
+		json_put_end(w);
 	}
-	sbuf_append(out, "}");
-	return sbuf_failed(out) ? -ENOMEM : 0;
+	json_put_end(w);
+}
+
+int
+filter_json(const cat_filter *f, sbuf *out)
+{
+	json_writer w;
+
+	json_writer_init(&w, out);
+	filter_json_put(f, &w, NULL);
+	return json_writer_finish(&w) < 0 ? -ENOMEM : 0;
 }

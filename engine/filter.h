@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "base/sbuf.h"
+#include "codec/json.h"
 #include "base/err.h"
 
 typedef enum filter_kind
@@ -89,7 +90,10 @@ void		filter_selection_free(filter_selection *sel);
  */
 void		filter_append_schema_condition(sbuf *sql, PGconn *conn, const cat_filter *f, const char *nsp);
 
-/* Appends the patterns as a JSON object of arrays, e.g. {"table": ["a*"]}. */
+/* Appends the patterns as a JSON object of arrays, e.g. {"table": ["a*"]}; 0 or -ENOMEM. */
 int			filter_json(const cat_filter *f, sbuf *out);
+
+/* The same object, as key's value in what w writes (NULL: an element, or the top). */
+void		filter_json_put(const cat_filter *f, json_writer *w, const char *key);
 
 #endif
