@@ -9,10 +9,8 @@
 #include <string.h>
 
 int
-err_set(sl_err *err, sl_side side, int code, const char *fmt,...)
+err_setv(sl_err *err, sl_side side, int code, const char *fmt, va_list ap)
 {
-	va_list		ap;
-
 	if (err_is_set(err))
 	{
 		err->hint_open = false;
@@ -22,8 +20,17 @@ err_set(sl_err *err, sl_side side, int code, const char *fmt,...)
 	err->side = side;
 	err->hint[0] = '\0';
 	err->hint_open = true;
-	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return code;
+}
+
+int
+err_set(sl_err *err, sl_side side, int code, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	err_setv(err, side, code, fmt, ap);
 	va_end(ap);
 	return code;
 }

@@ -16,6 +16,7 @@
 #ifndef PGSLUICE_BASE_ERR_H
 #define PGSLUICE_BASE_ERR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #define SL_ERR_MSG_MAX 2048
@@ -44,6 +45,10 @@ typedef struct sl_err
 /* Records the error unless one is already set; returns code either way. */
 int			err_set(sl_err *err, sl_side side, int code, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
+
+/* err_set with the arguments in a va_list, for a module's own failure helper. */
+int			err_setv(sl_err *err, sl_side side, int code, const char *fmt, va_list ap)
+			__attribute__((format(printf, 4, 0)));
 
 /*
  * Gives the error that the err_set just before recorded its hint: what to do

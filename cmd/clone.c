@@ -577,12 +577,13 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		goto done;
 	if (opt->spill_dir != NULL)
 	{
-		char		why[512];
+		sl_err		why;
 		int			fd = -1;
 
-		if ((rc = spillfile_dir_create(opt->spill_dir, &fd, why, sizeof(why))) < 0)
+		err_clear(&why);
+		if ((rc = spillfile_dir_create(opt->spill_dir, &fd, &why)) < 0)
 		{
-			rc = err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
+			rc = err_set(err, SIDE_USAGE, rc, "--spill: %s", why.msg);
 			goto done;
 		}
 		close(fd);

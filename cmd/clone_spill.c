@@ -456,15 +456,16 @@ remove_files(spill_pipe *sp)
 static int
 open_run_dir(spill_pipe *sp, sl_err *err)
 {
-	char		why[512];
+	sl_err		why;
 	int			rc;
 
 	/* clone_run made DIR, or checked it, before it began */
 	if ((size_t) snprintf(sp->path, sizeof(sp->path), "%s/run-%lld", sp->ctx->opt->spill_dir,
 						  (long long) sp->ctx->run_id) >= sizeof(sp->path))
 		return err_set(err, SIDE_USAGE, -ENAMETOOLONG, "--spill: the directory name is too long");
-	if ((rc = spillfile_dir_create(sp->path, &sp->dir.fd, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_USAGE, rc, "--spill: %s", why);
+	err_clear(&why);
+	if ((rc = spillfile_dir_create(sp->path, &sp->dir.fd, &why)) < 0)
+		return err_set(err, SIDE_USAGE, rc, "--spill: %s", why.msg);
 	sp->dir.path = sp->path;
 	if (sp->ctx->report->resumed)
 	{

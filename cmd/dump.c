@@ -232,11 +232,10 @@ static int
 write_manifest(int dir_fd, const sbuf *text, sl_err *err)
 {
 	spillfile *f = NULL;
-	char		why[512];
 	int			rc;
 
-	if ((rc = spillfile_create(dir_fd, DUMP_MANIFEST, SPILLFILE_IO_PWRITE, &f, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_LOCAL, rc, "%s", why);
+	if ((rc = spillfile_create(dir_fd, DUMP_MANIFEST, SPILLFILE_IO_PWRITE, &f, NULL, 0, err)) < 0)
+		return rc;
 	if ((rc = spillfile_write(f, text->data, text->len)) < 0 || (rc = spillfile_commit(f)) < 0)
 		rc = err_set(err, SIDE_LOCAL, rc, "%s", spillfile_error(f));
 	spillfile_destroy(f);
@@ -266,13 +265,14 @@ say_space_needed(const dump_report *r, sl_err *err)
 static int
 open_dir(const char *path, int *dir_fd, sl_err *err)
 {
-	char		why[512];
+	sl_err		why;
 	DIR		   *d;
 	struct dirent *e;
 	int			rc;
 
-	if ((rc = spillfile_dir_create(path, dir_fd, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_USAGE, rc, "%s", why);
+	err_clear(&why);
+	if ((rc = spillfile_dir_create(path, dir_fd, &why)) < 0)
+		return err_set(err, SIDE_USAGE, rc, "%s", why.msg);
 	d = fdopendir(dup(*dir_fd));
 	if (d == NULL)
 		return err_set(err, SIDE_LOCAL, -errno, "could not read directory \"%s\": %s", path, strerror(errno));

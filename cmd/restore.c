@@ -283,7 +283,7 @@ manifest_load(int dir_fd, const char *dir, manifest **out, sl_err *err)
 {
 	manifest   *m = calloc(1, sizeof(*m));
 	char		path[PATH_MAX];
-	char		why[256];
+	sl_err		why;
 	char	   *text = NULL;
 	struct stat st;
 	const json_value *root;
@@ -324,9 +324,10 @@ manifest_load(int dir_fd, const char *dir, manifest **out, sl_err *err)
 		}
 		got += (size_t) n;
 	}
-	if ((rc = json_parse(text, (size_t) st.st_size, NULL, &m->doc, why, sizeof(why))) < 0)
+	err_clear(&why);
+	if ((rc = json_parse(text, (size_t) st.st_size, NULL, &m->doc, &why)) < 0)
 	{
-		rc = bad_manifest(err, path, why);
+		rc = bad_manifest(err, path, why.msg);
 		goto done;
 	}
 	root = json_root(m->doc);

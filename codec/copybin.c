@@ -42,7 +42,6 @@
 
 #define COPYBIN_MAX_DEPTH	32	/* nested values open at once */
 #define COPYBIN_MAX_NDIM	6	/* PostgreSQL's MAXDIM */
-#define COPYBIN_ERR_LEN		256
 
 #define COPYBIN_SIGNATURE_LEN 11
 static const uint8_t copybin_signature[COPYBIN_SIGNATURE_LEN] = "PGCOPY\n\377\r\n\0";
@@ -136,7 +135,7 @@ struct copybin_parser
 	const uint8_t *run;			/* first byte not yet hashed, when in_tuple */
 	chunk_digest *digest;
 
-	char		err[COPYBIN_ERR_LEN];
+	sl_err		err;			/* the message of p->rc's failure */
 };
 
 static const char *const ctype_kind_name[] = {
@@ -164,7 +163,7 @@ set_error(copybin_parser *p, int rc, const char *fmt,...)
 	va_list		args;
 
 	va_start(args, fmt);
-	vsnprintf(p->err, sizeof(p->err), fmt, args);
+	err_setv(&p->err, SIDE_LOCAL, rc, fmt, args);
 	va_end(args);
 	return rc;
 }
@@ -701,7 +700,7 @@ copybin_reset(copybin_parser *p)
 	p->field = 0;
 	p->in_tuple = false;
 	p->depth = 0;
-	p->err[0] = '\0';
+	err_clear(&p->err);
 }
 
 void
@@ -818,5 +817,5 @@ copybin_offset(const copybin_parser *p)
 const char *
 copybin_error(const copybin_parser *p)
 {
-	return p->err;
+	return p->err.msg;
 }

@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "codec/ctype.h"
 #include "codec/digest.h"
 

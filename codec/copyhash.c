@@ -19,9 +19,8 @@ copy_hash_init(copy_hash *h, bool text, uint16_t ncols, const ctype *const *shap
 static int
 after_trailer(copy_hash *h)
 {
-	snprintf(h->error, sizeof(h->error), "byte %llu: data after the trailer",
-			 (unsigned long long) copybin_offset(h->bin));
-	return -EPROTO;
+	return err_set(&h->err, SIDE_LOCAL, -EPROTO, "byte %llu: data after the trailer",
+				   (unsigned long long) copybin_offset(h->bin));
 }
 
 int
@@ -30,7 +29,7 @@ copy_hash_update(copy_hash *h, const uint8_t *data, size_t len, chunk_digest *di
 	codec_in	in = {data, len, 0};
 	int			rc;
 
-	h->error[0] = '\0';
+	err_clear(&h->err);
 	if (h->text)
 		return copytext_step(h->txt, &in, digest) < 0 ? -EPROTO : 0;
 	if (h->trailer_seen && len > 0)
@@ -56,22 +55,19 @@ copy_hash_row(copy_hash *h, const uint8_t *row, size_t len, chunk_digest *digest
 int
 copy_hash_finish(copy_hash *h)
 {
-	h->error[0] = '\0';
+	err_clear(&h->err);
 	if (h->text)
 		return copytext_finish(h->txt);
 	if (!h->trailer_seen)
-	{
-		snprintf(h->error, sizeof(h->error), "the stream ended without its trailer");
-		return -EPROTO;
-	}
+		return err_set(&h->err, SIDE_LOCAL, -EPROTO, "the stream ended without its trailer");
 	return 0;
 }
 
 const char *
 copy_hash_error(const copy_hash *h)
 {
-	if (h->error[0] != '\0')
-		return h->error;
+	if (err_is_set(&h->err))
+		return h->err.msg;
 	return h->text ? copytext_error(h->txt) : copybin_error(h->bin);
 }
 

@@ -27,7 +27,7 @@ typedef struct copy_hash
 	copybin_parser *bin;		/* owned, one of the two */
 	copytext_parser *txt;
 	bool		trailer_seen;	/* binary: the -1 trailer was parsed */
-	char		error[128];		/* the wrapper's own messages */
+	sl_err		err;			/* the wrapper's own failures */
 } copy_hash;
 
 /* shapes: ncols checksum shapes, kept by the caller until copy_hash_fini (binary only). */

@@ -17,8 +17,6 @@
 
 #include <xxhash.h>
 
-#define COPYTEXT_ERR_LEN 128
-
 /* Owned by one thread at a time; the parser owns state. */
 struct copytext_parser
 {
@@ -27,7 +25,7 @@ struct copytext_parser
 	uint64_t	offset;			/* bytes consumed since reset */
 	uint64_t	rows;			/* rows hashed since reset */
 	int			rc;				/* sticky error */
-	char		err[COPYTEXT_ERR_LEN];
+	sl_err		err;			/* the message of rc's failure */
 };
 
 int
@@ -57,7 +55,7 @@ copytext_reset(copytext_parser *p)
 	p->offset = 0;
 	p->rows = 0;
 	p->rc = 0;
-	p->err[0] = '\0';
+	err_clear(&p->err);
 }
 
 void
@@ -118,10 +116,8 @@ copytext_finish(copytext_parser *p)
 		return p->rc;
 	if (p->in_row)
 	{
-		snprintf(p->err, sizeof(p->err),
-				 "COPY text stream ends inside row %llu at byte %llu",
-				 (unsigned long long) p->rows + 1, (unsigned long long) p->offset);
-		p->rc = -EPROTO;
+		p->rc = err_set(&p->err, SIDE_LOCAL, -EPROTO, "COPY text stream ends inside row %llu at byte %llu",
+						(unsigned long long) p->rows + 1, (unsigned long long) p->offset);
 	}
 	return p->rc;
 }
@@ -129,5 +125,5 @@ copytext_finish(copytext_parser *p)
 const char *
 copytext_error(const copytext_parser *p)
 {
-	return p->err;
+	return p->err.msg;
 }

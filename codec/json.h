@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "base/sbuf.h"
 
 #define JSON_DEPTH_DEFAULT 64						/* nested arrays and objects */
@@ -71,15 +72,15 @@ typedef struct json_value json_value;
 
 /*
  * Parses text[0..len) into *out (NULL on failure).  limits NULL means all
- * defaults.  err (when not NULL) gets the message of a failure, "" on
- * success.  Returns 0, or:
+ * defaults.  err (when not NULL) gets the message of a failure (on
+ * SIDE_LOCAL: the caller says whose document it was).  Returns 0, or:
  *   -EPROTO   not valid JSON (syntax, escapes, UTF-8, duplicate key)
  *   -E2BIG    over a limit: input size, nesting depth or number of values
  *   -ENOMEM
  *   -EINVAL   out is NULL, or text is NULL with len > 0
  */
 int			json_parse(const char *text, size_t len, const json_limits *limits,
-					   json_doc **out, char *err, size_t errlen);
+					   json_doc **out, sl_err *err);
 
 /* Frees the document and every value in it.  Accepts NULL. */
 void		json_doc_destroy(json_doc *doc);

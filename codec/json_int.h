@@ -111,8 +111,7 @@ typedef struct json_parser
 	size_t		frames_cap;
 	size_t		nodes;			/* values begun so far */
 	locale_t	c_locale;		/* (locale_t) 0 until a number needs strtod_l() */
-	char	   *err;
-	size_t		errlen;
+	sl_err	   *err;			/* the caller's; NULL: no message */
 } json_parser;
 
 void	   *json_arena_alloc(json_arena *arena, size_t size, size_t align);

@@ -138,22 +138,20 @@ line_of(const unsigned char *text, size_t offset)
 	return line;
 }
 
-/* Writes fmt and " at line L, byte B" to the caller's buffer; returns code. */
+/* Fills the caller's error with fmt and " at line L, byte B"; returns code. */
 int
 json_fail_at(json_parser *ps, int code, size_t offset, const char *fmt,...)
 {
+	char		msg[SL_ERR_MSG_MAX];
 	va_list		ap;
-	int			n;
 
-	if (ps->err == NULL || ps->errlen == 0)
+	if (ps->err == NULL)
 		return code;
 	va_start(ap, fmt);
-	n = vsnprintf(ps->err, ps->errlen, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t) n < ps->errlen)
-		snprintf(ps->err + n, ps->errlen - (size_t) n, " at line %zu, byte %zu",
-				 line_of(ps->text, offset), offset);
-	return code;
+	return err_set(ps->err, SIDE_LOCAL, code, "%s at line %zu, byte %zu", msg, line_of(ps->text, offset),
+				   offset);
 }
 
 /* A failure with no place in the input. */
@@ -162,12 +160,11 @@ json_fail(json_parser *ps, int code, const char *fmt,...)
 {
 	va_list		ap;
 
-	if (ps->err != NULL && ps->errlen > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(ps->err, ps->errlen, fmt, ap);
-		va_end(ap);
-	}
+	if (ps->err == NULL)
+		return code;
+	va_start(ap, fmt);
+	err_setv(ps->err, SIDE_LOCAL, code, fmt, ap);
+	va_end(ap);
 	return code;
 }
 
@@ -703,8 +700,7 @@ after_value(json_parser *ps, json_value *value)
 }
 
 int
-json_parse(const char *text, size_t len, const json_limits *limits, json_doc **out,
-		   char *err, size_t errlen)
+json_parse(const char *text, size_t len, const json_limits *limits, json_doc **out, sl_err *err)
 {
 	json_parser ps;
 	json_doc   *doc = NULL;
@@ -715,9 +711,6 @@ json_parse(const char *text, size_t len, const json_limits *limits, json_doc **o
 	ps.text = (const unsigned char *) text;
 	ps.len = len;
 	ps.err = err;
-	ps.errlen = errlen;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
 	if (out != NULL)
 		*out = NULL;
 	if (out == NULL || (text == NULL && len > 0))

@@ -65,8 +65,7 @@ part_regex(const char *start, const char *end, int *err)
 }
 
 int
-pattern_to_regex(const char *pattern, bool schema_only, char **schema_re, char **name_re,
-				 char *why, size_t whylen)
+pattern_to_regex(const char *pattern, bool schema_only, char **schema_re, char **name_re, sl_err *err)
 {
 	const char *dot = NULL;
 	const char *end = pattern + strlen(pattern);
@@ -77,7 +76,7 @@ pattern_to_regex(const char *pattern, bool schema_only, char **schema_re, char *
 	*schema_re = NULL;
 	*name_re = NULL;
 	if (*pattern == '\0')
-		return snprintf(why, whylen, "a pattern cannot be empty"), -EINVAL;
+		return err_set(err, SIDE_USAGE, -EINVAL, "a pattern cannot be empty");
 	for (const char *cp = pattern; *cp != '\0'; cp++)
 	{
 		if (*cp == '"')
@@ -89,13 +88,13 @@ pattern_to_regex(const char *pattern, bool schema_only, char **schema_re, char *
 		}
 	}
 	if (inquotes)
-		return snprintf(why, whylen, "unterminated quoted identifier"), -EINVAL;
+		return err_set(err, SIDE_USAGE, -EINVAL, "unterminated quoted identifier");
 	if (schema_only && dots > 0)
-		return snprintf(why, whylen, "a schema pattern has no dot outside double quotes "
-						"(a schema's name in them may have one)"), -EINVAL;
+		return err_set(err, SIDE_USAGE, -EINVAL, "a schema pattern has no dot outside double quotes "
+					   "(a schema's name in them may have one)");
 	if (dots > 1)
-		return snprintf(why, whylen, "too many dotted names: a pattern is \"schema.table\" or "
-						"\"table\" (double-quote a name that holds a dot)"), -EINVAL;
+		return err_set(err, SIDE_USAGE, -EINVAL, "too many dotted names: a pattern is \"schema.table\" or "
+					   "\"table\" (double-quote a name that holds a dot)");
 	if (dot != NULL)
 	{
 		*schema_re = part_regex(pattern, dot, &rc);
@@ -108,7 +107,7 @@ pattern_to_regex(const char *pattern, bool schema_only, char **schema_re, char *
 		free(*schema_re);
 		free(*name_re);
 		*schema_re = *name_re = NULL;
-		snprintf(why, whylen, "out of memory");
+		return err_set(err, SIDE_LOCAL, rc, "out of memory");
 	}
 	return rc;
 }

@@ -11,14 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/err.h"
+
 /*
  * Translates pattern into the regular expressions of its schema and name
  * parts; NULL for a part that matches anything (both are then malloc'd, the
  * caller frees them).  A schema pattern (schema_only) has no dot outside
- * quotes and gives its expression in name_re.  Returns 0, or -EINVAL with
- * why filled, or -ENOMEM.
+ * quotes and gives its expression in name_re.  Returns 0, or -EINVAL (err
+ * says what is wrong with the pattern, on SIDE_USAGE), or -ENOMEM.
  */
 int			pattern_to_regex(const char *pattern, bool schema_only, char **schema_re,
-							 char **name_re, char *why, size_t whylen);
+							 char **name_re, sl_err *err);
 
 #endif

@@ -26,22 +26,20 @@ pgwire_fini(pgwire_reader *reader)
 static int
 fail(pgwire_reader *r, int code, const char *what)
 {
-	r->error = code;
-	snprintf(r->errmsg, sizeof(r->errmsg), "%s at byte %llu", what, (unsigned long long) r->offset);
-	return code;
+	return err_set(&r->err, SIDE_LOCAL, code, "%s at byte %llu", what, (unsigned long long) r->offset);
 }
 
 const char *
 pgwire_error(const pgwire_reader *reader)
 {
-	return reader->errmsg;
+	return reader->err.msg;
 }
 
 int
 pgwire_next(pgwire_reader *r, codec_in *in, pgwire_event *ev)
 {
-	if (r->error)
-		return r->error;
+	if (r->err.code)
+		return r->err.code;
 	for (;;)
 	{
 		size_t		avail = in->size - in->pos;

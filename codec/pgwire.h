@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #include "codec/copybin.h"
 
 #define PGWIRE_MAX_MESSAGE (1u << 20)	/* cap for a non-CopyData message */
@@ -51,8 +53,7 @@ typedef struct pgwire_reader
 	uint32_t	assembly_len;
 	uint32_t	assembly_cap;
 	uint64_t	offset;			/* stream bytes consumed */
-	int			error;			/* sticky negative errno */
-	char		errmsg[160];
+	sl_err		err;			/* sticky: err.code is the failure, 0 while none */
 } pgwire_reader;
 
 void		pgwire_init(pgwire_reader *reader);

@@ -31,23 +31,6 @@ hex_id(char *dst, const uint8_t *id)
 	dst[2 * SPILL_DUMP_ID_SIZE] = '\0';
 }
 
-static int
-set_error(char *buf, size_t buflen, int code, const char *fmt,...) __attribute__((format(printf, 4, 5)));
-
-static int
-set_error(char *buf, size_t buflen, int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (buf != NULL && buflen > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(buf, buflen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 const uint8_t spill_zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
 /* ---- header ---- */
@@ -67,33 +50,37 @@ spill_header_encode(uint8_t *dst, const spill_header *h)
 
 int
 spill_header_parse(const uint8_t *buf, size_t len, const uint8_t *expected_dump_id,
-				   spill_header *out, char *err, size_t errlen)
+				   spill_header *out, sl_err *err)
 {
 	unsigned	version;
 	uint64_t	stored, computed;
+	sl_err		ignored;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
+	if (err == NULL)
+	{
+		err_clear(&ignored);
+		err = &ignored;
+	}
 	if (len < SPILL_HEADER_SIZE)
-		return set_error(err, errlen, -EINVAL, "header needs %d bytes, got %zu",
-						 SPILL_HEADER_SIZE, len);
+		return err_set(err, SIDE_LOCAL, -EINVAL, "header needs %d bytes, got %zu",
+					   SPILL_HEADER_SIZE, len);
 	if (memcmp(buf, SPILL_MAGIC, 8) != 0)
-		return set_error(err, errlen, -EPROTO, "not a pgsluice chunk file: bad magic");
+		return err_set(err, SIDE_LOCAL, -EPROTO, "not a pgsluice chunk file: bad magic");
 	version = (unsigned) get_le(buf + 8, 2);
 	if (version != SPILL_VERSION)
-		return set_error(err, errlen, -ENOTSUP,
-						 "chunk file format version %u is not supported (this build reads version %d)",
-						 version, SPILL_VERSION);
+		return err_set(err, SIDE_LOCAL, -ENOTSUP,
+					   "chunk file format version %u is not supported (this build reads version %d)",
+					   version, SPILL_VERSION);
 	stored = get_le(buf + 40, 8);
 	computed = XXH3_64bits(buf, 40);
 	if (stored != computed)
-		return set_error(err, errlen, -EBADMSG,
-						 "header checksum mismatch: computed %016llx, stored %016llx",
-						 (unsigned long long) computed, (unsigned long long) stored);
+		return err_set(err, SIDE_LOCAL, -EBADMSG,
+					   "header checksum mismatch: computed %016llx, stored %016llx",
+					   (unsigned long long) computed, (unsigned long long) stored);
 	if (buf[11] != 0 || get_le(buf + 20, 4) != 0)
-		return set_error(err, errlen, -EPROTO, "header has nonzero reserved bytes");
+		return err_set(err, SIDE_LOCAL, -EPROTO, "header has nonzero reserved bytes");
 	if (buf[10] != SPILL_FORMAT_BINARY && buf[10] != SPILL_FORMAT_TEXT)
-		return set_error(err, errlen, -EPROTO, "unknown COPY format %u in header", buf[10]);
+		return err_set(err, SIDE_LOCAL, -EPROTO, "unknown COPY format %u in header", buf[10]);
 	if (expected_dump_id != NULL && memcmp(buf + 24, expected_dump_id, SPILL_DUMP_ID_SIZE) != 0)
 	{
 		char		found[2 * SPILL_DUMP_ID_SIZE + 1];
@@ -101,8 +88,8 @@ spill_header_parse(const uint8_t *buf, size_t len, const uint8_t *expected_dump_
 
 		hex_id(found, buf + 24);
 		hex_id(wanted, expected_dump_id);
-		return set_error(err, errlen, -EPROTO,
-						 "dump id %s is not %s: belongs to another dump", found, wanted);
+		return err_set(err, SIDE_LOCAL, -EPROTO, "dump id %s is not %s: belongs to another dump", found,
+					   wanted);
 	}
 	if (out != NULL)
 	{

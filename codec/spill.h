@@ -59,6 +59,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #include "codec/copybin.h"		/* codec_in */
 
 #define SPILL_MAGIC "PGSLSPL1"
@@ -119,14 +121,13 @@ typedef struct spill_stats
 /*
  * Parses and checks a file's first SPILL_HEADER_SIZE bytes (len must be at
  * least that): magic, version, checksum, reserved bytes, COPY format and,
- * when expected_dump_id is not NULL, the dump id.  Writes the message of a
- * failure to err (when not NULL).  Returns 0, -EPROTO (not a chunk file,
+ * when expected_dump_id is not NULL, the dump id.  A failure goes into err
+ * (when not NULL, on SIDE_LOCAL).  Returns 0, -EPROTO (not a chunk file,
  * malformed, another dump's file), -EBADMSG (header checksum mismatch),
  * -ENOTSUP (another format version) or -EINVAL (len too short).
  */
 int			spill_header_parse(const uint8_t *buf, size_t len,
-							   const uint8_t *expected_dump_id, spill_header *out,
-							   char *err, size_t errlen);
+							   const uint8_t *expected_dump_id, spill_header *out, sl_err *err);
 
 /* ---- writing ---- */
 

@@ -77,8 +77,7 @@ struct spill_decoder
 	uint64_t	frame_content;	/* the current frame's content size */
 	uint64_t	frame_out;		/* bytes the current frame has given so far */
 	spill_stats stats;
-	int			error;			/* sticky negative errno */
-	char		errmsg[240];
+	sl_err		err;			/* sticky: err.code is the failure, 0 while none */
 };
 
 static int
@@ -90,9 +89,8 @@ dec_fail(spill_decoder *dec, int code, const char *fmt,...)
 	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(dec->errmsg, sizeof(dec->errmsg), fmt, ap);
+	err_setv(&dec->err, SIDE_LOCAL, code, fmt, ap);
 	va_end(ap);
-	dec->error = code;
 	return code;
 }
 
@@ -111,8 +109,7 @@ spill_decoder_reset(spill_decoder *dec, const uint8_t *expected_dump_id)
 	dec->zstd_full = false;
 	dec->offset = dec->frame_start = dec->frame_content = dec->frame_out = 0;
 	memset(&dec->stats, 0, sizeof(dec->stats));
-	dec->error = 0;
-	dec->errmsg[0] = '\0';
+	err_clear(&dec->err);
 }
 
 int
@@ -321,7 +318,7 @@ dec_boundary(spill_decoder *dec, codec_in *in)
 			}
 			dec->stash_len = 0;
 			if (trailer_check(dec, p) < 0)
-				return dec->error;
+				return dec->err.code;
 			dec->stage = DEC_DONE;
 			return 1;
 		}
@@ -425,8 +422,8 @@ spill_decoder_update(spill_decoder *dec, codec_in *in, spill_out *out)
 	size_t		limit;
 	int			rc;
 
-	if (dec->error)
-		return dec->error;
+	if (dec->err.code)
+		return dec->err.code;
 	if (in->pos > in->size || out->pos > out->size)
 		return dec_fail(dec, -EINVAL, "buffer position past its size");
 	limit = spill_call_limit(out);
@@ -458,12 +455,9 @@ spill_decoder_update(spill_decoder *dec, codec_in *in, spill_out *out)
 						return (int) (out->pos - start);
 					rc = spill_header_parse(dec->stash, SPILL_HEADER_SIZE,
 											dec->check_id ? dec->expected_id : NULL,
-											&dec->header, dec->errmsg, sizeof(dec->errmsg));
+											&dec->header, &dec->err);
 					if (rc < 0)
-					{
-						dec->error = rc;
 						return rc;
-					}
 					dec->have_header = true;
 					XXH3_64bits_update(dec->hash, dec->stash, SPILL_HEADER_SIZE);
 					dec->stash_len = 0;
@@ -497,8 +491,8 @@ spill_decoder_finish(spill_decoder *dec)
 {
 	unsigned long long at = (unsigned long long) dec->offset;
 
-	if (dec->error)
-		return dec->error;
+	if (dec->err.code)
+		return dec->err.code;
 	switch (dec->stage)
 	{
 		case DEC_DONE:
@@ -535,5 +529,5 @@ spill_decoder_stats(const spill_decoder *dec, spill_stats *stats)
 const char *
 spill_decoder_error(const spill_decoder *dec)
 {
-	return dec->errmsg;
+	return dec->err.msg;
 }

@@ -53,8 +53,7 @@ struct spill_encoder
 	size_t		pending_len;
 	size_t		pending_pos;
 	spill_stats stats;
-	int			error;			/* sticky negative errno */
-	char		errmsg[200];
+	sl_err		err;			/* sticky: err.code is the failure, 0 while none */
 };
 
 static int
@@ -66,9 +65,8 @@ enc_fail(spill_encoder *enc, int code, const char *fmt,...)
 	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(enc->errmsg, sizeof(enc->errmsg), fmt, ap);
+	err_setv(&enc->err, SIDE_LOCAL, code, fmt, ap);
 	va_end(ap);
-	enc->error = code;
 	return code;
 }
 
@@ -86,8 +84,7 @@ spill_encoder_reset(spill_encoder *enc, const spill_header *header)
 	enc->stage = ENC_DATA;
 	enc->staged = 0;
 	memset(&enc->stats, 0, sizeof(enc->stats));
-	enc->error = 0;
-	enc->errmsg[0] = '\0';
+	err_clear(&enc->err);
 	XXH3_64bits_reset(enc->hash);
 	spill_header_encode(enc->header_or_trailer, header);
 	XXH3_64bits_update(enc->hash, enc->header_or_trailer, SPILL_HEADER_SIZE);
@@ -218,8 +215,8 @@ spill_encoder_update(spill_encoder *enc, codec_in *in, spill_out *out)
 	size_t		limit;
 	int			rc;
 
-	if (enc->error)
-		return enc->error;
+	if (enc->err.code)
+		return enc->err.code;
 	if (enc->stage != ENC_DATA)
 		return enc_fail(enc, -EINVAL, "stream bytes given after finish");
 	if (in->pos > in->size || out->pos > out->size)
@@ -266,8 +263,8 @@ spill_encoder_finish(spill_encoder *enc, spill_out *out)
 	size_t		limit;
 	int			rc;
 
-	if (enc->error)
-		return enc->error;
+	if (enc->err.code)
+		return enc->err.code;
 	if (out->pos > out->size)
 		return enc_fail(enc, -EINVAL, "buffer position past its size");
 	limit = spill_call_limit(out);
@@ -322,6 +319,6 @@ spill_encoder_stats(const spill_encoder *enc, spill_stats *stats)
 const char *
 spill_encoder_error(const spill_encoder *enc)
 {
-	return enc->errmsg;
+	return enc->err.msg;
 }
 

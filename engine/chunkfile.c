@@ -135,7 +135,8 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 	copy_reader reader;
 	stall_clock clock;
 	char		file[64];
-	char		why[512];
+	char		fallback[512];	/* why io_uring was refused, when it was */
+	sl_err		failure;
 	sbuf		sql;
 	int			rc;
 
@@ -147,10 +148,11 @@ chunkfile_write(chunkfile_writer *w, chunkfile_dir *dir, PGconn *source, io_loop
 	chunkfile_name(idx, file, sizeof(file));
 	if (spill_encoder_reset(w->enc, &header) < 0)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "%s: %s", what, spill_encoder_error(w->enc));
-	if ((rc = spillfile_create(dir->fd, file, dir->io, &f, why, sizeof(why))) < 0)
-		return err_set(err, SIDE_LOCAL, rc, "%s: %s", what, why);
-	if (why[0] != '\0' && atomic_exchange(&dir->fallback_said, 1) == 0)
-		log_warning("io_uring is not available for files (%s); using pwrite()", why);
+	err_clear(&failure);
+	if ((rc = spillfile_create(dir->fd, file, dir->io, &f, fallback, sizeof(fallback), &failure)) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "%s: %s", what, failure.msg);
+	if (fallback[0] != '\0' && atomic_exchange(&dir->fallback_said, 1) == 0)
+		log_warning("io_uring is not available for files (%s); using pwrite()", fallback);
 
 	io_pipe_clear(&w->pipe);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
@@ -254,7 +256,7 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 		  sl_err *err)
 {
 	spillfile_reader *f = NULL;
-	char		why[512];
+	sl_err		why;
 	char		what[PATH_MAX + 128];
 	uint64_t	stream = 0;
 	int			rc;
@@ -262,9 +264,10 @@ read_file(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, const
 	snprintf(what, sizeof(what), "chunk file \"%s/%s\" of table %s", dir->path, name, table);
 
 	spill_decoder_reset(l->dec, dir->id);
-	if ((rc = spillfile_open(dir->fd, name, &f, why, sizeof(why))) < 0)
+	err_clear(&why);
+	if ((rc = spillfile_open(dir->fd, name, &f, &why)) < 0)
 		return err_set(err, SIDE_USAGE, rc, "chunk file \"%s/%s\" of table %s: %s", dir->path, name, table,
-					   rc == -ENOENT ? "it is missing" : why);
+					   rc == -ENOENT ? "it is missing" : why.msg);
 	if (spillfile_reader_size(f) != expect->compressed)
 	{
 		rc = err_set(err, SIDE_USAGE, -EPROTO, "chunk file \"%s/%s\" holds %llu bytes, not the %llu it was "

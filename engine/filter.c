@@ -36,9 +36,10 @@ filter_add(cat_filter *f, filter_kind kind, const char *pattern, sl_err *err)
 {
 	filter_pattern *grown;
 	filter_pattern *p;
-	char		why[256];
+	sl_err		why;
 	int			rc;
 
+	err_clear(&why);
 	grown = realloc(f->p[kind], ((size_t) f->n[kind] + 1) * sizeof(filter_pattern));
 	if (grown == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
@@ -46,10 +47,10 @@ filter_add(cat_filter *f, filter_kind kind, const char *pattern, sl_err *err)
 	p = &grown[f->n[kind]];
 	memset(p, 0, sizeof(*p));
 	rc = pattern_to_regex(pattern, kind == FILTER_SCHEMA || kind == FILTER_EXCLUDE_SCHEMA,
-						  &p->schema_re, &p->name_re, why, sizeof(why));
+						  &p->schema_re, &p->name_re, &why);
 	if (rc < 0)
-		return err_set(err, rc == -ENOMEM ? SIDE_LOCAL : SIDE_USAGE, rc,
-					   "invalid pattern \"%s\" for --%s: %s", pattern, filter_kind_option(kind), why);
+		return err_set(err, why.side, rc, "invalid pattern \"%s\" for --%s: %s", pattern,
+					   filter_kind_option(kind), why.msg);
 	if ((p->pattern = strdup(pattern)) == NULL)
 	{
 		free(p->schema_re);

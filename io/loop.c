@@ -45,14 +45,14 @@ slot_tag(int slot, uint32_t generation)
 }
 
 int
-io_loop_create(io_loop **out, io_loop_kind kind, char *why, size_t whylen)
+io_loop_create(io_loop **out, io_loop_kind kind, char *fallback, size_t fallbacklen)
 {
 	io_loop    *loop;
 	int			rc;
 
 	*out = NULL;
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
+	if (fallback != NULL && fallbacklen > 0)
+		fallback[0] = '\0';
 	loop = calloc(1, sizeof(*loop));
 	if (loop == NULL)
 		return -ENOMEM;
@@ -67,8 +67,8 @@ io_loop_create(io_loop **out, io_loop_kind kind, char *why, size_t whylen)
 			free(loop);
 			return rc;
 		}
-		else if (why != NULL && whylen > 0)
-			snprintf(why, whylen, "io_uring_queue_init failed: %s", strerror(-rc));
+		else if (fallback != NULL && fallbacklen > 0)
+			snprintf(fallback, fallbacklen, "io_uring_queue_init failed: %s", strerror(-rc));
 	}
 	*out = loop;
 	return 0;

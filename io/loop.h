@@ -41,10 +41,11 @@ typedef struct io_loop io_loop;
 
 /*
  * Creates a loop.  With IO_LOOP_AUTO, when io_uring is refused the loop uses
- * poll and why (if not NULL) receives the reason; otherwise why is set to "".
+ * poll and fallback (if not NULL) receives the reason, a note rather than an
+ * error; otherwise it is set to "".
  * Returns 0, -ENOMEM, or (IO_LOOP_URING only) the io_uring error.
  */
-int			io_loop_create(io_loop **out, io_loop_kind kind, char *why, size_t whylen);
+int			io_loop_create(io_loop **out, io_loop_kind kind, char *fallback, size_t fallbacklen);
 
 void		io_loop_destroy(io_loop *loop);
 

@@ -68,8 +68,7 @@ struct spillfile
 	uint64_t	written;		/* bytes the kernel has written */
 	int			io_error;		/* first failed write, not yet reported */
 	file_state	state;
-	int			error;			/* sticky negative errno */
-	char		errmsg[512];
+	sl_err		err;			/* sticky: err.code is the first failure, 0 while none */
 };
 
 struct spillfile_reader
@@ -77,28 +76,22 @@ struct spillfile_reader
 	int			fd;				/* owned */
 	char	   *name;			/* owned, for messages */
 	uint64_t	size;
-	char		errmsg[512];
+	sl_err		err;			/* the last read's failure */
 };
 
-static int
-format_error(char *buf, size_t buflen, int code, const char *fmt,...) __attribute__((format(printf, 4, 5)));
+static int	file_fail(spillfile *f, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
 
+/* Keeps the file's first failure; returns code. */
 static int
-format_error(char *buf, size_t buflen, int code, const char *fmt,...)
+file_fail(spillfile *f, int code, const char *fmt,...)
 {
 	va_list		ap;
 
-	if (buf != NULL && buflen > 0)
-	{
-		va_start(ap, fmt);
-		vsnprintf(buf, buflen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	err_setv(&f->err, SIDE_LOCAL, code, fmt, ap);
+	va_end(ap);
 	return code;
 }
-
-#define file_fail(f, code, ...) \
-	((f)->error = format_error((f)->errmsg, sizeof((f)->errmsg), (code), __VA_ARGS__))
 
 /* ---- directory ---- */
 
@@ -122,7 +115,7 @@ fsync_parent(const char *path)
 }
 
 int
-spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen)
+spillfile_dir_create(const char *path, int *dir_fd, sl_err *err)
 {
 	struct stat st;
 	bool		created = false;
@@ -130,21 +123,19 @@ spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen)
 	int			rc;
 
 	*dir_fd = -1;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
 	if (mkdir(path, 0700) == 0)
 		created = true;
 	else if (errno != EEXIST)
-		return format_error(err, errlen, -errno, "could not create directory \"%s\": %s",
-							path, strerror(errno));
+		return err_set(err, SIDE_LOCAL, -errno, "could not create directory \"%s\": %s",
+					   path, strerror(errno));
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return format_error(err, errlen, -errno, "could not open directory \"%s\": %s",
-							path, strerror(errno));
+		return err_set(err, SIDE_LOCAL, -errno, "could not open directory \"%s\": %s",
+					   path, strerror(errno));
 	if (fstat(fd, &st) < 0)
 	{
-		rc = format_error(err, errlen, -errno, "could not stat directory \"%s\": %s",
-						  path, strerror(errno));
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not stat directory \"%s\": %s",
+					 path, strerror(errno));
 		goto fail;
 	}
 	if (created)
@@ -152,27 +143,27 @@ spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen)
 		/* The umask may have taken bits from 0700. */
 		if (fchmod(fd, 0700) < 0)
 		{
-			rc = format_error(err, errlen, -errno, "could not set the mode of directory \"%s\": %s",
-							  path, strerror(errno));
+			rc = err_set(err, SIDE_LOCAL, -errno, "could not set the mode of directory \"%s\": %s",
+						 path, strerror(errno));
 			goto fail;
 		}
 		if ((rc = fsync_parent(path)) < 0)
 		{
-			format_error(err, errlen, rc, "could not fsync the directory holding \"%s\": %s",
-						 path, strerror(-rc));
+			err_set(err, SIDE_LOCAL, rc, "could not fsync the directory holding \"%s\": %s",
+					path, strerror(-rc));
 			goto fail;
 		}
 	}
 	else if (st.st_uid != geteuid())
 	{
-		rc = format_error(err, errlen, -EPERM, "directory \"%s\" belongs to user %u, not to this user (%u)",
-						  path, (unsigned) st.st_uid, (unsigned) geteuid());
+		rc = err_set(err, SIDE_LOCAL, -EPERM, "directory \"%s\" belongs to user %u, not to this user (%u)",
+					 path, (unsigned) st.st_uid, (unsigned) geteuid());
 		goto fail;
 	}
 	else if ((st.st_mode & 0777) != 0700)
 	{
-		rc = format_error(err, errlen, -EPERM, "directory \"%s\" has mode %04o: it must be 0700",
-						  path, (unsigned) (st.st_mode & 0777));
+		rc = err_set(err, SIDE_LOCAL, -EPERM, "directory \"%s\" has mode %04o: it must be 0700",
+					 path, (unsigned) (st.st_mode & 0777));
 		goto fail;
 	}
 	*dir_fd = fd;
@@ -195,20 +186,20 @@ name_valid(const char *name)
 }
 
 int
-spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
-				  spillfile **out, char *why, size_t whylen)
+spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind, spillfile **out,
+				 char *fallback, size_t fallbacklen, sl_err *err)
 {
 	spillfile *f;
 	int			rc;
 
 	*out = NULL;
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
+	if (fallback != NULL && fallbacklen > 0)
+		fallback[0] = '\0';
 	if (!name_valid(name))
-		return format_error(why, whylen, -EINVAL, "invalid spill file name \"%s\"", name);
+		return err_set(err, SIDE_LOCAL, -EINVAL, "invalid spill file name \"%s\"", name);
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
-		return format_error(why, whylen, -ENOMEM, "out of memory");
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	f->dir_fd = -1;
 	f->fd = -1;
 	f->filling = -1;
@@ -218,14 +209,14 @@ spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
 		f->part_name = NULL;
 	if (f->name == NULL || f->part_name == NULL)
 	{
-		rc = format_error(why, whylen, -ENOMEM, "out of memory");
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	f->dir_fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
 	if (f->dir_fd < 0)
 	{
-		rc = format_error(why, whylen, -errno, "could not duplicate the spill directory's descriptor: %s",
-						  strerror(errno));
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not duplicate the spill directory's descriptor: %s",
+					 strerror(errno));
 		goto fail;
 	}
 
@@ -251,18 +242,18 @@ spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
 		}
 		if (rc < 0 && kind == SPILLFILE_IO_URING)
 		{
-			format_error(why, whylen, rc, "%s: %s", failed, strerror(-rc));
+			err_set(err, SIDE_LOCAL, rc, "%s: %s", failed, strerror(-rc));
 			goto fail;
 		}
-		if (rc < 0)
-			format_error(why, whylen, rc, "%s: %s", failed, strerror(-rc));
+		if (rc < 0 && fallback != NULL && fallbacklen > 0)
+			snprintf(fallback, fallbacklen, "%s: %s", failed, strerror(-rc));
 	}
 
 	f->fd = openat(f->dir_fd, f->part_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (f->fd < 0)
 	{
-		rc = format_error(why, whylen, -errno, "could not create spill file \"%s\": %s",
-						  f->part_name, strerror(errno));
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not create spill file \"%s\": %s",
+					 f->part_name, strerror(errno));
 		goto fail;
 	}
 	f->state = FILE_OPEN;
@@ -445,8 +436,8 @@ spillfile_write(spillfile *f, const void *buf, size_t len)
 
 	if (f->state != FILE_OPEN)
 		return -EINVAL;
-	if (f->error)
-		return f->error;
+	if (f->err.code)
+		return f->err.code;
 	while (len > 0)
 	{
 		file_buffer *b;
@@ -493,8 +484,8 @@ spillfile_commit(spillfile *f)
 
 	if (f->state != FILE_OPEN)
 		return -EINVAL;
-	if (f->error)
-		return f->error;
+	if (f->err.code)
+		return f->err.code;
 	if (f->filling >= 0)
 	{
 		int			i = f->filling;
@@ -548,7 +539,7 @@ spillfile_abort(spillfile *f)
 	if (unlinkat(f->dir_fd, f->part_name, 0) < 0 && errno != ENOENT)
 	{
 		rc = -errno;
-		if (f->error == 0)
+		if (f->err.code == 0)
 			file_fail(f, rc, "could not remove spill file \"%s\": %s", f->part_name, strerror(-rc));
 	}
 	f->state = FILE_ABORTED;
@@ -590,45 +581,43 @@ spillfile_backend(const spillfile *f)
 const char *
 spillfile_error(const spillfile *f)
 {
-	return f->errmsg;
+	return f->err.msg;
 }
 
 /* ---- reading ---- */
 
 int
-spillfile_open(int dir_fd, const char *name, spillfile_reader **out, char *err, size_t errlen)
+spillfile_open(int dir_fd, const char *name, spillfile_reader **out, sl_err *err)
 {
 	spillfile_reader *r;
 	struct stat st;
 	int			rc;
 
 	*out = NULL;
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
-		return format_error(err, errlen, -ENOMEM, "out of memory");
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	r->fd = -1;
 	r->name = strdup(name);
 	if (r->name == NULL)
 	{
-		rc = format_error(err, errlen, -ENOMEM, "out of memory");
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	r->fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0)
 	{
-		rc = format_error(err, errlen, -errno, "could not open spill file \"%s\": %s", name, strerror(errno));
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not open spill file \"%s\": %s", name, strerror(errno));
 		goto fail;
 	}
 	if (fstat(r->fd, &st) < 0)
 	{
-		rc = format_error(err, errlen, -errno, "could not stat spill file \"%s\": %s", name, strerror(errno));
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not stat spill file \"%s\": %s", name, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode))
 	{
-		rc = format_error(err, errlen, -EINVAL, "spill file \"%s\" is not a regular file", name);
+		rc = err_set(err, SIDE_LOCAL, -EINVAL, "spill file \"%s\" is not a regular file", name);
 		goto fail;
 	}
 	r->size = (uint64_t) st.st_size;
@@ -652,7 +641,7 @@ spillfile_read(spillfile_reader *r, void *buf, size_t cap)
 		n = read(r->fd, buf, cap);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return format_error(r->errmsg, sizeof(r->errmsg), -errno, "could not read spill file \"%s\": %s",
+		return err_set(&r->err, SIDE_LOCAL, -errno, "could not read spill file \"%s\": %s",
 							r->name, strerror(errno));
 	return (int) n;
 }
@@ -666,7 +655,7 @@ spillfile_reader_size(const spillfile_reader *r)
 const char *
 spillfile_reader_error(const spillfile_reader *r)
 {
-	return r->errmsg;
+	return r->err.msg;
 }
 
 void

@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define SPILL_FILE_BUFFERS 4
 #define SPILL_FILE_BUFFER_SIZE (1u << 20)
 
@@ -49,23 +51,23 @@ typedef struct spillfile_reader spillfile_reader;
  * that it is a directory of this user with mode 0700 (whether it may hold
  * files already is the caller's business).  On success *dir_fd is the
  * directory, open (O_RDONLY | O_DIRECTORY), owned by the caller.  Returns 0,
- * -EPERM (wrong mode or owner) or another negative errno, with err (when not
- * NULL) saying what.
+ * -EPERM (wrong mode or owner) or another negative errno, with err saying
+ * what (on SIDE_LOCAL).
  */
-int			spillfile_dir_create(const char *path, int *dir_fd, char *err, size_t errlen);
+int			spillfile_dir_create(const char *path, int *dir_fd, sl_err *err);
 
 /*
  * Creates "<name>.part" in dir_fd for writing.  name is a plain file name
  * (no '/').  dir_fd must be open for reading, not O_PATH (commit fsyncs it);
  * it is duplicated, so the caller may close its own.  With
- * SPILLFILE_IO_AUTO, when io_uring is refused the file uses pwrite and why
- * receives the reason, so that the caller can say so once; otherwise why is
- * set to "".  On failure why receives the error message.  Returns 0,
+ * SPILLFILE_IO_AUTO, when io_uring is refused the file uses pwrite and
+ * fallback (when not NULL) receives the reason, so that the caller can say
+ * so once; otherwise it is set to "".  Returns 0, or with err saying what:
  * -EINVAL (bad name), -EEXIST (a .part file of that name exists), -ENOMEM,
  * (SPILLFILE_IO_URING only) io_uring's error, or open's.
  */
-int			spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind,
-							  spillfile **out, char *why, size_t whylen);
+int			spillfile_create(int dir_fd, const char *name, spillfile_io_kind kind, spillfile **out,
+							 char *fallback, size_t fallbacklen, sl_err *err);
 
 /*
  * Takes len bytes (copied; buf may be reused at once).  Returns 0 or the
@@ -102,10 +104,9 @@ const char *spillfile_error(const spillfile *f);
 /*
  * Opens name (relative to dir_fd, which may be AT_FDCWD; or absolute) for
  * reading; it must be a regular file.  Returns 0 or a negative errno with err
- * (when not NULL) saying what.
+ * saying what.
  */
-int			spillfile_open(int dir_fd, const char *name, spillfile_reader **out,
-							char *err, size_t errlen);
+int			spillfile_open(int dir_fd, const char *name, spillfile_reader **out, sl_err *err);
 
 /*
  * Reads up to cap bytes into buf.  Returns the count (> 0), 0 at the end of

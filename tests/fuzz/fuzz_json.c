@@ -41,6 +41,20 @@ typedef struct text_buf
 } text_buf;
 
 /* Makes room for n more bytes and a NUL. */
+
+/* json_parse with its message in a buffer, "" on success, as the checks below compare them. */
+static int
+parse_into(const char *text, size_t len, const json_limits *limits, json_doc **out, char *msg, size_t msglen)
+{
+	sl_err		err;
+	int			rc;
+
+	err_clear(&err);
+	rc = json_parse(text, len, limits, out, &err);
+	snprintf(msg, msglen, "%s", err.msg);
+	return rc;
+}
+
 static void
 buf_reserve(text_buf *b, size_t n)
 {
@@ -129,7 +143,7 @@ check_quote(const char *s, size_t len)
 	if (json_quote(cut, need / 2 + 1, s, len) != need || strlen(cut) != need / 2 ||
 		memcmp(cut, lit, need / 2) != 0)
 		abort();
-	rc = json_parse(lit, need, NULL, &doc, err, sizeof(err));
+	rc = parse_into(lit, need, NULL, &doc, err, sizeof(err));
 	if (rc != 0)
 	{
 		fprintf(stderr, "quoted string does not parse: %d (%s)\n", rc, err);
@@ -273,7 +287,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0)
 		memcpy(copy, data, size);
 
-	rc = json_parse(copy, size, NULL, &doc, err, sizeof(err));
+	rc = parse_into(copy, size, NULL, &doc, err, sizeof(err));
 	if ((rc == 0) != (doc != NULL) || (rc == 0) != (err[0] == '\0'))
 		abort();
 	if (rc != 0 && rc != -EPROTO && rc != -E2BIG)
@@ -284,7 +298,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc < 0)
 		check_place(data, size, err);
 
-	other_rc = json_parse(copy, size, &tight, &other, other_err, sizeof(other_err));
+	other_rc = parse_into(copy, size, &tight, &other, other_err, sizeof(other_err));
 	if (other_rc < 0)
 		check_place(data, size, other_err);
 	if (other_rc == 0 ? rc != 0 : (other_rc != -E2BIG && (other_rc != rc || strcmp(err, other_err) != 0)))
@@ -298,14 +312,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		json_limits short_input = {.max_input = size - 1};
 
-		if (json_parse(copy, size, &short_input, &other, other_err, sizeof(other_err)) != -E2BIG)
+		if (parse_into(copy, size, &short_input, &other, other_err, sizeof(other_err)) != -E2BIG)
 			abort();
 	}
 
 	if (rc == 0)
 	{
 		walk(json_root(doc), 0, &first);
-		rc = json_parse(first.data, first.len, NULL, &other, other_err, sizeof(other_err));
+		rc = parse_into(first.data, first.len, NULL, &other, other_err, sizeof(other_err));
 		if (rc != 0)
 		{
 			fprintf(stderr, "written back, the document does not parse: %d (%s)\n", rc, other_err);

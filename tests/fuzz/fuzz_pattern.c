@@ -41,8 +41,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   *name_re,
 			   *schema_again,
 			   *name_again;
-	char		why[256],
-				why_again[256];
+	sl_err		why;
+	sl_err		why_again;
 	bool		schema_only;
 	int			rc,
 				again;
@@ -56,11 +56,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(pattern, data + 1, size - 1);
 	pattern[size - 1] = '\0';
 
-	why[0] = '\0';
-	rc = pattern_to_regex(pattern, schema_only, &schema_re, &name_re, why, sizeof(why));
+	err_clear(&why);
+	err_clear(&why_again);
+	rc = pattern_to_regex(pattern, schema_only, &schema_re, &name_re, &why);
 	if (rc < 0)
 	{
-		if ((rc != -EINVAL && rc != -ENOMEM) || why[0] == '\0' || schema_re != NULL || name_re != NULL)
+		if ((rc != -EINVAL && rc != -ENOMEM) || why.msg[0] == '\0' || schema_re != NULL || name_re != NULL)
 			abort();
 	}
 	else
@@ -74,10 +75,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
-	again = pattern_to_regex(pattern, schema_only, &schema_again, &name_again, why_again,
-							 sizeof(why_again));
+	again = pattern_to_regex(pattern, schema_only, &schema_again, &name_again, &why_again);
 	if (again != rc || !same(schema_re, schema_again) || !same(name_re, name_again) ||
-		(rc < 0 && strcmp(why, why_again) != 0))
+		(rc < 0 && strcmp(why.msg, why_again.msg) != 0))
 		abort();
 
 	free(schema_re);

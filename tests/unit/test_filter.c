@@ -16,10 +16,11 @@ expect(const char *pattern, const char *schema_re, const char *name_re)
 {
 	char	   *s = NULL;
 	char	   *n = NULL;
-	char		why[256] = "";
+	sl_err		why;
 
-	cr_assert_eq(pattern_to_regex(pattern, false, &s, &n, why, sizeof(why)), 0,
-				 "pattern %s refused: %s", pattern, why);
+	err_clear(&why);
+	cr_assert_eq(pattern_to_regex(pattern, false, &s, &n, &why), 0,
+				 "pattern %s refused: %s", pattern, why.msg);
 	if (schema_re == NULL)
 		cr_assert_null(s, "pattern %s: schema part %s, want none", pattern, s);
 	else
@@ -39,14 +40,15 @@ refuse(const char *pattern, bool schema_only, const char *reason_part)
 {
 	char	   *s = NULL;
 	char	   *n = NULL;
-	char		why[256] = "";
+	sl_err		why;
 
-	cr_assert_eq(pattern_to_regex(pattern, schema_only, &s, &n, why, sizeof(why)), -EINVAL,
+	err_clear(&why);
+	cr_assert_eq(pattern_to_regex(pattern, schema_only, &s, &n, &why), -EINVAL,
 				 "pattern \"%s\" was taken", pattern);
 	cr_assert_null(s);
 	cr_assert_null(n);
-	cr_assert(strstr(why, reason_part) != NULL, "pattern \"%s\": reason \"%s\" lacks \"%s\"", pattern,
-			  why, reason_part);
+	cr_assert(strstr(why.msg, reason_part) != NULL, "pattern \"%s\": reason \"%s\" lacks \"%s\"", pattern,
+			  why.msg, reason_part);
 }
 
 Test(filter, plain_names_fold_to_lower_case, .timeout = 10)
@@ -108,13 +110,14 @@ Test(filter, schema_patterns_have_one_part, .timeout = 10)
 {
 	char	   *s = NULL;
 	char	   *n = NULL;
-	char		why[256];
+	sl_err		why;
 
-	cr_assert_eq(pattern_to_regex("App*", true, &s, &n, why, sizeof(why)), 0);
+	err_clear(&why);
+	cr_assert_eq(pattern_to_regex("App*", true, &s, &n, &why), 0);
 	cr_assert_null(s);
 	cr_assert_str_eq(n, "^(app.*)$");
 	free(n);
-	cr_assert_eq(pattern_to_regex("\"a.b\"", true, &s, &n, why, sizeof(why)), 0);
+	cr_assert_eq(pattern_to_regex("\"a.b\"", true, &s, &n, &why), 0);
 	cr_assert_str_eq(n, "^(a\\.b)$");
 	free(n);
 }

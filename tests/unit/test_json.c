@@ -62,13 +62,17 @@ static parsed
 parse_bytes(const void *text, size_t len, const json_limits *limits)
 {
 	parsed		p;
+	sl_err		err;
 	char	   *copy = malloc(len ? len : 1);
 
 	cr_assert_not_null(copy);
 	if (len > 0)
 		memcpy(copy, text, len);
 	memset(&p, 0, sizeof(p));
-	p.rc = json_parse(copy, len, limits, &p.doc, p.err, sizeof(p.err));
+	err_clear(&err);
+	p.rc = json_parse(copy, len, limits, &p.doc, &err);
+	snprintf(p.err, sizeof(p.err), "%s", err.msg);
+	cr_assert_eq(p.rc < 0 ? p.rc : 0, err.code, "rc %d with error code %d", p.rc, err.code);
 	free(copy);
 	cr_assert_eq(p.rc < 0, p.doc == NULL, "rc %d with doc %p: want a document exactly on success",
 				 p.rc, (void *) p.doc);
@@ -912,20 +916,25 @@ Test(json, enforces_the_input_limit, .timeout = 30)
 Test(json, rejects_bad_arguments, .timeout = 30)
 {
 	json_doc   *doc = (json_doc *) &doc;	/* not NULL, to see that a failure sets it so */
-	char		err[ERR_LEN];
-	char		tiny[8];
+	sl_err		err;
 
-	cr_assert_eq(json_parse("1", 1, NULL, NULL, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(json_parse(NULL, 1, NULL, &doc, err, sizeof(err)), -EINVAL);
+	err_clear(&err);
+	cr_assert_eq(json_parse("1", 1, NULL, NULL, &err), -EINVAL);
+	err_clear(&err);
+	cr_assert_eq(json_parse(NULL, 1, NULL, &doc, &err), -EINVAL);
 	cr_assert_null(doc, "a failed parse leaves *out NULL");
-	cr_assert_eq(json_parse(NULL, 0, NULL, &doc, err, sizeof(err)), -EPROTO, "no input is an empty document");
-	cr_assert_str_eq(err, "unexpected end of input at line 1, byte 0");
-	/* messages are cut to the buffer, or left out */
-	cr_assert_eq(json_parse("[x]", 3, NULL, &doc, tiny, sizeof(tiny)), -EPROTO);
-	cr_assert_str_eq(tiny, "unexpec", "message cut to \"%s\"", tiny);
-	cr_assert_eq(json_parse("[x]", 3, NULL, &doc, NULL, 0), -EPROTO);
-	cr_assert_eq(json_parse("[1]", 3, NULL, &doc, err, sizeof(err)), 0);
-	cr_assert_str_eq(err, "", "message \"%s\" after a success", err);
+	err_clear(&err);
+	cr_assert_eq(json_parse(NULL, 0, NULL, &doc, &err), -EPROTO, "no input is an empty document");
+	cr_assert_str_eq(err.msg, "unexpected end of input at line 1, byte 0");
+	cr_assert_eq(err.code, -EPROTO);
+	cr_assert_eq(err.side, SIDE_LOCAL);
+	/* the first error stands (the handle is sticky), and a message may be left out */
+	cr_assert_eq(json_parse("[x]", 3, NULL, &doc, &err), -EPROTO);
+	cr_assert_str_eq(err.msg, "unexpected end of input at line 1, byte 0");
+	cr_assert_eq(json_parse("[x]", 3, NULL, &doc, NULL), -EPROTO);
+	err_clear(&err);
+	cr_assert_eq(json_parse("[1]", 3, NULL, &doc, &err), 0);
+	cr_assert(!err_is_set(&err), "message \"%s\" after a success", err.msg);
 	json_doc_destroy(doc);
 }
 

@@ -37,11 +37,12 @@ static void
 expect_text(const char *want)
 {
 	json_doc   *doc = NULL;
-	char		why[256];
+	sl_err		why;
 
 	cr_assert_eq(json_writer_finish(&w), 0, "the writer failed on %s", sbuf_str(&buf));
 	cr_assert_str_eq(sbuf_str(&buf), want);
-	cr_assert_eq(json_parse(buf.data, buf.len, NULL, &doc, why, sizeof(why)), 0, "%s: %s", sbuf_str(&buf), why);
+	err_clear(&why);
+	cr_assert_eq(json_parse(buf.data, buf.len, NULL, &doc, &why), 0, "%s: %s", sbuf_str(&buf), why.msg);
 	json_doc_destroy(doc);
 }
 

@@ -961,7 +961,7 @@ Test(spill, rejects_a_damaged_header_at_once, .timeout = 30)
 	spill_header h = test_header(14);
 	bytes		file = encode(data.data, data.len, &h);
 	bytes		copy = bytes_copy(file.data, file.len);
-	char		err[256];
+	sl_err		err;
 
 	copy.data[12] ^= 1;			/* the table OID */
 	assert_rejected(&copy, h.dump_id, -EBADMSG, "header checksum mismatch", "flipped OID");
@@ -971,9 +971,13 @@ Test(spill, rejects_a_damaged_header_at_once, .timeout = 30)
 	memcpy(copy.data, file.data, file.len);
 	rewrite_header(&copy, 21, 1);
 	assert_rejected(&copy, h.dump_id, -EPROTO, "nonzero reserved bytes", "reserved byte");
-	cr_assert_eq(spill_header_parse(file.data, SPILL_HEADER_SIZE - 1, NULL, NULL, err, sizeof(err)), -EINVAL);
-	cr_assert_eq(spill_header_parse(file.data, file.len, h.dump_id, NULL, err, sizeof(err)), 0, "%s", err);
-	cr_assert_str_empty(err);
+	err_clear(&err);
+	cr_assert_eq(spill_header_parse(file.data, SPILL_HEADER_SIZE - 1, NULL, NULL, &err), -EINVAL);
+	cr_assert_eq(err.code, -EINVAL, "the handle has the failure: %d", err.code);
+	err_clear(&err);
+	cr_assert_eq(spill_header_parse(file.data, file.len, h.dump_id, NULL, &err), 0, "%s", err.msg);
+	cr_assert(!err_is_set(&err), "message \"%s\" after a success", err.msg);
+	cr_assert_eq(spill_header_parse(file.data, SPILL_HEADER_SIZE - 1, NULL, NULL, NULL), -EINVAL, "no handle");
 	bytes_free(&copy);
 	bytes_free(&file);
 	bytes_free(&data);

@@ -35,6 +35,48 @@
 
 /* ---- helpers ---- */
 
+
+/*
+ * The calls under test, with the message of a failure (or spillfile_create's
+ * note of a fallback) in one buffer, as the checks below read them.
+ */
+static int
+create_into(int dir_fd, const char *name, spillfile_io_kind kind, spillfile **out, char *why, size_t whylen)
+{
+	sl_err		err;
+	int			rc;
+
+	err_clear(&err);
+	rc = spillfile_create(dir_fd, name, kind, out, why, whylen, &err);
+	if (rc < 0)
+		snprintf(why, whylen, "%s", err.msg);
+	return rc;
+}
+
+static int
+dir_create_into(const char *path, int *dir_fd, char *why, size_t whylen)
+{
+	sl_err		err;
+	int			rc;
+
+	err_clear(&err);
+	rc = spillfile_dir_create(path, dir_fd, &err);
+	snprintf(why, whylen, "%s", err.msg);
+	return rc;
+}
+
+static int
+open_into(int dir_fd, const char *name, spillfile_reader **out, char *why, size_t whylen)
+{
+	sl_err		err;
+	int			rc;
+
+	err_clear(&err);
+	rc = spillfile_open(dir_fd, name, out, &err);
+	snprintf(why, whylen, "%s", err.msg);
+	return rc;
+}
+
 static char *
 make_temp_dir(void)
 {
@@ -107,11 +149,11 @@ create_or_skip(int dir_fd, const char *name, spillfile_io_kind kind)
 {
 	spillfile *f = NULL;
 	char		why[256];
-	int			rc = spillfile_create(dir_fd, name, kind, &f, why, sizeof(why));
+	int			rc = create_into(dir_fd, name, kind, &f, why, sizeof(why));
 
 	if (rc < 0 && kind == SPILLFILE_IO_URING)
 		cr_skip_test("io_uring refused here: %s", why);
-	cr_assert_eq(rc, 0, "spillfile_create(\"%s\"): %d (%s)", name, rc, why);
+	cr_assert_eq(rc, 0, "create_into(\"%s\"): %d (%s)", name, rc, why);
 	if (kind == SPILLFILE_IO_AUTO && strcmp(spillfile_backend(f), "pwrite") == 0)
 		cr_assert_neq(why[0], '\0', "fell back to pwrite without saying why");
 	else
@@ -134,8 +176,8 @@ assert_file_holds(int dir_fd, const char *name, const uint8_t *want, size_t want
 	int			rc;
 
 	cr_assert_not_null(buf);
-	rc = spillfile_open(dir_fd, name, &r, err, sizeof(err));
-	cr_assert_eq(rc, 0, "spillfile_open(\"%s\"): %d (%s)", name, rc, err);
+	rc = open_into(dir_fd, name, &r, err, sizeof(err));
+	cr_assert_eq(rc, 0, "open_into(\"%s\"): %d (%s)", name, rc, err);
 	cr_assert_eq(spillfile_reader_size(r), want_len, "size %llu, want %zu",
 				 (unsigned long long) spillfile_reader_size(r), want_len);
 	while ((rc = spillfile_read(r, buf, cap)) > 0)
@@ -277,14 +319,14 @@ Test(spillfile, refuses_an_existing_part_file_and_bad_names, .timeout = 30)
 
 	memset(long_name, 'n', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
-	cr_assert_eq(spillfile_create(dir_fd, "x", SPILLFILE_IO_PWRITE, &f, why, sizeof(why)), 0, "%s", why);
-	cr_assert_eq(spillfile_create(dir_fd, "x", SPILLFILE_IO_PWRITE, &again, why, sizeof(why)), -EEXIST);
+	cr_assert_eq(create_into(dir_fd, "x", SPILLFILE_IO_PWRITE, &f, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(create_into(dir_fd, "x", SPILLFILE_IO_PWRITE, &again, why, sizeof(why)), -EEXIST);
 	cr_assert_null(again);
 	cr_assert(strstr(why, "could not create spill file \"x.part\"") && strstr(why, "File exists"),
 			  "message \"%s\"", why);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
-		int			rc = spillfile_create(dir_fd, bad[i], SPILLFILE_IO_AUTO, &again, why, sizeof(why));
+		int			rc = create_into(dir_fd, bad[i], SPILLFILE_IO_AUTO, &again, why, sizeof(why));
 
 		cr_assert_eq(rc, -EINVAL, "name \"%.20s\": %d, want %d", bad[i], rc, -EINVAL);
 		cr_assert(strstr(why, "invalid spill file name"), "message \"%s\"", why);
@@ -315,7 +357,7 @@ Test(spillfile, dir_create_makes_0700_and_checks_an_existing_one, .timeout = 30)
 	cr_assert_geq(asprintf(&sub, "%s/spill", dir), 0);
 	cr_assert_geq(asprintf(&file, "%s/plain", dir), 0);
 	old_umask = umask(0277);	/* would leave the owner without write access */
-	rc = spillfile_dir_create(sub, &dir_fd, err, sizeof(err));
+	rc = dir_create_into(sub, &dir_fd, err, sizeof(err));
 	umask(old_umask);
 	cr_assert_eq(rc, 0, "new directory: %d (%s)", rc, err);
 	cr_assert_geq(dir_fd, 0);
@@ -323,18 +365,18 @@ Test(spillfile, dir_create_makes_0700_and_checks_an_existing_one, .timeout = 30)
 	cr_assert_eq(st.st_mode & 07777, 0700, "new directory has mode %04o, want 0700", st.st_mode & 07777);
 	close(dir_fd);
 
-	rc = spillfile_dir_create(sub, &dir_fd, err, sizeof(err));
+	rc = dir_create_into(sub, &dir_fd, err, sizeof(err));
 	cr_assert_eq(rc, 0, "existing 0700 directory: %d (%s)", rc, err);
 	close(dir_fd);
 
 	cr_assert_eq(chmod(sub, 0755), 0);
-	rc = spillfile_dir_create(sub, &dir_fd, err, sizeof(err));
+	rc = dir_create_into(sub, &dir_fd, err, sizeof(err));
 	cr_assert_eq(rc, -EPERM, "existing 0755 directory: %d (%s), want %d", rc, err, -EPERM);
 	cr_assert_eq(dir_fd, -1);
 	cr_assert(strstr(err, "has mode 0755: it must be 0700"), "message \"%s\"", err);
 
 	cr_assert_eq(close(open(file, O_CREAT | O_WRONLY, 0600)), 0);
-	rc = spillfile_dir_create(file, &dir_fd, err, sizeof(err));
+	rc = dir_create_into(file, &dir_fd, err, sizeof(err));
 	cr_assert_eq(rc, -ENOTDIR, "a plain file: %d (%s), want %d", rc, err, -ENOTDIR);
 	cr_assert(strstr(err, "could not open directory"), "message \"%s\"", err);
 
@@ -352,11 +394,11 @@ Test(spillfile, reader_reports_what_is_wrong, .timeout = 30)
 	char		err[512];
 	int			rc;
 
-	rc = spillfile_open(dir_fd, "missing", &r, err, sizeof(err));
+	rc = open_into(dir_fd, "missing", &r, err, sizeof(err));
 	cr_assert_eq(rc, -ENOENT, "missing file: %d, want %d", rc, -ENOENT);
 	cr_assert_null(r);
 	cr_assert_str_eq(err, "could not open spill file \"missing\": No such file or directory");
-	rc = spillfile_open(AT_FDCWD, dir, &r, err, sizeof(err));
+	rc = open_into(AT_FDCWD, dir, &r, err, sizeof(err));
 	cr_assert_eq(rc, -EINVAL, "a directory: %d, want %d", rc, -EINVAL);
 	cr_assert(strstr(err, "is not a regular file"), "message \"%s\"", err);
 	spillfile_close(NULL);
@@ -481,7 +523,7 @@ fill_small_filesystem(child_report *report, const void *arg)
 	}
 	dir_fd = open(a->mountpoint, O_RDONLY | O_DIRECTORY);
 	data = calloc(1, total);
-	report->rc = spillfile_create(dir_fd, "full", a->kind, &f, report->why, sizeof(report->why));
+	report->rc = create_into(dir_fd, "full", a->kind, &f, report->why, sizeof(report->why));
 	if (report->rc < 0)
 	{
 		report->skipped = a->kind == SPILLFILE_IO_URING;
@@ -568,9 +610,9 @@ refuse_io_uring(child_report *report, const void *arg)
 		return;
 	}
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-	report->rc_other = spillfile_create(dir_fd, "must", SPILLFILE_IO_URING, &f, why, sizeof(why));
+	report->rc_other = create_into(dir_fd, "must", SPILLFILE_IO_URING, &f, why, sizeof(why));
 	snprintf(report->message, sizeof(report->message), "%s", why);
-	report->rc = spillfile_create(dir_fd, "auto", SPILLFILE_IO_AUTO, &f, report->why, sizeof(report->why));
+	report->rc = create_into(dir_fd, "auto", SPILLFILE_IO_AUTO, &f, report->why, sizeof(report->why));
 	if (report->rc < 0)
 		return;
 	snprintf(report->backend, sizeof(report->backend), "%s", spillfile_backend(f));
