@@ -18,7 +18,10 @@
  * json_quote() and must parse back to the same bytes (and a cut
  * json_quote() must write a prefix of the whole literal).  Then the tree is
  * written out as JSON, parsed again and written out again: the two texts
- * must be the same bytes.  Otherwise the target aborts.
+ * must be the same bytes.  And where the writer can say it (no NUL in a
+ * string or key, numbers that are integers, nesting within JSON_WRITE_DEPTH), the tree is written again with the writer of
+ * codec/json_write.c, in lines and inline by turns: that text must parse to
+ * the same tree.  Otherwise the target aborts.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -268,6 +271,104 @@ walk(const json_value *v, size_t depth, text_buf *out)
 	}
 }
 
+/* Writes v as key's value with the writer; false where the writer cannot say v (see the header). */
+static bool
+rewrite(const json_value *v, const char *key, size_t depth, json_writer *w)
+{
+	const char *str;
+	size_t		len = 0;
+	int64_t		n;
+	uint64_t	u;
+	bool		b;
+
+	if (depth >= JSON_WRITE_DEPTH)
+		return false;
+	switch (json_kind(v))
+	{
+		case JSON_NULL:
+			json_put_null(w, key);
+			return true;
+		case JSON_BOOL:
+			json_bool(v, &b);
+			json_put_bool(w, key, b);
+			return true;
+		case JSON_NUMBER:
+			/* integers, as walk writes them; the writer has no form for any double */
+			if (json_int64(v, &n) == 0)
+				json_put_int(w, key, n);
+			else if (json_uint64(v, &u) == 0)
+				json_put_uint(w, key, u);
+			else
+				return false;
+			return true;
+		case JSON_STRING:
+			str = json_string(v, &len);
+			if (strlen(str) != len)
+				return false;
+			json_put_string(w, key, str);
+			return true;
+		case JSON_ARRAY:
+			json_put_array(w, key, depth % 2 ? JSON_INLINE : JSON_LINES);
+			for (size_t i = 0; i < json_len(v); i++)
+				if (!rewrite(json_at(v, i), NULL, depth + 1, w))
+					return false;
+			json_put_end(w);
+			return true;
+		case JSON_OBJECT:
+			json_put_object(w, key, depth % 2 ? JSON_LINES : JSON_INLINE);
+			for (size_t i = 0; i < json_len(v); i++)
+			{
+				const char *k = NULL;
+				size_t		k_len = 0;
+				const json_value *member = json_member(v, i, &k, &k_len);
+
+				if (strlen(k) != k_len || !rewrite(member, k, depth + 1, w))
+					return false;
+			}
+			json_put_end(w);
+			return true;
+		case JSON_NONE:
+			break;
+	}
+	return false;
+}
+
+/* The writer's text of doc, where it can say doc, must parse to the tree that walk wrote as want. */
+static void
+rewritten(const json_doc *doc, const text_buf *want)
+{
+	sbuf		text;
+	json_writer w;
+	json_doc   *again = NULL;
+	text_buf	got = {0};
+	char		msg[ERR_LEN];
+
+	sbuf_init(&text, (size_t) 1 << 26);
+	json_writer_init(&w, &text);
+	if (rewrite(json_root(doc), NULL, 0, &w))
+	{
+		if (json_writer_finish(&w) != 0)
+		{
+			fprintf(stderr, "the writer refused a document it was given whole\n");
+			abort();
+		}
+		if (parse_into(text.data, text.len, NULL, &again, msg, sizeof(msg)) != 0)
+		{
+			fprintf(stderr, "the writer's text does not parse (%s): %s\n", msg, sbuf_str(&text));
+			abort();
+		}
+		walk(json_root(again), 0, &got);
+		if (got.len != want->len || memcmp(got.data, want->data, want->len) != 0)
+		{
+			fprintf(stderr, "the writer's text is another document: %s\n", sbuf_str(&text));
+			abort();
+		}
+	}
+	json_doc_destroy(again);
+	free(got.data);
+	sbuf_fini(&text);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -332,6 +433,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					first.len, second.len);
 			abort();
 		}
+		rewritten(doc, &first);
 	}
 	json_doc_destroy(other);
 	json_doc_destroy(doc);
