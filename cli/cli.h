@@ -175,6 +175,17 @@ void		cli_defaults(cli_options *co);
 int			cli_option(cli_options *co, int c, char **argv);
 
 /*
+ * The next option of argv that is the command's own (getopt_long's code,
+ * optarg its value), the shared ones taken into co on the way; CLI_NO_MORE
+ * after the last, CLI_BAD_OPTION after reporting a bad one (exit with
+ * EXIT_USAGE).  cli_defaults starts it from the first argument.
+ */
+#define CLI_NO_MORE (-1)
+#define CLI_BAD_OPTION (-2)
+int			cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+					   cli_options *co);
+
+/*
  * Once the options are good: the log level, the signal handlers, the
  * metrics, the progress display.  Returns 0, or EXIT_USAGE.
  */

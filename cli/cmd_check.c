@@ -77,13 +77,8 @@ cmd_check(int argc, char **argv)
 
 	cli_defaults(&co);
 	cli_run_defaults(&run);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, &co)) > 0)
 	{
-		if ((rc = cli_option(&co, c, argv)) < 0)
-			return EXIT_USAGE;
-		if (rc > 0)
-			continue;
 		switch (c)
 		{
 			case OPT_DATA_ONLY:
@@ -100,6 +95,8 @@ cmd_check(int argc, char **argv)
 				break;
 		}
 	}
+	if (c == CLI_BAD_OPTION)
+		return EXIT_USAGE;
 	if (co.help)
 	{
 		usage_check(stdout);

@@ -69,13 +69,8 @@ cmd_dump(int argc, char **argv)
 	int			rc;
 
 	cli_defaults(&co);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:d:j:qv?" FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv, "s:d:j:qv?" FILTER_SHORT_OPTIONS, long_options, &co)) > 0)
 	{
-		if ((rc = cli_option(&co, c, argv)) < 0)
-			return EXIT_USAGE;
-		if (rc > 0)
-			continue;
 		switch (c)
 		{
 			case 'd':
@@ -92,6 +87,8 @@ cmd_dump(int argc, char **argv)
 				return cli_bad_usage("%s", "invalid option");
 		}
 	}
+	if (c == CLI_BAD_OPTION)
+		return EXIT_USAGE;
 	if (co.help)
 	{
 		usage_dump(stdout);

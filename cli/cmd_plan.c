@@ -61,13 +61,8 @@ cmd_plan(int argc, char **argv)
 	int			rc;
 
 	cli_defaults(&co);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, &co)) > 0)
 	{
-		if ((rc = cli_option(&co, c, argv)) < 0)
-			return EXIT_USAGE;
-		if (rc > 0)
-			continue;
 		if (c == OPT_DATA_ONLY)
 			opt.data_only = true;
 		else if (c == OPT_SPLIT_ALL)
@@ -75,6 +70,8 @@ cmd_plan(int argc, char **argv)
 		else
 			return cli_bad_usage("%s", "invalid option");
 	}
+	if (c == CLI_BAD_OPTION)
+		return EXIT_USAGE;
 	if (co.help)
 	{
 		usage_plan(stdout);

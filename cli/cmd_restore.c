@@ -73,13 +73,8 @@ cmd_restore(int argc, char **argv)
 
 	cli_defaults(&co);
 	cli_run_defaults(&run);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:t:j:qv?", long_options, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv, "d:t:j:qv?", long_options, &co)) > 0)
 	{
-		if ((rc = cli_option(&co, c, argv)) < 0)
-			return EXIT_USAGE;
-		if (rc > 0)
-			continue;
 		switch (c)
 		{
 			case 'd':
@@ -97,6 +92,8 @@ cmd_restore(int argc, char **argv)
 				break;
 		}
 	}
+	if (c == CLI_BAD_OPTION)
+		return EXIT_USAGE;
 	if (co.help)
 	{
 		usage_restore(stdout);

@@ -95,22 +95,18 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 					 void (*usage) (FILE *))
 {
 	int			c;
-	int			rc;
 
 	cli_defaults(co);
 	cli_run_defaults(opt);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, record_options, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv, COMMON_SHORT_OPTIONS, record_options, co)) > 0)
 	{
-		if ((rc = cli_option(co, c, argv)) < 0)
-			return EXIT_USAGE;
-		if (rc > 0)
-			continue;
 		if (c == OPT_RUN)
 			*run = optarg;
 		else if (cli_run_option(opt, c) < 0)
 			return EXIT_USAGE;
 	}
+	if (c == CLI_BAD_OPTION)
+		return EXIT_USAGE;
 	if (co->help)
 	{
 		usage(stdout);
@@ -251,17 +247,11 @@ cmd_throttle(int argc, char **argv)
 	char		cap[32];
 	sl_err		err;
 	int			c;
-	int			rc;
 
 	cli_defaults(&co);
 	cli_run_defaults(&opt);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:qv?", long_options, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv, "t:qv?", long_options, &co)) > 0)
 	{
-		if ((rc = cli_option(&co, c, argv)) < 0)
-			return EXIT_USAGE;
-		if (rc > 0)
-			continue;
 		if (c == OPT_RUN)
 			run = optarg;
 		else if (c == OPT_PAUSE || c == OPT_RESUME)
@@ -273,6 +263,8 @@ cmd_throttle(int argc, char **argv)
 		else if (cli_run_option(&opt, c) < 0)
 			return EXIT_USAGE;
 	}
+	if (c == CLI_BAD_OPTION)
+		return EXIT_USAGE;
 	if (co.help)
 	{
 		usage_throttle(stdout);

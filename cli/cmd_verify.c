@@ -91,13 +91,8 @@ cmd_verify(int argc, char **argv)
 	cli_defaults(&co);
 	opt.sample = 1.0;
 	opt.max_diffs = DEFAULT_MAX_DIFFS;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, NULL)) != -1)
+	while ((c = cli_getopt(argc, argv, COMMON_SHORT_OPTIONS FILTER_SHORT_OPTIONS, long_options, &co)) > 0)
 	{
-		if ((rc = cli_option(&co, c, argv)) < 0)
-			return VERIFY_EXIT_ERROR;
-		if (rc > 0)
-			continue;
 		switch (c)
 		{
 			case OPT_SNAPSHOT:
@@ -120,6 +115,8 @@ cmd_verify(int argc, char **argv)
 				return cli_bad_usage("%s", "invalid option"), VERIFY_EXIT_ERROR;
 		}
 	}
+	if (c == CLI_BAD_OPTION)
+		return VERIFY_EXIT_ERROR;
 	if (co.help)
 	{
 		usage_verify(stdout);

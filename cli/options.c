@@ -93,6 +93,23 @@ cli_defaults(cli_options *co)
 	co->common.max_rate = -1;
 	co->stall_seconds = CONN_STALL_DEFAULT_SECONDS;
 	co->level = LOG_INFO;
+	optind = 1;					/* getopt_long reads the command's arguments from the start */
+}
+
+int
+cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, cli_options *co)
+{
+	int			c;
+	int			rc;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+	{
+		if ((rc = cli_option(co, c, argv)) < 0)
+			return CLI_BAD_OPTION;
+		if (rc == 0)
+			return c;
+	}
+	return CLI_NO_MORE;
 }
 
 /*
