@@ -3,7 +3,7 @@
 # normal and the sanitizer (ASan + UBSan) builds, and runs
 #   - the unit tests (Criterion, no server) in both builds,
 #   - the fuzz targets (libFuzzer, clang) for a short time each,
-#   - the integration suite (throwaway clusters it starts and stops) with both builds' binaries;
+#   - the integration suite (throwaway clusters that ctest starts and stops) in both builds;
 # and checks that a Release build with Debian's hardening flags builds cleanly.
 # Usage: tools/test.sh [unit|fuzz|integration]...   (default: all of them)
 # Environment: JOBS (parallel build jobs), FUZZ_SECONDS (per fuzz target, default 30).
@@ -59,9 +59,11 @@ if want fuzz; then
   fi
 fi
 if want integration; then
-  step "integration" tests/integration/run.sh "$PWD/build/pgsluice"
+  # one ctest test per case (it_NN_...), against clusters started once per build (it_setup);
+  # the two builds' clusters listen on ports of their own (PGSLUICE_IT_PORT)
+  step "integration" ctest --test-dir build -L integration --output-on-failure
   step "integration (sanitizers)" env ASAN_OPTIONS=detect_leaks=1 \
-    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" tests/integration/run.sh "$PWD/build-asan/pgsluice"
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" ctest --test-dir build-asan -L integration --output-on-failure
 fi
 
 echo

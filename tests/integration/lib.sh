@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # lib.sh: what the cases of the integration suite share, and the suite's life cycle.
 #
-# Sourced by run.sh (clusters, cases, stop). Sourcing it sets variables and defines functions;
-# it starts nothing.
+# Sourced by fixture.sh (ctest's it_setup and it_cleanup: the clusters, once per ctest run),
+# case.sh (each ctest test it_NN_...: one case) and run.sh (by hand: clusters, cases, stop).
+# Sourcing it sets variables and defines functions; it starts nothing.
 #
 # The suite runs against two throwaway clusters (tools/pgcluster.sh), a source and a target,
 # their sockets in a work directory of their own; database "src" of the source holds
@@ -10,10 +11,10 @@
 # independent of pgsluice).
 #
 # Writing a case: add a file cases/NN_what_it_proves.sh (NN, two digits, its place in the
-# order):
+# order; re-run cmake, or cmake --build, for ctest to see it as it_NN_what_it_proves):
 #   line 1     "# " and what the case proves, in one line: its title in the reports
-#   optional   "# timeout: SECONDS", how long the case may run (default 300); past it the
-#              case is ended and fails
+#   optional   "# timeout: SECONDS", how long the case may run (default 300; ctest's TIMEOUT
+#              for it is 60 s more); past it the case is ended and fails
 #   a function case_main, the case. It runs in a subshell of its own with set +e (set -u and
 #              pipefail stay), stdin from /dev/null, stdout and stderr into its log; it fails
 #              with fail MESSAGE (or any exit other than 0). It may set an EXIT trap to put back
@@ -64,6 +65,15 @@ it_init() {
   logs=${4:-$tmp/logs}
   mkdir -p "$logs" || return 2
   rm -f "$logs"/*.log
+}
+
+# it_env_write FILE: the run's variables, as shell assignments that case.sh and fixture.sh read.
+it_env_write() {
+  local v
+  {
+    echo "# the clusters of an integration run (tests/integration/fixture.sh setup)"
+    for v in bin tmp src_dir dst_dir src_port dst_port logs; do printf '%s=%q\n' "$v" "${!v}"; done
+  } >"$1"
 }
 
 # it_start: starts both clusters and loads sample.sql into database src of the source; says

@@ -2,11 +2,13 @@
 # run.sh PGSLUICE_BINARY [CASE...]: the integration suite of pgsluice, by hand, against two
 # throwaway clusters.
 #
-# Starts a source and a target cluster (tools/pgcluster.sh) in a temporary directory, loads
+# ctest runs the same suite as one test per case (ctest --test-dir build -L integration, or
+# one case: ctest --test-dir build -R it_04), the clusters started once by its fixture (see
+# tests/CMakeLists.txt and fixture.sh). This script does the same in one process: it starts a
+# source and a target cluster (tools/pgcluster.sh) in a temporary directory, loads
 # tests/integration/sample.sql into database "src" of the source, runs the cases of cases/
 # (all of them in the order of their numbers, or those named, in the order given), each with
-# lib.sh's it_run_case, and stops the clusters on any exit. Run by ctest (label integration)
-# or by hand.
+# case.sh's runner from lib.sh, and stops the clusters on any exit.
 #
 # A CASE is a case's number (4 or 04) or the name of its file (04_data_only_..., with or
 # without .sh); PGSLUICE_IT_CASES="4 7" names them too. Prints TAP-style "ok N - name" / "not
