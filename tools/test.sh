@@ -52,8 +52,9 @@ if want unit; then
 fi
 if want fuzz; then
   mkdir -p build-fuzz
-  if CC=clang build build-fuzz -DPGSLUICE_FUZZ=ON -DPGSLUICE_TESTS=OFF; then
-    step "fuzz targets" ctest --test-dir build-fuzz -L fuzz --output-on-failure
+  if CC=clang build build-fuzz -DPGSLUICE_FUZZ=ON -DPGSLUICE_TESTS=OFF -DPGSLUICE_FUZZ_SECONDS="${FUZZ_SECONDS:-30}"; then
+    # one fuzzer per core: each is a single thread
+    step "fuzz targets" ctest --test-dir build-fuzz -L fuzz -j "$jobs" --output-on-failure
   else
     results+=("FAILED  fuzz build"); failed=$((failed + 1))
   fi
