@@ -21,6 +21,7 @@
 #include "engine/rate.h"
 #include "engine/sched.h"
 #include "engine/state.h"
+#include "engine/stop.h"
 
 #define METRICS_FILE_SECONDS 5.0
 
@@ -239,7 +240,7 @@ on_signal(int signo)
 	(void) signo;
 	if (signals_seen++ == 0)
 	{
-		sched_request_stop();
+		stop_request();
 		(void) !write(STDERR_FILENO, first, sizeof(first) - 1);
 		return;
 	}

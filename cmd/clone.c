@@ -29,6 +29,7 @@
 #include "engine/schema.h"
 #include "engine/state.h"
 #include "engine/target.h"
+#include "engine/stop.h"
 #include "io/spillfile.h"
 
 #define BATCH_STATEMENTS 500	/* tables per batched statement */
@@ -509,7 +510,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	PGconn	   *control = NULL;
 	conn_settings target_settings = {NULL, 1};
 	schema_tools tools;
-	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, sched_stop_flag(), NULL, false, NULL};
+	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, stop_flag(), NULL, false, NULL};
 	state		st = {0};
 	char		appname[64];
 	state_run	run = {0};

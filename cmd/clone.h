@@ -27,7 +27,7 @@
  * The report holds every chunk's rows, bytes and digest.
  *
  * Thread safety: clone_run starts and joins its worker threads itself;
- * sched_request_stop (engine/sched.h) stops it from a signal handler.
+ * stop_request (engine/stop.h) stops it from a signal handler.
  */
 #ifndef PGSLUICE_CMD_CLONE_H
 #define PGSLUICE_CMD_CLONE_H

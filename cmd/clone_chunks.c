@@ -24,6 +24,7 @@
 #include "engine/log.h"
 #include "engine/sched.h"
 #include "engine/state.h"
+#include "engine/stop.h"
 
 /* A clone worker: the copy machinery, and the chunk job over its two sessions. */
 typedef struct clone_worker
@@ -182,10 +183,10 @@ refresh_control(clone_ctx *ctx, state *st, sl_err *err)
 		err_clear(&e);
 		if ((rc = conn_open(&conn, ctx->opt->common.target, SIDE_TARGET, &settings, &e)) == 0)
 			break;
-		if (attempt > ctx->opt->retries || atomic_load(sched_stop_flag()))
+		if (attempt > ctx->opt->retries || atomic_load(stop_flag()))
 			return err_take(err, &e);
 		log_warning("%s; trying again", e.msg);
-		sched_backoff(attempt, sched_stop_flag());
+		sched_backoff(attempt, stop_flag());
 	}
 	PQfinish(st->conn);
 	st->conn = conn;
@@ -252,7 +253,7 @@ clone_run_chunks(clone_ctx *ctx, state *st, state_chunk *chunks, bool only_free,
 			log_info("data: waiting for %d chunks that other processes are copying", sum.in_flight);
 			nanosleep(&wait, NULL);
 		}
-		if (atomic_load(sched_stop_flag()))
+		if (atomic_load(stop_flag()))
 		{
 			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
 			break;

@@ -33,6 +33,7 @@
 #include "engine/reader.h"
 #include "engine/sched.h"
 #include "engine/schema.h"
+#include "engine/stop.h"
 #include "io/spillfile.h"
 
 typedef struct dump_ctx
@@ -296,7 +297,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	PGconn	   *holder = NULL;
 	cat_sequence_value *seqs = NULL;
 	schema_tools tools;
-	schema_options sopt = {false, false, sched_stop_flag(), NULL, false, NULL};
+	schema_options sopt = {false, false, stop_flag(), NULL, false, NULL};
 	char		schema_path[PATH_MAX];
 	char		workdir[PATH_MAX] = "";
 	char	   *without = NULL;

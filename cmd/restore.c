@@ -40,6 +40,7 @@
 #include "engine/sched.h"
 #include "engine/schema.h"
 #include "engine/state.h"
+#include "engine/stop.h"
 
 #define MANIFEST_MAX ((size_t) 1 << 30)
 
@@ -603,7 +604,7 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	state_run	run = {0};
 	state_chunk *chunks = NULL;
 	schema_tools tools;
-	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, sched_stop_flag(), NULL, false, NULL};
+	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, stop_flag(), NULL, false, NULL};
 	char		workdir[PATH_MAX] = "";
 	char		schema_path[PATH_MAX];
 	char		fingerprint[64];

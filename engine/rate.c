@@ -48,8 +48,8 @@
 #include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/log.h"
-#include "engine/sched.h"
 #include "engine/state.h"
+#include "engine/stop.h"
 #include "io/stall.h"
 
 void
@@ -162,7 +162,7 @@ rate_limit_wait(uint64_t bytes, const atomic_int *stop)
 		pthread_mutex_unlock(&limiter.lock);
 	}
 	now = start;
-	while (!atomic_load(sched_stop_flag()) && (stop == NULL || !atomic_load(stop)))
+	while (!atomic_load(stop_flag()) && (stop == NULL || !atomic_load(stop)))
 	{
 		int64_t		delay = RATE_SLICE_MS * 1000000LL;
 		struct timespec pause;

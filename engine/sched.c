@@ -15,22 +15,9 @@
 #include "engine/metrics.h"
 #include "engine/progress.h"
 #include "engine/rate.h"
+#include "engine/stop.h"
 
 #define MAIN_TICK_MS 100
-
-static atomic_int stop_requested;
-
-void
-sched_request_stop(void)
-{
-	atomic_store(&stop_requested, 1);
-}
-
-const atomic_int *
-sched_stop_flag(void)
-{
-	return &stop_requested;
-}
 
 typedef struct scheduler
 {
@@ -200,7 +187,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 		struct timespec tick = {0, MAIN_TICK_MS * 1000000L};
 
 		nanosleep(&tick, NULL);
-		if (atomic_load(&stop_requested))
+		if (atomic_load(stop_flag()))
 			atomic_store(&s.stop, 1);
 	}
 	for (int i = 0; i < jobs; i++)
@@ -210,7 +197,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	*chunks_done = atomic_load(&s.chunks_done);
 	if (err_is_set(&s.err))
 		rc = err_take(err, &s.err);
-	else if (atomic_load(&stop_requested))
+	else if (atomic_load(stop_flag()))
 		rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
 	progress_step_end(s.progress);
 	pthread_mutex_destroy(&s.lock);
@@ -224,7 +211,7 @@ sched_blame_stop(int rc, sl_err *err)
 {
 	sl_err		interrupted;
 
-	if (rc >= 0 || !atomic_load(&stop_requested) || err->side == SIDE_INTERRUPT)
+	if (rc >= 0 || !atomic_load(stop_flag()) || err->side == SIDE_INTERRUPT)
 		return;
 	err_clear(&interrupted);
 	err_set(&interrupted, SIDE_INTERRUPT, -EINTR, "interrupted: %s", err->msg);

@@ -6,13 +6,13 @@
  * resources (its connections) in its thread, run one chunk, and close the
  * worker.  The first failure stops the run: the scheduler raises the stop
  * flag that running chunks watch, and keeps that failure's error.  A stop
- * request (a signal) raises the same flag.  What the workers do goes to
- * engine/progress.h.
+ * request (a signal, engine/stop.h) stops it the same way.  What the
+ * workers do goes to engine/progress.h.
  *
  * Thread safety: the scheduler's mutex guards the next chunk and the first
  * error; counters are atomic; ops->run writes only its own chunk's results,
  * which the caller reads after sched_run returns.  One lock, so no order.
- * sched_request_stop may be called from a signal handler.
+ * A stop request (engine/stop.h) ends the run as a failure does.
  */
 #ifndef PGSLUICE_ENGINE_SCHED_H
 #define PGSLUICE_ENGINE_SCHED_H
@@ -64,12 +64,6 @@ typedef struct sched_options
  */
 int			sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *opt,
 					  int *chunks_done, sl_err *err);
-
-/* Asks every running scheduler and child process to stop; async-signal-safe. */
-void		sched_request_stop(void);
-
-/* The flag sched_request_stop raises, for waits outside the scheduler. */
-const atomic_int *sched_stop_flag(void);
 
 /*
  * A step that failed (rc < 0) after a stop request reports the request, not
