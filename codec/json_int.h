@@ -1,7 +1,8 @@
 /*
  * json_int.h: what the reader's files share: json_parse.c (the parser),
- * json_string.c (strings: UTF-8, escapes, quoting) and json.c (access to a
- * parsed document).  Not for other modules.
+ * json_text.c (below it: the arena, messages with a place, UTF-8, strings,
+ * quoting) and json.c (access to a parsed document).  Not for other
+ * modules.
  */
 #ifndef PGSLUICE_CODEC_JSON_INT_H
 #define PGSLUICE_CODEC_JSON_INT_H
@@ -113,6 +114,9 @@ typedef struct json_parser
 	locale_t	c_locale;		/* (locale_t) 0 until a number needs strtod_l() */
 	sl_err	   *err;			/* the caller's; NULL: no message */
 } json_parser;
+
+/* Frees every block of the arena. */
+void		json_arena_free(json_arena *arena);
 
 void	   *json_arena_alloc(json_arena *arena, size_t size, size_t align);
 

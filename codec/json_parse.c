@@ -1,6 +1,7 @@
 /*
  * json_parse.c: the strict JSON reader.  See json.h for what is accepted;
- * strings are read by json_string.c, a parsed document is read through json.c.
+ * its arena, its messages and its strings are json_text.c, a parsed
+ * document is read through json.c.
  *
  * The parser is a loop over an explicit stack of open arrays and objects
  * (frames), never a recursion, so a document nested past the cap fails with
@@ -48,148 +49,7 @@
 
 /* ---- arena ---- */
 
-void *
-json_arena_alloc(json_arena *arena, size_t size, size_t align)
-{
-	arena_block *block = arena->head;
-	size_t		block_size;
-
-	if (block != NULL)
-	{
-		size_t		pad = (size_t) (-(uintptr_t) (block->data + block->used)) & (align - 1);
-		size_t		room = block->size - block->used;
-
-		if (room >= pad && room - pad >= size)
-		{
-			void	   *p = block->data + block->used + pad;
-
-			block->used += pad + size;
-			return p;
-		}
-	}
-	if (size > SIZE_MAX - sizeof(arena_block) - align)
-		return NULL;
-	if (size > ARENA_BLOCK_MAX / 4)
-	{
-		/* A block of its own, behind the head, whose free space stays in use. */
-		block = malloc(sizeof(arena_block) + size + align);
-		if (block == NULL)
-			return NULL;
-		block->size = size + align;
-		block->used = block->size;
-		if (arena->head == NULL)
-		{
-			block->next = NULL;
-			arena->head = block;
-		}
-		else
-		{
-			block->next = arena->head->next;
-			arena->head->next = block;
-		}
-		return block->data + ((size_t) (-(uintptr_t) block->data) & (align - 1));
-	}
-	block_size = arena->next_size ? arena->next_size : ARENA_BLOCK_MIN;
-	while (block_size < size + align)
-		block_size *= 2;		/* stays within ARENA_BLOCK_MAX: size <= ARENA_BLOCK_MAX / 4 */
-	arena->next_size = block_size < ARENA_BLOCK_MAX ? block_size * 2 : ARENA_BLOCK_MAX;
-	block = malloc(sizeof(arena_block) + block_size);
-	if (block == NULL)
-		return NULL;
-	block->next = arena->head;
-	block->size = block_size;
-	block->used = ((size_t) (-(uintptr_t) block->data) & (align - 1)) + size;
-	arena->head = block;
-	return block->data + block->used - size;
-}
-
-static void
-arena_free(json_arena *arena)
-{
-	arena_block *block = arena->head;
-
-	while (block != NULL)
-	{
-		arena_block *next = block->next;
-
-		free(block);
-		block = next;
-	}
-	arena->head = NULL;
-}
-
 /* ---- messages ---- */
-
-/* 1 + the "\n" bytes before offset. */
-static size_t
-line_of(const unsigned char *text, size_t offset)
-{
-	const unsigned char *p = text;
-	const unsigned char *end = text + offset;
-	size_t		line = 1;
-
-	if (offset == 0)
-		return 1;
-	while ((p = memchr(p, '\n', (size_t) (end - p))) != NULL)
-	{
-		line++;
-		p++;
-	}
-	return line;
-}
-
-/* Fills the caller's error with fmt and " at line L, byte B"; returns code. */
-int
-json_fail_at(json_parser *ps, int code, size_t offset, const char *fmt,...)
-{
-	char		msg[SL_ERR_MSG_MAX];
-	va_list		ap;
-
-	if (ps->err == NULL)
-		return code;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return err_set(ps->err, SIDE_LOCAL, code, "%s at line %zu, byte %zu", msg, line_of(ps->text, offset),
-				   offset);
-}
-
-/* A failure with no place in the input. */
-int
-json_fail(json_parser *ps, int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (ps->err == NULL)
-		return code;
-	va_start(ap, fmt);
-	err_setv(ps->err, SIDE_LOCAL, code, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-/* Names what is at offset at, for "found ..." and "unexpected ...". */
-const char *
-json_show_found(const json_parser *ps, size_t at, char *buf, size_t buflen)
-{
-	const unsigned char *p = ps->text + at;
-	size_t		bad = 0;
-	int			n;
-
-	if (at >= ps->len)
-		return "end of input";
-	if (*p < 0x20 || *p == 0x7f)
-		snprintf(buf, buflen, "control character 0x%02x", *p);
-	else if (*p == '"')
-		return "character '\"'";
-	else if ((n = json_utf8_check(p, ps->len - at, &bad)) > 0)
-		snprintf(buf, buflen, "character \"%.*s\"", n, (const char *) p);
-	else if (n < 0)
-		snprintf(buf, buflen, "incomplete UTF-8 sequence at end of input");
-	else
-		json_show_bad_utf8(p, bad, buf, buflen);
-	return buf;
-}
 
 /* A key as a quoted literal, cut after JSON_SHOW_MAX bytes; buf has JSON_SHOW_LEN bytes. */
 static const char *
@@ -774,7 +634,7 @@ json_doc_destroy(json_doc *doc)
 {
 	if (doc == NULL)
 		return;
-	arena_free(&doc->arena);
+	json_arena_free(&doc->arena);
 	free(doc);
 }
 

@@ -1,6 +1,7 @@
 /*
- * check_int.h: what the files of the preflight share: check.c (the report,
- * the servers' sessions, the checks of both sides and check_run's list),
+ * check_int.h: what the files of the preflight share: check.c (the servers'
+ * sessions, the checks of both sides and check_run's list), check_report.c
+ * (the findings, the verdicts, the query helper every check uses),
  * check_source.c (the source's privileges, tables, extensions and roles),
  * check_target.c (the target's privileges, schemas and tables) and
  * check_local.c (the spill directory, pg_dump and pg_restore).  Each check
