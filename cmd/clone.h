@@ -17,7 +17,7 @@
  *   6. copy the chunks with --jobs worker threads, largest first, each
  *      worker importing the snapshot; then release the snapshot.  With a
  *      spill directory, readers write the chunks to files there and
- *      loaders load them (engine/clone_spill.c), and the snapshot is
+ *      loaders load them (cmd/clone_spill.c), and the snapshot is
  *      released once the last chunk is read;
  *   7. set every sequence; 8. schema post-data with --jobs sessions, and
  *      refresh the materialized views that hold data on the source;

@@ -1,5 +1,5 @@
 /*
- * restore.h: pgsluice restore, a dump directory (engine/dump.h) into a
+ * restore.h: pgsluice restore, a dump directory (cmd/dump.h) into a
  * target database.
  */
 #ifndef PGSLUICE_CMD_RESTORE_H

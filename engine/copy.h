@@ -10,7 +10,7 @@
  * whenever its socket can take them.  When the target is slow the source
  * runs ahead until the pipe is full; when the source is slow the target's
  * batches wait until they are large.  The target's side runs inside the
- * caller's open transaction (engine/clone.c commits it together with the
+ * caller's open transaction (engine/chunkjob.c commits it together with the
  * chunk's record); a one-chunk table is loaded with TRUNCATE + COPY FREEZE
  * in it.
  *

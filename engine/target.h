@@ -5,7 +5,7 @@
  * target (its pre-data creates them); a data-only load needs each of them
  * there, with the same copy columns, and empty.  These functions only find
  * what stands in the way, as a list of problems: clone refuses on them
- * (engine/clone.c), check reports them (engine/check.c).  They read the
+ * (cmd/clone.c), check reports them (engine/check_target.c).  They read the
  * target and never write to it.
  */
 #ifndef PGSLUICE_ENGINE_TARGET_H
