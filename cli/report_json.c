@@ -101,6 +101,22 @@ write_all(int fd, const char *text, size_t len)
 	return 0;
 }
 
+/* Writes text to path (created or emptied), fsynced when durable; 0 or a negative errno. */
+static int
+write_file(const char *path, const sbuf *text, bool durable)
+{
+	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	int			rc;
+
+	if (fd < 0)
+		return -errno;
+	if ((rc = write_all(fd, text->data, text->len)) == 0 && durable && fsync(fd) != 0)
+		rc = -errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
 /*
  * Closes the report's object and puts the text at path (through path.tmp,
  * synced, renamed).  Returns 0 or a negative errno.
@@ -109,7 +125,6 @@ static int
 doc_finish(report_doc *d, const char *path)
 {
 	char		tmp[PATH_MAX];
-	int			fd = -1;
 	int			rc;
 
 	json_put_end(&d->w);
@@ -120,17 +135,7 @@ doc_finish(report_doc *d, const char *path)
 		rc = -ENAMETOOLONG;
 		goto done;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
-	{
-		rc = -errno;
-		goto done;
-	}
-	if ((rc = write_all(fd, d->text.data, d->text.len)) == 0 && fsync(fd) != 0)
-		rc = -errno;
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	fd = -1;
-	if (rc == 0 && rename(tmp, path) != 0)
+	if ((rc = write_file(tmp, &d->text, true)) == 0 && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc < 0)
 		unlink(tmp);
@@ -373,18 +378,7 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 		if (strcmp(path, "-") == 0)
 			rc = fflush(stdout) == 0 ? write_all(STDOUT_FILENO, d.text.data, d.text.len) : -errno;
 		else
-		{
-			int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-
-			if (fd < 0)
-				rc = -errno;
-			else
-			{
-				rc = write_all(fd, d.text.data, d.text.len);
-				if (close(fd) != 0 && rc == 0)
-					rc = -errno;
-			}
-		}
+			rc = write_file(path, &d.text, false);
 	}
 	sbuf_fini(&d.text);
 	return rc;
