@@ -103,7 +103,6 @@ cmd_dump(int argc, char **argv)
 	if ((rc = cli_start(&co)) != 0)
 		return rc;
 	opt.common = co.common;
-	opt.common.target = NULL;	/* a dump has none */
 	opt.common.filter = &cli_table_filter;
 	opt.on_check = cli_show_check;
 	err_clear(&err);

@@ -108,7 +108,6 @@ cmd_restore(int argc, char **argv)
 	if ((rc = cli_start(&co)) != 0)
 		return rc;
 	opt.common = co.common;
-	opt.common.source = NULL;	/* the dump stands for it */
 	opt.state_schema = run.state_schema;
 	opt.retries = run.retries;
 	opt.on_check = cli_show_check;

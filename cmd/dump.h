@@ -45,7 +45,7 @@
 
 typedef struct dump_options
 {
-	common_options common;		/* the options the commands share (engine/options.h) */
+	common_options common;		/* the options the commands share (engine/options.h); target unused */
 	const char *dir;			/* the spill directory: new, or empty */
 	int			compress_level; /* zstd level; 0: the default (fast) */
 	bool		best_effort;	/* no snapshot */

@@ -15,7 +15,7 @@
 
 typedef struct restore_options
 {
-	common_options common;		/* the options the commands share (engine/options.h) */
+	common_options common;		/* the options the commands share (engine/options.h); source unused */
 	const char *dir;
 	const char *state_schema;
 	const char *resume;			/* NULL, or a run number or "last" */
