@@ -101,7 +101,14 @@ enum
 	OPT_TABLE,
 	OPT_MAX_RATE,
 	OPT_PAUSE,
-	OPT_STALL_TIMEOUT
+	OPT_STALL_TIMEOUT,
+	OPT_ALL_DATABASES,
+	OPT_DATABASE,
+	OPT_EXCLUDE_DATABASE,
+	OPT_DATABASE_MAP,
+	OPT_NO_ROLES,
+	OPT_NO_ROLE_PASSWORDS,
+	OPT_NO_TABLESPACES
 };
 
 /* The table selection of clone, verify, plan, check and dump (engine/filter.h). */

@@ -12,6 +12,7 @@
 #include "cli/args.h"
 #include "cli/report.h"
 #include "cmd/clone.h"
+#include "cmd/cluster.h"
 #include "engine/conn.h"
 #include "engine/verify.h"
 
@@ -32,6 +33,21 @@ usage_clone(FILE *out)
 			"                           default: $PGSLUICE_SOURCE)\n"
 			"  -t, --target=CONNINFO    target database, which must exist (default:\n"
 			"                           $PGSLUICE_TARGET)\n\n"
+			"Whole clusters:\n"
+			"      --all-databases      copy every connectable database of the source but\n"
+			"                           template0 and template1, roles first; the connection\n"
+			"                           strings name the servers, their dbname (default:\n"
+			"                           postgres) the maintenance database.  Each database is\n"
+			"                           created on the target with its owner, encoding, locale,\n"
+			"                           connection limit, comment, ACL and settings, then cloned\n"
+			"      --database=PATTERN   only the databases that match (as often as needed)\n"
+			"      --exclude-database=PATTERN\n"
+			"                           not the databases that match (pg_dumpall's patterns)\n"
+			"      --database-map=OLD=NEW\n"
+			"                           land database OLD under the name NEW\n"
+			"      --no-roles           leave the roles out (they must be there)\n"
+			"      --no-role-passwords  create roles without their password hashes\n"
+			"      --no-tablespaces     create databases in the target's default tablespace\n\n"
 			FILTER_HELP
 			"  With --table, only the chosen relations are created, as pg_dump --table does:\n"
 			"  not their schemas, types or functions; create those first, or choose with\n"
@@ -166,6 +182,84 @@ say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
 			  interrupted ? "was interrupted" : "stopped", cmd);
 }
 
+/* Adds an --database, --exclude-database or --database-map argument. */
+static int
+add_pattern(globals_patterns *p, int option, char *arg)
+{
+	char	 ***list = option == OPT_DATABASE ? &p->include : option == OPT_EXCLUDE_DATABASE ? &p->exclude : &p->map;
+	int		   *n = option == OPT_DATABASE ? &p->ninclude : option == OPT_EXCLUDE_DATABASE ? &p->nexclude : &p->nmap;
+	char	  **grown = realloc(*list, sizeof(char *) * ((size_t) *n + 1));
+
+	if (grown == NULL)
+		return -ENOMEM;
+	grown[(*n)++] = arg;
+	*list = grown;
+	return 0;
+}
+
+/* clone --all-databases: the run, its report, and how to resume each database that failed. */
+static int
+run_cluster(cluster_options *opt, const cli_options *co)
+{
+	cluster_report *report = NULL;
+	const sl_err *first = NULL;
+	bool		different = false;
+	sl_err		err;
+	int			rc;
+
+	err_clear(&err);
+	rc = cluster_clone_run(opt, &report, &err);
+	cli_end();
+	/* a run refused before it wrote anything has nothing to sum up */
+	if (report != NULL && co->level > LOG_ERROR && (report->roles_copied || report->failed > 0 ||
+													(report->ndatabases > 0 && report->databases[0].status != CLUSTER_DB_PENDING)))
+		report_cluster_summary(stdout, report);
+	if (co->json_path != NULL && report != NULL)
+	{
+		int			jrc = report_cluster_json(co->json_path, report, opt, rc < 0 ? &err : NULL);
+
+		if (jrc < 0)
+		{
+			log_error("could not write the JSON report \"%s\": %s", co->json_path, strerror(-jrc));
+			if (rc == 0)
+				rc = err_set(&err, SIDE_LOCAL, jrc, "could not write the JSON report");
+		}
+	}
+	for (int i = 0; report != NULL && i < report->ndatabases; i++)
+	{
+		const cluster_database *db = &report->databases[i];
+		clone_options one = opt->clone;
+		char	   *source = NULL;
+		char	   *target = NULL;
+
+		if (db->report != NULL && db->report->verify != NULL && !verify_identical(db->report->verify))
+			different = true;
+		if (db->status != CLUSTER_DB_FAILED)
+			continue;
+		if (first == NULL)
+			first = &db->err;
+		if (db->report == NULL || db->report->run_id <= 0 || db->err.side == SIDE_USAGE || db->report->refused)
+			continue;
+		if (conn_info_with_dbname(opt->clone.common.source, db->name, &source) == 0 &&
+			conn_info_with_dbname(opt->clone.common.target, db->target_name, &target) == 0)
+		{
+			one.common.source = source;
+			one.common.target = target;
+			say_resume(&one, db->report->run_id, db->err.side == SIDE_INTERRUPT);
+		}
+		free(source);
+		free(target);
+	}
+	if (rc < 0)
+		log_failure(&err);
+	rc = rc < 0 ? cli_exit_code(&err) : first != NULL ? cli_exit_code(first) : different ? EXIT_DIFFERENT : EXIT_OK;
+	free(opt->patterns.include);
+	free(opt->patterns.exclude);
+	free(opt->patterns.map);
+	cluster_report_destroy(report);
+	return rc;
+}
+
 int
 cmd_clone(int argc, char **argv)
 {
@@ -190,8 +284,18 @@ cmd_clone(int argc, char **argv)
 		{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
 		RATE_LONG_OPTION,
 		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
+		{"all-databases", no_argument, NULL, OPT_ALL_DATABASES},
+		{"database", required_argument, NULL, OPT_DATABASE},
+		{"exclude-database", required_argument, NULL, OPT_EXCLUDE_DATABASE},
+		{"database-map", required_argument, NULL, OPT_DATABASE_MAP},
+		{"no-roles", no_argument, NULL, OPT_NO_ROLES},
+		{"no-role-passwords", no_argument, NULL, OPT_NO_ROLE_PASSWORDS},
+		{"no-tablespaces", no_argument, NULL, OPT_NO_TABLESPACES},
 		{NULL, 0, NULL, 0}
 	};
+	cluster_options cluster = {0};
+	bool		all_databases = false;
+	bool		cluster_option = false; /* one that only --all-databases takes */
 	cli_options co;
 	clone_options opt = {0};
 	bool		spill_option = false;	/* one that only --spill takes */
@@ -258,6 +362,25 @@ cmd_clone(int argc, char **argv)
 					return EXIT_USAGE;
 				spill_option = true;
 				break;
+			case OPT_ALL_DATABASES:
+				all_databases = true;
+				break;
+			case OPT_DATABASE:
+			case OPT_EXCLUDE_DATABASE:
+			case OPT_DATABASE_MAP:
+				if (add_pattern(&cluster.patterns, c, optarg) < 0)
+					return cli_bad_usage("%s", "out of memory");
+				cluster_option = true;
+				break;
+			case OPT_NO_ROLES:
+				cluster.no_roles = cluster_option = true;
+				break;
+			case OPT_NO_ROLE_PASSWORDS:
+				cluster.globals.no_role_passwords = cluster_option = true;
+				break;
+			case OPT_NO_TABLESPACES:
+				cluster.globals.no_tablespaces = cluster_option = true;
+				break;
 			default:
 				if (cli_run_option(&opt, c) < 0)
 					return EXIT_USAGE;
@@ -284,6 +407,19 @@ cmd_clone(int argc, char **argv)
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
 	opt.on_check = cli_show_check;
+	if (cluster_option && !all_databases)
+		return cli_bad_usage("%s", "--database, --exclude-database, --database-map, --no-roles, "
+							 "--no-role-passwords and --no-tablespaces go with --all-databases");
+	if (all_databases && (opt.resume != NULL || opt.spill_dir != NULL))
+		return cli_bad_usage("%s", "--all-databases does not take --resume or --spill: resume a database "
+							 "that failed with the command its error gives");
+	if (all_databases)
+	{
+		cluster.clone = opt;
+		cluster.globals.no_owner = opt.common.no_owner;
+		cluster.globals.no_privileges = opt.common.no_privileges;
+		return run_cluster(&cluster, &co);
+	}
 
 	err_clear(&err);
 	rc = clone_run(&opt, &report, &err);

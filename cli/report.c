@@ -125,6 +125,59 @@ report_summary(FILE *out, const clone_report *r)
 					r->cat->tables[i].text_reason);
 }
 
+/* Prints "label: n (a, b, ...)" with the first few names. */
+static void
+print_names(FILE *out, const char *label, char *const *names, int n)
+{
+	fprintf(out, "%s %d", label, n);
+	for (int i = 0; i < n && i < 10; i++)
+		fprintf(out, "%s%s", i == 0 ? " (" : ", ", names[i]);
+	fputs(n > 10 ? ", ...)" : n > 0 ? ")" : "", out);
+}
+
+void
+report_cluster_summary(FILE *out, const cluster_report *r)
+{
+	int			width = 8;
+	int			done = 0;
+	char		size[32];
+	char		name[512];
+
+	for (int i = 0; i < r->ndatabases; i++)
+	{
+		int			len = (int) strlen(display_name(r->databases[i].name, name, sizeof(name)));
+
+		if (len > width)
+			width = len > 60 ? 60 : len;
+	}
+	fprintf(out, "%-*s %7s %12s %10s %8s  %s\n", width, "database", "tables", "rows", "bytes", "seconds", "status");
+	for (int i = 0; i < r->ndatabases; i++)
+	{
+		const cluster_database *db = &r->databases[i];
+		const clone_report *c = db->report;
+		char		target[600] = "";
+
+		if (strcmp(db->name, db->target_name) != 0)
+			snprintf(target, sizeof(target), " (as %s)", display_name(db->target_name, name, sizeof(name)));
+		sbuf_format_bytes(c != NULL ? c->bytes : 0, size, sizeof(size));
+		fprintf(out, "%-*s %7d %12llu %10s %8.2f  %s%s%s%s\n", width, display_name(db->name, name, sizeof(name)),
+				c != NULL && c->cat != NULL ? c->cat->ntables : 0, (unsigned long long) (c != NULL ? c->rows : 0),
+				size, db->seconds, db->status == CLUSTER_DB_DONE ? "done"
+				: db->status == CLUSTER_DB_FAILED ? "failed: " : "skipped: the run stopped before it",
+				db->status == CLUSTER_DB_FAILED ? db->err.msg : "", target, db->created ? ", created" : "");
+	}
+	if (r->roles_copied)
+	{
+		print_names(out, "roles: created", r->roles.created, r->roles.ncreated);
+		print_names(out, "; there already, left as they are:", r->roles.existing, r->roles.nexisting);
+		fprintf(out, "; %d memberships granted\n", r->roles.nmemberships);
+	}
+	for (int i = 0; i < r->ndatabases; i++)
+		done += r->databases[i].status == CLUSTER_DB_DONE;
+	fprintf(out, "cluster: %d of %d databases done in %.1f s%s\n", done, r->ndatabases, r->seconds,
+			r->failed > 0 ? "; each failed one resumes with the command its error gave" : "");
+}
+
 static void
 print_diff(FILE *out, const drill_diff *d)
 {

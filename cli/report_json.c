@@ -259,14 +259,10 @@ put_verify(json_writer *w, const verify_report *r, bool counts)
 	json_put_end(w);
 }
 
-int
-report_json(const char *path, const clone_report *r, const clone_options *opt, const sl_err *err)
+/* A clone's members, after the head. */
+static void
+put_clone(json_writer *w, const clone_report *r, const clone_options *opt)
 {
-	report_doc	d;
-	json_writer *w;
-
-	w = doc_begin(&d, err != NULL && err_is_set(err) ? "failed" : "done", err, opt->common.source,
-				  opt->common.target, r->filter);
 	json_put_int(w, "run", r->run_id);
 	json_put_bool(w, "resumed", r->resumed);
 	json_put_bool(w, "best_effort", r->best_effort);
@@ -317,6 +313,77 @@ report_json(const char *path, const clone_report *r, const clone_options *opt, c
 		put_verify(w, r->verify, false);
 		json_put_end(w);
 	}
+}
+
+int
+report_json(const char *path, const clone_report *r, const clone_options *opt, const sl_err *err)
+{
+	report_doc	d;
+	json_writer *w;
+
+	w = doc_begin(&d, err != NULL && err_is_set(err) ? "failed" : "done", err, opt->common.source,
+				  opt->common.target, r->filter);
+	put_clone(w, r, opt);
+	return doc_finish(&d, path);
+}
+
+static void
+put_names(json_writer *w, const char *key, char *const *names, int n)
+{
+	json_put_array(w, key, JSON_INLINE);
+	for (int i = 0; i < n; i++)
+		json_put_string(w, NULL, names[i]);
+	json_put_end(w);
+}
+
+int
+report_cluster_json(const char *path, const cluster_report *r, const cluster_options *opt, const sl_err *err)
+{
+	report_doc	d;
+	json_writer *w;
+
+	w = doc_begin(&d, err != NULL && err_is_set(err) ? "failed" : r->failed > 0 ? "partial" : "done", err,
+				  opt->clone.common.source, opt->clone.common.target, opt->clone.common.filter);
+	json_put_int(w, "failed", r->failed);
+	json_put_double(w, "seconds", r->seconds, 3);
+	if (r->roles_copied)
+	{
+		json_put_object(w, "roles", JSON_LINES);
+		put_names(w, "created", r->roles.created, r->roles.ncreated);
+		put_names(w, "existing", r->roles.existing, r->roles.nexisting);
+		json_put_int(w, "memberships", r->roles.nmemberships);
+		json_put_bool(w, "passwords", r->roles.passwords && !opt->globals.no_role_passwords);
+		json_put_double(w, "seconds", r->seconds_roles, 3);
+		json_put_end(w);
+	}
+	json_put_array(w, "databases", JSON_LINES);
+	for (int i = 0; i < r->ndatabases; i++)
+	{
+		const cluster_database *db = &r->databases[i];
+		const clone_report *c = db->report;
+
+		json_put_object(w, NULL, JSON_LINES);
+		json_put_string(w, "name", db->name);
+		json_put_string(w, "target", db->target_name);
+		json_put_string(w, "status", db->status == CLUSTER_DB_DONE ? "done"
+						: db->status == CLUSTER_DB_FAILED ? "failed" : "skipped");
+		json_put_string(w, "error", err_is_set(&db->err) ? db->err.msg : NULL);
+		if (db->err.hint[0] != '\0')
+			json_put_string(w, "hint", db->err.hint);
+		json_put_bool(w, "created", db->created);
+		json_put_int(w, "tables", c != NULL && c->cat != NULL ? c->cat->ntables : 0);
+		json_put_uint(w, "rows", c != NULL ? c->rows : 0);
+		json_put_uint(w, "bytes", c != NULL ? c->bytes : 0);
+		json_put_double(w, "seconds", db->seconds, 3);
+		if (c != NULL)
+		{
+			json_put_object(w, "clone", JSON_LINES);
+			put_clone(w, c, &opt->clone);
+			json_put_end(w);
+		}
+		json_put_end(w);
+	}
+	json_put_end(w);
 	return doc_finish(&d, path);
 }
 

@@ -22,6 +22,7 @@
 #include "base/sbuf.h"
 #include "engine/chunkjob.h"
 #include "engine/conn.h"
+#include "engine/lobj.h"
 #include "engine/log.h"
 #include "engine/progress.h"
 #include "engine/rate.h"
@@ -80,15 +81,24 @@ check_target_empty(PGconn *target, const catalog *cat, bool truncate, sl_err *er
 {
 	target_problems found;
 	sbuf		names;
+	sbuf		tables;
 	sbuf		sql;
+	bool		unlink_large_objects = false;
 	int			rc;
 
 	target_problems_init(&found);
 	sbuf_init(&names, SBUF_DEFAULT_CAP);
+	sbuf_init(&tables, SBUF_DEFAULT_CAP);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	rc = target_find_nonempty(target, cat, NULL, &found, err);
 	for (int i = 0; rc == 0 && i < found.n; i++)
+	{
 		sbuf_printf(&names, "%s%s", i ? ", " : "", found.items[i].what);
+		if (cat->tables[found.items[i].table].large_objects)
+			unlink_large_objects = true;
+		else
+			sbuf_printf(&tables, "%s%s", tables.len ? ", " : "", found.items[i].what);
+	}
 	if (rc == 0 && found.n > 0 && !truncate)
 	{
 		rc = err_set(err, SIDE_TARGET, -EEXIST, "target table%s %.600s already hold%s rows",
@@ -98,12 +108,35 @@ check_target_empty(PGconn *target, const catalog *cat, bool truncate, sl_err *er
 	else if (rc == 0 && found.n > 0)
 	{
 		log_info("truncating %d target table%s that hold rows", found.n, found.n > 1 ? "s" : "");
-		sbuf_printf(&sql, "TRUNCATE ONLY %s", sbuf_str(&names));
-		rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
+		sbuf_printf(&sql, "TRUNCATE ONLY %s", sbuf_str(&tables));
+		if (tables.len > 0)
+			rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err);
+		/* the large objects' catalog is not truncated: its objects are unlinked */
+		if (rc == 0 && unlink_large_objects)
+			rc = conn_exec(target, SIDE_TARGET, "SELECT pg_catalog.lo_unlink(oid) FROM " LOBJ_TABLE, err);
 	}
+	sbuf_fini(&tables);
 	sbuf_fini(&sql);
 	sbuf_fini(&names);
 	target_problems_fini(&found);
+	return rc;
+}
+
+/* The large objects' owners, ACLs and comments, from the holder's snapshot onto the target. */
+static int
+copy_large_object_metadata(PGconn *holder, PGconn *target, const catalog *cat, const schema_options *sopt,
+						   sl_err *err)
+{
+	lobj_metadata_options lopt = {sopt->no_owner, sopt->no_privileges};
+	double		t = clock_seconds();
+	long long	count;
+	int			rc;
+
+	if (catalog_user_tables(cat) == cat->ntables)
+		return 0;
+	progress_phase("schema: large objects");
+	if ((rc = lobj_metadata_copy(holder, target, &lopt, &count, err)) == 0)
+		log_info("schema: %lld large objects created in %.1f s", count, clock_seconds() - t);
 	return rc;
 }
 
@@ -112,17 +145,18 @@ static int
 lock_source_tables(PGconn *holder, const catalog *cat, sl_err *err)
 {
 	sbuf		sql;
+	int			ntables = catalog_user_tables(cat);	/* not the large objects: nobody drops that catalog */
 	int			rc;
 
-	if (cat->ntables == 0)
+	if (ntables == 0)
 		return 0;
 	rc = conn_exec(holder, SIDE_SOURCE, "SET LOCAL lock_timeout = '" LOCK_TIMEOUT "'", err);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	for (int start = 0; start < cat->ntables && rc == 0; start += BATCH_STATEMENTS)
+	for (int start = 0; start < ntables && rc == 0; start += BATCH_STATEMENTS)
 	{
 		sbuf_reset(&sql);
 		sbuf_append(&sql, "LOCK TABLE ");
-		for (int i = start; i < cat->ntables && i < start + BATCH_STATEMENTS; i++)
+		for (int i = start; i < ntables && i < start + BATCH_STATEMENTS; i++)
 			sbuf_printf(&sql, "%sONLY %s", i > start ? ", " : "", cat->tables[i].qname);
 		sbuf_append(&sql, " IN ACCESS SHARE MODE");
 		rc = conn_exec(holder, SIDE_SOURCE, sbuf_str(&sql), err);
@@ -324,7 +358,6 @@ resume_snapshot(const clone_options *opt, state *st, const state_run *run, PGcon
 int
 clone_load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 {
-	PGresult   *res;
 	int			rc;
 
 	if ((rc = catalog_load(holder, SIDE_SOURCE, r->target_major, r->filter, &r->cat, err)) < 0)
@@ -337,14 +370,6 @@ clone_load_source(clone_report *r, PGconn *holder, bool lock, sl_err *err)
 		if (r->cat->tables[i].text_reason != NULL)
 			log_info("table %s moves as text: %s", r->cat->tables[i].qname,
 					 r->cat->tables[i].text_reason);
-	if ((rc = conn_query(holder, SIDE_SOURCE,
-						 "SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata", &res, err)) < 0)
-		return rc;
-	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-		log_warning("the source holds %s large objects, which are not copied: copy them with pg_dump "
-					"--format=custom --data-only --blobs --exclude-table-data='*.*' and pg_restore",
-					PQgetvalue(res, 0, 0));
-	PQclear(res);
 	return 0;
 }
 
@@ -699,6 +724,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			r->seconds_schema = clock_seconds() - t;
 			log_info("schema: pre-data restored in %.1f s", r->seconds_schema);
 		}
+		/* the large objects' metadata (idempotent: a run cut short before its plan does it again) */
+		if ((rc = copy_large_object_metadata(holder, control, r->cat, &sopt, err)) < 0)
+			goto done;
 		/* 5. plan, on record before any chunk is copied */
 		progress_phase("planning: sampling the keys");
 		if ((rc = plan_build(holder, r->cat, &popt, &r->plan, err)) < 0 ||

@@ -29,6 +29,7 @@
 #include "engine/chunkfile.h"
 #include "engine/chunkjob.h"
 #include "engine/conn.h"
+#include "engine/lobj.h"
 #include "engine/log.h"
 #include "engine/reader.h"
 #include "engine/sched.h"
@@ -366,6 +367,16 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	{
 		rc = err_set(err, SIDE_LOCAL, -errno, "could not set the mode of \"%s\": %s", schema_path, strerror(errno));
 		goto done;
+	}
+	if (catalog_user_tables(r->cat) < r->cat->ntables)
+	{
+		char		lobj_path[PATH_MAX];
+		long long	count;
+
+		snprintf(lobj_path, sizeof(lobj_path), "%s/%s", opt->dir, LOBJ_METADATA_FILE);
+		if ((rc = lobj_metadata_dump(holder, lobj_path, &count, err)) < 0)
+			goto done;
+		log_info("schema: the metadata of %lld large objects written", count);
 	}
 	r->seconds_schema = clock_seconds() - t;
 

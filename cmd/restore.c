@@ -35,6 +35,7 @@
 #include "engine/chunkjob.h"
 #include "cmd/clone.h"
 #include "engine/conn.h"
+#include "engine/lobj.h"
 #include "engine/log.h"
 #include "engine/rate.h"
 #include "engine/sched.h"
@@ -577,7 +578,9 @@ check_target_free(PGconn *target, const manifest *m, sl_err *err)
 		sbuf_printf(&sql, ", %s", lit ? lit : "''");
 		PQfreemem(lit);
 	}
-	sbuf_append(&sql, "]) AS t WHERE t <> '' AND pg_catalog.to_regclass(t) IS NOT NULL LIMIT 5");
+	/* the large objects' catalog is on every target: in the way are the objects in it */
+	sbuf_append(&sql, "]) AS t WHERE t <> '' AND CASE WHEN t = '" LOBJ_TABLE "'"
+				" THEN EXISTS (SELECT FROM " LOBJ_TABLE ") ELSE pg_catalog.to_regclass(t) IS NOT NULL END LIMIT 5");
 	rc = sbuf_failed(&sql) ? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory")
 		: conn_query(target, SIDE_TARGET, sbuf_str(&sql), &res, err);
 	sbuf_fini(&sql);
@@ -756,6 +759,17 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 		err_clear(&exists);
 		if (opt->resume == NULL || check_target_free(control, m, &exists) == 0)
 			rc = schema_restore(&tools, &sopt, opt->common.target, schema_path, "pre-data", 1, err);
+		/* the large objects' metadata, before the catalog that lists them (idempotent, as on resume) */
+		if (rc == 0)
+		{
+			lobj_metadata_options lopt = {sopt.no_owner, sopt.no_privileges};
+			char		lobj_path[PATH_MAX];
+			long long	count;
+
+			snprintf(lobj_path, sizeof(lobj_path), "%s/%s", opt->dir, LOBJ_METADATA_FILE);
+			if ((rc = lobj_metadata_replay(control, lobj_path, &lopt, &count, err)) == 0 && count > 0)
+				log_info("schema: %lld large objects created", count);
+		}
 		if (rc < 0)
 			goto done;
 	}

@@ -17,6 +17,7 @@
 
 #include "base/sbuf.h"
 #include "engine/conn.h"
+#include "engine/lobj.h"
 
 #define FIRST_NORMAL_OID 16384	/* OIDs below are the same on every cluster */
 #define MAX_TYPE_DEPTH 32
@@ -676,6 +677,80 @@ load_matviews(PGconn *conn, catalog *cat, sl_err *err)
 	return 0;
 }
 
+/*
+ * Appends the large objects as a table (catalog.h), when the side holds any
+ * and the run does not choose tables or schemas.  Its columns are what
+ * engine/lobj.h reads: the OID and the contents, both plain in binary; its
+ * size is that of pg_largeobject, which holds the contents, and its pages
+ * are those of the metadata, which the planner samples.
+ */
+static int
+add_large_objects(PGconn *conn, catalog *cat, const cat_filter *filter, sl_err *err)
+{
+	static const struct
+	{
+		const char *name;
+		const char *type;
+		uint32_t	type_oid;
+	}			cols[] = {{"oid", "oid", 26}, {"data", "bytea", 17}};
+	PGresult   *res;
+	cat_table  *tables;
+	cat_table  *t;
+	int			rc;
+
+	if (filter != NULL && (filter->n[FILTER_TABLE] > 0 || filter->n[FILTER_SCHEMA] > 0))
+		return 0;
+	rc = conn_query(conn, cat->side,
+					"SELECT pg_catalog.count(*), pg_catalog.pg_relation_size('pg_catalog.pg_largeobject'),"
+					"       pg_catalog.pg_relation_size('" LOBJ_TABLE "'), '" LOBJ_TABLE "'::pg_catalog.regclass::pg_catalog.oid"
+					" FROM " LOBJ_TABLE, &res, err);
+	if (rc < 0)
+		return rc;
+	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+	{
+		PQclear(res);
+		return 0;
+	}
+	if ((tables = realloc(cat->tables, sizeof(cat_table) * ((size_t) cat->ntables + 2))) == NULL)
+	{
+		PQclear(res);
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+	}
+	cat->tables = tables;
+	t = &cat->tables[cat->ntables];
+	memset(t, 0, sizeof(*t));
+	t->large_objects = true;
+	t->oid = uint_value(res, 0, 3);
+	t->persistence = 'p';
+	t->reltuples = strtod(PQgetvalue(res, 0, 0), NULL);
+	t->bytes = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	t->pages = cat->block_size > 0 ? strtoll(PQgetvalue(res, 0, 2), NULL, 10) / cat->block_size : 0;
+	PQclear(res);
+	cat->ntables++;				/* from here catalog_destroy frees what t holds */
+	t->qname = strdup(LOBJ_TABLE);
+	t->cols = calloc(2, sizeof(cat_column));
+	t->shapes = calloc(2, sizeof(ctype *));
+	t->keys = calloc(1, sizeof(cat_key_column));
+	if (t->qname == NULL || t->cols == NULL || t->shapes == NULL || t->keys == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+	t->ncols = 2;
+	for (int c = 0; c < 2; c++)
+	{
+		t->cols[c].type_oid = cols[c].type_oid;
+		t->cols[c].shape = t->shapes[c] = &plain_shape;
+		if ((t->cols[c].name = strdup(cols[c].name)) == NULL ||
+			(t->cols[c].type = strdup(cols[c].type)) == NULL)
+			return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+	}
+	t->key_kind = KEY_PRIMARY;
+	t->nkeys = 1;
+	t->keys[0].not_null = true;
+	if ((t->keys[0].name = strdup("oid")) == NULL || (t->keys[0].type = strdup("oid")) == NULL ||
+		(t->keys[0].op_schema = strdup("pg_catalog")) == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory reading the catalog");
+	return 0;
+}
+
 static int
 resolve_columns(catalog *cat, int target_major, sl_err *err)
 {
@@ -750,7 +825,8 @@ catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filter *fil
 		(rc = load_types(conn, cat, err)) < 0 ||
 		(rc = load_sequences(conn, cat, err)) < 0 ||
 		(rc = load_matviews(conn, cat, err)) < 0 ||
-		(rc = resolve_columns(cat, target_major, err)) < 0)
+		(rc = resolve_columns(cat, target_major, err)) < 0 ||
+		(rc = add_large_objects(conn, cat, filter, err)) < 0)
 		goto fail;
 	cat->by_name = calloc((size_t) cat->ntables + 1, sizeof(cat_table *));
 	if (cat->by_name == NULL)
@@ -813,6 +889,12 @@ catalog_destroy(catalog *cat)
 	free(cat->by_name);
 	filter_selection_free(&cat->selection);
 	free(cat);
+}
+
+int
+catalog_user_tables(const catalog *cat)
+{
+	return cat->ntables - (cat->ntables > 0 && cat->tables[cat->ntables - 1].large_objects);
 }
 
 const cat_table *

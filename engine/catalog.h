@@ -15,7 +15,13 @@
  *     user-defined); a table with one unsafe column moves as text;
  *   - the checksum shape of each column (codec/ctype.h);
  *   - every sequence, and the materialized views that hold data (the target
- *     refreshes them after the data: a refresh is not part of a schema dump).
+ *     refreshes them after the data: a refresh is not part of a schema dump);
+ *   - the large objects, as one more table after the others (engine/lobj.h):
+ *     pg_catalog.pg_largeobject_metadata, whose rows are (oid, contents) and
+ *     whose key is the OID, so that they are planned, copied, hashed,
+ *     recorded, dumped and verified as any table's rows are.  Like pg_dump,
+ *     a run that chooses tables or schemas (--table, --schema) leaves them
+ *     out; a database without large objects has no such table.
  * After catalog_load the catalog is read-only and shared by all workers.
  */
 #ifndef PGSLUICE_ENGINE_CATALOG_H
@@ -67,6 +73,7 @@ typedef struct cat_table
 	int			nkeys;
 	cat_key_column *keys;
 	char	   *text_reason;	/* NULL: binary; else why it moves as text */
+	bool		large_objects;	/* the large objects (engine/lobj.h), not a table */
 } cat_table;
 
 typedef struct cat_sequence
@@ -77,7 +84,7 @@ typedef struct cat_sequence
 typedef struct catalog
 {
 	int			ntables;
-	cat_table  *tables;			/* ordered by oid */
+	cat_table  *tables;			/* ordered by oid, the large objects last */
 	int			nsequences;
 	cat_sequence *sequences;	/* ordered by qname (strcmp) */
 	int			nmatviews;
@@ -103,6 +110,9 @@ int			catalog_load(PGconn *conn, sl_side side, int target_major, const cat_filte
 						 catalog **out, sl_err *err);
 
 void		catalog_destroy(catalog *cat);
+
+/* How many of cat->tables are tables: all but the large objects, which come last. */
+int			catalog_user_tables(const catalog *cat);
 
 /* The table with that quoted name, or NULL (a binary search: tables are sorted by name too). */
 const cat_table *catalog_find(const catalog *cat, const char *qname);

@@ -269,24 +269,29 @@ check_large_objects(check_ctx *c)
 {
 	PGresult   *res;
 	char		summary[512];
+	char		size[32];
+	long long	count;
 	int			rc;
 
 	if (c->src.conn == NULL)
 		return 0;
-	if ((rc = check_query(c, &c->src, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata", &res)) < 0)
+	if ((rc = check_query(c, &c->src, "SELECT pg_catalog.count(*), pg_catalog.pg_relation_size('pg_catalog.pg_largeobject')"
+						  " FROM pg_catalog.pg_largeobject_metadata", &res)) < 0)
 		return rc;
-	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-	{
-		long long	count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-
-		snprintf(summary, sizeof(summary), "the source holds %lld large object%s: pgsluice does not copy "
-				 "large objects", count, PLURAL(count, "", "s"));
-		check_add(c->r, CHECK_WARNING, CHECK_SOURCE, "large_objects", summary,
-				  "copy them after the clone: pg_dump --format=custom --data-only --blobs "
-				  "--exclude-table-data='*.*' --file=lo.dump SOURCE (the large objects alone; pg_dump 16 "
-				  "and later also call --blobs --large-objects), then pg_restore --dbname=TARGET lo.dump", NULL, 0);
-	}
+	count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	sbuf_format_bytes(strtoull(PQgetvalue(res, 0, 1), NULL, 10), size, sizeof(size));
 	PQclear(res);
+	if (count == 0)
+		return 0;
+	if (c->cat != NULL && catalog_user_tables(c->cat) == c->cat->ntables)
+		snprintf(summary, sizeof(summary), "the source's %lld large object%s (%s) %s left out: --table and "
+				 "--schema choose tables, as in pg_dump", count, PLURAL(count, "", "s"), size,
+				 PLURAL(count, "is", "are"));
+	else
+		snprintf(summary, sizeof(summary), "the source's %lld large object%s (%s) %s copied with the data, "
+				 "by OID ranges, and %s owners, ACLs and comments with the schema", count, PLURAL(count, "", "s"),
+				 size, PLURAL(count, "is", "are"), PLURAL(count, "its", "their"));
+	check_add(c->r, CHECK_NOTE, CHECK_SOURCE, "large_objects", summary, NULL, NULL, 0);
 	return 0;
 }
 

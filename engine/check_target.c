@@ -84,6 +84,8 @@ check_target_table_privileges(check_ctx *c)
 				c->dst.major >= 17 ? " OR pg_catalog.has_table_privilege(c.oid, 'MAINTAIN')" : "");
 	for (int i = 0; i < c->cat->ntables; i++)
 	{
+		if (c->cat->tables[i].large_objects)
+			continue;			/* loaded through lo_put: engine/lobj.h */
 		sbuf_append(&sql, ", ");
 		conn_append_literal(&sql, c->dst.conn, c->cat->tables[i].qname);
 	}

@@ -22,6 +22,7 @@
 #include "base/sbuf.h"
 #include "codec/copyhash.h"
 #include "engine/conn.h"
+#include "engine/lobj.h"
 #include "engine/log.h"
 #include "engine/rate.h"
 #include "engine/reader.h"
@@ -367,6 +368,8 @@ chunkfile_load(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, 
 		rc = conn_exec_watched(target, SIDE_TARGET, sbuf_str(&sql), err);
 		sbuf_reset(&sql);
 	}
+	if (rc == 0 && t->large_objects)
+		rc = lobj_load_begin(target, err);
 	plan_copy_in_sql(&sql, t, t->text_reason != NULL, freeze);
 	if (rc == 0 && (rc = conn_run(target, SIDE_TARGET, sbuf_str(&sql), 0, NULL, &res, err)) == 0)
 	{
@@ -408,5 +411,7 @@ chunkfile_load(chunkfile_loader *l, const chunkfile_dir *dir, const char *name, 
 	if (rc == 0 && loaded != expect->rows)
 		rc = err_set(err, SIDE_LOCAL, -EPROTO, "chunk file \"%s/%s\": the target loaded %llu rows of %llu",
 					 dir->path, name, (unsigned long long) loaded, (unsigned long long) expect->rows);
+	if (rc == 0 && t->large_objects)
+		rc = lobj_load_finish(target, err);
 	return rc;
 }

@@ -645,6 +645,39 @@ rebuild_conninfo(const char *conninfo, const char *password_mask, char **out, ch
 }
 
 int
+conn_info_with_dbname(const char *conninfo, const char *dbname, char **out)
+{
+	PQconninfoOption *parsed;
+	char	   *perr = NULL;
+	sbuf		buf;
+
+	*out = NULL;
+	if ((parsed = PQconninfoParse(conninfo, &perr)) == NULL)
+	{
+		PQfreemem(perr);
+		return -EINVAL;
+	}
+	sbuf_init(&buf, SBUF_DEFAULT_CAP);
+	sbuf_append(&buf, "dbname=");
+	append_conninfo_value(&buf, dbname);
+	for (PQconninfoOption *opt = parsed; opt->keyword != NULL; opt++)
+	{
+		if (opt->val == NULL || strcmp(opt->keyword, "dbname") == 0)
+			continue;
+		sbuf_printf(&buf, " %s=", opt->keyword);
+		append_conninfo_value(&buf, opt->val);
+	}
+	PQconninfoFree(parsed);
+	if (sbuf_failed(&buf))
+	{
+		sbuf_fini(&buf);
+		return -ENOMEM;
+	}
+	*out = sbuf_take(&buf);
+	return 0;
+}
+
+int
 conn_redact(const char *conninfo, char *out, size_t outlen)
 {
 	char	   *redacted = NULL;

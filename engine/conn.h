@@ -133,6 +133,13 @@ void		conn_stalled_keep(conn_stalled *s, const sl_err *err, int source_pid, int 
  */
 void		conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side);
 
+/*
+ * A copy of conninfo (keywords or a URI) naming dbname instead of its own
+ * database, as "keyword='value' ..." (malloc()ed).  0, -EINVAL when
+ * conninfo does not parse, or -ENOMEM.
+ */
+int			conn_info_with_dbname(const char *conninfo, const char *dbname, char **out);
+
 /* Runs a statement that returns no rows. */
 int			conn_exec(PGconn *conn, sl_side side, const char *sql, sl_err *err);
 

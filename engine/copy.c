@@ -29,6 +29,7 @@
 #include "base/clock.h"
 #include "codec/pgwire.h"
 #include "engine/conn.h"
+#include "engine/lobj.h"
 #include "engine/log.h"
 #include "engine/rate.h"
 #include "io/stall.h"
@@ -343,6 +344,8 @@ finish_target(chunk_stream *s, uint64_t *target_rows)
 		return wait_rc;
 	if (rc == 0 && PQsetnonblocking(w->target, 0) != 0)
 		rc = fail(s, SIDE_TARGET, w->target, NULL, "could not switch to blocking mode on");
+	if (rc == 0 && s->table->large_objects)
+		rc = lobj_load_finish(w->target, s->err);
 	return rc;
 }
 
@@ -365,6 +368,8 @@ start_copies(chunk_stream *s)
 		PQclear(res);
 		sbuf_reset(&sql);
 	}
+	if (rc == 0 && s->table->large_objects)
+		rc = lobj_load_begin(w->target, s->err);
 	if (rc == 0)
 	{
 		plan_copy_in_sql(&sql, s->table, s->table->text_reason != NULL, s->chunk->freeze);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/conn.h"
+#include "engine/lobj.h"
 #include "engine/log.h"
 
 /* Sampled rows per chunk wanted for even quantiles, and the least sample. */
@@ -149,6 +150,11 @@ plan_copy_out_sql(sbuf *out, const cat_table *table, const char *predicate, bool
 {
 	const char *format = text ? "text" : "binary";
 
+	if (table->large_objects)
+	{
+		lobj_copy_out_sql(out, predicate, text);
+		return;
+	}
 	if (predicate == NULL)
 	{
 		/* COPY table TO reads that table alone, never its children */
@@ -170,6 +176,11 @@ plan_copy_out_sql(sbuf *out, const cat_table *table, const char *predicate, bool
 void
 plan_copy_in_sql(sbuf *out, const cat_table *table, bool text, bool freeze)
 {
+	if (table->large_objects)
+	{
+		lobj_copy_in_sql(out, text);
+		return;
+	}
 	sbuf_printf(out, "COPY %s", table->qname);
 	/* a zero-column table has rows too; "()" is not valid syntax */
 	if (table->ncols > 0)
@@ -418,7 +429,7 @@ plan_build(PGconn *conn, const catalog *cat, const plan_options *opt, plan **out
 		if (rc == 0)
 		{
 			b.p->tables[ti].method = PLAN_WHOLE;
-			if (add_chunk(&b, ti, NULL, t->bytes, opt->freeze && t->bytes >= FREEZE_MIN_BYTES) < 0)
+			if (add_chunk(&b, ti, NULL, t->bytes, opt->freeze && !t->large_objects && t->bytes >= FREEZE_MIN_BYTES) < 0)
 				rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory planning chunks");
 		}
 		if (rc > 0)

@@ -17,6 +17,7 @@
 
 #include "base/sbuf.h"
 #include "engine/conn.h"
+#include "engine/lobj.h"
 
 #define BATCH_TABLES 500		/* tables per batched statement */
 
@@ -116,6 +117,20 @@ compare_columns(const cat_table *t, int ti, const target_column *cols, int first
 	return rc;
 }
 
+/* 1 when the target holds large objects, 0 when not, or a negative errno. */
+static int
+target_has_large_objects(PGconn *target, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	if ((rc = conn_query(target, SIDE_TARGET, "SELECT EXISTS (SELECT FROM " LOBJ_TABLE ")", &res, err)) < 0)
+		return rc;
+	rc = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return rc;
+}
+
 int
 target_find_conflicts(PGconn *target, const catalog *cat, bool data_only, target_problems *out,
 					  sl_err *err)
@@ -160,6 +175,13 @@ target_find_conflicts(PGconn *target, const catalog *cat, bool data_only, target
 		int			first;
 		int			last;
 
+		/* the large objects' table is there on any target; in schema mode, its rows are in the way */
+		if (t->large_objects)
+		{
+			if (!data_only && (rc = target_has_large_objects(target, err)) > 0)
+				rc = add_problem(out, TARGET_TABLE_EXISTS, ti, err, "%s (large objects)", t->qname);
+			continue;
+		}
 		if (!data_only)
 		{
 			if (hit != NULL)

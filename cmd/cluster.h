@@ -1,0 +1,81 @@
+/*
+ * cluster.h: clone --all-databases, every database of a cluster and its roles.
+ *
+ * The connection strings name servers: their dbname, or postgres, is the
+ * maintenance database through which databases are listed and created.
+ * The steps, in order:
+ *   1. list the source's connectable databases but template0 and template1
+ *      that the patterns choose (engine/globals.h), largest first;
+ *   2. before anything is written, refuse a chosen database that exists on
+ *      the target and holds any of the source's tables (with --data-only:
+ *      one that does not exist there);
+ *   3. the roles the target lacks, with their memberships and settings;
+ *   4. each database: created from template0 with its properties, unless it
+ *      is there, then cloned as "pgsluice clone" clones one (cmd/clone.h),
+ *      its run recorded in its own state schema.  A database that fails
+ *      does not stop the others (an interruption does); the report says
+ *      which failed and why, and how to resume each.
+ *
+ * XXX: the databases are copied one after another, each with --jobs
+ * workers; their chunks do not yet share one queue, so a cluster of many
+ * small databases keeps fewer workers busy than it could.
+ */
+#ifndef PGSLUICE_CMD_CLUSTER_H
+#define PGSLUICE_CMD_CLUSTER_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "cmd/clone.h"
+#include "engine/globals.h"
+
+typedef struct cluster_options
+{
+	clone_options clone;		/* each database's clone; its connections name the servers */
+	globals_patterns patterns;	/* --database, --exclude-database, --database-map */
+	globals_options globals;	/* --no-owner, --no-privileges, --no-role-passwords, --no-tablespaces */
+	bool		no_roles;		/* leave the roles out */
+} cluster_options;
+
+typedef enum cluster_db_status
+{
+	CLUSTER_DB_PENDING = 0,		/* not reached: the run stopped before it */
+	CLUSTER_DB_DONE,
+	CLUSTER_DB_FAILED
+} cluster_db_status;
+
+typedef struct cluster_database
+{
+	char	   *name;			/* on the source */
+	char	   *target_name;	/* on the target */
+	int64_t		bytes;			/* pg_database_size on the source */
+	bool		created;		/* the run created it on the target */
+	cluster_db_status status;
+	sl_err		err;			/* why it failed */
+	clone_report *report;		/* NULL before its clone began */
+	int			exit_code;		/* what a clone of it alone would have exited with */
+	double		seconds;
+} cluster_database;
+
+typedef struct cluster_report
+{
+	int			ndatabases;
+	cluster_database *databases;	/* in the order they were copied */
+	bool		roles_copied;
+	globals_roles roles;
+	double		seconds_roles;
+	double		seconds;
+	int			failed;			/* databases that failed */
+} cluster_report;
+
+/*
+ * Runs the whole copy.  Returns 0 when every database is done, a negative
+ * errno when the run could not start or was interrupted (err says why),
+ * or 0 with report->failed > 0 when some databases failed.  *report_out
+ * (NULL when the run could not start) is freed with cluster_report_destroy.
+ */
+int			cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_err *err);
+
+void		cluster_report_destroy(cluster_report *report);
+
+#endif
