@@ -232,20 +232,19 @@ run_cluster(cluster_options *opt, const cli_options *co)
 		char	   *source = NULL;
 		char	   *target = NULL;
 
-		if (db->report != NULL && db->report->verify != NULL && !verify_identical(db->report->verify))
-			different = true;
+		different = different || db->different;
 		if (db->status != CLUSTER_DB_FAILED)
 			continue;
 		if (first == NULL)
 			first = &db->err;
-		if (db->report == NULL || db->report->run_id <= 0 || db->err.side == SIDE_USAGE || db->report->refused)
+		if (db->run_id <= 0 || db->err.side == SIDE_USAGE || db->refused)
 			continue;
 		if (conn_info_with_dbname(opt->clone.common.source, db->name, &source) == 0 &&
 			conn_info_with_dbname(opt->clone.common.target, db->target_name, &target) == 0)
 		{
 			one.common.source = source;
 			one.common.target = target;
-			say_resume(&one, db->report->run_id, db->err.side == SIDE_INTERRUPT);
+			say_resume(&one, db->run_id, db->err.side == SIDE_INTERRUPT);
 		}
 		free(source);
 		free(target);
@@ -410,11 +409,17 @@ cmd_clone(int argc, char **argv)
 	if (cluster_option && !all_databases)
 		return cli_bad_usage("%s", "--database, --exclude-database, --database-map, --no-roles, "
 							 "--no-role-passwords and --no-tablespaces go with --all-databases");
-	if (all_databases && (opt.resume != NULL || opt.spill_dir != NULL))
-		return cli_bad_usage("%s", "--all-databases does not take --resume or --spill: resume a database "
-							 "that failed with the command its error gives");
+	if (all_databases && (opt.spill_dir != NULL || co.metrics_file != NULL || co.metrics_listen != NULL))
+		return cli_bad_usage("%s", "--all-databases does not take --spill, --metrics-file or --metrics-listen: "
+							 "they are for one database at a time");
+	if (all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
+		return cli_bad_usage("%s", "with --all-databases, --resume takes \"last\": each database goes on with "
+							 "its own last run");
 	if (all_databases)
 	{
+		cluster.resume = opt.resume != NULL;
+		opt.resume = NULL;
+		cluster.progress_seconds = co.level >= LOG_INFO ? co.progress_seconds : 0;
 		cluster.clone = opt;
 		cluster.globals.no_owner = opt.common.no_owner;
 		cluster.globals.no_privileges = opt.common.no_privileges;

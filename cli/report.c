@@ -154,17 +154,17 @@ report_cluster_summary(FILE *out, const cluster_report *r)
 	for (int i = 0; i < r->ndatabases; i++)
 	{
 		const cluster_database *db = &r->databases[i];
-		const clone_report *c = db->report;
 		char		target[600] = "";
 
 		if (strcmp(db->name, db->target_name) != 0)
 			snprintf(target, sizeof(target), " (as %s)", display_name(db->target_name, name, sizeof(name)));
-		sbuf_format_bytes(c != NULL ? c->bytes : 0, size, sizeof(size));
-		fprintf(out, "%-*s %7d %12llu %10s %8.2f  %s%s%s%s\n", width, display_name(db->name, name, sizeof(name)),
-				c != NULL && c->cat != NULL ? c->cat->ntables : 0, (unsigned long long) (c != NULL ? c->rows : 0),
-				size, db->seconds, db->status == CLUSTER_DB_DONE ? "done"
+		sbuf_format_bytes(db->copied_bytes, size, sizeof(size));
+		fprintf(out, "%-*s %7d %12llu %10s %8.2f  %s%s%s%s%s\n", width, display_name(db->name, name, sizeof(name)),
+				db->tables, (unsigned long long) db->rows, size, db->seconds,
+				db->status == CLUSTER_DB_DONE ? "done"
 				: db->status == CLUSTER_DB_FAILED ? "failed: " : "skipped: the run stopped before it",
-				db->status == CLUSTER_DB_FAILED ? db->err.msg : "", target, db->created ? ", created" : "");
+				db->status == CLUSTER_DB_FAILED ? db->err.msg : "", target, db->created ? ", created" : "",
+				db->done_before ? ", before" : db->resumed_run > 0 ? ", resumed" : "");
 	}
 	if (r->roles_copied)
 	{

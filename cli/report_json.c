@@ -360,7 +360,6 @@ report_cluster_json(const char *path, const cluster_report *r, const cluster_opt
 	for (int i = 0; i < r->ndatabases; i++)
 	{
 		const cluster_database *db = &r->databases[i];
-		const clone_report *c = db->report;
 
 		json_put_object(w, NULL, JSON_LINES);
 		json_put_string(w, "name", db->name);
@@ -371,16 +370,13 @@ report_cluster_json(const char *path, const cluster_report *r, const cluster_opt
 		if (db->err.hint[0] != '\0')
 			json_put_string(w, "hint", db->err.hint);
 		json_put_bool(w, "created", db->created);
-		json_put_int(w, "tables", c != NULL && c->cat != NULL ? c->cat->ntables : 0);
-		json_put_uint(w, "rows", c != NULL ? c->rows : 0);
-		json_put_uint(w, "bytes", c != NULL ? c->bytes : 0);
+		json_put_bool(w, "done_before", db->done_before);
+		json_put_int(w, "run", db->run_id);
+		json_put_int(w, "resumed_run", db->resumed_run);
+		json_put_int(w, "tables", db->tables);
+		json_put_uint(w, "rows", db->rows);
+		json_put_uint(w, "bytes", db->copied_bytes);
 		json_put_double(w, "seconds", db->seconds, 3);
-		if (c != NULL)
-		{
-			json_put_object(w, "clone", JSON_LINES);
-			put_clone(w, c, &opt->clone);
-			json_put_end(w);
-		}
 		json_put_end(w);
 	}
 	json_put_end(w);

@@ -4,9 +4,13 @@
 #include "cmd/cluster.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "base/clock.h"
 #include "base/sbuf.h"
@@ -14,10 +18,35 @@
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/progress.h"
+#include "engine/slots.h"
+#include "engine/state.h"
 #include "engine/stop.h"
 #include "engine/target.h"
 
 #define MAINTENANCE_DB "postgres"
+#define REAP_WAIT_NS 100000000L	/* how often the parent looks at its children and its stop flag */
+
+/* What a child sends back when its database is done or failed: plain data, no pointers. */
+typedef struct child_result
+{
+	cluster_db_status status;
+	sl_err		err;
+	int64_t		run_id;
+	bool		refused;
+	bool		different;
+	int			tables;
+	uint64_t	rows;
+	uint64_t	bytes;
+} child_result;
+
+typedef struct child
+{
+	pid_t		pid;			/* 0: the slot is free */
+	int			fd;				/* the read end of its result pipe */
+	int			db;				/* index into the report's databases */
+	double		started;
+	bool		told_to_stop;
+} child;
 
 /* conninfo naming its maintenance database: its own dbname, else postgres. */
 static int
@@ -53,8 +82,40 @@ open_database(PGconn **conn, const char *conninfo, const char *dbname, sl_side s
 }
 
 /*
+ * Resumed: the unfinished run recorded in database d of the target, into
+ * d->resumed_run (0: none).  Returns 0 or a negative errno.
+ */
+static int
+find_unfinished_run(const cluster_options *opt, PGconn *dst, cluster_database *d, sl_err *err)
+{
+	state		st;
+	state_run	run;
+	int			rc;
+
+	d->resumed_run = 0;
+	if ((rc = state_init(&st, dst, opt->clone.state_schema, err)) < 0)
+		return rc;
+	if ((rc = state_attach(&st, err)) > 0)
+	{
+		memset(&run, 0, sizeof(run));
+		rc = state_run_load(&st, "last", &run, err);
+		if (rc == 0 && strcmp(run.step, STATE_STEP_DONE) != 0)
+			d->resumed_run = run.id;
+		else if (rc == -ENOENT)
+		{
+			err_clear(err);
+			rc = 0;
+		}
+	}
+	state_fini(&st);
+	return rc < 0 ? rc : 0;
+}
+
+/*
  * Step 2: what stands in the way on the target, for every chosen database,
  * before anything is written.  exists[i] says whether database i is there.
+ * Resumed, a database with an unfinished run goes on with it, and one that
+ * holds the source's tables without one was done before.
  */
 static int
 check_targets(const cluster_options *opt, cluster_report *r, PGconn *target, bool *exists, sl_err *err)
@@ -80,20 +141,26 @@ check_targets(const cluster_options *opt, cluster_report *r, PGconn *target, boo
 		if (!exists[i])
 		{
 			if (data_only)
-			{
 				sbuf_printf(&in_the_way, "%s\"%s\" is not there", blocked++ ? "; " : "", d->target_name);
-			}
 			continue;
 		}
-		if (data_only)
+		if (data_only && !opt->resume)
 			continue;			/* the clone itself checks its tables and columns */
 		target_problems_init(&found);
-		if ((rc = open_database(&src, opt->clone.common.source, d->name, SIDE_SOURCE, err)) == 0 &&
-			(rc = open_database(&dst, opt->clone.common.target, d->target_name, SIDE_TARGET, err)) == 0 &&
+		if ((rc = open_database(&dst, opt->clone.common.target, d->target_name, SIDE_TARGET, err)) == 0 &&
+			opt->resume)
+			rc = find_unfinished_run(opt, dst, d, err);
+		if (rc == 0 && d->resumed_run == 0 &&
+			(rc = open_database(&src, opt->clone.common.source, d->name, SIDE_SOURCE, err)) == 0 &&
 			(rc = catalog_load(src, SIDE_SOURCE, conn_major_version(dst), opt->clone.common.filter, &cat, err)) == 0 &&
 			(rc = target_find_conflicts(dst, cat, false, &found, err)) == 0 && found.n > 0)
-			sbuf_printf(&in_the_way, "%s\"%s\" holds %s%s", blocked++ ? "; " : "", d->target_name,
-						found.items[0].what, found.n > 1 ? " and more of the source's tables" : "");
+		{
+			if (opt->resume)
+				d->done_before = true;
+			else
+				sbuf_printf(&in_the_way, "%s\"%s\" holds %s%s", blocked++ ? "; " : "", d->target_name,
+							found.items[0].what, found.n > 1 ? " and more of the source's tables" : "");
+		}
 		target_problems_fini(&found);
 		catalog_destroy(cat);
 		conn_close(&src);
@@ -109,51 +176,199 @@ check_targets(const cluster_options *opt, cluster_report *r, PGconn *target, boo
 	{
 		rc = err_set(err, SIDE_TARGET, -EEXIST, "databases on the target already hold the source's tables: %.2000s",
 					 sbuf_str(&in_the_way));
-		err_hint(err, "Drop them, choose others with --exclude-database or --database-map, or use --data-only "
-				 "to load into their schemas.");
+		err_hint(err, "Drop them, choose others with --exclude-database or --database-map, use --data-only "
+				 "to load into their schemas, or --resume to go on with a cluster run that stopped.");
 	}
 	sbuf_fini(&in_the_way);
 	return rc;
 }
 
-/* Step 4 for one database: create it where it is missing, then clone it. */
-static void
-copy_database(const cluster_options *opt, cluster_database *d, const globals_database *gdb, PGconn *source,
-			  PGconn *target, bool exists)
+/*
+ * In the child: clones database d, sends the result through fd and leaves.
+ * It never returns, and never closes what it inherited from the parent
+ * (a PQfinish would end the parent's sessions).
+ */
+static void __attribute__((noreturn))
+child_copy(const cluster_options *opt, const cluster_database *d, int fd, int concurrent)
 {
 	clone_options copt = opt->clone;
+	clone_report *report = NULL;
+	child_result res;
 	char	   *src_info = NULL;
 	char	   *dst_info = NULL;
-	double		t = clock_seconds();
+	char		resume[32];
 	int			rc = 0;
 
-	err_clear(&d->err);
-	log_info("database \"%s\"%s%s%s: %s", d->name, strcmp(d->name, d->target_name) ? " as \"" : "",
-			 strcmp(d->name, d->target_name) ? d->target_name : "", strcmp(d->name, d->target_name) ? "\"" : "",
-			 exists ? "into the existing database" : "creating it on the target");
-	if (!exists)
-	{
-		progress_phase("cluster: creating a database");
-		if ((rc = globals_create_database(source, target, gdb, &opt->globals, &d->err)) == 0)
-			d->created = true;
-	}
-	if (rc == 0 && (conn_info_with_dbname(opt->clone.common.source, d->name, &src_info) < 0 ||
-					conn_info_with_dbname(opt->clone.common.target, d->target_name, &dst_info) < 0))
-		rc = err_set(&d->err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	memset(&res, 0, sizeof(res));
+	err_clear(&res.err);
+	log_set_label(d->name);
+	if (opt->progress_seconds > 0)
+		(void) progress_start(false, opt->progress_seconds);
+	if (conn_info_with_dbname(opt->clone.common.source, d->name, &src_info) < 0 ||
+		conn_info_with_dbname(opt->clone.common.target, d->target_name, &dst_info) < 0)
+		rc = err_set(&res.err, SIDE_LOCAL, -ENOMEM, "out of memory");
 	if (rc == 0)
 	{
 		copt.common.source = src_info;
 		copt.common.target = dst_info;
-		rc = clone_run(&copt, &d->report, &d->err);
+		/* --max-rate holds for the whole cluster run: each database takes its share */
+		if (copt.common.max_rate > 0)
+			copt.common.max_rate = copt.common.max_rate / concurrent > 0 ? copt.common.max_rate / concurrent : 1;
+		if (d->resumed_run > 0)
+		{
+			snprintf(resume, sizeof(resume), "%lld", (long long) d->resumed_run);
+			copt.resume = resume;
+			copt.data_only = copt.truncate = copt.split_all = false;	/* the run's own */
+		}
+		rc = clone_run(&copt, &report, &res.err);
 	}
-	d->status = rc == 0 ? CLUSTER_DB_DONE : CLUSTER_DB_FAILED;
-	d->seconds = clock_seconds() - t;
-	if (rc < 0)
+	res.status = rc == 0 ? CLUSTER_DB_DONE : CLUSTER_DB_FAILED;
+	if (report != NULL)
+	{
+		res.run_id = report->run_id;
+		res.refused = report->refused;
+		res.different = report->verify != NULL && !verify_identical(report->verify);
+		res.tables = report->cat != NULL ? report->cat->ntables : 0;
+		res.rows = report->rows;
+		res.bytes = report->bytes;
+	}
+	progress_stop();
+	/* one write of a few kB: a pipe takes it whole */
+	(void) !write(fd, &res, sizeof(res));
+	_exit(0);
+}
+
+/* Takes back a child that ended: its result, or why it gave none. */
+static void
+child_done(cluster_report *r, child *c, int wstatus)
+{
+	cluster_database *d = &r->databases[c->db];
+	child_result res;
+	ssize_t		n = read(c->fd, &res, sizeof(res));
+
+	d->seconds = clock_seconds() - c->started;
+	if (n == (ssize_t) sizeof(res))
+	{
+		d->status = res.status;
+		d->err = res.err;
+		d->run_id = res.run_id;
+		d->refused = res.refused;
+		d->different = res.different;
+		d->tables = res.tables;
+		d->rows = res.rows;
+		d->copied_bytes = res.bytes;
+	}
+	else
+	{
+		d->status = CLUSTER_DB_FAILED;
+		if (WIFSIGNALED(wstatus))
+			err_set(&d->err, WTERMSIG(wstatus) == SIGKILL ? SIDE_INTERRUPT : SIDE_LOCAL, -EPIPE,
+					"the process that copied it was killed by signal %d", WTERMSIG(wstatus));
+		else
+			err_set(&d->err, SIDE_LOCAL, -EPIPE, "the process that copied it ended (exit status %d) "
+					"without a result", WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+	}
+	if (d->status == CLUSTER_DB_FAILED)
+	{
+		r->failed++;
 		log_error("database \"%s\" failed: %s", d->name, d->err.msg);
+	}
 	else
 		log_info("database \"%s\": done in %.1f s", d->name, d->seconds);
-	free(src_info);
-	free(dst_info);
+	close(c->fd);
+	c->pid = 0;
+}
+
+/*
+ * Waits until fewer than want children run (want 1: all have ended),
+ * taking back those that end; a stop request is passed on to them.
+ */
+static void
+reap(cluster_report *r, child *kids, int nkids, int want)
+{
+	for (;;)
+	{
+		int			running = 0;
+		int			wstatus;
+		pid_t		pid;
+
+		for (int i = 0; i < nkids; i++)
+		{
+			running += kids[i].pid != 0;
+			if (kids[i].pid != 0 && atomic_load(stop_flag()) && !kids[i].told_to_stop)
+			{
+				kill(kids[i].pid, SIGTERM);
+				kids[i].told_to_stop = true;
+			}
+		}
+		if (running < want)
+			return;
+		pid = waitpid(-1, &wstatus, WNOHANG);
+		if (pid > 0)
+		{
+			for (int i = 0; i < nkids; i++)
+				if (kids[i].pid == pid)
+					child_done(r, &kids[i], wstatus);
+			continue;
+		}
+		if (pid < 0 && errno != EINTR)
+			return;				/* no child left to wait for */
+		nanosleep(&(struct timespec) {0, REAP_WAIT_NS}, NULL);
+	}
+}
+
+/* Step 4 for database i: create it where it is missing (here), then fork its copy. */
+static int
+start_database(const cluster_options *opt, cluster_report *r, int i, const globals_database *gdb, PGconn *source,
+			   PGconn *target, bool exists, child *slot, int concurrent, sl_err *err)
+{
+	cluster_database *d = &r->databases[i];
+	int			fds[2];
+	pid_t		pid;
+	int			rc;
+
+	if (d->done_before)
+	{
+		d->status = CLUSTER_DB_DONE;
+		log_info("database \"%s\": done by the run before", d->name);
+		return 0;
+	}
+	log_info("database \"%s\"%s%s%s: %s", d->name, strcmp(d->name, d->target_name) ? " as \"" : "",
+			 strcmp(d->name, d->target_name) ? d->target_name : "", strcmp(d->name, d->target_name) ? "\"" : "",
+			 d->resumed_run > 0 ? "going on with its run" : exists ? "into the existing database"
+			 : "creating it on the target");
+	if (!exists)
+	{
+		err_clear(&d->err);
+		if ((rc = globals_create_database(source, target, gdb, &opt->globals, &d->err)) < 0)
+		{
+			d->status = CLUSTER_DB_FAILED;
+			r->failed++;
+			log_error("database \"%s\" failed: %s", d->name, d->err.msg);
+			return 0;
+		}
+		d->created = true;
+	}
+	if (pipe(fds) != 0)
+		return err_set(err, SIDE_LOCAL, -errno, "could not make a pipe: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0)
+	{
+		rc = err_set(err, SIDE_LOCAL, -errno, "could not start a process for database \"%s\": %s", d->name,
+					 strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	if (pid == 0)
+	{
+		close(fds[0]);
+		child_copy(opt, d, fds[1], concurrent);
+	}
+	close(fds[1]);
+	*slot = (child) {pid, fds[0], i, clock_seconds(), false};
+	return 0;
 }
 
 int
@@ -167,6 +382,8 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 	PGconn	   *source = NULL;
 	PGconn	   *target = NULL;
 	bool	   *exists = NULL;
+	child	   *kids = NULL;
+	int			concurrent;
 	double		start = clock_seconds();
 	int			rc;
 
@@ -232,22 +449,39 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 				 : " (without passwords: reading their hashes needs a superuser)");
 	}
 
-	/* 4. each database */
-	for (int i = 0; i < ndbs && !atomic_load(stop_flag()); i++)
+	/* 4. the databases, up to --jobs at once, their chunks in flight --jobs in all */
+	concurrent = opt->clone.common.jobs < ndbs ? opt->clone.common.jobs : ndbs;
+	if (concurrent < 1)
+		concurrent = 1;
+	if ((kids = calloc((size_t) concurrent, sizeof(child))) == NULL)
 	{
-		copy_database(opt, &r->databases[i], &dbs[i], source, target, exists[i]);
-		if (r->databases[i].status == CLUSTER_DB_FAILED)
-			r->failed++;
-		if (r->databases[i].err.side == SIDE_INTERRUPT)
-			break;
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
 	}
-	if (atomic_load(stop_flag()))
+	if ((rc = slots_share(opt->clone.common.jobs, err)) < 0)
+		goto done;
+	progress_stop();			/* no thread but this one while it forks */
+	for (int i = 0; i < ndbs && rc == 0; i++)
+	{
+		int			free_slot = 0;
+
+		reap(r, kids, concurrent, concurrent);
+		if (atomic_load(stop_flag()))
+			break;
+		while (kids[free_slot].pid != 0)
+			free_slot++;
+		rc = start_database(opt, r, i, &dbs[i], source, target, exists[i], &kids[free_slot], concurrent, err);
+	}
+	reap(r, kids, concurrent, 1);
+	slots_release();
+	if (rc == 0 && atomic_load(stop_flag()))
 		rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
 
 done:
 	r->seconds = clock_seconds() - start;
 	globals_databases_free(dbs, ndbs);
 	free(exists);
+	free(kids);
 	conn_close(&source);
 	conn_close(&target);
 	free(src_info);
@@ -265,7 +499,6 @@ cluster_report_destroy(cluster_report *report)
 	{
 		free(report->databases[i].name);
 		free(report->databases[i].target_name);
-		clone_report_destroy(report->databases[i].report);
 	}
 	free(report->databases);
 	globals_roles_fini(&report->roles);

@@ -12,13 +12,20 @@
  *   3. the roles the target lacks, with their memberships and settings;
  *   4. each database: created from template0 with its properties, unless it
  *      is there, then cloned as "pgsluice clone" clones one (cmd/clone.h),
- *      its run recorded in its own state schema.  A database that fails
- *      does not stop the others (an interruption does); the report says
- *      which failed and why, and how to resume each.
+ *      its run recorded in its own state schema, by a process of its own.
+ *      Up to --jobs databases are copied at once, largest first, and the
+ *      shared slots (engine/slots.h) keep their chunks in flight at --jobs
+ *      together: one database's schema steps overlap the others' data.  A
+ *      database that fails does not stop the others (an interruption
+ *      does); the report says which failed and why.
+ * Resumed (--resume), a database whose target holds an unfinished run goes
+ * on with it; one whose target holds its tables and no run was finished
+ * before; the others are copied.
  *
- * XXX: the databases are copied one after another, each with --jobs
- * workers; their chunks do not yet share one queue, so a cluster of many
- * small databases keeps fewer workers busy than it could.
+ * Thread safety: the parent process has one thread while it forks (the
+ * progress display is stopped first); each child copies one database,
+ * reports through a pipe and leaves with _exit, never touching the
+ * parent's connections that it inherited.
  */
 #ifndef PGSLUICE_CMD_CLUSTER_H
 #define PGSLUICE_CMD_CLUSTER_H
@@ -35,6 +42,8 @@ typedef struct cluster_options
 	globals_patterns patterns;	/* --database, --exclude-database, --database-map */
 	globals_options globals;	/* --no-owner, --no-privileges, --no-role-passwords, --no-tablespaces */
 	bool		no_roles;		/* leave the roles out */
+	bool		resume;			/* go on with the databases that are not done */
+	int			progress_seconds;	/* each database's progress lines; 0: none */
 } cluster_options;
 
 typedef enum cluster_db_status
@@ -50,10 +59,17 @@ typedef struct cluster_database
 	char	   *target_name;	/* on the target */
 	int64_t		bytes;			/* pg_database_size on the source */
 	bool		created;		/* the run created it on the target */
+	bool		done_before;	/* resumed: it was done by the run before */
+	int64_t		resumed_run;	/* resumed: its run record that this run went on with; 0: none */
 	cluster_db_status status;
 	sl_err		err;			/* why it failed */
-	clone_report *report;		/* NULL before its clone began */
-	int			exit_code;		/* what a clone of it alone would have exited with */
+	/* from its clone's report */
+	int64_t		run_id;			/* its run record on the target; 0: none */
+	bool		refused;		/* its checks stopped it before it wrote anything */
+	bool		different;		/* --verify found it different */
+	int			tables;
+	uint64_t	rows;
+	uint64_t	copied_bytes;	/* of COPY data */
 	double		seconds;
 } cluster_database;
 

@@ -22,6 +22,7 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static char status_block[STATUS_MAX];	/* guarded by out_lock: as drawn, "" when none */
 static int	status_lines;		/* guarded by out_lock: its lines on the screen */
 static _Thread_local char thread_name[32];
+static char process_label[160];	/* set once, before any thread starts: what the process works on */
 
 void
 log_set_thread(const char *fmt,...)
@@ -31,6 +32,12 @@ log_set_thread(const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(thread_name, sizeof(thread_name), fmt, ap);
 	va_end(ap);
+}
+
+void
+log_set_label(const char *label)
+{
+	snprintf(process_label, sizeof(process_label), "%s", label != NULL ? label : "");
 }
 
 void
@@ -68,7 +75,8 @@ log_line(log_level level, const char *prefix, const char *fmt, va_list ap)
 					   tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
 					   thread_name[0] != '\0' ? thread_name : "main");
 	}
-	len += snprintf(line + len, sizeof(line) - (size_t) len, "pgsluice: %s", prefix);
+	len += snprintf(line + len, sizeof(line) - (size_t) len, "pgsluice: %s%s%s", process_label,
+					process_label[0] != '\0' ? ": " : "", prefix);
 	len += vsnprintf(line + len, sizeof(line) - (size_t) len, fmt, ap);
 	if (len > (int) sizeof(line) - 2)
 		len = (int) sizeof(line) - 2;

@@ -29,6 +29,12 @@ log_level	log_get_level(void);
  */
 void		log_set_thread(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Names what the whole process works on, before every message ("pgsluice:
+ * LABEL: ..."): a database of a cluster run.  Set before threads start.
+ */
+void		log_set_label(const char *label);
+
 void		log_msg(log_level level, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 /*

@@ -15,6 +15,7 @@
 #include "engine/metrics.h"
 #include "engine/progress.h"
 #include "engine/rate.h"
+#include "engine/slots.h"
 #include "engine/stop.h"
 
 #define MAIN_TICK_MS 100
@@ -66,12 +67,17 @@ worker_main(void *arg)
 		int64_t		moved;
 		uint64_t	rows;
 
-		/* a paused run claims no new chunk (engine/rate.h) */
+		/* a paused run claims no new chunk (engine/rate.h), nor one past the shared slots (engine/slots.h) */
 		(void) rate_limit_wait(0, &s->stop);
+		if (slots_take(&s->stop) < 0)
+			break;
 		if (s->pick != NULL)
 		{
 			if (atomic_load(&s->stop) || (s->halt && atomic_load(s->halt)) || (chunk = s->pick(s->ctx, &s->stop)) < 0)
+			{
+				slots_give();
 				break;
+			}
 		}
 		else
 		{
@@ -79,6 +85,7 @@ worker_main(void *arg)
 			if (atomic_load(&s->stop) || s->next >= s->norder || (s->halt && atomic_load(s->halt)))
 			{
 				pthread_mutex_unlock(&s->lock);
+				slots_give();
 				break;
 			}
 			chunk = s->order[s->next++];
@@ -89,6 +96,7 @@ worker_main(void *arg)
 		metrics_chunk_started();
 		rows = 0;
 		moved = s->ops->run(s->ctx, state, chunk, &rows, &err);
+		slots_give();
 		progress_chunk_end(s->progress, wa->id, chunk, moved >= 0, moved > 0 ? (uint64_t) moved : 0, rows);
 		if (moved == SCHED_LATER)
 		{

@@ -140,5 +140,38 @@ EOF
     --database cl_latin1 --database-map cl_nothere=x || status=$?
   [ "$status" -eq 2 ] || fail "a map of a database not chosen exited with status $status (want 2)"
   grep -q 'cl_nothere=x' "$case_dir/err" || fail "the error does not name the map"
+
+  echo "== killed in the middle (SIGKILL to every process of it), then resumed: identical"
+  drop_cluster_objects dst
+  echo "+ pgsluice clone --all-databases --max-rate 256kB & (killed)"
+  setsid "$bin" clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --database 'cl_*' --exclude-database cl_skip --jobs 2 --chunk-size 256kB --split-all --max-rate 256kB \
+    --progress-interval 0 >"$case_dir/killed.out" 2>"$case_dir/killed.err" &
+  clone_pid=$!
+  wait_for cl_accounts "SELECT count(*) > 0 FROM pgsluice.chunk WHERE status = 'done'"
+  kill -KILL -- "-$clone_pid"
+  wait "$clone_pid" 2>/dev/null || true
+  cat "$case_dir/killed.err"
+  [ "$(psql_dst cl_accounts -c "SELECT count(*) FILTER (WHERE status <> 'done') > 0 FROM pgsluice.chunk")" = t ] \
+    || fail "the killed run had no chunk of cl_accounts left to do"
+  sluice clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --database 'cl_*' --exclude-database cl_skip --jobs 2 --resume last --json "$case_dir/resumed.json" \
+    || fail "clone --all-databases --resume last exited with status $? (want 0)"
+  grep -q 'database "cl_accounts": going on with its run' "$case_dir/err" || fail "cl_accounts did not go on with its run"
+  expect_identical cl_accounts cl_accounts
+  expect_identical cl_latin1 cl_latin1
+  expect_identical cl_files cl_files
+  lo_state dst cl_files >"$case_dir/lo.resumed" || fail "could not read the large objects"
+  diff "$case_dir/lo.src" "$case_dir/lo.resumed" || fail "the large objects differ after the resume"
+  globals dst >"$case_dir/globals.resumed" || fail "could not read the target's globals"
+  diff "$case_dir/globals.src" "$case_dir/globals.resumed" || fail "globals differ after the resume"
+  "$python" - "$case_dir/resumed.json" <<'EOF' || fail "the resumed run's JSON report is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "done", r
+d = {x["name"]: x for x in r["databases"]}
+assert d["cl_accounts"]["resumed_run"] > 0 and d["cl_accounts"]["status"] == "done", d["cl_accounts"]
+assert all(x["status"] == "done" for x in d.values()), d
+EOF
   drop_cluster_objects dst
 }
