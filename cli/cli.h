@@ -108,7 +108,8 @@ enum
 	OPT_DATABASE_MAP,
 	OPT_NO_ROLES,
 	OPT_NO_ROLE_PASSWORDS,
-	OPT_NO_TABLESPACES
+	OPT_NO_TABLESPACES,
+	OPT_DATABASE_JOBS
 };
 
 /* The table selection of clone, verify, plan, check and dump (engine/filter.h). */
@@ -135,6 +136,7 @@ enum
 #define SCHEMA_LONG_OPTIONS \
 	{"no-owner", no_argument, NULL, OPT_NO_OWNER}, \
 	{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES}, \
+	{"no-tablespaces", no_argument, NULL, OPT_NO_TABLESPACES}, \
 	{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR}
 
 /* The options every command that reads both servers takes. */

@@ -47,7 +47,9 @@ usage_clone(FILE *out)
 			"                           land database OLD under the name NEW\n"
 			"      --no-roles           leave the roles out (they must be there)\n"
 			"      --no-role-passwords  create roles without their password hashes\n"
-			"      --no-tablespaces     create databases in the target's default tablespace\n\n"
+			"      --database-jobs=N    databases copied at once, each by a process of its own\n"
+			"                           (default: twice --jobs, at most --jobs + 4); their\n"
+			"                           chunks in flight stay at --jobs in all\n\n"
 			FILTER_HELP
 			"  With --table, only the chosen relations are created, as pg_dump --table does:\n"
 			"  not their schemas, types or functions; create those first, or choose with\n"
@@ -66,6 +68,8 @@ usage_clone(FILE *out)
 			"                           the database as a whole is not\n"
 			"      --no-owner           do not restore object ownership\n"
 			"      --no-privileges      do not restore access privileges (GRANT/REVOKE)\n"
+			"      --no-tablespaces     do not restore tablespaces: everything goes to the\n"
+			"                           target's default (with --all-databases, new databases too)\n"
 			"      --pg-bindir=DIR      where pg_dump and pg_restore are (default: those of the\n"
 			"                           newer server's major version, found by themselves)\n"
 			"      --verify             verify the copy at the end: the target is read and\n"
@@ -289,7 +293,7 @@ cmd_clone(int argc, char **argv)
 		{"database-map", required_argument, NULL, OPT_DATABASE_MAP},
 		{"no-roles", no_argument, NULL, OPT_NO_ROLES},
 		{"no-role-passwords", no_argument, NULL, OPT_NO_ROLE_PASSWORDS},
-		{"no-tablespaces", no_argument, NULL, OPT_NO_TABLESPACES},
+		{"database-jobs", required_argument, NULL, OPT_DATABASE_JOBS},
 		{NULL, 0, NULL, 0}
 	};
 	cluster_options cluster = {0};
@@ -374,11 +378,13 @@ cmd_clone(int argc, char **argv)
 			case OPT_NO_ROLES:
 				cluster.no_roles = cluster_option = true;
 				break;
+			case OPT_DATABASE_JOBS:
+				if (args_parse_int(optarg, 1, 256, &cluster.database_jobs) < 0)
+					return cli_bad_usage("invalid value \"%s\" for --database-jobs: want a number from 1 to 256", optarg);
+				cluster_option = true;
+				break;
 			case OPT_NO_ROLE_PASSWORDS:
 				cluster.globals.no_role_passwords = cluster_option = true;
-				break;
-			case OPT_NO_TABLESPACES:
-				cluster.globals.no_tablespaces = cluster_option = true;
 				break;
 			default:
 				if (cli_run_option(&opt, c) < 0)
@@ -407,8 +413,8 @@ cmd_clone(int argc, char **argv)
 	opt.common.filter = &cli_table_filter;
 	opt.on_check = cli_show_check;
 	if (cluster_option && !all_databases)
-		return cli_bad_usage("%s", "--database, --exclude-database, --database-map, --no-roles, "
-							 "--no-role-passwords and --no-tablespaces go with --all-databases");
+		return cli_bad_usage("%s", "--database, --exclude-database, --database-map, --database-jobs, "
+							 "--no-roles and --no-role-passwords go with --all-databases");
 	if (all_databases && (opt.spill_dir != NULL || co.metrics_file != NULL || co.metrics_listen != NULL))
 		return cli_bad_usage("%s", "--all-databases does not take --spill, --metrics-file or --metrics-listen: "
 							 "they are for one database at a time");
@@ -423,6 +429,7 @@ cmd_clone(int argc, char **argv)
 		cluster.clone = opt;
 		cluster.globals.no_owner = opt.common.no_owner;
 		cluster.globals.no_privileges = opt.common.no_privileges;
+		cluster.globals.no_tablespaces = opt.common.no_tablespaces;
 		return run_cluster(&cluster, &co);
 	}
 

@@ -38,7 +38,7 @@ usage_restore(FILE *out)
 			"                           target, e.g. 25MB (default: 0, no cap); \"pgsluice\n"
 			"                           throttle\" changes it, or pauses the run, while it runs\n"
 			"      --keep-record        keep the run's record once it has finished\n"
-			"      --no-owner, --no-privileges, --pg-bindir, --stall-timeout,\n"
+			"      --no-owner, --no-privileges, --no-tablespaces, --pg-bindir, --stall-timeout,\n"
 			"      --progress-interval, --metrics-file, --metrics-listen, -q, -v\n"
 			"                           as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"

@@ -188,6 +188,9 @@ cli_option(cli_options *co, int c, char **argv)
 		case OPT_NO_PRIVILEGES:
 			co->common.no_privileges = true;
 			return 1;
+		case OPT_NO_TABLESPACES:
+			co->common.no_tablespaces = true;
+			return 1;
 		case OPT_PG_BINDIR:
 			co->common.pg_bindir = optarg;
 			return 1;

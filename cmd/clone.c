@@ -535,7 +535,8 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	PGconn	   *control = NULL;
 	conn_settings target_settings = {NULL, 1};
 	schema_tools tools;
-	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, stop_flag(), NULL, false, NULL};
+	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, stop_flag(), NULL, false, NULL,
+		opt->common.no_tablespaces};
 	state		st = {0};
 	char		appname[64];
 	state_run	run = {0};

@@ -106,15 +106,8 @@ typedef struct spill_loader
 static void
 timed_wait(spill_pipe *sp)
 {
-	struct timespec until;
+	struct timespec until = clock_realtime_after(WAIT_TICK_MS * 1000000L);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += WAIT_TICK_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L)
-	{
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_cond_timedwait(&sp->changed, &sp->lock, &until);
 }
 

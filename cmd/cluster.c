@@ -24,7 +24,7 @@
 #include "engine/target.h"
 
 #define MAINTENANCE_DB "postgres"
-#define REAP_WAIT_NS 100000000L	/* how often the parent looks at its children and its stop flag */
+#define REAP_WAIT_NS 20000000L	/* how often the parent looks at its children and its stop flag */
 
 /* What a child sends back when its database is done or failed: plain data, no pointers. */
 typedef struct child_result
@@ -372,6 +372,12 @@ start_database(const cluster_options *opt, cluster_report *r, int i, const globa
 }
 
 int
+cluster_default_database_jobs(int jobs)
+{
+	return 2 * jobs < jobs + 4 ? 2 * jobs : jobs + 4;
+}
+
+int
 cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_err *err)
 {
 	cluster_report *r = calloc(1, sizeof(*r));
@@ -450,7 +456,8 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 	}
 
 	/* 4. the databases, up to --jobs at once, their chunks in flight --jobs in all */
-	concurrent = opt->clone.common.jobs < ndbs ? opt->clone.common.jobs : ndbs;
+	concurrent = opt->database_jobs > 0 ? opt->database_jobs : cluster_default_database_jobs(opt->clone.common.jobs);
+	concurrent = concurrent < ndbs ? concurrent : ndbs;
 	if (concurrent < 1)
 		concurrent = 1;
 	if ((kids = calloc((size_t) concurrent, sizeof(child))) == NULL)

@@ -13,7 +13,7 @@
  *   4. each database: created from template0 with its properties, unless it
  *      is there, then cloned as "pgsluice clone" clones one (cmd/clone.h),
  *      its run recorded in its own state schema, by a process of its own.
- *      Up to --jobs databases are copied at once, largest first, and the
+ *      Up to --database-jobs databases are copied at once, largest first, and the
  *      shared slots (engine/slots.h) keep their chunks in flight at --jobs
  *      together: one database's schema steps overlap the others' data.  A
  *      database that fails does not stop the others (an interruption
@@ -43,6 +43,7 @@ typedef struct cluster_options
 	globals_options globals;	/* --no-owner, --no-privileges, --no-role-passwords, --no-tablespaces */
 	bool		no_roles;		/* leave the roles out */
 	bool		resume;			/* go on with the databases that are not done */
+	int			database_jobs;	/* databases copied at once; 0: cluster_default_database_jobs */
 	int			progress_seconds;	/* each database's progress lines; 0: none */
 } cluster_options;
 
@@ -93,5 +94,14 @@ typedef struct cluster_report
 int			cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_err *err);
 
 void		cluster_report_destroy(cluster_report *report);
+
+/*
+ * How many databases are copied at once by default: twice --jobs, at most
+ * --jobs + 4.  A small database spends most of its time in pg_dump,
+ * pg_restore and CREATE DATABASE, which wait more than they work, so more
+ * of them than --jobs keep the servers busy; the slots still hold the
+ * chunks in flight at --jobs.
+ */
+int			cluster_default_database_jobs(int jobs);
 
 #endif

@@ -298,7 +298,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	PGconn	   *holder = NULL;
 	cat_sequence_value *seqs = NULL;
 	schema_tools tools;
-	schema_options sopt = {false, false, stop_flag(), NULL, false, NULL};
+	schema_options sopt = {false, false, stop_flag(), NULL, false, NULL, false};
 	char		schema_path[PATH_MAX];
 	char		workdir[PATH_MAX] = "";
 	char	   *without = NULL;

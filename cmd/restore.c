@@ -607,7 +607,8 @@ restore_run(const restore_options *opt, restore_report **report_out, sl_err *err
 	state_run	run = {0};
 	state_chunk *chunks = NULL;
 	schema_tools tools;
-	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, stop_flag(), NULL, false, NULL};
+	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, stop_flag(), NULL, false, NULL,
+		opt->common.no_tablespaces};
 	char		workdir[PATH_MAX] = "";
 	char		schema_path[PATH_MAX];
 	char		fingerprint[64];

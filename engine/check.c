@@ -482,6 +482,7 @@ static const check_step steps[] = {
 	{"large objects", check_large_objects},
 	{"extensions", check_extensions},
 	{"the target's tables", check_target_tables},
+	{"tablespaces", check_tablespaces},
 	{"roles", check_roles},
 	{"the spill directory", check_spill},
 	{"settings", check_settings},

@@ -167,6 +167,9 @@ int			check_target_privileges(check_ctx *c);
  */
 int			check_target_tables(check_ctx *c);
 
+/* The tablespaces the source keeps relations in, on the target (or --no-tablespaces). */
+int			check_tablespaces(check_ctx *c);
+
 /* --spill DIR: its file system's free space against the source's data, compressed. */
 int			check_spill(check_ctx *c);
 

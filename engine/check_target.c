@@ -486,3 +486,84 @@ done:
 	return rc;
 }
 
+
+/*
+ * The tablespaces the source keeps relations in (but its database's
+ * default): pg_dump sets default_tablespace before each such relation, and
+ * the schema step fails where the target lacks one, unless --no-tablespaces.
+ */
+int
+check_tablespaces(check_ctx *c)
+{
+	PGresult   *src = NULL;
+	PGresult   *dst = NULL;
+	names		used = {0};
+	names		missing = {0};
+	char		summary[1024];
+	sbuf		sql;
+	int			rc;
+
+	if (c->src.conn == NULL || c->opt->data_only || c->opt->loads_only)
+		return 0;
+	if ((rc = check_query(c, &c->src, "SELECT DISTINCT t.spcname FROM pg_catalog.pg_class r"
+						  " JOIN pg_catalog.pg_tablespace t ON t.oid = r.reltablespace"
+						  " WHERE r.reltablespace <> 0 ORDER BY 1", &src)) < 0)
+		return rc;
+	for (int i = 0; i < PQntuples(src); i++)
+		check_names_add(&used, PQgetvalue(src, i, 0));
+	PQclear(src);
+	if (used.n == 0 || used.failed)
+		goto done;
+	if (c->opt->common.no_tablespaces)
+	{
+		snprintf(summary, sizeof(summary), "the source keeps relations in %d tablespace%s: --no-tablespaces "
+				 "puts them in the target database's default one", used.n, used.n == 1 ? "" : "s");
+		check_add_named(c->r, CHECK_NOTE, CHECK_SOURCE, "tablespaces", summary, NULL, &used);
+		goto done;
+	}
+	if (c->dst.conn == NULL)
+		goto done;
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_append(&sql, "SELECT spcname FROM pg_catalog.pg_tablespace WHERE spcname IN (''");
+	for (int i = 0; i < used.n; i++)
+	{
+		sbuf_append(&sql, ", ");
+		conn_append_literal(&sql, c->dst.conn, used.items[i]);
+	}
+	sbuf_append(&sql, ")");
+	rc = sbuf_failed(&sql) ? check_out_of_memory(c) : check_query(c, &c->dst, sbuf_str(&sql), &dst);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		goto done;
+	for (int i = 0; i < used.n; i++)
+	{
+		bool		there = false;
+
+		for (int j = 0; j < PQntuples(dst) && !there; j++)
+			there = strcmp(PQgetvalue(dst, j, 0), used.items[i]) == 0;
+		if (!there)
+			check_names_add(&missing, used.items[i]);
+	}
+	PQclear(dst);
+	if (missing.n > 0)
+	{
+		snprintf(summary, sizeof(summary), "the source keeps relations in %d tablespace%s that the target "
+				 "lacks: the schema step fails on %s", missing.n, missing.n == 1 ? "" : "s",
+				 missing.n == 1 ? "it" : "them");
+		check_add_named(c->r, CHECK_BLOCKER, CHECK_TARGET, "tablespaces", summary,
+						"create them on the target first (CREATE TABLESPACE name LOCATION '...'), or clone "
+						"with --no-tablespaces to put everything in the target's default tablespace", &missing);
+	}
+	else
+	{
+		snprintf(summary, sizeof(summary), "the tablespaces the source keeps relations in (%d) exist on the "
+				 "target", used.n);
+		check_add_named(c->r, CHECK_OK, CHECK_TARGET, "tablespaces", summary, NULL, &used);
+	}
+
+done:
+	rc = rc < 0 ? rc : used.failed || missing.failed ? check_out_of_memory(c) : 0;
+	check_names_fini(&used);
+	check_names_fini(&missing);
+	return rc;
+}

@@ -31,6 +31,7 @@ typedef struct common_options
 								 * given, the run's record keeps its own */
 	bool		no_owner;		/* the schema step's pg_restore options */
 	bool		no_privileges;
+	bool		no_tablespaces;	/* pg_restore --no-tablespaces; new databases in the default one */
 	const char *pg_bindir;		/* where pg_dump and pg_restore are; NULL: search */
 } common_options;
 

@@ -34,6 +34,7 @@ typedef struct scheduler
 	pthread_mutex_t lock;
 	int			next;			/* guarded by lock: next index into order */
 	sl_err		err;			/* guarded by lock: the first failure */
+	pthread_cond_t ended;		/* with lock: a worker finished */
 
 	int			progress;		/* the step's slot in engine/progress.h */
 	atomic_int	stop;			/* running chunks give up */
@@ -124,7 +125,10 @@ worker_main(void *arg)
 		atomic_store(&s->stop, 1);
 	}
 	s->ops->close(s->ctx, state);
+	pthread_mutex_lock(&s->lock);
 	atomic_fetch_sub(&s->running, 1);
+	pthread_cond_signal(&s->ended);
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -169,6 +173,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 			s.order[s.norder++] = i;
 	qsort_r(s.order, (size_t) s.norder, sizeof(int), cmp_chunk_size, (void *) p);
 	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.ended, NULL);
 	err_clear(&s.err);
 
 	s.progress = progress_step_begin(opt->label, opt->cat, p, opt->skip);
@@ -190,14 +195,17 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 		workers[i].started = true;
 	}
 
+	/* woken by the last worker to end; the tick passes a stop request on */
+	pthread_mutex_lock(&s.lock);
 	while (atomic_load(&s.running) > 0)
 	{
-		struct timespec tick = {0, MAIN_TICK_MS * 1000000L};
+		struct timespec until = clock_realtime_after(MAIN_TICK_MS * 1000000L);
 
-		nanosleep(&tick, NULL);
+		(void) pthread_cond_timedwait(&s.ended, &s.lock, &until);
 		if (atomic_load(stop_flag()))
 			atomic_store(&s.stop, 1);
 	}
+	pthread_mutex_unlock(&s.lock);
 	for (int i = 0; i < jobs; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
@@ -208,6 +216,7 @@ sched_run(const sched_ops *ops, void *ctx, const plan *p, const sched_options *o
 	else if (atomic_load(stop_flag()))
 		rc = err_set(err, SIDE_INTERRUPT, -EINTR, "interrupted");
 	progress_step_end(s.progress);
+	pthread_cond_destroy(&s.ended);
 	pthread_mutex_destroy(&s.lock);
 	free(s.order);
 	free(workers);

@@ -10,7 +10,8 @@
  * workers do goes to engine/progress.h.
  *
  * Thread safety: the scheduler's mutex guards the next chunk and the first
- * error; counters are atomic; ops->run writes only its own chunk's results,
+ * error, and with a condition variable wakes the caller when a worker ends;
+ * counters are atomic; ops->run writes only its own chunk's results,
  * which the caller reads after sched_run returns.  One lock, so no order.
  * A stop request (engine/stop.h) ends the run as a failure does.
  */

@@ -594,6 +594,8 @@ schema_restore(const schema_tools *tools, const schema_options *opt, const char 
 		argv[n++] = "--no-owner";
 	if (opt->no_privileges)
 		argv[n++] = "--no-privileges";
+	if (opt->no_tablespaces)
+		argv[n++] = "--no-tablespaces";
 	if (opt->clean)
 	{
 		argv[n++] = "--clean";

@@ -49,6 +49,7 @@ typedef struct schema_options
 	const char *workdir;		/* where the dump and the logs go */
 	bool		clean;			/* pg_restore --clean --if-exists: redo a section cut short */
 	const char *application_name;	/* the children's sessions', NULL: one of the process's */
+	bool		no_tablespaces; /* pg_restore --no-tablespaces */
 } schema_options;
 
 /*

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <sys/mman.h>
 
+#include "base/clock.h"
+
 #define TAKE_WAIT_NS 100000000L	/* how often a waiting worker looks at its stop flag */
 
 static sem_t *shared;			/* in memory the forked processes share; NULL: no slots */
@@ -38,15 +40,8 @@ slots_take(const atomic_int *stop)
 		return 0;
 	while (!atomic_load(stop))
 	{
-		struct timespec until;
+		struct timespec until = clock_realtime_after(TAKE_WAIT_NS);
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += TAKE_WAIT_NS;
-		if (until.tv_nsec >= 1000000000L)
-		{
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
 		if (sem_timedwait(shared, &until) == 0)
 			return 0;
 	}
