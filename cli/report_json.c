@@ -259,10 +259,14 @@ put_verify(json_writer *w, const verify_report *r, bool counts)
 	json_put_end(w);
 }
 
-/* A clone's members, after the head. */
-static void
-put_clone(json_writer *w, const clone_report *r, const clone_options *opt)
+int
+report_json(const char *path, const clone_report *r, const clone_options *opt, const sl_err *err)
 {
+	report_doc	d;
+	json_writer *w;
+
+	w = doc_begin(&d, err != NULL && err_is_set(err) ? "failed" : "done", err, opt->common.source,
+				  opt->common.target, r->filter);
 	json_put_int(w, "run", r->run_id);
 	json_put_bool(w, "resumed", r->resumed);
 	json_put_bool(w, "best_effort", r->best_effort);
@@ -313,17 +317,6 @@ put_clone(json_writer *w, const clone_report *r, const clone_options *opt)
 		put_verify(w, r->verify, false);
 		json_put_end(w);
 	}
-}
-
-int
-report_json(const char *path, const clone_report *r, const clone_options *opt, const sl_err *err)
-{
-	report_doc	d;
-	json_writer *w;
-
-	w = doc_begin(&d, err != NULL && err_is_set(err) ? "failed" : "done", err, opt->common.source,
-				  opt->common.target, r->filter);
-	put_clone(w, r, opt);
 	return doc_finish(&d, path);
 }
 

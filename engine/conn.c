@@ -757,6 +757,30 @@ conn_append_literal(sbuf *buf, PGconn *conn, const char *str)
 }
 
 int
+conn_end_transaction(PGconn *conn, sl_side side, int rc, sl_err *err)
+{
+	sl_err		ignored;
+
+	if (rc == 0)
+		return conn_exec(conn, side, "COMMIT", err);
+	err_clear(&ignored);
+	(void) conn_exec(conn, side, "ROLLBACK", &ignored);
+	return rc;
+}
+
+void
+conn_append_ident(sbuf *buf, PGconn *conn, const char *name)
+{
+	char	   *ident = PQescapeIdentifier(conn, name, strlen(name));
+
+	if (ident == NULL)
+		buf->failed = true;
+	else
+		sbuf_append(buf, ident);
+	PQfreemem(ident);
+}
+
+int
 conn_query_sbuf(PGconn *conn, sl_side side, sbuf *sql, PGresult **res, sl_err *err)
 {
 	int			rc;

@@ -140,6 +140,12 @@ void		conn_stalled_end(conn_stalled *s, PGconn *conn, sl_side side);
  */
 int			conn_info_with_dbname(const char *conninfo, const char *dbname, char **out);
 
+/*
+ * Ends the transaction open on conn: COMMIT when rc is 0, else ROLLBACK,
+ * keeping rc and the error that caused it.  Returns the COMMIT's result, or rc.
+ */
+int			conn_end_transaction(PGconn *conn, sl_side side, int rc, sl_err *err);
+
 /* Runs a statement that returns no rows. */
 int			conn_exec(PGconn *conn, sl_side side, const char *sql, sl_err *err);
 
@@ -198,6 +204,9 @@ int			conn_query_sbuf(PGconn *conn, sl_side side, sbuf *sql, PGresult **res, sl_
 
 /* Appends str as an SQL string literal (PQescapeLiteral); a failure marks buf failed. */
 void		conn_append_literal(sbuf *buf, PGconn *conn, const char *str);
+
+/* The same for an identifier, quoted as PQescapeIdentifier quotes it. */
+void		conn_append_ident(sbuf *buf, PGconn *conn, const char *name);
 
 /* Server major version (e.g. 15) of an open connection. */
 int			conn_major_version(const PGconn *conn);

@@ -36,31 +36,6 @@ oom(sl_err *err)
 	return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 }
 
-/* Appends a quoted identifier; false when libpq could not quote it. */
-static bool
-append_ident(sbuf *sql, PGconn *conn, const char *name)
-{
-	char	   *q = PQescapeIdentifier(conn, name, strlen(name));
-
-	if (q == NULL)
-		return false;
-	sbuf_append(sql, q);
-	PQfreemem(q);
-	return true;
-}
-
-static bool
-append_literal(sbuf *sql, PGconn *conn, const char *text, size_t len)
-{
-	char	   *q = PQescapeLiteral(conn, text, len);
-
-	if (q == NULL)
-		return false;
-	sbuf_append(sql, q);
-	PQfreemem(q);
-	return true;
-}
-
 /*
  * Appends "SET name = value" for one "name=value" item of setconfig.  A list
  * variable's value is split at its commas (outside double quotes, which it
@@ -72,7 +47,6 @@ append_set(sbuf *sql, PGconn *conn, const char *item)
 	const char *eq = strchr(item, '=');
 	bool		list = false;
 	sbuf		name;
-	bool		ok;
 
 	if (eq == NULL || eq == item)
 		return false;
@@ -81,12 +55,15 @@ append_set(sbuf *sql, PGconn *conn, const char *item)
 	for (int i = 0; list_variables[i] != NULL && !list; i++)
 		list = strcmp(sbuf_str(&name), list_variables[i]) == 0;
 	sbuf_append(sql, " SET ");
-	ok = append_ident(sql, conn, sbuf_str(&name));
+	conn_append_ident(sql, conn, sbuf_str(&name));
 	sbuf_fini(&name);
 	sbuf_append(sql, " = ");
 	if (!list)
-		return ok && append_literal(sql, conn, eq + 1, strlen(eq + 1));
-	for (const char *p = eq + 1; ok;)
+	{
+		conn_append_literal(sql, conn, eq + 1);
+		return true;
+	}
+	for (const char *p = eq + 1;;)
 	{
 		sbuf		element;
 
@@ -108,7 +85,10 @@ append_set(sbuf *sql, PGconn *conn, const char *item)
 			for (; *p != '\0' && *p != ','; p++)
 				if (*p != ' ')
 					sbuf_appendn(&element, p, 1);
-		ok = !sbuf_failed(&element) && append_literal(sql, conn, sbuf_str(&element), element.len);
+		if (sbuf_failed(&element))
+			sql->failed = true;
+		else
+			conn_append_literal(sql, conn, sbuf_str(&element));
 		sbuf_fini(&element);
 		while (*p == ' ')
 			p++;
@@ -117,7 +97,7 @@ append_set(sbuf *sql, PGconn *conn, const char *item)
 		p++;
 		sbuf_append(sql, ", ");
 	}
-	return ok;
+	return true;
 }
 
 /* ---- databases ---- */
@@ -136,11 +116,8 @@ append_patterns(sbuf *sql, PGconn *conn, char *const *patterns, int n, sl_err *e
 		if (rc < 0)
 			return rc;
 		sbuf_append(sql, " OR d.datname OPERATOR(pg_catalog.~) ");
-		if (!append_literal(sql, conn, name_re != NULL ? name_re : "^.*$", strlen(name_re != NULL ? name_re : "^.*$")))
-			rc = oom(err);
+		conn_append_literal(sql, conn, name_re != NULL ? name_re : "^.*$");
 		free(name_re);
-		if (rc < 0)
-			return rc;
 	}
 	return 0;
 }
@@ -280,28 +257,25 @@ globals_database_exists(PGconn *target, const char *name, sl_err *err)
 }
 
 /* Appends the GRANTs that make an ACL read as acl (from aclexplode rows: grantee or NULL for PUBLIC, privilege, grantable). */
-static bool
+static void
 append_acl(sbuf *sql, PGconn *target, const char *what, const char *owner, const PGresult *acl)
 {
-	bool		ok = true;
-
 	sbuf_printf(sql, "REVOKE ALL ON %s FROM PUBLIC;", what);
 	if (owner != NULL)
 	{
 		sbuf_printf(sql, " REVOKE ALL ON %s FROM ", what);
-		ok = append_ident(sql, target, owner);
+		conn_append_ident(sql, target, owner);
 		sbuf_append(sql, ";");
 	}
-	for (int i = 0; ok && i < PQntuples(acl); i++)
+	for (int i = 0; i < PQntuples(acl); i++)
 	{
 		sbuf_printf(sql, " GRANT %s ON %s TO ", PQgetvalue(acl, i, 1), what);
 		if (PQgetisnull(acl, i, 0))
 			sbuf_append(sql, "PUBLIC");
 		else
-			ok = append_ident(sql, target, PQgetvalue(acl, i, 0));
+			conn_append_ident(sql, target, PQgetvalue(acl, i, 0));
 		sbuf_append(sql, PQgetvalue(acl, i, 2)[0] == 't' ? " WITH GRANT OPTION;" : ";");
 	}
-	return ok;
 }
 
 int
@@ -358,37 +332,37 @@ globals_create_database(PGconn *source, PGconn *target, const globals_database *
 	/* CREATE DATABASE runs alone, outside a transaction */
 	sbuf_reset(&sql);
 	sbuf_append(&sql, "CREATE DATABASE ");
-	ok = append_ident(&sql, target, db->target_name);
+	conn_append_ident(&sql, target, db->target_name);
 	sbuf_append(&sql, " WITH TEMPLATE = template0");
 	if (!opt->no_owner)
 	{
 		sbuf_append(&sql, " OWNER = ");
-		ok = ok && append_ident(&sql, target, PQgetvalue(res, 0, 0));
+		conn_append_ident(&sql, target, PQgetvalue(res, 0, 0));
 	}
 	sbuf_append(&sql, " ENCODING = ");
-	ok = ok && append_literal(&sql, target, PQgetvalue(res, 0, 1), strlen(PQgetvalue(res, 0, 1)));
+	conn_append_literal(&sql, target, PQgetvalue(res, 0, 1));
 	if (PQgetvalue(res, 0, 4)[0] == 'i' && conn_major_version(target) >= 15)
 	{
 		sbuf_append(&sql, " LOCALE_PROVIDER = icu");
 		if (!PQgetisnull(res, 0, 5))
 		{
 			sbuf_append(&sql, " ICU_LOCALE = ");
-			ok = ok && append_literal(&sql, target, PQgetvalue(res, 0, 5), strlen(PQgetvalue(res, 0, 5)));
+			conn_append_literal(&sql, target, PQgetvalue(res, 0, 5));
 		}
 	}
 	else if (conn_major_version(target) >= 15)
 		sbuf_append(&sql, " LOCALE_PROVIDER = libc");
 	sbuf_append(&sql, " LC_COLLATE = ");
-	ok = ok && append_literal(&sql, target, PQgetvalue(res, 0, 2), strlen(PQgetvalue(res, 0, 2)));
+	conn_append_literal(&sql, target, PQgetvalue(res, 0, 2));
 	sbuf_append(&sql, " LC_CTYPE = ");
-	ok = ok && append_literal(&sql, target, PQgetvalue(res, 0, 3), strlen(PQgetvalue(res, 0, 3)));
+	conn_append_literal(&sql, target, PQgetvalue(res, 0, 3));
 	sbuf_printf(&sql, " CONNECTION LIMIT = %d", atoi(PQgetvalue(res, 0, 6)));
 	if (db->tablespace != NULL && !opt->no_tablespaces)
 	{
 		sbuf_append(&sql, " TABLESPACE = ");
-		ok = ok && append_ident(&sql, target, db->tablespace);
+		conn_append_ident(&sql, target, db->tablespace);
 	}
-	if (!ok || sbuf_failed(&sql))
+	if (sbuf_failed(&sql))
 	{
 		rc = oom(err);
 		goto done;
@@ -397,15 +371,14 @@ globals_create_database(PGconn *source, PGconn *target, const globals_database *
 		goto done;
 
 	/* then what pg_dump --create sets after it: template flag, comment, ACL, settings, in one transaction */
-	ok = append_ident(&what, target, db->target_name);
+	conn_append_ident(&what, target, db->target_name);
 	sbuf_reset(&sql);
-	sbuf_append(&sql, "BEGIN;");
 	if (PQgetvalue(res, 0, 7)[0] == 't')
 		sbuf_printf(&sql, " ALTER DATABASE %s IS_TEMPLATE = true;", sbuf_str(&what));
 	if (!PQgetisnull(res, 0, 8))
 	{
 		sbuf_printf(&sql, " COMMENT ON DATABASE %s IS ", sbuf_str(&what));
-		ok = ok && append_literal(&sql, target, PQgetvalue(res, 0, 8), strlen(PQgetvalue(res, 0, 8)));
+		conn_append_literal(&sql, target, PQgetvalue(res, 0, 8));
 		sbuf_append(&sql, ";");
 	}
 	if (PQgetvalue(res, 0, 9)[0] == 't' && !opt->no_privileges)
@@ -414,7 +387,7 @@ globals_create_database(PGconn *source, PGconn *target, const globals_database *
 
 		snprintf(on, sizeof(on), "DATABASE %s", sbuf_str(&what));
 		sbuf_append(&sql, " ");
-		ok = ok && append_acl(&sql, target, on, opt->no_owner ? NULL : PQgetvalue(res, 0, 0), acl);
+		append_acl(&sql, target, on, opt->no_owner ? NULL : PQgetvalue(res, 0, 0), acl);
 	}
 	for (int i = 0; ok && i < PQntuples(settings); i++)
 	{
@@ -423,22 +396,16 @@ globals_create_database(PGconn *source, PGconn *target, const globals_database *
 		else
 		{
 			sbuf_append(&sql, " ALTER ROLE ");
-			ok = append_ident(&sql, target, PQgetvalue(settings, i, 0));
+			conn_append_ident(&sql, target, PQgetvalue(settings, i, 0));
 			sbuf_printf(&sql, " IN DATABASE %s", sbuf_str(&what));
 		}
-		ok = ok && append_set(&sql, target, PQgetvalue(settings, i, 1));
+		ok = append_set(&sql, target, PQgetvalue(settings, i, 1));
 		sbuf_append(&sql, ";");
 	}
-	sbuf_append(&sql, " COMMIT");
-	if (!ok || sbuf_failed(&sql))
+	if (!ok || sbuf_failed(&what) || sbuf_failed(&sql))
 		rc = err_set(err, SIDE_LOCAL, -EINVAL, "could not quote the properties of database \"%s\"", db->name);
-	else if ((rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err)) < 0)
-	{
-		sl_err		ignored;
-
-		err_clear(&ignored);
-		(void) conn_exec(target, SIDE_TARGET, "ROLLBACK", &ignored);
-	}
+	else if (sql.len > 0 && (rc = conn_exec(target, SIDE_TARGET, "BEGIN", err)) == 0)
+		rc = conn_end_transaction(target, SIDE_TARGET, conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err), err);
 
 done:
 	PQclear(res);
@@ -544,7 +511,6 @@ globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, g
 		goto done;
 
 	sbuf_reset(&sql);
-	sbuf_append(&sql, "BEGIN;\n");
 	for (int i = 0; i < PQntuples(roles) && rc == 0; i++)
 	{
 		const char *name = PQgetvalue(roles, i, 0);
@@ -561,7 +527,7 @@ globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, g
 		}
 	}
 	/* memberships that involve a created role; GRANTED BY where the target records it as given */
-	for (int i = 0; i < PQntuples(members) && rc == 0 && ok; i++)
+	for (int i = 0; i < PQntuples(members) && rc == 0; i++)
 	{
 		const char *role = PQgetvalue(members, i, 0);
 		const char *member = PQgetvalue(members, i, 1);
@@ -569,16 +535,16 @@ globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, g
 		if (!name_listed(out->created, out->ncreated, role) && !name_listed(out->created, out->ncreated, member))
 			continue;
 		sbuf_append(&sql, "GRANT ");
-		ok = append_ident(&sql, target, role);
+		conn_append_ident(&sql, target, role);
 		sbuf_append(&sql, " TO ");
-		ok = ok && append_ident(&sql, target, member);
+		conn_append_ident(&sql, target, member);
 		if (PQgetvalue(members, i, 2)[0] == 't')
 			sbuf_append(&sql, " WITH ADMIN OPTION");
 		/* XXX: from PostgreSQL 16 GRANTED BY needs the grantor's own ADMIN OPTION: left to the default there */
 		if (!PQgetisnull(members, i, 3) && conn_major_version(target) < 16)
 		{
 			sbuf_append(&sql, " GRANTED BY ");
-			ok = ok && append_ident(&sql, target, PQgetvalue(members, i, 3));
+			conn_append_ident(&sql, target, PQgetvalue(members, i, 3));
 		}
 		sbuf_append(&sql, ";\n");
 		out->nmemberships++;
@@ -588,22 +554,16 @@ globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, g
 		if (!name_listed(out->created, out->ncreated, PQgetvalue(settings, i, 0)))
 			continue;
 		sbuf_append(&sql, "ALTER ROLE ");
-		ok = append_ident(&sql, target, PQgetvalue(settings, i, 0)) &&
-			append_set(&sql, target, PQgetvalue(settings, i, 1));
+		conn_append_ident(&sql, target, PQgetvalue(settings, i, 0));
+		ok = append_set(&sql, target, PQgetvalue(settings, i, 1));
 		sbuf_append(&sql, ";\n");
 	}
-	sbuf_append(&sql, "COMMIT");
 	if (rc < 0)
 		rc = oom(err);
 	else if (!ok || sbuf_failed(&sql))
 		rc = err_set(err, SIDE_LOCAL, -EINVAL, "could not quote the roles' statements");
-	else if (out->ncreated > 0 && (rc = conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err)) < 0)
-	{
-		sl_err		ignored;
-
-		err_clear(&ignored);
-		(void) conn_exec(target, SIDE_TARGET, "ROLLBACK", &ignored);
-	}
+	else if (out->ncreated > 0 && (rc = conn_exec(target, SIDE_TARGET, "BEGIN", err)) == 0)
+		rc = conn_end_transaction(target, SIDE_TARGET, conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err), err);
 
 done:
 	PQclear(authid);

@@ -134,19 +134,6 @@ batch_add(batch *b, const char *const *part, const size_t *len, sl_err *err)
 	return ++b->n < METADATA_BATCH ? 0 : batch_flush(b, err);
 }
 
-/* Ends a transaction on conn: COMMIT after rc == 0, else ROLLBACK (keeping the first error). */
-static int
-end_transaction(PGconn *conn, sl_side side, int rc, sl_err *err)
-{
-	sl_err		ignored;
-
-	if (rc == 0)
-		return conn_exec(conn, side, "COMMIT", err);
-	err_clear(&ignored);
-	(void) conn_exec(conn, side, "ROLLBACK", &ignored);
-	return rc;
-}
-
 typedef int (*row_sink) (void *arg, const char *const *part, const size_t *len, sl_err *err);
 
 /* Hands sink each large object's parts, in OID order. */
@@ -162,7 +149,7 @@ read_metadata(PGconn *source, row_sink sink, void *arg, long long *count, sl_err
 	if (own_transaction && (rc = conn_exec(source, SIDE_SOURCE, "BEGIN", err)) < 0)
 		return rc;
 	if ((rc = conn_exec(source, SIDE_SOURCE, metadata_query, err)) < 0)
-		return own_transaction ? end_transaction(source, SIDE_SOURCE, rc, err) : rc;
+		return own_transaction ? conn_end_transaction(source, SIDE_SOURCE, rc, err) : rc;
 	for (;;)
 	{
 		int			n;
@@ -188,7 +175,7 @@ read_metadata(PGconn *source, row_sink sink, void *arg, long long *count, sl_err
 			break;
 	}
 	if (own_transaction)
-		return end_transaction(source, SIDE_SOURCE, rc, err);
+		return conn_end_transaction(source, SIDE_SOURCE, rc, err);
 	return rc == 0 ? conn_exec(source, SIDE_SOURCE, "CLOSE pgsluice_lobj", err) : rc;
 }
 
@@ -212,7 +199,7 @@ lobj_metadata_copy(PGconn *source, PGconn *target, const lobj_metadata_options *
 	if ((rc = read_metadata(source, sink_batch, &b, count, err)) == 0)
 		rc = batch_flush(&b, err);
 	sbuf_fini(&b.sql);
-	return end_transaction(target, SIDE_TARGET, rc, err);
+	return conn_end_transaction(target, SIDE_TARGET, rc, err);
 }
 
 /*
@@ -343,5 +330,5 @@ lobj_metadata_replay(PGconn *target, const char *path, const lobj_metadata_optio
 		rc = batch_flush(&b, err);
 	fclose(f);
 	sbuf_fini(&b.sql);
-	return end_transaction(target, SIDE_TARGET, rc, err);
+	return conn_end_transaction(target, SIDE_TARGET, rc, err);
 }
