@@ -25,6 +25,7 @@
 #include "cmd/clone.h"
 #include "engine/check.h"
 #include "engine/filter.h"
+#include "engine/globals.h"
 #include "engine/log.h"
 #include "engine/options.h"
 
@@ -139,6 +140,15 @@ enum
 	{"no-tablespaces", no_argument, NULL, OPT_NO_TABLESPACES}, \
 	{"pg-bindir", required_argument, NULL, OPT_PG_BINDIR}
 
+/* Whole clusters (clone, verify): which databases, and the roles. */
+#define CLUSTER_LONG_OPTIONS \
+	{"all-databases", no_argument, NULL, OPT_ALL_DATABASES}, \
+	{"database", required_argument, NULL, OPT_DATABASE}, \
+	{"exclude-database", required_argument, NULL, OPT_EXCLUDE_DATABASE}, \
+	{"database-map", required_argument, NULL, OPT_DATABASE_MAP}, \
+	{"no-roles", no_argument, NULL, OPT_NO_ROLES}, \
+	{"no-role-passwords", no_argument, NULL, OPT_NO_ROLE_PASSWORDS}
+
 /* The options every command that reads both servers takes. */
 #define COMMON_LONG_OPTIONS \
 	{"source", required_argument, NULL, 's'}, \
@@ -209,6 +219,27 @@ void		cli_end(void);
 /* The options of commands that work on a run's record: --state-schema, --retries. */
 void		cli_run_defaults(clone_options *opt);
 int			cli_run_option(clone_options *opt, int c);
+
+/* What CLUSTER_LONG_OPTIONS gave. */
+typedef struct cli_cluster
+{
+	bool		all_databases;
+	bool		used;			/* an option that goes with --all-databases only */
+	globals_patterns patterns;	/* the arguments point into argv */
+	bool		no_roles;
+	bool		no_role_passwords;
+} cli_cluster;
+
+/* Takes option c if it is a cluster one: 1 taken, 0 not, -1 out of memory (reported). */
+int			cli_cluster_option(cli_cluster *cc, int c, char *arg);
+
+/*
+ * After the options: cluster options without --all-databases are bad
+ * usage: EXIT_USAGE (reported), else 0.
+ */
+int			cli_cluster_finish(const cli_cluster *cc);
+
+void		cli_cluster_fini(cli_cluster *cc);
 
 /* Shows the findings of the checks a command runs first (check_shown_fn). */
 void		cli_show_check(const check_report *found, void *arg);

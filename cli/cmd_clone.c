@@ -186,21 +186,6 @@ say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
 			  interrupted ? "was interrupted" : "stopped", cmd);
 }
 
-/* Adds an --database, --exclude-database or --database-map argument. */
-static int
-add_pattern(globals_patterns *p, int option, char *arg)
-{
-	char	 ***list = option == OPT_DATABASE ? &p->include : option == OPT_EXCLUDE_DATABASE ? &p->exclude : &p->map;
-	int		   *n = option == OPT_DATABASE ? &p->ninclude : option == OPT_EXCLUDE_DATABASE ? &p->nexclude : &p->nmap;
-	char	  **grown = realloc(*list, sizeof(char *) * ((size_t) *n + 1));
-
-	if (grown == NULL)
-		return -ENOMEM;
-	grown[(*n)++] = arg;
-	*list = grown;
-	return 0;
-}
-
 /* clone --all-databases: the run, its report, and how to resume each database that failed. */
 static int
 run_cluster(cluster_options *opt, const cli_options *co)
@@ -256,9 +241,6 @@ run_cluster(cluster_options *opt, const cli_options *co)
 	if (rc < 0)
 		log_failure(&err);
 	rc = rc < 0 ? cli_exit_code(&err) : first != NULL ? cli_exit_code(first) : different ? EXIT_DIFFERENT : EXIT_OK;
-	free(opt->patterns.include);
-	free(opt->patterns.exclude);
-	free(opt->patterns.map);
 	cluster_report_destroy(report);
 	return rc;
 }
@@ -287,18 +269,12 @@ cmd_clone(int argc, char **argv)
 		{"compress-level", required_argument, NULL, OPT_COMPRESS_LEVEL},
 		RATE_LONG_OPTION,
 		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
-		{"all-databases", no_argument, NULL, OPT_ALL_DATABASES},
-		{"database", required_argument, NULL, OPT_DATABASE},
-		{"exclude-database", required_argument, NULL, OPT_EXCLUDE_DATABASE},
-		{"database-map", required_argument, NULL, OPT_DATABASE_MAP},
-		{"no-roles", no_argument, NULL, OPT_NO_ROLES},
-		{"no-role-passwords", no_argument, NULL, OPT_NO_ROLE_PASSWORDS},
+		CLUSTER_LONG_OPTIONS,
 		{"database-jobs", required_argument, NULL, OPT_DATABASE_JOBS},
 		{NULL, 0, NULL, 0}
 	};
 	cluster_options cluster = {0};
-	bool		all_databases = false;
-	bool		cluster_option = false; /* one that only --all-databases takes */
+	cli_cluster cc = {0};
 	cli_options co;
 	clone_options opt = {0};
 	bool		spill_option = false;	/* one that only --spill takes */
@@ -365,29 +341,13 @@ cmd_clone(int argc, char **argv)
 					return EXIT_USAGE;
 				spill_option = true;
 				break;
-			case OPT_ALL_DATABASES:
-				all_databases = true;
-				break;
-			case OPT_DATABASE:
-			case OPT_EXCLUDE_DATABASE:
-			case OPT_DATABASE_MAP:
-				if (add_pattern(&cluster.patterns, c, optarg) < 0)
-					return cli_bad_usage("%s", "out of memory");
-				cluster_option = true;
-				break;
-			case OPT_NO_ROLES:
-				cluster.no_roles = cluster_option = true;
-				break;
 			case OPT_DATABASE_JOBS:
 				if (args_parse_int(optarg, 1, 256, &cluster.database_jobs) < 0)
 					return cli_bad_usage("invalid value \"%s\" for --database-jobs: want a number from 1 to 256", optarg);
-				cluster_option = true;
-				break;
-			case OPT_NO_ROLE_PASSWORDS:
-				cluster.globals.no_role_passwords = cluster_option = true;
+				cc.used = true;
 				break;
 			default:
-				if (cli_run_option(&opt, c) < 0)
+				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&opt, c) < 0))
 					return EXIT_USAGE;
 				break;
 		}
@@ -412,17 +372,19 @@ cmd_clone(int argc, char **argv)
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
 	opt.on_check = cli_show_check;
-	if (cluster_option && !all_databases)
-		return cli_bad_usage("%s", "--database, --exclude-database, --database-map, --database-jobs, "
-							 "--no-roles and --no-role-passwords go with --all-databases");
-	if (all_databases && (opt.spill_dir != NULL || co.metrics_file != NULL || co.metrics_listen != NULL))
+	if (cli_cluster_finish(&cc) != 0)
+		return EXIT_USAGE;
+	if (cc.all_databases && (opt.spill_dir != NULL || co.metrics_file != NULL || co.metrics_listen != NULL))
 		return cli_bad_usage("%s", "--all-databases does not take --spill, --metrics-file or --metrics-listen: "
 							 "they are for one database at a time");
-	if (all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
+	if (cc.all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
 		return cli_bad_usage("%s", "with --all-databases, --resume takes \"last\": each database goes on with "
 							 "its own last run");
-	if (all_databases)
+	if (cc.all_databases)
 	{
+		cluster.patterns = cc.patterns;
+		cluster.no_roles = cc.no_roles;
+		cluster.globals.no_role_passwords = cc.no_role_passwords;
 		cluster.resume = opt.resume != NULL;
 		opt.resume = NULL;
 		cluster.progress_seconds = co.level >= LOG_INFO ? co.progress_seconds : 0;
@@ -430,7 +392,9 @@ cmd_clone(int argc, char **argv)
 		cluster.globals.no_owner = opt.common.no_owner;
 		cluster.globals.no_privileges = opt.common.no_privileges;
 		cluster.globals.no_tablespaces = opt.common.no_tablespaces;
-		return run_cluster(&cluster, &co);
+		rc = run_cluster(&cluster, &co);
+		cli_cluster_fini(&cc);
+		return rc;
 	}
 
 	err_clear(&err);

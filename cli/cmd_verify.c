@@ -33,6 +33,23 @@ usage_verify(FILE *out)
 			"Connection options:\n"
 			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n\n"
+			"Whole clusters:\n"
+			"      --all-databases      verify every connectable database of the source but\n"
+			"                           template0 and template1, one after the other, and the\n"
+			"                           roles; the connection strings name the servers, their\n"
+			"                           dbname (default: postgres) the maintenance database.  A\n"
+			"                           database missing on the target, or with another owner,\n"
+			"                           encoding, locale, connection limit, comment, ACL or\n"
+			"                           settings, differs; a role of the target's own is a note\n"
+			"      --database=PATTERN   only the databases that match (as often as needed)\n"
+			"      --exclude-database=PATTERN\n"
+			"                           not the databases that match (pg_dumpall's patterns)\n"
+			"      --database-map=OLD=NEW\n"
+			"                           database OLD is NEW on the target\n"
+			"      --no-roles           do not compare the roles\n"
+			"      --no-role-passwords, --no-owner, --no-privileges, --no-tablespaces\n"
+			"                           do not compare the password hashes, the databases'\n"
+			"                           owners, ACLs or tablespaces: the clone left them out\n\n"
 			FILTER_HELP
 			"Options:\n"
 			"  -j, --jobs=N             worker threads, each with one connection per side\n"
@@ -67,6 +84,46 @@ usage_verify(FILE *out)
 			progname, progname);
 }
 
+/* verify --all-databases: the run, its report, the exit status. */
+static int
+verify_cluster(const verify_options *vopt, const cli_cluster *cc, const cli_options *co)
+{
+	cluster_verify_options opt = {0};
+	cluster_verify_report *report = NULL;
+	sl_err		err;
+	int			rc;
+
+	opt.verify = *vopt;
+	opt.patterns = cc->patterns;
+	opt.no_roles = cc->no_roles;
+	opt.globals.no_role_passwords = cc->no_role_passwords;
+	opt.globals.no_owner = vopt->common.no_owner;
+	opt.globals.no_privileges = vopt->common.no_privileges;
+	opt.globals.no_tablespaces = vopt->common.no_tablespaces;
+	err_clear(&err);
+	rc = cluster_verify_run(&opt, &report, &err);
+	cli_end();
+	if (report != NULL && co->level > LOG_ERROR && rc == 0)
+		report_cluster_verify_summary(stdout, report, co->level >= LOG_VERBOSE);
+	if (co->json_path != NULL && report != NULL)
+	{
+		int			jrc = report_cluster_verify_json(co->json_path, report, &opt, rc < 0 ? &err : NULL);
+
+		if (jrc < 0)
+		{
+			log_error("could not write the JSON report \"%s\": %s", co->json_path, strerror(-jrc));
+			if (rc == 0)
+				rc = jrc;
+		}
+	}
+	if (rc < 0 && err_is_set(&err))
+		log_failure(&err);
+	rc = rc < 0 || report->failed > 0 ? VERIFY_EXIT_ERROR
+		: cluster_verify_identical(report) ? EXIT_OK : VERIFY_EXIT_DIFFERENT;
+	cluster_verify_report_destroy(report);
+	return rc;
+}
+
 int
 cmd_verify(int argc, char **argv)
 {
@@ -78,9 +135,14 @@ cmd_verify(int argc, char **argv)
 		{"counts", no_argument, NULL, OPT_COUNTS},
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
 		RATE_LONG_OPTION,
+		CLUSTER_LONG_OPTIONS,
+		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
+		{"no-privileges", no_argument, NULL, OPT_NO_PRIVILEGES},
+		{"no-tablespaces", no_argument, NULL, OPT_NO_TABLESPACES},
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
+	cli_cluster cc = {0};
 	verify_options opt = {0};
 	verify_report *report = NULL;
 	sl_err		err;
@@ -112,7 +174,11 @@ cmd_verify(int argc, char **argv)
 					return VERIFY_EXIT_ERROR;
 				break;
 			default:
-				return cli_bad_usage("%s", "invalid option"), VERIFY_EXIT_ERROR;
+				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0)
+					return VERIFY_EXIT_ERROR;
+				if (rc == 0)
+					return cli_bad_usage("%s", "invalid option"), VERIFY_EXIT_ERROR;
+				break;
 		}
 	}
 	if (c == CLI_BAD_OPTION)
@@ -122,10 +188,22 @@ cmd_verify(int argc, char **argv)
 		usage_verify(stdout);
 		return EXIT_OK;
 	}
-	if (cli_finish(&co, argc, argv) != 0)
+	if (cli_finish(&co, argc, argv) != 0 || cli_cluster_finish(&cc) != 0)
 		return VERIFY_EXIT_ERROR;
+	if (!cc.all_databases && (co.common.no_owner || co.common.no_privileges || co.common.no_tablespaces))
+		return cli_bad_usage("%s", "--no-owner, --no-privileges and --no-tablespaces go with --all-databases"),
+			VERIFY_EXIT_ERROR;
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
+	if (cc.all_databases)
+	{
+		if (opt.snapshot != NULL || co.metrics_file != NULL || co.metrics_listen != NULL)
+			return cli_bad_usage("%s", "--all-databases does not take --snapshot, --metrics-file or "
+								 "--metrics-listen: they are for one database at a time"), VERIFY_EXIT_ERROR;
+		rc = verify_cluster(&opt, &cc, &co);
+		cli_cluster_fini(&cc);
+		return rc;
+	}
 
 	err_clear(&err);
 	rc = verify_run(&opt, &report, &err);

@@ -370,3 +370,57 @@ cli_show_check(const check_report *found, void *arg)
 	free(text);
 }
 
+
+int
+cli_cluster_option(cli_cluster *cc, int c, char *arg)
+{
+	globals_patterns *p = &cc->patterns;
+	char	 ***list;
+	int		   *n;
+	char	  **grown;
+
+	switch (c)
+	{
+		case OPT_ALL_DATABASES:
+			cc->all_databases = true;
+			return 1;
+		case OPT_NO_ROLES:
+			cc->no_roles = cc->used = true;
+			return 1;
+		case OPT_NO_ROLE_PASSWORDS:
+			cc->no_role_passwords = cc->used = true;
+			return 1;
+		case OPT_DATABASE:
+		case OPT_EXCLUDE_DATABASE:
+		case OPT_DATABASE_MAP:
+			break;
+		default:
+			return 0;
+	}
+	list = c == OPT_DATABASE ? &p->include : c == OPT_EXCLUDE_DATABASE ? &p->exclude : &p->map;
+	n = c == OPT_DATABASE ? &p->ninclude : c == OPT_EXCLUDE_DATABASE ? &p->nexclude : &p->nmap;
+	if ((grown = realloc(*list, sizeof(char *) * ((size_t) *n + 1))) == NULL)
+		return cli_bad_usage("%s", "out of memory"), -1;
+	grown[(*n)++] = arg;
+	*list = grown;
+	cc->used = true;
+	return 1;
+}
+
+int
+cli_cluster_finish(const cli_cluster *cc)
+{
+	if (cc->used && !cc->all_databases)
+		return cli_bad_usage("%s", "--database, --exclude-database, --database-map, --no-roles and the other "
+							 "options of whole clusters go with --all-databases");
+	return 0;
+}
+
+void
+cli_cluster_fini(cli_cluster *cc)
+{
+	free(cc->patterns.include);
+	free(cc->patterns.exclude);
+	free(cc->patterns.map);
+	memset(&cc->patterns, 0, sizeof(cc->patterns));
+}

@@ -256,6 +256,76 @@ report_verify_summary(FILE *out, const verify_report *r, bool verbose)
 				r->chunks_not_checked);
 }
 
+/* What one database of a cluster verification came to, in a few words. */
+static const char *
+database_verdict(const cluster_verify_database *db, char *buf, size_t size)
+{
+	const verify_report *v = db->report;
+
+	if (db->status == CLUSTER_DB_PENDING)
+		return "skipped: the run stopped before it";
+	if (db->status == CLUSTER_DB_FAILED)
+		snprintf(buf, size, "failed: %.1000s", db->err.msg);
+	else if (db->missing)
+		snprintf(buf, size, "different: missing on the target");
+	else if (!cluster_verify_database_different(db))
+		snprintf(buf, size, "identical");
+	else
+		snprintf(buf, size, "different: %d properties, %d tables' catalog entries, %d chunks, %llu rows",
+				 db->property_diffs, v->nproblems, v->chunks_different, (unsigned long long) v->rows_different);
+	return buf;
+}
+
+void
+report_cluster_verify_summary(FILE *out, const cluster_verify_report *r, bool verbose)
+{
+	int			width = 8;
+	char		name[512];
+	char		verdict[1200];
+	int			next = r->role_diffs;
+
+	for (int i = 0; i < r->role_diffs; i++)
+		fprintf(out, "difference: %s\n", r->globals.diffs[i]);
+	for (int i = 0; i < r->ndatabases; i++)
+	{
+		const cluster_verify_database *db = &r->databases[i];
+
+		for (int k = 0; k < db->property_diffs; k++)
+			fprintf(out, "difference: %s\n", r->globals.diffs[next++]);
+		if (db->report != NULL && !verify_identical(db->report))
+		{
+			fprintf(out, "database %s:\n", display_name(db->name, name, sizeof(name)));
+			report_verify_summary(out, db->report, verbose);
+		}
+	}
+	for (int i = 0; i < r->globals.nnotes; i++)
+		fprintf(out, "note: %s\n", r->globals.notes[i]);
+	for (int i = 0; i < r->ndatabases; i++)
+	{
+		int			len = (int) strlen(display_name(r->databases[i].name, name, sizeof(name)));
+
+		if (len > width)
+			width = len > 60 ? 60 : len;
+	}
+	fprintf(out, "%-*s %7s %8s %12s %8s  %s\n", width, "database", "tables", "chunks", "rows", "seconds", "result");
+	for (int i = 0; i < r->ndatabases; i++)
+	{
+		const cluster_verify_database *db = &r->databases[i];
+		const verify_report *v = db->report;
+
+		fprintf(out, "%-*s %7d %8d %12llu %8.2f  %s\n", width, display_name(db->name, name, sizeof(name)),
+				v != NULL ? v->tables_compared : 0, v != NULL ? v->chunks_checked : 0,
+				(unsigned long long) (v != NULL ? v->rows_source : 0), db->seconds,
+				database_verdict(db, verdict, sizeof(verdict)));
+	}
+	fprintf(out, "verify: %d databases%s checked in %.1f s: %s", r->ndatabases,
+			r->roles_compared ? " and the roles" : "", r->seconds,
+			cluster_verify_identical(r) && r->failed == 0 ? "identical\n" : "");
+	if (!cluster_verify_identical(r) || r->failed > 0)
+		fprintf(out, "%d databases differ, %d role differences, %d databases failed\n", r->different,
+				r->role_diffs, r->failed);
+}
+
 void
 report_status(FILE *out, const state_run *run, const state_summary *sum)
 {

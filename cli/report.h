@@ -10,6 +10,7 @@
 #include "engine/check.h"
 #include "cmd/clone.h"
 #include "cmd/cluster.h"
+#include "cmd/cluster_verify.h"
 #include "cmd/forecast.h"
 #include "base/err.h"
 #include "engine/verify.h"
@@ -34,6 +35,13 @@ int			report_cluster_json(const char *path, const cluster_report *r, const clust
 
 /* A verification's findings: catalog differences, differing chunks, per-table lines, the verdict. */
 void		report_verify_summary(FILE *out, const verify_report *r, bool verbose);
+
+/* verify --all-databases: the globals' differences, a line per database, each one's findings. */
+void		report_cluster_verify_summary(FILE *out, const cluster_verify_report *r, bool verbose);
+
+/* The same as JSON (status identical, different or failed; an array "databases"). */
+int			report_cluster_verify_json(const char *path, const cluster_verify_report *r,
+									   const cluster_verify_options *opt, const sl_err *err);
 
 /* The verification as JSON, written like report_json. */
 int			report_verify_json(const char *path, const verify_report *r, const verify_options *opt,

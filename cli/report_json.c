@@ -394,6 +394,61 @@ report_verify_json(const char *path, const verify_report *r, const verify_option
 }
 
 int
+report_cluster_verify_json(const char *path, const cluster_verify_report *r, const cluster_verify_options *opt,
+						   const sl_err *err)
+{
+	report_doc	d;
+	json_writer *w;
+	int			next = r->role_diffs;
+
+	w = doc_begin(&d, err != NULL && err_is_set(err) ? "failed" : r->failed > 0 ? "partial"
+				  : cluster_verify_identical(r) ? "identical" : "different",
+				  err, opt->verify.common.source, opt->verify.common.target, opt->verify.common.filter);
+	json_put_int(w, "jobs", opt->verify.common.jobs);
+	json_put_bool(w, "counts_only", opt->verify.counts);
+	json_put_double(w, "sample", opt->verify.sample, 4);
+	json_put_int(w, "failed", r->failed);
+	json_put_int(w, "different", r->different);
+	json_put_double(w, "seconds", r->seconds, 3);
+	if (r->roles_compared)
+	{
+		json_put_object(w, "roles", JSON_LINES);
+		put_names(w, "differences", r->globals.diffs, r->role_diffs);
+		put_names(w, "notes", r->globals.notes, r->globals.nnotes);
+		json_put_bool(w, "passwords", r->globals.passwords);
+		json_put_end(w);
+	}
+	json_put_array(w, "databases", JSON_LINES);
+	for (int i = 0; i < r->ndatabases; i++)
+	{
+		const cluster_verify_database *db = &r->databases[i];
+
+		json_put_object(w, NULL, JSON_LINES);
+		json_put_string(w, "name", db->name);
+		json_put_string(w, "target", db->target_name);
+		json_put_string(w, "status", db->status == CLUSTER_DB_DONE ? "done"
+						: db->status == CLUSTER_DB_FAILED ? "failed" : "skipped");
+		json_put_string(w, "result", db->status != CLUSTER_DB_DONE ? NULL : db->missing ? "missing"
+						: cluster_verify_database_different(db) ? "different" : "identical");
+		json_put_string(w, "error", err_is_set(&db->err) ? db->err.msg : NULL);
+		if (db->err.hint[0] != '\0')
+			json_put_string(w, "hint", db->err.hint);
+		put_names(w, "property_differences", r->globals.diffs + next, db->property_diffs);
+		next += db->property_diffs;
+		json_put_double(w, "seconds", db->seconds, 3);
+		if (db->report != NULL)
+		{
+			json_put_object(w, "verify", JSON_LINES);
+			put_verify(w, db->report, opt->verify.counts);
+			json_put_end(w);
+		}
+		json_put_end(w);
+	}
+	json_put_end(w);
+	return doc_finish(&d, path);
+}
+
+int
 report_status_json(const char *path, const state_run *run, const state_summary *sum)
 {
 	report_doc	d;

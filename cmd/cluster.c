@@ -23,7 +23,6 @@
 #include "engine/stop.h"
 #include "engine/target.h"
 
-#define MAINTENANCE_DB "postgres"
 #define REAP_WAIT_NS 20000000L	/* how often the parent looks at its children and its stop flag */
 
 /* What a child sends back when its database is done or failed: plain data, no pointers. */
@@ -47,39 +46,6 @@ typedef struct child
 	double		started;
 	bool		told_to_stop;
 } child;
-
-/* conninfo naming its maintenance database: its own dbname, else postgres. */
-static int
-maintenance_conninfo(const char *conninfo, char **out)
-{
-	PQconninfoOption *parsed = PQconninfoParse(conninfo, NULL);
-	const char *dbname = NULL;
-	int			rc;
-
-	*out = NULL;
-	if (parsed == NULL)
-		return -EINVAL;
-	for (PQconninfoOption *o = parsed; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL && o->val[0] != '\0')
-			dbname = o->val;
-	rc = conn_info_with_dbname(conninfo, dbname != NULL ? dbname : MAINTENANCE_DB, out);
-	PQconninfoFree(parsed);
-	return rc;
-}
-
-/* Opens a connection to database dbname of the server conninfo names. */
-static int
-open_database(PGconn **conn, const char *conninfo, const char *dbname, sl_side side, sl_err *err)
-{
-	char	   *info = NULL;
-	int			rc;
-
-	if ((rc = conn_info_with_dbname(conninfo, dbname, &info)) < 0)
-		return err_set(err, SIDE_USAGE, rc, "invalid %s connection string", side == SIDE_SOURCE ? "source" : "target");
-	rc = conn_open(conn, info, side, NULL, err);
-	free(info);
-	return rc;
-}
 
 /*
  * Resumed: the unfinished run recorded in database d of the target, into
@@ -147,11 +113,11 @@ check_targets(const cluster_options *opt, cluster_report *r, PGconn *target, boo
 		if (data_only && !opt->resume)
 			continue;			/* the clone itself checks its tables and columns */
 		target_problems_init(&found);
-		if ((rc = open_database(&dst, opt->clone.common.target, d->target_name, SIDE_TARGET, err)) == 0 &&
+		if ((rc = globals_connect(&dst, opt->clone.common.target, d->target_name, SIDE_TARGET, err)) == 0 &&
 			opt->resume)
 			rc = find_unfinished_run(opt, dst, d, err);
 		if (rc == 0 && d->resumed_run == 0 &&
-			(rc = open_database(&src, opt->clone.common.source, d->name, SIDE_SOURCE, err)) == 0 &&
+			(rc = globals_connect(&src, opt->clone.common.source, d->name, SIDE_SOURCE, err)) == 0 &&
 			(rc = catalog_load(src, SIDE_SOURCE, conn_major_version(dst), opt->clone.common.filter, &cat, err)) == 0 &&
 			(rc = target_find_conflicts(dst, cat, false, &found, err)) == 0 && found.n > 0)
 		{
@@ -383,8 +349,6 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 	cluster_report *r = calloc(1, sizeof(*r));
 	globals_database *dbs = NULL;
 	int			ndbs = 0;
-	char	   *src_info = NULL;
-	char	   *dst_info = NULL;
 	PGconn	   *source = NULL;
 	PGconn	   *target = NULL;
 	bool	   *exists = NULL;
@@ -396,18 +360,8 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 	*report_out = NULL;
 	if (r == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	if (maintenance_conninfo(opt->clone.common.source, &src_info) < 0)
-	{
-		rc = err_set(err, SIDE_USAGE, -EINVAL, "invalid source connection string");
-		goto done;
-	}
-	if (maintenance_conninfo(opt->clone.common.target, &dst_info) < 0)
-	{
-		rc = err_set(err, SIDE_USAGE, -EINVAL, "invalid target connection string");
-		goto done;
-	}
-	if ((rc = conn_open(&source, src_info, SIDE_SOURCE, NULL, err)) < 0 ||
-		(rc = conn_open(&target, dst_info, SIDE_TARGET, NULL, err)) < 0)
+	if ((rc = globals_connect(&source, opt->clone.common.source, NULL, SIDE_SOURCE, err)) < 0 ||
+		(rc = globals_connect(&target, opt->clone.common.target, NULL, SIDE_TARGET, err)) < 0)
 		goto done;
 
 	/* 1. the databases */
@@ -491,8 +445,6 @@ done:
 	free(kids);
 	conn_close(&source);
 	conn_close(&target);
-	free(src_info);
-	free(dst_info);
 	*report_out = r;
 	return rc;
 }

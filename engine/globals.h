@@ -39,6 +39,13 @@ typedef struct globals_database
 	int64_t		bytes;			/* pg_database_size */
 } globals_database;
 
+/*
+ * Connects to database dbname of the server conninfo names; dbname NULL:
+ * the maintenance database, conninfo's own dbname or else postgres, through
+ * which databases are listed and created.
+ */
+int			globals_connect(PGconn **conn, const char *conninfo, const char *dbname, sl_side side, sl_err *err);
+
 /* A list of database names given as patterns (pg_dumpall's rules). */
 typedef struct globals_patterns
 {
@@ -96,5 +103,40 @@ int			globals_database_exists(PGconn *target, const char *name, sl_err *err);
  */
 int			globals_create_database(PGconn *source, PGconn *target, const globals_database *db,
 									const globals_options *opt, sl_err *err);
+
+/*
+ * What differs between two clusters' globals (engine/globals_compare.c):
+ * lines in PostgreSQL's message style, each naming the role, membership,
+ * setting or database property.  Notes are what the target has of its own
+ * (a role the source lacks), which a clone leaves and is no difference.
+ */
+typedef struct globals_diffs
+{
+	int			ndiffs;
+	char	  **diffs;
+	int			nnotes;
+	char	  **notes;
+	bool		passwords;		/* password hashes were compared (both sides read pg_authid) */
+} globals_diffs;
+
+/*
+ * Adds to out what differs in the roles: attributes, connection limit,
+ * VALID UNTIL, password hash (unless opt->no_role_passwords, or where a side
+ * cannot read it), comment, memberships with their admin option, settings.
+ */
+int			globals_compare_roles(PGconn *source, PGconn *target, const globals_options *opt,
+								  globals_diffs *out, sl_err *err);
+
+/*
+ * Adds to out what differs between database db->name on source and
+ * db->target_name on target: owner, encoding, collation, ctype, locale,
+ * connection limit, template flag, tablespace, comment, privileges,
+ * settings and the settings of roles in it, less what opt leaves out
+ * (no_owner, no_tablespaces, no_privileges).
+ */
+int			globals_compare_database(PGconn *source, PGconn *target, const globals_database *db,
+									 const globals_options *opt, globals_diffs *out, sl_err *err);
+
+void		globals_diffs_fini(globals_diffs *d);
 
 #endif

@@ -1,0 +1,133 @@
+# verify --all-databases: roles, each database's properties and contents; every kind of change named
+# timeout: 300
+
+case_main() {   # on two clusters of its own, so that the roles are exactly the case's
+  local p1 p2
+  p1=$(closed_port)
+  p2=$(closed_port)
+  while [ "$p2" = "$p1" ]; do p2=$(closed_port); done
+  extra_cluster_start "$case_dir/vsrc" "$p1"
+  extra_cluster_start "$case_dir/vdst" "$p2"
+  src_dir=$case_dir/vsrc src_port=$p1 dst_dir=$case_dir/vdst dst_port=$p2
+
+  psql_src postgres >/dev/null <<'SQL' || fail "could not make the source's roles and databases"
+CREATE ROLE vf_app LOGIN PASSWORD 'app secret' CONNECTION LIMIT 5 VALID UNTIL '2031-01-01 00:00:00+00';
+CREATE ROLE "vf owner" NOLOGIN;
+COMMENT ON ROLE vf_app IS 'the application';
+GRANT "vf owner" TO vf_app WITH ADMIN OPTION;
+ALTER ROLE vf_app SET search_path = "$user", public;
+CREATE DATABASE vf_main OWNER "vf owner" CONNECTION LIMIT 20;
+CREATE DATABASE vf_files;
+CREATE DATABASE vf_skip;
+COMMENT ON DATABASE vf_main IS 'the main one';
+REVOKE TEMPORARY ON DATABASE vf_main FROM PUBLIC;
+GRANT CREATE ON DATABASE vf_main TO vf_app;
+ALTER DATABASE vf_main SET work_mem = '8MB';
+ALTER ROLE vf_app IN DATABASE vf_main SET maintenance_work_mem = '64MB';
+SQL
+  psql_src vf_main >/dev/null <<'SQL' || fail "could not fill vf_main"
+CREATE TABLE account (id bigserial PRIMARY KEY, name text NOT NULL);
+INSERT INTO account (name) SELECT 'acct ' || i FROM generate_series(1, 20000) AS i;
+CREATE TABLE note (body text);
+INSERT INTO note VALUES ('a'), ('a'), ('b');
+SQL
+  psql_src vf_files -c "SELECT lo_from_bytea(90000 + i, decode(repeat(md5(i::text), 40 * i), 'hex'))
+                        FROM generate_series(1, 8) i" >/dev/null || fail "could not make vf_files' large objects"
+  psql_src vf_skip -c "CREATE TABLE left_out (id int)" >/dev/null || fail "could not fill vf_skip"
+
+  sluice clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --exclude-database vf_skip --jobs 2 --chunk-size 256kB || fail "clone --all-databases exited with status $?"
+
+  echo "== the copy: identical"
+  sluice verify --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --exclude-database vf_skip --jobs 2 --chunk-size 256kB --json "$case_dir/same.json" \
+    || fail "verify --all-databases of the copy exited with status $? (want 0)"
+  grep -q '^verify: 3 databases and the roles checked in .*: identical$' "$case_dir/out" \
+    || fail "the summary does not say 3 databases and the roles are identical"
+  "$python" - "$case_dir/same.json" <<'PY' || fail "the JSON report of the copy is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "identical" and r["different"] == 0 and r["failed"] == 0, r
+d = {x["name"]: x for x in r["databases"]}
+assert sorted(d) == ["postgres", "vf_files", "vf_main"], sorted(d)
+assert all(x["status"] == "done" and x["result"] == "identical" for x in d.values()), d
+assert d["vf_main"]["verify"]["rows_source"] == 20003, d["vf_main"]["verify"]
+assert r["roles"]["differences"] == [] and r["roles"]["passwords"], r["roles"]
+PY
+
+  echo "== one change of each kind on the target: each named, exit 1"
+  psql_dst postgres >/dev/null <<'SQL' || fail "could not change the target's globals"
+ALTER ROLE vf_app CONNECTION LIMIT 7;
+ALTER ROLE vf_app PASSWORD 'other secret';
+REVOKE "vf owner" FROM vf_app;
+COMMENT ON DATABASE vf_main IS 'changed';
+ALTER DATABASE vf_main RESET work_mem;
+GRANT TEMPORARY ON DATABASE vf_main TO vf_app;
+CREATE ROLE vf_target_own;
+SQL
+  psql_dst vf_main -c "UPDATE account SET name = 'changed' WHERE id = 777; DELETE FROM note WHERE ctid = (SELECT min(ctid) FROM note WHERE body = 'a')" \
+    >/dev/null || fail "could not change vf_main's rows"
+  psql_dst vf_files -c "SELECT lo_put(90005, 100, '\\x00')" >/dev/null || fail "could not change a large object"
+  status=0
+  sluice verify --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --exclude-database vf_skip --jobs 2 --chunk-size 256kB --json "$case_dir/changed.json" || status=$?
+  [ "$status" -eq 1 ] || fail "verify --all-databases of a changed copy exited with status $status (want 1)"
+  for want in 'difference: role vf_app: .*CONNECTION LIMIT 5 .* on the source, .*CONNECTION LIMIT 7 ' \
+              'difference: password of role vf_app: hash [0-9a-f]* on the source, hash [0-9a-f]* on the target' \
+              'difference: membership of vf_app in "vf owner": missing on the target' \
+              'difference: database "vf_main": comment: the main one on the source, changed on the target' \
+              'difference: database "vf_main": settings: missing on the target (on the source: {work_mem=8MB})' \
+              'difference: database "vf_main": privileges: .* on the source, .*vf_app=TEMPORARY' \
+              'changed: (id)=(777)' \
+              'missing on the target: .*a' \
+              '(oid)=(90005)' \
+              'note: role vf_target_own: on the target only' \
+              '^vf_main .*different: 3 properties' \
+              '^vf_files .*different: 0 properties, 0 tables. catalog entries, 1 chunks, 1 rows' \
+              '^postgres .*identical'; do
+    grep -q -- "$want" "$case_dir/out" || fail "the report does not say: $want"
+  done
+  if grep -q 'SCRAM-SHA-256' "$case_dir/out" "$case_dir/changed.json"; then fail "a password hash is in the report"; fi
+  "$python" - "$case_dir/changed.json" <<'PY' || fail "the JSON report of the changed copy is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "different" and r["different"] == 2, (r["status"], r["different"])
+d = {x["name"]: x for x in r["databases"]}
+assert d["vf_main"]["result"] == "different" and len(d["vf_main"]["property_differences"]) == 3, d["vf_main"]
+assert d["vf_files"]["result"] == "different" and d["vf_files"]["verify"]["rows_different"] == 1, d["vf_files"]
+assert d["postgres"]["result"] == "identical", d["postgres"]
+assert len(r["roles"]["differences"]) == 3 and any("vf_target_own" in n for n in r["roles"]["notes"]), r["roles"]
+PY
+
+  echo "== what the clone left out on purpose is not compared"
+  status=0
+  sluice verify --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --database vf_main --no-roles --no-privileges || status=$?
+  [ "$status" -eq 1 ] || fail "verify --no-privileges exited with status $status (want 1: the comment still differs)"
+  if grep -q 'privileges:' "$case_dir/out"; then fail "--no-privileges still compared the ACL"; fi
+  if grep -q 'difference: role' "$case_dir/out"; then fail "--no-roles still compared the roles"; fi
+
+  echo "== a database missing on the target differs; the others are still verified"
+  psql_dst postgres -c "DROP DATABASE vf_files" >/dev/null || fail "could not drop vf_files"
+  status=0
+  sluice verify --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --database 'vf_*' --exclude-database vf_skip --no-roles --json "$case_dir/missing.json" || status=$?
+  [ "$status" -eq 1 ] || fail "verify with a database missing exited with status $status (want 1)"
+  grep -q '^vf_files .*different: missing on the target' "$case_dir/out" || fail "vf_files is not named missing"
+  "$python" - "$case_dir/missing.json" <<'PY' || fail "the JSON report does not name the missing database"
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = {x["name"]: x for x in r["databases"]}
+assert d["vf_files"]["result"] == "missing" and d["vf_main"]["result"] == "different", d
+PY
+
+  echo "== cluster options without --all-databases, and --snapshot with it, are bad usage"
+  status=0
+  sluice verify --source "$(src_conn vf_main)" --target "$(dst_conn vf_main)" --database vf_main || status=$?
+  [ "$status" -eq 2 ] && grep -q 'go with --all-databases' "$case_dir/err" \
+    || fail "--database without --all-databases: status $status, or no reason given"
+  status=0
+  sluice verify --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases --snapshot 1-1 || status=$?
+  [ "$status" -eq 2 ] && grep -q 'does not take --snapshot' "$case_dir/err" \
+    || fail "--snapshot with --all-databases: status $status, or no reason given"
+}
