@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/report.h"
+#include "cmd/cluster_check.h"
 #include "engine/check.h"
 #include "engine/state.h"
 
@@ -30,6 +31,14 @@ usage_check(FILE *out)
 			"severity (blocker, warning, note, ok), a side, a code and the fix.\n\n"
 			"Usage:\n"
 			"  %s check --source CONNINFO --target CONNINFO [OPTION]...\n\n"
+			"Whole clusters:\n"
+			"      --all-databases      check a clone --all-databases: the roles step, then each\n"
+			"                           chosen database (one the run would create is checked\n"
+			"                           against the target's maintenance database); a finding\n"
+			"                           that is not the same for every database names its own\n"
+			"      --database=PATTERN, --exclude-database=PATTERN, --database-map=OLD=NEW,\n"
+			"      --no-roles, --no-role-passwords\n"
+			"                           as for clone\n\n"
 			FILTER_HELP
 			"Options (give those the clone will have):\n"
 			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
@@ -65,9 +74,11 @@ cmd_check(int argc, char **argv)
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
 		{"json", required_argument, NULL, OPT_JSON},
 		LOG_LONG_OPTIONS,
+		CLUSTER_LONG_OPTIONS,
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
+	cli_cluster cc = {0};
 	clone_options run = {0};
 	check_options opt = {0};
 	check_report *report = NULL;
@@ -91,7 +102,7 @@ cmd_check(int argc, char **argv)
 				opt.spill_dir = optarg;
 				break;
 			default:
-				if (cli_run_option(&run, c) < 0)
+				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&run, c) < 0))
 					return EXIT_USAGE;
 				break;
 		}
@@ -106,12 +117,24 @@ cmd_check(int argc, char **argv)
 	co.progress_seconds = 0;	/* a few queries: nothing to show progress of */
 	if ((rc = cli_finish(&co, argc, argv)) != 0)
 		return rc;
+	if (cli_cluster_finish(&cc) != 0)
+		return EXIT_USAGE;
+	if (cc.all_databases && opt.spill_dir != NULL)
+		return cli_bad_usage("%s", "--all-databases does not take --spill: it is for one database at a time");
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
 	opt.state_schema = run.state_schema;
 
 	err_clear(&err);
-	rc = check_run(&opt, &report, &err);
+	if (cc.all_databases)
+	{
+		cluster_check_options copt = {opt, cc.patterns, cc.no_roles, cc.no_role_passwords};
+
+		rc = cluster_check_run(&copt, &report, &err);
+	}
+	else
+		rc = check_run(&opt, &report, &err);
+	cli_cluster_fini(&cc);
 	if (report != NULL)
 		report_check(stdout, report, co.level < LOG_INFO, co.level >= LOG_VERBOSE);
 	if (co.json_path != NULL && report != NULL)

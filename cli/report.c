@@ -452,8 +452,11 @@ report_check(FILE *out, const check_report *r, bool quiet, bool verbose)
 
 			if ((int) f->severity != severity)
 				continue;
-			fprintf(out, "%-7s  %-6s  %s [%s]\n", check_severity_name(f->severity),
-					check_where_name(f->where), display_name(f->message, line, sizeof(line)), f->code);
+			fprintf(out, "%-7s  %-6s  %s%s%s", check_severity_name(f->severity), check_where_name(f->where),
+					f->database != NULL ? "database " : "",
+					f->database != NULL ? display_name(f->database, line, sizeof(line)) : "",
+					f->database != NULL ? ": " : "");
+			fprintf(out, "%s [%s]\n", display_name(f->message, line, sizeof(line)), f->code);
 			if (f->fix != NULL)
 				fprintf(out, "%17sfix: %s\n", "", display_name(f->fix, line, sizeof(line)));
 			if (verbose && f->nobjects > CHECK_MAX_NAMED)

@@ -582,6 +582,8 @@ report_check_json(const char *path, const check_report *r, const check_options *
 		json_put_string(w, "severity", check_severity_name(f->severity));
 		json_put_string(w, "side", check_where_name(f->where));
 		json_put_string(w, "code", f->code);
+		if (f->database != NULL)
+			json_put_string(w, "database", f->database);
 		json_put_string(w, "message", f->message);
 		json_put_string(w, "fix", f->fix);
 		json_put_array(w, "objects", JSON_INLINE);

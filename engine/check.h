@@ -48,6 +48,7 @@ typedef struct check_finding
 	char	   *fix;			/* what to do; NULL when nothing */
 	int			nobjects;
 	char	  **objects;		/* every object it is about: tables, schemas, roles... */
+	char	   *database;		/* check --all-databases: the database it is about; NULL: the run */
 } check_finding;
 
 typedef struct check_report
@@ -81,6 +82,10 @@ typedef struct check_options
 	int			held_target;	/* target: among those it needs, not others' (check_before_run) */
 	const check_role *roles;	/* with no source (restore): the roles the dump's objects need */
 	int			nroles;
+	/* in a cluster run (--all-databases) */
+	const char *new_database;	/* the run creates this target database from template0; the
+								 * target is the server's maintenance database meanwhile */
+	bool		roles_first;	/* the run creates the source's roles on the target first */
 } check_options;
 
 /*
@@ -132,6 +137,9 @@ const char *check_where_name(check_where where);	/* "source", "target", "both", 
  */
 void		check_add(check_report *r, check_severity severity, check_where where, const char *code,
 					  const char *summary, const char *fix, char *const *objects, int nobjects);
+
+/* Appends a copy of finding f, about database (NULL: the run). */
+void		check_add_copy(check_report *r, const check_finding *f, const char *database);
 
 /* Pure verdicts, exposed for tests. */
 

@@ -71,6 +71,7 @@ finding_fini(check_finding *f)
 	free(f->objects);
 	free(f->message);
 	free(f->fix);
+	free(f->database);
 }
 
 /* Appends a finding; name_objects: its message names the first objects. */
@@ -78,7 +79,7 @@ void
 check_finding_add(check_report *r, check_severity severity, check_where where, const char *code,
 			const char *summary, const char *fix, char *const *objects, int nobjects, bool name_objects)
 {
-	check_finding f = {severity, where, code, NULL, NULL, 0, NULL};
+	check_finding f = {severity, where, code, NULL, NULL, 0, NULL, NULL};
 	sbuf		msg;
 	bool		ok;
 
@@ -119,6 +120,18 @@ check_finding_add(check_report *r, check_severity severity, check_where where, c
 		finding_fini(&f);
 		r->failed = true;
 	}
+}
+
+void
+check_add_copy(check_report *r, const check_finding *f, const char *database)
+{
+	int			before = r->nfindings;
+
+	/* the message has its objects already */
+	check_finding_add(r, f->severity, f->where, f->code, f->message, f->fix, f->objects, f->nobjects, false);
+	if (r->nfindings > before && database != NULL &&
+		(r->findings[before].database = strdup(database)) == NULL)
+		r->failed = true;
 }
 
 void

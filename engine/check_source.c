@@ -479,7 +479,15 @@ check_roles(check_ctx *c)
 		if (!present)
 			check_names_add(&missing, wanted.items[i]);
 	}
-	if (missing.n > 0)
+	if (missing.n > 0 && c->opt->roles_first)
+	{
+		snprintf(summary, sizeof(summary), "%d %s not on the target yet: the run creates the source's roles "
+				 "first", missing.n, PLURAL(missing.n, "role that owns objects of the source database or holds "
+				 "privileges on them is", "roles that own objects of the source database or hold privileges on "
+				 "them are"));
+		check_add_named(c->r, CHECK_NOTE, CHECK_TARGET, "roles_missing", summary, NULL, &missing);
+	}
+	else if (missing.n > 0)
 	{
 		snprintf(summary, sizeof(summary), "%d %s on the target: the schema step (one transaction) fails "
 				 "at the first", missing.n, PLURAL(missing.n, "role that owns objects of the source "

@@ -158,6 +158,42 @@ check_target_table_privileges(check_ctx *c)
 }
 
 /*
+ * A database that a cluster run creates: the target's user must be allowed
+ * to create databases, and, not being a superuser, be a member of the
+ * source database's owner (CREATE DATABASE ... OWNER wants it) unless
+ * --no-owner.  It owns what it creates, so the rest follows.
+ */
+static int
+new_database_privileges(check_ctx *c)
+{
+	PGresult   *res = NULL;
+	char		summary[1024];
+	char		fix[1024];
+	int			rc;
+
+	if ((rc = check_query(c, &c->dst, "SELECT rolsuper, rolcreatedb FROM pg_catalog.pg_roles"
+						  " WHERE rolname = CURRENT_USER", &res)) < 0)
+		return rc;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "f") == 0 && strcmp(PQgetvalue(res, 0, 1), "f") == 0)
+	{
+		snprintf(summary, sizeof(summary), "user \"%s\" may not create databases: the run creates database "
+				 "\"%s\" on the target", c->dst.user, c->opt->new_database);
+		snprintf(fix, sizeof(fix), "ALTER ROLE \"%s\" CREATEDB on the target, connect as a superuser, or "
+				 "create the database first", c->dst.user);
+		check_add(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_privileges", summary, fix, NULL, 0);
+	}
+	else
+	{
+		snprintf(summary, sizeof(summary), "user \"%s\" may create database \"%s\" on the target%s",
+				 c->dst.user, c->opt->new_database, strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? ""
+				 : " (not being a superuser, it must be a member of the database's owner, unless --no-owner)");
+		check_add(c->r, CHECK_OK, CHECK_TARGET, "target_privileges", summary, NULL, NULL, 0);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
  * The target's user may record the run (CREATE SCHEMA IF NOT EXISTS wants
  * CREATE on the database even when the schema exists; then CREATE TABLE IF
  * NOT EXISTS in it), may create the schema step's objects in the schemas
@@ -176,6 +212,8 @@ check_target_privileges(check_ctx *c)
 
 	if (c->dst.conn == NULL)
 		return 0;
+	if (c->opt->new_database != NULL)
+		return new_database_privileges(c);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	if (c->opt->loads_only)
 		goto loads;				/* the run's record and schema are there: it only loads */
@@ -402,6 +440,23 @@ check_target_tables(check_ctx *c)
 	/* a resumed or joined run's tables are its own; the run checks them against its record */
 	if (c->cat == NULL || c->dst.conn == NULL || c->opt->recorded || c->opt->loads_only)
 		return 0;
+	if (c->opt->new_database != NULL)
+	{
+		if (c->opt->data_only)
+		{
+			snprintf(summary, sizeof(summary), "database \"%s\" does not exist on the target (--data-only "
+					 "loads into existing tables)", c->opt->new_database);
+			check_add(c->r, CHECK_BLOCKER, CHECK_TARGET, "target_table_missing", summary,
+					  "create it with the source's schema first, or clone without --data-only", NULL, 0);
+		}
+		else
+		{
+			snprintf(summary, sizeof(summary), "database \"%s\" is not on the target: the run creates it, "
+					 "empty, from template0", c->opt->new_database);
+			check_add(c->r, CHECK_OK, CHECK_TARGET, "target_tables_exist", summary, NULL, NULL, 0);
+		}
+		return 0;
+	}
 	target_problems_init(&found);
 	if ((rc = target_find_conflicts(c->dst.conn, c->cat, c->opt->data_only, &found, &c->err)) < 0)
 		goto done;

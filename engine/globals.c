@@ -27,29 +27,36 @@ static const char *const list_variables[] = {
 #define MAINTENANCE_DB "postgres"
 
 int
+globals_maintenance_info(const char *conninfo, char **out)
+{
+	PQconninfoOption *parsed = PQconninfoParse(conninfo, NULL);
+	const char *dbname = MAINTENANCE_DB;
+	int			rc;
+
+	*out = NULL;
+	if (parsed == NULL)
+		return -EINVAL;
+	for (PQconninfoOption *o = parsed; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL && o->val[0] != '\0')
+			dbname = o->val;
+	rc = conn_info_with_dbname(conninfo, dbname, out);
+	PQconninfoFree(parsed);
+	return rc;
+}
+
+int
 globals_connect(PGconn **conn, const char *conninfo, const char *dbname, sl_side side, sl_err *err)
 {
-	const char *which = side == SIDE_SOURCE ? "source" : "target";
-	PQconninfoOption *parsed = NULL;
 	char	   *info = NULL;
 	int			rc;
 
 	*conn = NULL;
-	if (dbname == NULL)
-	{
-		if ((parsed = PQconninfoParse(conninfo, NULL)) == NULL)
-			return err_set(err, SIDE_USAGE, -EINVAL, "invalid %s connection string", which);
-		dbname = MAINTENANCE_DB;
-		for (PQconninfoOption *o = parsed; o->keyword != NULL; o++)
-			if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL && o->val[0] != '\0')
-				dbname = o->val;
-	}
-	if ((rc = conn_info_with_dbname(conninfo, dbname, &info)) < 0)
-		rc = err_set(err, SIDE_USAGE, rc, "invalid %s connection string", which);
+	rc = dbname == NULL ? globals_maintenance_info(conninfo, &info) : conn_info_with_dbname(conninfo, dbname, &info);
+	if (rc < 0)
+		rc = err_set(err, SIDE_USAGE, rc, "invalid %s connection string", side == SIDE_SOURCE ? "source" : "target");
 	else
 		rc = conn_open(conn, info, side, NULL, err);
 	free(info);
-	PQconninfoFree(parsed);
 	return rc;
 }
 

@@ -46,6 +46,9 @@ typedef struct globals_database
  */
 int			globals_connect(PGconn **conn, const char *conninfo, const char *dbname, sl_side side, sl_err *err);
 
+/* conninfo naming its maintenance database, into *out (to be freed); 0 or a negative errno. */
+int			globals_maintenance_info(const char *conninfo, char **out);
+
 /* A list of database names given as patterns (pg_dumpall's rules). */
 typedef struct globals_patterns
 {

@@ -1,4 +1,4 @@
-# verify --all-databases: roles, each database's properties and contents; every kind of change named
+# check and verify --all-databases: roles, each database's properties and contents; every kind of change named
 # timeout: 300
 
 case_main() {   # on two clusters of its own, so that the roles are exactly the case's
@@ -35,8 +35,37 @@ SQL
                         FROM generate_series(1, 8) i" >/dev/null || fail "could not make vf_files' large objects"
   psql_src vf_skip -c "CREATE TABLE left_out (id int)" >/dev/null || fail "could not fill vf_skip"
 
+  echo "== check --all-databases before the clone: nothing in the way, the roles step and new databases said"
+  status=0
+  sluice check --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --exclude-database vf_skip --jobs 2 --json "$case_dir/check.json" || status=$?
+  [ "$status" -le 1 ] || fail "check --all-databases of an empty target exited with status $status (want 0 or 1)"
+  grep -q 'the roles step creates 2 of the source.s 3 roles' "$case_dir/out" || fail "the roles step is not said"
+  grep -q 'database vf_main: database "vf_main" is not on the target: the run creates it' "$case_dir/out" \
+    || fail "vf_main is not said to be created"
+  grep -q '^note .*the roles step creates 2 .*: vf owner, vf_app \[roles_create\]' "$case_dir/out" \
+    || fail "the roles to create are not named in a note"
+  "$python" - "$case_dir/check.json" <<'PY' || fail "the JSON check report is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+f = r["findings"]
+assert r["blockers"] == 0, [x for x in f if x["severity"] == "blocker"]
+assert any(x["code"] == "databases" and "vf_main" in x["message"] for x in f), f
+assert {x.get("database") for x in f} >= {None, "vf_main", "vf_files"}, f
+# a server's own findings are given once, for the run
+assert len([x for x in f if x["code"] == "tools"]) <= 1, [x for x in f if x["code"] == "tools"]
+PY
+
   sluice clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
     --exclude-database vf_skip --jobs 2 --chunk-size 256kB || fail "clone --all-databases exited with status $?"
+
+  echo "== check --all-databases after it: the databases hold the tables"
+  status=0
+  sluice check --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --exclude-database vf_skip || status=$?
+  [ "$status" -eq 2 ] || fail "check --all-databases of a full target exited with status $status (want 2)"
+  grep -q '^blocker .*database vf_main: 2 of the source.s tables exist on the target already' "$case_dir/out" \
+    || fail "the blocker does not name vf_main and its tables"
 
   echo "== the copy: identical"
   sluice verify --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
