@@ -436,6 +436,49 @@ report_forecast(FILE *out, const forecast *f, int jobs, bool verbose)
 		fputs("\nestimate: no rows to read\n", out);
 }
 
+void
+report_forecast_cluster(FILE *out, const forecast_cluster *fc, int jobs, bool verbose)
+{
+	int			width = 8;
+	char		name[512];
+	char		heap[32];
+	char		index[32];
+
+	for (int i = 0; i < fc->ndatabases; i++)
+	{
+		int			len = (int) strlen(display_name(fc->databases[i].name, name, sizeof(name)));
+
+		if (len > width)
+			width = len > 60 ? 60 : len;
+	}
+	for (int i = 0; verbose && i < fc->ndatabases; i++)
+		if (fc->databases[i].f != NULL)
+		{
+			fprintf(out, "database %s:\n", display_name(fc->databases[i].name, name, sizeof(name)));
+			report_forecast(out, fc->databases[i].f, jobs, true);
+			fputs("\n", out);
+		}
+	fprintf(out, "%-*s %7s %7s %10s %10s %9s\n", width, "database", "tables", "chunks", "heap", "indexes",
+			"estimate");
+	for (int i = 0; i < fc->ndatabases; i++)
+	{
+		const forecast_database *d = &fc->databases[i];
+
+		if (d->f == NULL)
+		{
+			fprintf(out, "%-*s  failed: %s\n", width, display_name(d->name, name, sizeof(name)), d->err.msg);
+			continue;
+		}
+		sbuf_format_bytes((uint64_t) d->f->heap_bytes, heap, sizeof(heap));
+		sbuf_format_bytes((uint64_t) d->f->index_bytes, index, sizeof(index));
+		fprintf(out, "%-*s %7d %7d %10s %10s %7.0f s\n", width, display_name(d->name, name, sizeof(name)),
+				catalog_user_tables(d->f->cat), d->f->plan->nchunks, heap, index, d->f->seconds_total);
+	}
+	fprintf(out, "\nestimate with --jobs %d and %d databases at once: about %.0f s (the databases' data and "
+			"indexes in turn on the shared workers, their schema steps overlapping)\n", jobs, fc->database_jobs,
+			fc->seconds_total);
+}
+
 /* The preflight's findings, most severe first, each with its fix (and every object when verbose); the counts last. */
 void
 report_check(FILE *out, const check_report *r, bool quiet, bool verbose)

@@ -59,6 +59,12 @@ void		report_forecast(FILE *out, const forecast *f, int jobs, bool verbose);
 /* The same as JSON, into path. */
 int			report_forecast_json(const char *path, const forecast *f, const forecast_options *opt);
 
+/* plan --all-databases: a line per database and the cluster's estimate; each database's plan when verbose. */
+void		report_forecast_cluster(FILE *out, const forecast_cluster *fc, int jobs, bool verbose);
+
+/* The same as JSON: an array "databases", each with its plan. */
+int			report_forecast_cluster_json(const char *path, const forecast_cluster *fc, const forecast_options *opt);
+
 /*
  * The preflight's findings, most severe first, and their counts; quiet:
  * blockers and warnings only; verbose: every object a finding is about.

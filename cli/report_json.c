@@ -495,18 +495,11 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 	return rc;
 }
 
-int
-report_forecast_json(const char *path, const forecast *f, const forecast_options *opt)
+static void
+put_forecast(json_writer *w, const forecast *f)
 {
-	report_doc	d;
-	json_writer *w;
-
-	w = doc_begin(&d, "planned", NULL, opt->common.source, opt->common.target != NULL ? opt->common.target : "",
-				  opt->common.filter);
 	json_put_int(w, "source_version", f->source_major);
 	json_put_int(w, "target_version", f->target_major);
-	json_put_int(w, "jobs", opt->common.jobs);
-	json_put_int(w, "chunk_size", opt->common.chunk_bytes);
 	json_put_int(w, "heap_bytes", f->heap_bytes);
 	json_put_int(w, "index_bytes", f->index_bytes);
 	json_put_object(w, "estimate", JSON_INLINE);
@@ -550,6 +543,50 @@ report_forecast_json(const char *path, const forecast *f, const forecast_options
 			json_put_end(w);
 		}
 		json_put_end(w);
+		json_put_end(w);
+	}
+	json_put_end(w);
+}
+
+int
+report_forecast_json(const char *path, const forecast *f, const forecast_options *opt)
+{
+	report_doc	d;
+	json_writer *w;
+
+	w = doc_begin(&d, "planned", NULL, opt->common.source, opt->common.target != NULL ? opt->common.target : "",
+				  opt->common.filter);
+	json_put_int(w, "jobs", opt->common.jobs);
+	json_put_int(w, "chunk_size", opt->common.chunk_bytes);
+	put_forecast(w, f);
+	return doc_finish(&d, path);
+}
+
+int
+report_forecast_cluster_json(const char *path, const forecast_cluster *fc, const forecast_options *opt)
+{
+	report_doc	d;
+	json_writer *w;
+
+	w = doc_begin(&d, fc->failed > 0 ? "partial" : "planned", NULL, opt->common.source,
+				  opt->common.target != NULL ? opt->common.target : "", opt->common.filter);
+	json_put_int(w, "jobs", opt->common.jobs);
+	json_put_int(w, "chunk_size", opt->common.chunk_bytes);
+	json_put_int(w, "database_jobs", fc->database_jobs);
+	json_put_int(w, "failed", fc->failed);
+	json_put_double(w, "estimate_seconds", fc->seconds_total, 1);
+	json_put_array(w, "databases", JSON_LINES);
+	for (int i = 0; i < fc->ndatabases; i++)
+	{
+		const forecast_database *db = &fc->databases[i];
+
+		json_put_object(w, NULL, JSON_LINES);
+		json_put_string(w, "name", db->name);
+		json_put_string(w, "target", db->target_name);
+		json_put_string(w, "status", db->f != NULL ? "planned" : "failed");
+		json_put_string(w, "error", err_is_set(&db->err) ? db->err.msg : NULL);
+		if (db->f != NULL)
+			put_forecast(w, db->f);
 		json_put_end(w);
 	}
 	json_put_end(w);

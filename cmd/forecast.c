@@ -180,3 +180,99 @@ forecast_destroy(forecast *f)
 	catalog_destroy(f->cat);
 	free(f);
 }
+
+int
+forecast_cluster_run(const forecast_options *opt, const globals_patterns *patterns, int database_jobs,
+					 forecast_cluster **out, sl_err *err)
+{
+	forecast_cluster *fc = calloc(1, sizeof(*fc));
+	globals_database *dbs = NULL;
+	int			ndbs = 0;
+	PGconn	   *source = NULL;
+	char	   *target_info = NULL;
+	double		work = 0;
+	double		schema = 0;
+	double		largest = 0;
+	int			rc;
+
+	*out = NULL;
+	if (fc == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	if ((rc = globals_connect(&source, opt->common.source, NULL, SIDE_SOURCE, err)) < 0 ||
+		(rc = globals_list_databases(source, patterns, &dbs, &ndbs, err)) < 0)
+		goto done;
+	if (opt->common.target != NULL && globals_maintenance_info(opt->common.target, &target_info) < 0)
+	{
+		rc = err_set(err, SIDE_USAGE, -EINVAL, "invalid target connection string");
+		goto done;
+	}
+	if ((fc->databases = calloc((size_t) ndbs + 1, sizeof(forecast_database))) == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	fc->ndatabases = ndbs;
+	fc->database_jobs = database_jobs < ndbs ? database_jobs : ndbs;
+	for (int i = 0; i < ndbs; i++)
+	{
+		forecast_database *d = &fc->databases[i];
+		forecast_options one = *opt;
+		char	   *info = NULL;
+
+		err_clear(&d->err);
+		d->name = strdup(dbs[i].name);
+		d->target_name = strdup(dbs[i].target_name);
+		if (d->name == NULL || d->target_name == NULL ||
+			conn_info_with_dbname(opt->common.source, dbs[i].name, &info) < 0)
+		{
+			free(info);
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+			goto done;
+		}
+		one.common.source = info;
+		one.common.target = target_info;
+		if (forecast_run(&one, &d->f, &d->err) < 0)
+		{
+			forecast_destroy(d->f);
+			d->f = NULL;
+			fc->failed++;
+		}
+		else
+		{
+			work += d->f->seconds_data + d->f->seconds_index;
+			schema += d->f->seconds_schema;
+			largest = d->f->seconds_total > largest ? d->f->seconds_total : largest;
+		}
+		free(info);
+	}
+	fc->seconds_total = work + schema / (fc->database_jobs > 0 ? fc->database_jobs : 1);
+	if (fc->seconds_total < largest)
+		fc->seconds_total = largest;
+
+done:
+	globals_databases_free(dbs, ndbs);
+	conn_close(&source);
+	free(target_info);
+	if (rc < 0)
+	{
+		forecast_cluster_destroy(fc);
+		fc = NULL;
+	}
+	*out = fc;
+	return rc;
+}
+
+void
+forecast_cluster_destroy(forecast_cluster *fc)
+{
+	if (fc == NULL)
+		return;
+	for (int i = 0; i < fc->ndatabases; i++)
+	{
+		free(fc->databases[i].name);
+		free(fc->databases[i].target_name);
+		forecast_destroy(fc->databases[i].f);
+	}
+	free(fc->databases);
+	free(fc);
+}

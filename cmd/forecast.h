@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "engine/catalog.h"
+#include "engine/globals.h"
 #include "base/err.h"
 #include "engine/plan.h"
 #include "engine/options.h"
@@ -55,5 +56,39 @@ typedef struct forecast
 int			forecast_run(const forecast_options *opt, forecast **out, sl_err *err);
 
 void		forecast_destroy(forecast *f);
+
+/*
+ * plan --all-databases: each chosen database planned as forecast_run plans
+ * one (the target's maintenance database for its version).  The cluster's
+ * estimate: the databases' data and index times add up, as their chunks
+ * share --jobs slots; their schema steps overlap, database_jobs at once;
+ * and it is never less than the largest database's own.
+ */
+typedef struct forecast_database
+{
+	char	   *name;
+	char	   *target_name;
+	forecast   *f;				/* NULL when it could not be planned */
+	sl_err		err;			/* why not */
+} forecast_database;
+
+typedef struct forecast_cluster
+{
+	int			ndatabases;
+	forecast_database *databases;	/* largest first */
+	int			database_jobs;	/* databases copied at once */
+	int			failed;			/* databases that could not be planned */
+	double		seconds_total;
+} forecast_cluster;
+
+/*
+ * Returns 0 (some databases may have failed: out->failed) or a negative
+ * errno when it could not start.  *out, NULL when it could not start, is
+ * freed with forecast_cluster_destroy.
+ */
+int			forecast_cluster_run(const forecast_options *opt, const globals_patterns *patterns, int database_jobs,
+								 forecast_cluster **out, sl_err *err);
+
+void		forecast_cluster_destroy(forecast_cluster *fc);
 
 #endif

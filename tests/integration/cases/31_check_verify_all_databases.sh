@@ -56,8 +56,30 @@ assert {x.get("database") for x in f} >= {None, "vf_main", "vf_files"}, f
 assert len([x for x in f if x["code"] == "tools"]) <= 1, [x for x in f if x["code"] == "tools"]
 PY
 
+  echo "== plan --all-databases: each database's chunks, as the clone takes them"
+  sluice plan --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
+    --exclude-database vf_skip --jobs 2 --chunk-size 256kB --json "$case_dir/plan.json" \
+    || fail "plan --all-databases exited with status $?"
+  grep -q '^estimate with --jobs 2 and 3 databases at once' "$case_dir/out" || fail "plan gives no cluster estimate"
+  "$python" - "$case_dir/plan.json" <<'PY' || fail "the JSON plan is wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = {x["name"]: x for x in r["databases"]}
+assert r["status"] == "planned" and sorted(d) == ["postgres", "vf_files", "vf_main"], r
+assert sorted(t["name"] for t in d["vf_main"]["tables"]) == ["public.account", "public.note"], d["vf_main"]["tables"]
+assert [t["name"] for t in d["vf_files"]["tables"]] == ["pg_catalog.pg_largeobject_metadata"], d["vf_files"]["tables"]
+assert sum(len(t["chunks"]) for t in d["vf_main"]["tables"]) == 5, d["vf_main"]["tables"]
+PY
+
   sluice clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
-    --exclude-database vf_skip --jobs 2 --chunk-size 256kB || fail "clone --all-databases exited with status $?"
+    --exclude-database vf_skip --jobs 2 --chunk-size 256kB --json "$case_dir/clone.json" \
+    || fail "clone --all-databases exited with status $?"
+  "$python" - "$case_dir/plan.json" "$case_dir/clone.json" <<'PY' || fail "the clone did not take the planned chunks"
+import json, sys
+plan = {x["name"]: x for x in json.load(open(sys.argv[1]))["databases"]}
+done = {x["name"]: x for x in json.load(open(sys.argv[2]))["databases"]}
+assert done["vf_main"]["tables"] == len(plan["vf_main"]["tables"]), (done["vf_main"], plan["vf_main"]["tables"])
+PY
 
   echo "== check --all-databases after it: the databases hold the tables"
   status=0
