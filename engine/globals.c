@@ -11,12 +11,14 @@
 #include "engine/globals.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/sbuf.h"
 #include "codec/pattern.h"
 #include "engine/conn.h"
+#include "codec/json.h"
 
 /* pg_dumpall's variable_is_guc_list_quote */
 static const char *const list_variables[] = {
@@ -70,6 +72,124 @@ static int
 oom(sl_err *err)
 {
 	return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+}
+
+/* ---- rows ---- */
+
+const char *
+globals_cell(const globals_rows *r, int row, int col)
+{
+	return r->cells[(size_t) row * (size_t) r->ncols + (size_t) col];
+}
+
+void
+globals_rows_fini(globals_rows *r)
+{
+	for (size_t i = 0; r->cells != NULL && i < (size_t) r->nrows * (size_t) r->ncols; i++)
+		free(r->cells[i]);
+	free(r->cells);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The rows of a result, copied; 0 or -ENOMEM. */
+static int
+rows_of(const PGresult *res, globals_rows *out)
+{
+	size_t		n = (size_t) PQntuples(res) * (size_t) PQnfields(res);
+
+	memset(out, 0, sizeof(*out));
+	if ((out->cells = calloc(n + 1, sizeof(char *))) == NULL)
+		return -ENOMEM;
+	out->nrows = PQntuples(res);
+	out->ncols = PQnfields(res);
+	for (int i = 0; i < out->nrows; i++)
+		for (int j = 0; j < out->ncols; j++)
+			if (!PQgetisnull(res, i, j) &&
+				(out->cells[(size_t) i * (size_t) out->ncols + (size_t) j] = strdup(PQgetvalue(res, i, j))) == NULL)
+			{
+				globals_rows_fini(out);
+				return -ENOMEM;
+			}
+	return 0;
+}
+
+/* Runs a query of source with one text parameter (or none) into rows. */
+static int
+read_rows(PGconn *source, const char *sql, const char *param, globals_rows *out, const char *what, sl_err *err)
+{
+	const char *params[1] = {param};
+	PGresult   *res = NULL;
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = conn_run(source, SIDE_SOURCE, sql, param != NULL ? 1 : 0, params, &res, err)) < 0)
+		return rc;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = conn_fail(source, res, SIDE_SOURCE, err, what);
+	else if (rows_of(res, out) < 0)
+		rc = oom(err);
+	PQclear(res);
+	return rc;
+}
+
+void
+globals_rows_put(json_writer *w, const char *key, const globals_rows *r)
+{
+	json_put_array(w, key, JSON_LINES);
+	for (int i = 0; i < r->nrows; i++)
+	{
+		json_put_array(w, NULL, JSON_INLINE);
+		for (int j = 0; j < r->ncols; j++)
+		{
+			if (globals_cell(r, i, j) == NULL)
+				json_put_null(w, NULL);
+			else
+				json_put_string(w, NULL, globals_cell(r, i, j));
+		}
+		json_put_end(w);
+	}
+	json_put_end(w);
+}
+
+int
+globals_rows_get(const json_value *v, int ncols, globals_rows *out)
+{
+	size_t		n = v != NULL && json_kind(v) == JSON_ARRAY ? json_len(v) : 0;
+
+	memset(out, 0, sizeof(*out));
+	if (v == NULL || json_kind(v) != JSON_ARRAY || n > INT32_MAX / (size_t) ncols)
+		return -EINVAL;
+	if ((out->cells = calloc(n * (size_t) ncols + 1, sizeof(char *))) == NULL)
+		return -ENOMEM;
+	out->ncols = ncols;
+	for (size_t i = 0; i < n; i++)
+	{
+		const json_value *row = json_at(v, i);
+
+		out->nrows = (int) i + 1;	/* so that a failure frees what was taken */
+		if (json_kind(row) != JSON_ARRAY || json_len(row) != (size_t) ncols)
+			goto bad;
+		for (int j = 0; j < ncols; j++)
+		{
+			const json_value *cell = json_at(row, (size_t) j);
+			size_t		len;
+			const char *text;
+
+			if (json_is_null(cell))
+				continue;
+			if ((text = json_string(cell, &len)) == NULL || strlen(text) != len)
+				goto bad;
+			if ((out->cells[i * (size_t) ncols + (size_t) j] = strdup(text)) == NULL)
+			{
+				globals_rows_fini(out);
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+bad:
+	globals_rows_fini(out);
+	return -EINVAL;
 }
 
 /*
@@ -294,7 +414,7 @@ globals_database_exists(PGconn *target, const char *name, sl_err *err)
 
 /* Appends the GRANTs that make an ACL read as acl (from aclexplode rows: grantee or NULL for PUBLIC, privilege, grantable). */
 static void
-append_acl(sbuf *sql, PGconn *target, const char *what, const char *owner, const PGresult *acl)
+append_acl(sbuf *sql, PGconn *target, const char *what, const char *owner, const globals_rows *acl)
 {
 	sbuf_printf(sql, "REVOKE ALL ON %s FROM PUBLIC;", what);
 	if (owner != NULL)
@@ -303,96 +423,127 @@ append_acl(sbuf *sql, PGconn *target, const char *what, const char *owner, const
 		conn_append_ident(sql, target, owner);
 		sbuf_append(sql, ";");
 	}
-	for (int i = 0; i < PQntuples(acl); i++)
+	for (int i = 0; i < acl->nrows; i++)
 	{
-		sbuf_printf(sql, " GRANT %s ON %s TO ", PQgetvalue(acl, i, 1), what);
-		if (PQgetisnull(acl, i, 0))
+		sbuf_printf(sql, " GRANT %s ON %s TO ", globals_cell(acl, i, 1), what);
+		if (globals_cell(acl, i, 0) == NULL)
 			sbuf_append(sql, "PUBLIC");
 		else
-			conn_append_ident(sql, target, PQgetvalue(acl, i, 0));
-		sbuf_append(sql, PQgetvalue(acl, i, 2)[0] == 't' ? " WITH GRANT OPTION;" : ";");
+			conn_append_ident(sql, target, globals_cell(acl, i, 0));
+		sbuf_append(sql, strcmp(globals_cell(acl, i, 2), "t") == 0 ? " WITH GRANT OPTION;" : ";");
 	}
 }
 
 int
-globals_create_database(PGconn *source, PGconn *target, const globals_database *db, const globals_options *opt,
-						sl_err *err)
+globals_read_database(PGconn *source, const char *name, globals_db_props *out, sl_err *err)
 {
 	int			major = conn_major_version(source);
-	const char *params[1] = {db->name};
-	PGresult   *res = NULL;
-	PGresult   *acl = NULL;
-	PGresult   *settings = NULL;
 	sbuf		sql;
-	sbuf		what;
-	bool		ok = true;
 	int			rc;
 
+	memset(out, 0, sizeof(*out));
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	sbuf_init(&what, 4096);
 	sbuf_printf(&sql, "SELECT pg_catalog.pg_get_userbyid(d.datdba), pg_catalog.pg_encoding_to_char(d.encoding),"
 				"       d.datcollate, d.datctype, %s, %s, d.datconnlimit, d.datistemplate,"
 				"       pg_catalog.shobj_description(d.oid, 'pg_database'), d.datacl IS NOT NULL"
 				" FROM pg_catalog.pg_database d WHERE d.datname = $1",
 				major >= 15 ? "d.datlocprovider" : "'c'",
 				major >= 17 ? "d.datlocale" : major >= 15 ? "d.daticulocale" : "NULL");
-	if ((rc = conn_run(source, SIDE_SOURCE, sbuf_str(&sql), 1, params, &res, err)) < 0)
-		goto done;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-	{
-		rc = PQresultStatus(res) != PGRES_TUPLES_OK
-			? conn_fail(source, res, SIDE_SOURCE, err, "could not read the database's properties on")
-			: err_set(err, SIDE_SOURCE, -ENOENT, "database \"%s\" is gone from the source", db->name);
-		goto done;
-	}
-	if ((rc = conn_run(source, SIDE_SOURCE,
-					   "SELECT pg_catalog.pg_get_userbyid(NULLIF(a.grantee, 0)), a.privilege_type, a.is_grantable"
+	if (sbuf_failed(&sql))
+		rc = oom(err);
+	else if ((rc = read_rows(source, sbuf_str(&sql), name, &out->props, "could not read the database's properties on",
+							 err)) == 0 && out->props.nrows != 1)
+		rc = err_set(err, SIDE_SOURCE, -ENOENT, "database \"%s\" is gone from the source", name);
+	if (rc == 0)
+		rc = read_rows(source, "SELECT pg_catalog.pg_get_userbyid(NULLIF(a.grantee, 0)), a.privilege_type,"
+					   "       a.is_grantable"
 					   " FROM pg_catalog.pg_database d, pg_catalog.aclexplode(d.datacl) WITH ORDINALITY"
 					   "   AS a(grantor, grantee, privilege_type, is_grantable, n)"
-					   " WHERE d.datname = $1 ORDER BY a.n", 1, params, &acl, err)) < 0 ||
-		(rc = conn_run(source, SIDE_SOURCE,
-					   "SELECT r.rolname, pg_catalog.unnest(s.setconfig)"
+					   " WHERE d.datname = $1 ORDER BY a.n", name, &out->acl,
+					   "could not read the database's privileges on", err);
+	if (rc == 0)
+		rc = read_rows(source, "SELECT r.rolname, pg_catalog.unnest(s.setconfig)"
 					   " FROM pg_catalog.pg_db_role_setting s"
 					   " JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase"
 					   " LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.setrole"
 					   " WHERE d.datname = $1 AND (s.setrole = 0 OR r.rolname IS NOT NULL) ORDER BY 1 NULLS FIRST",
-					   1, params, &settings, err)) < 0)
-		goto done;
-	if (PQresultStatus(acl) != PGRES_TUPLES_OK || PQresultStatus(settings) != PGRES_TUPLES_OK)
-	{
-		rc = conn_fail(source, PQresultStatus(acl) != PGRES_TUPLES_OK ? acl : settings, SIDE_SOURCE, err,
-					   "could not read the database's properties on");
-		goto done;
-	}
+					   name, &out->settings, "could not read the database's settings on", err);
+	sbuf_fini(&sql);
+	if (rc < 0)
+		globals_db_props_fini(out);
+	return rc;
+}
+
+void
+globals_db_props_fini(globals_db_props *p)
+{
+	globals_rows_fini(&p->props);
+	globals_rows_fini(&p->acl);
+	globals_rows_fini(&p->settings);
+}
+
+/* The properties as globals_read_database reads them: shapes a dump's file must have. */
+bool
+globals_db_props_valid(const globals_db_props *p)
+{
+	static const int nonnull[] = {0, 1, 2, 3, 4, 6, 7, 9};
+
+	if (p->props.nrows != 1 || p->props.ncols != GLOBALS_DB_PROPS_COLS || p->acl.ncols != 3 ||
+		p->settings.ncols != 2)
+		return false;
+	for (size_t i = 0; i < sizeof(nonnull) / sizeof(nonnull[0]); i++)
+		if (globals_cell(&p->props, 0, nonnull[i]) == NULL)
+			return false;
+	for (int i = 0; i < p->acl.nrows; i++)
+		if (globals_cell(&p->acl, i, 1) == NULL || globals_cell(&p->acl, i, 2) == NULL ||
+			strspn(globals_cell(&p->acl, i, 1), "ABCDEFGHIJKLMNOPQRSTUVWXYZ ") != strlen(globals_cell(&p->acl, i, 1)))
+			return false;
+	for (int i = 0; i < p->settings.nrows; i++)
+		if (globals_cell(&p->settings, i, 1) == NULL)
+			return false;
+	return true;
+}
+
+int
+globals_apply_database(PGconn *target, const globals_database *db, const globals_db_props *p,
+					   const globals_options *opt, sl_err *err)
+{
+	const globals_rows *props = &p->props;
+	sbuf		sql;
+	sbuf		what;
+	bool		ok = true;
+	int			rc = 0;
+
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_init(&what, 4096);
 
 	/* CREATE DATABASE runs alone, outside a transaction */
-	sbuf_reset(&sql);
 	sbuf_append(&sql, "CREATE DATABASE ");
 	conn_append_ident(&sql, target, db->target_name);
 	sbuf_append(&sql, " WITH TEMPLATE = template0");
 	if (!opt->no_owner)
 	{
 		sbuf_append(&sql, " OWNER = ");
-		conn_append_ident(&sql, target, PQgetvalue(res, 0, 0));
+		conn_append_ident(&sql, target, globals_cell(props, 0, 0));
 	}
 	sbuf_append(&sql, " ENCODING = ");
-	conn_append_literal(&sql, target, PQgetvalue(res, 0, 1));
-	if (PQgetvalue(res, 0, 4)[0] == 'i' && conn_major_version(target) >= 15)
+	conn_append_literal(&sql, target, globals_cell(props, 0, 1));
+	if (globals_cell(props, 0, 4)[0] == 'i' && conn_major_version(target) >= 15)
 	{
 		sbuf_append(&sql, " LOCALE_PROVIDER = icu");
-		if (!PQgetisnull(res, 0, 5))
+		if (globals_cell(props, 0, 5) != NULL)
 		{
 			sbuf_append(&sql, " ICU_LOCALE = ");
-			conn_append_literal(&sql, target, PQgetvalue(res, 0, 5));
+			conn_append_literal(&sql, target, globals_cell(props, 0, 5));
 		}
 	}
 	else if (conn_major_version(target) >= 15)
 		sbuf_append(&sql, " LOCALE_PROVIDER = libc");
 	sbuf_append(&sql, " LC_COLLATE = ");
-	conn_append_literal(&sql, target, PQgetvalue(res, 0, 2));
+	conn_append_literal(&sql, target, globals_cell(props, 0, 2));
 	sbuf_append(&sql, " LC_CTYPE = ");
-	conn_append_literal(&sql, target, PQgetvalue(res, 0, 3));
-	sbuf_printf(&sql, " CONNECTION LIMIT = %d", atoi(PQgetvalue(res, 0, 6)));
+	conn_append_literal(&sql, target, globals_cell(props, 0, 3));
+	sbuf_printf(&sql, " CONNECTION LIMIT = %d", atoi(globals_cell(props, 0, 6)));
 	if (db->tablespace != NULL && !opt->no_tablespaces)
 	{
 		sbuf_append(&sql, " TABLESPACE = ");
@@ -409,33 +560,33 @@ globals_create_database(PGconn *source, PGconn *target, const globals_database *
 	/* then what pg_dump --create sets after it: template flag, comment, ACL, settings, in one transaction */
 	conn_append_ident(&what, target, db->target_name);
 	sbuf_reset(&sql);
-	if (PQgetvalue(res, 0, 7)[0] == 't')
+	if (strcmp(globals_cell(props, 0, 7), "t") == 0)
 		sbuf_printf(&sql, " ALTER DATABASE %s IS_TEMPLATE = true;", sbuf_str(&what));
-	if (!PQgetisnull(res, 0, 8))
+	if (globals_cell(props, 0, 8) != NULL)
 	{
 		sbuf_printf(&sql, " COMMENT ON DATABASE %s IS ", sbuf_str(&what));
-		conn_append_literal(&sql, target, PQgetvalue(res, 0, 8));
+		conn_append_literal(&sql, target, globals_cell(props, 0, 8));
 		sbuf_append(&sql, ";");
 	}
-	if (PQgetvalue(res, 0, 9)[0] == 't' && !opt->no_privileges)
+	if (strcmp(globals_cell(props, 0, 9), "t") == 0 && !opt->no_privileges)
 	{
 		char		on[4200];
 
 		snprintf(on, sizeof(on), "DATABASE %s", sbuf_str(&what));
 		sbuf_append(&sql, " ");
-		append_acl(&sql, target, on, opt->no_owner ? NULL : PQgetvalue(res, 0, 0), acl);
+		append_acl(&sql, target, on, opt->no_owner ? NULL : globals_cell(props, 0, 0), &p->acl);
 	}
-	for (int i = 0; ok && i < PQntuples(settings); i++)
+	for (int i = 0; ok && i < p->settings.nrows; i++)
 	{
-		if (PQgetisnull(settings, i, 0))
+		if (globals_cell(&p->settings, i, 0) == NULL)
 			sbuf_printf(&sql, " ALTER DATABASE %s", sbuf_str(&what));
 		else
 		{
 			sbuf_append(&sql, " ALTER ROLE ");
-			conn_append_ident(&sql, target, PQgetvalue(settings, i, 0));
+			conn_append_ident(&sql, target, globals_cell(&p->settings, i, 0));
 			sbuf_printf(&sql, " IN DATABASE %s", sbuf_str(&what));
 		}
-		ok = append_set(&sql, target, PQgetvalue(settings, i, 1));
+		ok = append_set(&sql, target, globals_cell(&p->settings, i, 1));
 		sbuf_append(&sql, ";");
 	}
 	if (!ok || sbuf_failed(&what) || sbuf_failed(&sql))
@@ -444,11 +595,21 @@ globals_create_database(PGconn *source, PGconn *target, const globals_database *
 		rc = conn_end_transaction(target, SIDE_TARGET, conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err), err);
 
 done:
-	PQclear(res);
-	PQclear(acl);
-	PQclear(settings);
 	sbuf_fini(&what);
 	sbuf_fini(&sql);
+	return rc;
+}
+
+int
+globals_create_database(PGconn *source, PGconn *target, const globals_database *db, const globals_options *opt,
+						sl_err *err)
+{
+	globals_db_props p;
+	int			rc;
+
+	if ((rc = globals_read_database(source, db->name, &p, err)) == 0)
+		rc = globals_apply_database(target, db, &p, opt, err);
+	globals_db_props_fini(&p);
 	return rc;
 }
 
@@ -504,52 +665,85 @@ name_listed(char *const *names, int n, const char *name)
 	"    WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass))" \
 	" FROM pg_catalog." catalog " r WHERE r.rolname !~ '^pg_' ORDER BY 1"
 
-static int
-query_ok(PGconn *conn, sl_side side, PGresult *res, sl_err *err, const char *what)
+int
+globals_read_roles(PGconn *source, const globals_options *opt, globals_role_set *out, sl_err *err)
 {
-	return PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : conn_fail(conn, res, side, err, what);
+	PGresult   *authid = NULL;
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = conn_query(source, SIDE_SOURCE, "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')",
+						 &authid, err)) < 0)
+		return rc;
+	out->passwords = PQgetvalue(authid, 0, 0)[0] == 't';
+	PQclear(authid);
+	if ((rc = read_rows(source, out->passwords ? ROLES_QUERY("pg_authid") : ROLES_QUERY("pg_roles"),
+						opt->no_role_passwords ? "false" : "true", &out->roles, "could not read the roles of", err)) < 0 ||
+		(rc = read_rows(source, "SELECT ur.rolname, um.rolname, a.admin_option, ug.rolname"
+						" FROM pg_catalog.pg_auth_members a"
+						" JOIN pg_catalog.pg_roles ur ON ur.oid = a.roleid"
+						" JOIN pg_catalog.pg_roles um ON um.oid = a.member"
+						" LEFT JOIN pg_catalog.pg_roles ug ON ug.oid = a.grantor"
+						" WHERE um.rolname !~ '^pg_' ORDER BY 1, 2", NULL, &out->members,
+						"could not read the memberships of", err)) < 0 ||
+		(rc = read_rows(source, "SELECT r.rolname, pg_catalog.unnest(s.setconfig) FROM pg_catalog.pg_db_role_setting s"
+						" JOIN pg_catalog.pg_roles r ON r.oid = s.setrole"
+						" WHERE s.setdatabase = 0 AND r.rolname !~ '^pg_' ORDER BY 1", NULL, &out->settings,
+						"could not read the role settings of", err)) < 0)
+		globals_role_set_fini(out);
+	return rc;
 }
 
-int
-globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, globals_roles *out, sl_err *err)
+void
+globals_role_set_fini(globals_role_set *s)
 {
-	const char *params[1] = {opt->no_role_passwords ? "false" : "true"};
-	PGresult   *authid = NULL;
-	PGresult   *roles = NULL;
+	globals_rows_fini(&s->roles);
+	globals_rows_fini(&s->members);
+	globals_rows_fini(&s->settings);
+}
+
+bool
+globals_role_set_valid(const globals_role_set *s)
+{
+	if (s->roles.ncols != 2 || s->members.ncols != 4 || s->settings.ncols != 2)
+		return false;
+	for (int i = 0; i < s->roles.nrows; i++)
+		if (globals_cell(&s->roles, i, 0) == NULL || globals_cell(&s->roles, i, 1) == NULL)
+			return false;
+	for (int i = 0; i < s->members.nrows; i++)
+		if (globals_cell(&s->members, i, 0) == NULL || globals_cell(&s->members, i, 1) == NULL ||
+			globals_cell(&s->members, i, 2) == NULL)
+			return false;
+	for (int i = 0; i < s->settings.nrows; i++)
+		if (globals_cell(&s->settings, i, 0) == NULL || globals_cell(&s->settings, i, 1) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * XXX: a role's statements are the source's format() output, run as they
+ * are: a dump's file is trusted as the dump itself is (its schema.dump is
+ * pg_restore's input too); its directory is the user's, mode 0700.
+ */
+int
+globals_apply_roles(PGconn *target, const globals_role_set *set, globals_roles *out, sl_err *err)
+{
+	const globals_rows *roles = &set->roles;
+	const globals_rows *members = &set->members;
+	const globals_rows *settings = &set->settings;
 	PGresult   *there = NULL;
-	PGresult   *members = NULL;
-	PGresult   *settings = NULL;
 	sbuf		sql;
 	bool		ok = true;
 	int			rc;
 
 	memset(out, 0, sizeof(*out));
+	out->passwords = set->passwords;
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	if ((rc = conn_query(source, SIDE_SOURCE, "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')",
-						 &authid, err)) < 0)
+	if ((rc = conn_query(target, SIDE_TARGET, "SELECT rolname FROM pg_catalog.pg_roles", &there, err)) < 0)
 		goto done;
-	out->passwords = PQgetvalue(authid, 0, 0)[0] == 't';
-	if ((rc = conn_run(source, SIDE_SOURCE, out->passwords ? ROLES_QUERY("pg_authid") : ROLES_QUERY("pg_roles"),
-					   1, params, &roles, err)) < 0 ||
-		(rc = query_ok(source, SIDE_SOURCE, roles, err, "could not read the roles of")) < 0 ||
-		(rc = conn_query(target, SIDE_TARGET, "SELECT rolname FROM pg_catalog.pg_roles", &there, err)) < 0 ||
-		(rc = conn_query(source, SIDE_SOURCE,
-						 "SELECT ur.rolname, um.rolname, a.admin_option, ug.rolname"
-						 " FROM pg_catalog.pg_auth_members a"
-						 " JOIN pg_catalog.pg_roles ur ON ur.oid = a.roleid"
-						 " JOIN pg_catalog.pg_roles um ON um.oid = a.member"
-						 " LEFT JOIN pg_catalog.pg_roles ug ON ug.oid = a.grantor"
-						 " WHERE um.rolname !~ '^pg_' ORDER BY 1, 2", &members, err)) < 0 ||
-		(rc = conn_query(source, SIDE_SOURCE,
-						 "SELECT r.rolname, pg_catalog.unnest(s.setconfig) FROM pg_catalog.pg_db_role_setting s"
-						 " JOIN pg_catalog.pg_roles r ON r.oid = s.setrole"
-						 " WHERE s.setdatabase = 0 AND r.rolname !~ '^pg_' ORDER BY 1", &settings, err)) < 0)
-		goto done;
-
-	sbuf_reset(&sql);
-	for (int i = 0; i < PQntuples(roles) && rc == 0; i++)
+	for (int i = 0; i < roles->nrows && rc == 0; i++)
 	{
-		const char *name = PQgetvalue(roles, i, 0);
+		const char *name = globals_cell(roles, i, 0);
 		bool		exists = false;
 
 		for (int j = 0; j < PQntuples(there) && !exists; j++)
@@ -559,14 +753,14 @@ globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, g
 		else
 		{
 			rc = name_list_add(&out->created, &out->ncreated, name);
-			sbuf_printf(&sql, "%s\n", PQgetvalue(roles, i, 1));
+			sbuf_printf(&sql, "%s\n", globals_cell(roles, i, 1));
 		}
 	}
 	/* memberships that involve a created role; GRANTED BY where the target records it as given */
-	for (int i = 0; i < PQntuples(members) && rc == 0; i++)
+	for (int i = 0; i < members->nrows && rc == 0; i++)
 	{
-		const char *role = PQgetvalue(members, i, 0);
-		const char *member = PQgetvalue(members, i, 1);
+		const char *role = globals_cell(members, i, 0);
+		const char *member = globals_cell(members, i, 1);
 
 		if (!name_listed(out->created, out->ncreated, role) && !name_listed(out->created, out->ncreated, member))
 			continue;
@@ -574,24 +768,24 @@ globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, g
 		conn_append_ident(&sql, target, role);
 		sbuf_append(&sql, " TO ");
 		conn_append_ident(&sql, target, member);
-		if (PQgetvalue(members, i, 2)[0] == 't')
+		if (strcmp(globals_cell(members, i, 2), "t") == 0)
 			sbuf_append(&sql, " WITH ADMIN OPTION");
 		/* XXX: from PostgreSQL 16 GRANTED BY needs the grantor's own ADMIN OPTION: left to the default there */
-		if (!PQgetisnull(members, i, 3) && conn_major_version(target) < 16)
+		if (globals_cell(members, i, 3) != NULL && conn_major_version(target) < 16)
 		{
 			sbuf_append(&sql, " GRANTED BY ");
-			conn_append_ident(&sql, target, PQgetvalue(members, i, 3));
+			conn_append_ident(&sql, target, globals_cell(members, i, 3));
 		}
 		sbuf_append(&sql, ";\n");
 		out->nmemberships++;
 	}
-	for (int i = 0; i < PQntuples(settings) && rc == 0 && ok; i++)
+	for (int i = 0; i < settings->nrows && rc == 0 && ok; i++)
 	{
-		if (!name_listed(out->created, out->ncreated, PQgetvalue(settings, i, 0)))
+		if (!name_listed(out->created, out->ncreated, globals_cell(settings, i, 0)))
 			continue;
 		sbuf_append(&sql, "ALTER ROLE ");
-		conn_append_ident(&sql, target, PQgetvalue(settings, i, 0));
-		ok = append_set(&sql, target, PQgetvalue(settings, i, 1));
+		conn_append_ident(&sql, target, globals_cell(settings, i, 0));
+		ok = append_set(&sql, target, globals_cell(settings, i, 1));
 		sbuf_append(&sql, ";\n");
 	}
 	if (rc < 0)
@@ -602,14 +796,23 @@ globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, g
 		rc = conn_end_transaction(target, SIDE_TARGET, conn_exec(target, SIDE_TARGET, sbuf_str(&sql), err), err);
 
 done:
-	PQclear(authid);
-	PQclear(roles);
 	PQclear(there);
-	PQclear(members);
-	PQclear(settings);
 	sbuf_fini(&sql);
 	if (rc < 0)
 		globals_roles_fini(out);
+	return rc;
+}
+
+int
+globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt, globals_roles *out, sl_err *err)
+{
+	globals_role_set set;
+	int			rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = globals_read_roles(source, opt, &set, err)) == 0)
+		rc = globals_apply_roles(target, &set, out, err);
+	globals_role_set_fini(&set);
 	return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "codec/json.h"
 
 typedef struct globals_options
 {
@@ -71,6 +72,40 @@ int			globals_list_databases(PGconn *source, const globals_patterns *patterns,
 								   globals_database **out, int *count, sl_err *err);
 void		globals_databases_free(globals_database *dbs, int count);
 
+/*
+ * Rows of text as a query of the source gave them (a cell NULL for SQL
+ * NULL), apart from libpq, so that a dump carries them (JSON arrays of
+ * strings and nulls) and a restore applies them as a clone does.
+ */
+typedef struct globals_rows
+{
+	int			nrows;
+	int			ncols;
+	char	  **cells;			/* row-major, owned */
+} globals_rows;
+
+const char *globals_cell(const globals_rows *r, int row, int col);
+void		globals_rows_fini(globals_rows *r);
+void		globals_rows_put(json_writer *w, const char *key, const globals_rows *r);
+
+/* Reads v, an array of ncols-long arrays of strings or nulls; -EINVAL on another shape, -ENOMEM. */
+int			globals_rows_get(const json_value *v, int ncols, globals_rows *out);
+
+/* The source's roles, as the roles step takes them. */
+typedef struct globals_role_set
+{
+	globals_rows roles;			/* name, the statements that make it (attributes, password, comment) */
+	globals_rows members;		/* role, member, admin option (t or f), grantor or NULL */
+	globals_rows settings;		/* role, one "name=value" of its setconfig */
+	bool		passwords;		/* the hashes were readable (pg_authid) */
+} globals_role_set;
+
+int			globals_read_roles(PGconn *source, const globals_options *opt, globals_role_set *out, sl_err *err);
+void		globals_role_set_fini(globals_role_set *s);
+
+/* Whether a set read back from a dump has the shapes globals_read_roles gives. */
+bool		globals_role_set_valid(const globals_role_set *s);
+
 /* What the roles step did: the names it created and those it found there. */
 typedef struct globals_roles
 {
@@ -91,6 +126,9 @@ typedef struct globals_roles
  */
 int			globals_copy_roles(PGconn *source, PGconn *target, const globals_options *opt,
 							   globals_roles *out, sl_err *err);
+
+/* The second half of globals_copy_roles: set (read, or from a dump) onto target. */
+int			globals_apply_roles(PGconn *target, const globals_role_set *set, globals_roles *out, sl_err *err);
 void		globals_roles_fini(globals_roles *r);
 
 /*
@@ -106,6 +144,26 @@ int			globals_database_exists(PGconn *target, const char *name, sl_err *err);
  */
 int			globals_create_database(PGconn *source, PGconn *target, const globals_database *db,
 									const globals_options *opt, sl_err *err);
+
+/* A database's properties, as globals_create_database takes them from the source. */
+#define GLOBALS_DB_PROPS_COLS 10
+typedef struct globals_db_props
+{
+	globals_rows props;			/* one row: owner, encoding, collate, ctype, locale provider, locale,
+								 * connection limit, template (t/f), comment, has an ACL (t/f) */
+	globals_rows acl;			/* grantee or NULL (PUBLIC), privilege, grantable (t/f), in order */
+	globals_rows settings;		/* role or NULL (the database's own), one "name=value" */
+} globals_db_props;
+
+int			globals_read_database(PGconn *source, const char *name, globals_db_props *out, sl_err *err);
+void		globals_db_props_fini(globals_db_props *p);
+
+/* Whether properties read back from a dump have the shapes globals_read_database gives. */
+bool		globals_db_props_valid(const globals_db_props *p);
+
+/* The second half of globals_create_database: db created on target with properties p. */
+int			globals_apply_database(PGconn *target, const globals_database *db, const globals_db_props *p,
+								   const globals_options *opt, sl_err *err);
 
 /*
  * What differs between two clusters' globals (engine/globals_compare.c):
