@@ -23,6 +23,7 @@
 
 #include "base/err.h"
 #include "cmd/clone.h"
+#include "cmd/cluster.h"
 #include "engine/check.h"
 #include "engine/filter.h"
 #include "engine/globals.h"
@@ -240,6 +241,15 @@ int			cli_cluster_option(cli_cluster *cc, int c, char *arg);
 int			cli_cluster_finish(const cli_cluster *cc);
 
 void		cli_cluster_fini(cli_cluster *cc);
+
+/*
+ * After clone, dump or restore --all-databases: the summary (unless the run
+ * was refused before it wrote anything), the JSON report, the error; the
+ * exit status: the run's error, else the first failed database's, else
+ * EXIT_DIFFERENT when one was verified different, else 0.
+ */
+int			cli_cluster_report(const cluster_report *report, const cli_options *co, const common_options *common,
+							   bool no_role_passwords, int rc, sl_err *err);
 
 /* Shows the findings of the checks a command runs first (check_shown_fn). */
 void		cli_show_check(const check_report *found, void *arg);

@@ -191,29 +191,12 @@ static int
 run_cluster(cluster_options *opt, const cli_options *co)
 {
 	cluster_report *report = NULL;
-	const sl_err *first = NULL;
-	bool		different = false;
 	sl_err		err;
 	int			rc;
 
 	err_clear(&err);
 	rc = cluster_clone_run(opt, &report, &err);
-	cli_end();
-	/* a run refused before it wrote anything has nothing to sum up */
-	if (report != NULL && co->level > LOG_ERROR && (report->roles_copied || report->failed > 0 ||
-													(report->ndatabases > 0 && report->databases[0].status != CLUSTER_DB_PENDING)))
-		report_cluster_summary(stdout, report);
-	if (co->json_path != NULL && report != NULL)
-	{
-		int			jrc = report_cluster_json(co->json_path, report, opt, rc < 0 ? &err : NULL);
-
-		if (jrc < 0)
-		{
-			log_error("could not write the JSON report \"%s\": %s", co->json_path, strerror(-jrc));
-			if (rc == 0)
-				rc = err_set(&err, SIDE_LOCAL, jrc, "could not write the JSON report");
-		}
-	}
+	rc = cli_cluster_report(report, co, &opt->clone.common, opt->globals.no_role_passwords, rc, &err);
 	for (int i = 0; report != NULL && i < report->ndatabases; i++)
 	{
 		const cluster_database *db = &report->databases[i];
@@ -221,12 +204,7 @@ run_cluster(cluster_options *opt, const cli_options *co)
 		char	   *source = NULL;
 		char	   *target = NULL;
 
-		different = different || db->different;
-		if (db->status != CLUSTER_DB_FAILED)
-			continue;
-		if (first == NULL)
-			first = &db->err;
-		if (db->run_id <= 0 || db->err.side == SIDE_USAGE || db->refused)
+		if (db->status != CLUSTER_DB_FAILED || db->run_id <= 0 || db->err.side == SIDE_USAGE || db->refused)
 			continue;
 		if (conn_info_with_dbname(opt->clone.common.source, db->name, &source) == 0 &&
 			conn_info_with_dbname(opt->clone.common.target, db->target_name, &target) == 0)
@@ -238,9 +216,6 @@ run_cluster(cluster_options *opt, const cli_options *co)
 		free(source);
 		free(target);
 	}
-	if (rc < 0)
-		log_failure(&err);
-	rc = rc < 0 ? cli_exit_code(&err) : first != NULL ? cli_exit_code(first) : different ? EXIT_DIFFERENT : EXIT_OK;
 	cluster_report_destroy(report);
 	return rc;
 }

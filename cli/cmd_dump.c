@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/report.h"
+#include "cmd/cluster_dump.h"
 #include "cmd/dump.h"
 
 void
@@ -23,6 +24,16 @@ usage_dump(FILE *out)
 			"stops it before it writes anything.\n\n"
 			"Usage:\n"
 			"  %s dump --source CONNINFO --dir DIR [OPTION]...\n\n"
+			"Whole clusters:\n"
+			"      --all-databases      dump every connectable database of the source but\n"
+			"                           template0 and template1, one after the other, each into\n"
+			"                           a directory of its own in DIR, with the roles and each\n"
+			"                           database's properties in DIR/cluster.json; the source\n"
+			"                           names the server (its dbname, default postgres, is the\n"
+			"                           maintenance database)\n"
+			"      --database=PATTERN, --exclude-database=PATTERN, --no-roles,\n"
+			"      --no-role-passwords  as for clone\n"
+			"      --json=FILE          write a JSON report with a line per database\n\n"
 			FILTER_HELP
 			"Options:\n"
 			"  -s, --source=CONNINFO    source database (default: $PGSLUICE_SOURCE)\n"
@@ -59,9 +70,12 @@ cmd_dump(int argc, char **argv)
 		{"no-direct-copy", no_argument, NULL, OPT_NO_DIRECT_COPY},
 		RATE_LONG_OPTION,
 		WATCH_LONG_OPTIONS,
+		CLUSTER_LONG_OPTIONS,
+		{"json", required_argument, NULL, OPT_JSON},
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
+	cli_cluster cc = {0};
 	dump_options opt = {0};
 	dump_report *report = NULL;
 	sl_err		err;
@@ -84,7 +98,9 @@ cmd_dump(int argc, char **argv)
 				opt.best_effort = true;
 				break;
 			default:
-				return cli_bad_usage("%s", "invalid option");
+				if ((rc = cli_cluster_option(&cc, c, optarg)) <= 0)
+					return rc < 0 ? EXIT_USAGE : cli_bad_usage("%s", "invalid option");
+				break;
 		}
 	}
 	if (c == CLI_BAD_OPTION)
@@ -100,12 +116,36 @@ cmd_dump(int argc, char **argv)
 		return cli_bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	if (opt.dir == NULL || opt.dir[0] == '\0')
 		return cli_bad_usage("%s", "no directory: give --dir");
+	if (cli_cluster_finish(&cc) != 0)
+		return EXIT_USAGE;
+	if (co.json_path != NULL && !cc.all_databases)
+		return cli_bad_usage("%s", "--json goes with --all-databases");
+	if (cc.all_databases && cc.patterns.nmap > 0)
+		return cli_bad_usage("%s", "dump --all-databases does not take --database-map: give it to the restore");
+	if (cc.all_databases && (co.metrics_file != NULL || co.metrics_listen != NULL))
+		return cli_bad_usage("%s", "--all-databases does not take --metrics-file or --metrics-listen: they are "
+							 "for one database at a time");
 	if ((rc = cli_start(&co)) != 0)
 		return rc;
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
 	opt.on_check = cli_show_check;
 	err_clear(&err);
+	if (cc.all_databases)
+	{
+		cluster_dump_options copt = {0};
+		cluster_report *creport = NULL;
+
+		copt.dump = opt;
+		copt.patterns = cc.patterns;
+		copt.no_roles = cc.no_roles;
+		copt.globals.no_role_passwords = cc.no_role_passwords;
+		rc = cluster_dump_run(&copt, &creport, &err);
+		rc = cli_cluster_report(creport, &co, &opt.common, cc.no_role_passwords, rc, &err);
+		cluster_report_destroy(creport);
+		cli_cluster_fini(&cc);
+		return rc;
+	}
 	rc = dump_run(&opt, &report, &err);
 	cli_end();
 	if (rc == 0 && co.level > LOG_ERROR)

@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/report.h"
+#include "cmd/cluster_dump.h"
 #include "cmd/restore.h"
 #include "engine/state.h"
 
@@ -26,6 +27,17 @@ usage_restore(FILE *out)
 			"missing there...) stops it before it writes anything.\n\n"
 			"Usage:\n"
 			"  %s restore --dir DIR --target CONNINFO [OPTION]...\n\n"
+			"Whole clusters:\n"
+			"      --all-databases      restore a dump --all-databases: the roles the target\n"
+			"                           lacks, then each database, created with its properties\n"
+			"                           where it is missing; the target names the server (its\n"
+			"                           dbname, default postgres, is the maintenance database)\n"
+			"      --database-map=OLD=NEW\n"
+			"                           land database OLD under the name NEW\n"
+			"      --no-roles           leave the roles out (they must be there)\n"
+			"      --resume=last        go on with a cluster restore that stopped: each database\n"
+			"                           with its own last run\n"
+			"      --json=FILE          write a JSON report with a line per database\n\n"
 			"Options:\n"
 			"  -d, --dir=DIR            the dump directory\n"
 			"  -t, --target=CONNINFO    target database, which must exist (default:\n"
@@ -61,9 +73,14 @@ cmd_restore(int argc, char **argv)
 		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 		SCHEMA_LONG_OPTIONS,
 		WATCH_LONG_OPTIONS,
+		{"all-databases", no_argument, NULL, OPT_ALL_DATABASES},
+		{"database-map", required_argument, NULL, OPT_DATABASE_MAP},
+		{"no-roles", no_argument, NULL, OPT_NO_ROLES},
+		{"json", required_argument, NULL, OPT_JSON},
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
+	cli_cluster cc = {0};
 	clone_options run = {0};
 	restore_options opt = {0};
 	restore_report *report = NULL;
@@ -87,7 +104,7 @@ cmd_restore(int argc, char **argv)
 				opt.keep_record = true;
 				break;
 			default:
-				if (cli_run_option(&run, c) < 0)
+				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&run, c) < 0))
 					return EXIT_USAGE;
 				break;
 		}
@@ -105,6 +122,20 @@ cmd_restore(int argc, char **argv)
 		return cli_bad_usage("%s", "no directory: give --dir");
 	if (co.common.target == NULL || co.common.target[0] == '\0')
 		return cli_bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (cli_cluster_finish(&cc) != 0)
+		return EXIT_USAGE;
+	if (co.json_path != NULL && !cc.all_databases)
+		return cli_bad_usage("%s", "--json goes with --all-databases");
+	if (cc.all_databases != cluster_dump_is_cluster(opt.dir))
+		return cli_bad_usage("\"%s\" %s", opt.dir, cc.all_databases
+							 ? "is not a dump --all-databases (it has no " CLUSTER_MANIFEST "): restore it without --all-databases"
+							 : "holds a dump --all-databases (" CLUSTER_MANIFEST "): restore it with --all-databases");
+	if (cc.all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
+		return cli_bad_usage("%s", "with --all-databases, --resume takes \"last\": each database goes on with "
+							 "its own last run");
+	if (cc.all_databases && (co.metrics_file != NULL || co.metrics_listen != NULL))
+		return cli_bad_usage("%s", "--all-databases does not take --metrics-file or --metrics-listen: they are "
+							 "for one database at a time");
 	if ((rc = cli_start(&co)) != 0)
 		return rc;
 	opt.common = co.common;
@@ -112,6 +143,25 @@ cmd_restore(int argc, char **argv)
 	opt.retries = run.retries;
 	opt.on_check = cli_show_check;
 	err_clear(&err);
+	if (cc.all_databases)
+	{
+		cluster_restore_options copt = {0};
+		cluster_report *creport = NULL;
+
+		copt.resume = opt.resume != NULL;
+		opt.resume = NULL;
+		copt.restore = opt;
+		copt.patterns = cc.patterns;
+		copt.no_roles = cc.no_roles;
+		copt.globals.no_owner = opt.common.no_owner;
+		copt.globals.no_privileges = opt.common.no_privileges;
+		copt.globals.no_tablespaces = opt.common.no_tablespaces;
+		rc = cluster_restore_run(&copt, &creport, &err);
+		rc = cli_cluster_report(creport, &co, &opt.common, false, rc, &err);
+		cluster_report_destroy(creport);
+		cli_cluster_fini(&cc);
+		return rc;
+	}
 	rc = restore_run(&opt, &report, &err);
 	cli_end();
 	if (rc == 0 && co.level > LOG_ERROR)

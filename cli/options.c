@@ -424,3 +424,37 @@ cli_cluster_fini(cli_cluster *cc)
 	free(cc->patterns.map);
 	memset(&cc->patterns, 0, sizeof(cc->patterns));
 }
+
+int
+cli_cluster_report(const cluster_report *report, const cli_options *co, const common_options *common,
+				   bool no_role_passwords, int rc, sl_err *err)
+{
+	const sl_err *first = NULL;
+	bool		different = false;
+
+	cli_end();
+	/* a run refused before it wrote anything has nothing to sum up */
+	if (report != NULL && co->level > LOG_ERROR && (report->roles_copied || report->failed > 0 ||
+		(report->ndatabases > 0 && report->databases[0].status != CLUSTER_DB_PENDING)))
+		report_cluster_summary(stdout, report);
+	if (co->json_path != NULL && report != NULL)
+	{
+		int			jrc = report_cluster_json(co->json_path, report, common, no_role_passwords, rc < 0 ? err : NULL);
+
+		if (jrc < 0)
+		{
+			log_error("could not write the JSON report \"%s\": %s", co->json_path, strerror(-jrc));
+			if (rc == 0)
+				rc = err_set(err, SIDE_LOCAL, jrc, "could not write the JSON report");
+		}
+	}
+	for (int i = 0; report != NULL && i < report->ndatabases; i++)
+	{
+		different = different || report->databases[i].different;
+		if (report->databases[i].status == CLUSTER_DB_FAILED && first == NULL)
+			first = &report->databases[i].err;
+	}
+	if (rc < 0)
+		log_failure(err);
+	return rc < 0 ? cli_exit_code(err) : first != NULL ? cli_exit_code(first) : different ? EXIT_DIFFERENT : EXIT_OK;
+}

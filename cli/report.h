@@ -26,12 +26,12 @@ void		report_summary(FILE *out, const clone_report *r);
 int			report_json(const char *path, const clone_report *r, const clone_options *opt,
 						const sl_err *err);
 
-/* clone --all-databases: a line per database, and the roles. */
+/* clone, dump and restore --all-databases: a line per database, and the roles. */
 void		report_cluster_summary(FILE *out, const cluster_report *r);
 
 /* The same as JSON (status done, partial or failed; an array "databases"), written like report_json. */
-int			report_cluster_json(const char *path, const cluster_report *r, const cluster_options *opt,
-								const sl_err *err);
+int			report_cluster_json(const char *path, const cluster_report *r, const common_options *common,
+								bool no_role_passwords, const sl_err *err);
 
 /* A verification's findings: catalog differences, differing chunks, per-table lines, the verdict. */
 void		report_verify_summary(FILE *out, const verify_report *r, bool verbose);

@@ -330,13 +330,15 @@ put_names(json_writer *w, const char *key, char *const *names, int n)
 }
 
 int
-report_cluster_json(const char *path, const cluster_report *r, const cluster_options *opt, const sl_err *err)
+report_cluster_json(const char *path, const cluster_report *r, const common_options *common, bool no_role_passwords,
+					const sl_err *err)
 {
 	report_doc	d;
 	json_writer *w;
 
 	w = doc_begin(&d, err != NULL && err_is_set(err) ? "failed" : r->failed > 0 ? "partial" : "done", err,
-				  opt->clone.common.source, opt->clone.common.target, opt->clone.common.filter);
+				  common->source != NULL ? common->source : "", common->target != NULL ? common->target : "",
+				  common->filter);
 	json_put_int(w, "failed", r->failed);
 	json_put_double(w, "seconds", r->seconds, 3);
 	if (r->roles_copied)
@@ -345,7 +347,7 @@ report_cluster_json(const char *path, const cluster_report *r, const cluster_opt
 		put_names(w, "created", r->roles.created, r->roles.ncreated);
 		put_names(w, "existing", r->roles.existing, r->roles.nexisting);
 		json_put_int(w, "memberships", r->roles.nmemberships);
-		json_put_bool(w, "passwords", r->roles.passwords && !opt->globals.no_role_passwords);
+		json_put_bool(w, "passwords", r->roles.passwords && !no_role_passwords);
 		json_put_double(w, "seconds", r->seconds_roles, 3);
 		json_put_end(w);
 	}

@@ -48,36 +48,6 @@ typedef struct child
 } child;
 
 /*
- * Resumed: the unfinished run recorded in database d of the target, into
- * d->resumed_run (0: none).  Returns 0 or a negative errno.
- */
-static int
-find_unfinished_run(const cluster_options *opt, PGconn *dst, cluster_database *d, sl_err *err)
-{
-	state		st;
-	state_run	run;
-	int			rc;
-
-	d->resumed_run = 0;
-	if ((rc = state_init(&st, dst, opt->clone.state_schema, err)) < 0)
-		return rc;
-	if ((rc = state_attach(&st, err)) > 0)
-	{
-		memset(&run, 0, sizeof(run));
-		rc = state_run_load(&st, "last", &run, err);
-		if (rc == 0 && strcmp(run.step, STATE_STEP_DONE) != 0)
-			d->resumed_run = run.id;
-		else if (rc == -ENOENT)
-		{
-			err_clear(err);
-			rc = 0;
-		}
-	}
-	state_fini(&st);
-	return rc < 0 ? rc : 0;
-}
-
-/*
  * Step 2: what stands in the way on the target, for every chosen database,
  * before anything is written.  exists[i] says whether database i is there.
  * Resumed, a database with an unfinished run goes on with it, and one that
@@ -115,7 +85,7 @@ check_targets(const cluster_options *opt, cluster_report *r, PGconn *target, boo
 		target_problems_init(&found);
 		if ((rc = globals_connect(&dst, opt->clone.common.target, d->target_name, SIDE_TARGET, err)) == 0 &&
 			opt->resume)
-			rc = find_unfinished_run(opt, dst, d, err);
+			rc = state_unfinished_run(dst, opt->clone.state_schema, &d->resumed_run, err);
 		if (rc == 0 && d->resumed_run == 0 &&
 			(rc = globals_connect(&src, opt->clone.common.source, d->name, SIDE_SOURCE, err)) == 0 &&
 			(rc = catalog_load(src, SIDE_SOURCE, conn_major_version(dst), opt->clone.common.filter, &cat, err)) == 0 &&

@@ -230,13 +230,13 @@ manifest_text(const dump_options *opt, const dump_report *r, const char *source,
 	sbuf_append(out, "\n");
 }
 
-static int
-write_manifest(int dir_fd, const sbuf *text, sl_err *err)
+int
+dump_write_file(int dir_fd, const char *name, const sbuf *text, sl_err *err)
 {
 	spillfile *f = NULL;
 	int			rc;
 
-	if ((rc = spillfile_create(dir_fd, DUMP_MANIFEST, SPILLFILE_IO_PWRITE, &f, NULL, 0, err)) < 0)
+	if ((rc = spillfile_create(dir_fd, name, SPILLFILE_IO_PWRITE, &f, NULL, 0, err)) < 0)
 		return rc;
 	if ((rc = spillfile_write(f, text->data, text->len)) < 0 || (rc = spillfile_commit(f)) < 0)
 		rc = err_set(err, SIDE_LOCAL, rc, "%s", spillfile_error(f));
@@ -263,9 +263,8 @@ say_space_needed(const dump_report *r, sl_err *err)
 				 (double) left * ratio / 1048576.0 + 1, r->plan->nchunks - r->chunks_done);
 }
 
-/* The directory: created 0700, or an existing empty one of ours. */
-static int
-open_dir(const char *path, int *dir_fd, sl_err *err)
+int
+dump_dir_open(const char *path, int *dir_fd, sl_err *err)
 {
 	sl_err		why;
 	DIR		   *d;
@@ -288,6 +287,47 @@ open_dir(const char *path, int *dir_fd, sl_err *err)
 	}
 	closedir(d);
 	return 0;
+}
+
+int
+dump_read_json(int dir_fd, const char *dir, const char *name, size_t max, json_doc **doc, sl_err *err)
+{
+	char		path[PATH_MAX];
+	sl_err		why;
+	char	   *text = NULL;
+	struct stat st;
+	int			fd;
+	int			rc = 0;
+
+	*doc = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? -ENOENT : err_set(err, SIDE_LOCAL, -errno, "could not open \"%s\": %s", path,
+												  strerror(errno));
+	if (fstat(fd, &st) < 0 || (size_t) st.st_size > max || (text = malloc((size_t) st.st_size + 1)) == NULL)
+	{
+		rc = err_set(err, SIDE_USAGE, -E2BIG, "\"%s\" is too large or unreadable", path);
+		goto done;
+	}
+	for (size_t got = 0; got < (size_t) st.st_size;)
+	{
+		ssize_t		n = read(fd, text + got, (size_t) st.st_size - got);
+
+		if (n <= 0)
+		{
+			rc = err_set(err, SIDE_LOCAL, n < 0 ? -errno : -EIO, "could not read \"%s\": %s", path,
+						 n < 0 ? strerror(errno) : "it was cut short while read");
+			goto done;
+		}
+		got += (size_t) n;
+	}
+	err_clear(&why);
+	if (json_parse(text, (size_t) st.st_size, NULL, doc, &why) < 0)
+		rc = err_set(err, SIDE_USAGE, -EPROTO, "\"%s\" is not valid JSON: %s", path, why.msg);
+done:
+	close(fd);
+	free(text);
+	return rc;
 }
 
 int
@@ -343,7 +383,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 		if (rc < 0)
 			goto done;
 	}
-	if ((rc = open_dir(opt->dir, &ctx.dir.fd, err)) < 0)
+	if ((rc = dump_dir_open(opt->dir, &ctx.dir.fd, err)) < 0)
 		goto done;
 	if (!opt->best_effort &&
 		(rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
@@ -431,7 +471,7 @@ dump_run(const dump_options *opt, dump_report **report_out, sl_err *err)
 	if (sbuf_failed(&manifest))
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory writing the manifest");
 	else
-		rc = write_manifest(ctx.dir.fd, &manifest, err);
+		rc = dump_write_file(ctx.dir.fd, DUMP_MANIFEST, &manifest, err);
 	if (rc == 0)
 		log_info("dump: %d chunks, %llu rows, %.1f MB of COPY data in %.1f MB of files (%.2fx) in %.1f s",
 				 r->chunks_done, (unsigned long long) r->rows, (double) r->bytes / 1048576.0,

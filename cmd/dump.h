@@ -32,7 +32,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
 #include "codec/digest.h"
+#include "codec/json.h"
 #include "engine/catalog.h"
 #include "engine/check.h"
 #include "base/err.h"
@@ -84,6 +86,20 @@ typedef struct dump_report
 } dump_report;
 
 int			dump_run(const dump_options *opt, dump_report **report, sl_err *err);
+
+/* ---- what dump, restore and their cluster forms share ---- */
+
+/* Opens path as a dump's directory: created 0700, or an existing empty one.  0 or a negative errno. */
+int			dump_dir_open(const char *path, int *dir_fd, sl_err *err);
+
+/* Writes name in the directory (0600) whole and durable, or not at all. */
+int			dump_write_file(int dir_fd, const char *name, const sbuf *text, sl_err *err);
+
+/*
+ * Reads and parses name of the directory, at most max bytes, into *doc
+ * (json_doc_destroy).  -ENOENT (err untouched) when it is not there.
+ */
+int			dump_read_json(int dir_fd, const char *dir, const char *name, size_t max, json_doc **doc, sl_err *err);
 
 void		dump_report_destroy(dump_report *report);
 

@@ -285,51 +285,21 @@ manifest_load(int dir_fd, const char *dir, manifest **out, sl_err *err)
 {
 	manifest   *m = calloc(1, sizeof(*m));
 	char		path[PATH_MAX];
-	sl_err		why;
-	char	   *text = NULL;
-	struct stat st;
 	const json_value *root;
 	const char *format;
 	const char *id;
 	int64_t		version = 0;
-	int			fd;
 	int			rc = 0;
 
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, DUMP_MANIFEST);
 	if (m == NULL)
 		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-	fd = openat(dir_fd, DUMP_MANIFEST, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if ((rc = dump_read_json(dir_fd, dir, DUMP_MANIFEST, MANIFEST_MAX, &m->doc, err)) < 0)
 	{
-		rc = errno == ENOENT
-			? err_set(err, SIDE_USAGE, -ENOENT, "directory \"%s\" is not a pgsluice dump: it has no %s "
-					  "(a dump writes it last, so the dump may not have finished)", dir, DUMP_MANIFEST)
-			: err_set(err, SIDE_LOCAL, -errno, "could not open \"%s\": %s", path, strerror(errno));
-		goto done;
-	}
-	if (fstat(fd, &st) < 0 || (size_t) st.st_size > MANIFEST_MAX ||
-		(text = malloc((size_t) st.st_size + 1)) == NULL)
-	{
-		rc = err_set(err, SIDE_USAGE, -E2BIG, "\"%s\" is too large or unreadable", path);
-		goto done;
-	}
-	for (size_t got = 0; got < (size_t) st.st_size;)
-	{
-		ssize_t		n = read(fd, text + got, (size_t) st.st_size - got);
-
-		if (n <= 0)
-		{
-			rc = err_set(err, SIDE_LOCAL, n < 0 ? -errno : -EIO, "could not read \"%s\": %s", path,
-						 n < 0 ? strerror(errno) : "it was cut short while read");
-			goto done;
-		}
-		got += (size_t) n;
-	}
-	err_clear(&why);
-	if ((rc = json_parse(text, (size_t) st.st_size, NULL, &m->doc, &why)) < 0)
-	{
-		rc = bad_manifest(err, path, why.msg);
+		if (rc == -ENOENT)
+			rc = err_set(err, SIDE_USAGE, -ENOENT, "directory \"%s\" is not a pgsluice dump: it has no %s "
+						 "(a dump writes it last, so the dump may not have finished)", dir, DUMP_MANIFEST);
 		goto done;
 	}
 	root = json_root(m->doc);
@@ -366,9 +336,6 @@ manifest_load(int dir_fd, const char *dir, manifest **out, sl_err *err)
 	if ((rc = manifest_read_tables(m, root, path, err)) == 0)
 		rc = manifest_read_objects(m, root, path, err);
 done:
-	if (fd >= 0)
-		close(fd);
-	free(text);
 	if (rc < 0)
 		manifest_free(m);
 	else
@@ -591,6 +558,22 @@ check_target_free(PGconn *target, const manifest *m, sl_err *err)
 					 "(%s%s): restore into an empty database", PQgetvalue(res, 0, 0),
 					 PQntuples(res) > 1 ? ", ..." : "");
 	PQclear(res);
+	return rc;
+}
+
+int
+restore_target_free(const char *dir, PGconn *target, sl_err *err)
+{
+	manifest   *m = NULL;
+	int			fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int			rc;
+
+	if (fd < 0)
+		return err_set(err, SIDE_USAGE, -errno, "could not open dump directory \"%s\": %s", dir, strerror(errno));
+	if ((rc = manifest_load(fd, dir, &m, err)) == 0)
+		rc = check_target_free(target, m, err);
+	manifest_free(m);
+	close(fd);
 	return rc;
 }
 

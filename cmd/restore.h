@@ -5,6 +5,7 @@
 #ifndef PGSLUICE_CMD_RESTORE_H
 #define PGSLUICE_CMD_RESTORE_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -56,5 +57,12 @@ typedef struct restore_report
 int			restore_run(const restore_options *opt, restore_report **report, sl_err *err);
 
 void		restore_report_destroy(restore_report *report);
+
+/*
+ * Whether target, a database connection, holds none of the tables of the
+ * dump in dir (what a new restore needs): 0, -EEXIST naming one, or
+ * another negative errno (a bad dump, a failed query).
+ */
+int			restore_target_free(const char *dir, PGconn *target, sl_err *err);
 
 #endif

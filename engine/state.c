@@ -701,3 +701,29 @@ state_run_finish(PGconn *target, const char *schema, int64_t run_id, bool keep, 
 	state_fini(&st);
 	return rc;
 }
+
+int
+state_unfinished_run(PGconn *conn, const char *schema, int64_t *run_id, sl_err *err)
+{
+	state		st;
+	state_run	run;
+	int			rc;
+
+	*run_id = 0;
+	if ((rc = state_init(&st, conn, schema, err)) < 0)
+		return rc;
+	if ((rc = state_attach(&st, err)) > 0)
+	{
+		memset(&run, 0, sizeof(run));
+		rc = state_run_load(&st, "last", &run, err);
+		if (rc == 0 && strcmp(run.step, STATE_STEP_DONE) != 0)
+			*run_id = run.id;
+		else if (rc == -ENOENT)
+		{
+			err_clear(err);
+			rc = 0;
+		}
+	}
+	state_fini(&st);
+	return rc < 0 ? rc : 0;
+}

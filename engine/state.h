@@ -123,6 +123,13 @@ int			state_fingerprint(PGconn *source, char *out, size_t outlen, sl_err *err);
  */
 int			state_run_create(state *st, state_run *run, const char *options_json, sl_err *err);
 
+/*
+ * The newest run recorded in schema of the database conn is connected to,
+ * if it is not done, into *run_id (0: none, or no record).  0 or a
+ * negative errno.
+ */
+int			state_unfinished_run(PGconn *conn, const char *schema, int64_t *run_id, sl_err *err);
+
 /* Loads run "which": a number, or "last" (the newest). */
 int			state_run_load(state *st, const char *which, state_run *run, sl_err *err);
 

@@ -403,3 +403,45 @@ extra_cluster_start() {
   echo "$dir" >>"$tmp/clusters-${case_dir##*/}"
   PGCLUSTER_CONF="$*" pgcluster_start "$dir" "$port" || fail "could not start the cluster in $dir"
 }
+
+# own_cluster_pair: a source and a target cluster of the case's own (the suite's share their roles
+# with every case), which src_conn, psql_src and the others then reach.
+own_cluster_pair() {
+  local p1 p2
+  p1=$(closed_port)
+  p2=$(closed_port)
+  while [ "$p2" = "$p1" ]; do p2=$(closed_port); done
+  extra_cluster_start "$case_dir/vsrc" "$p1"
+  extra_cluster_start "$case_dir/vdst" "$p2"
+  src_dir=$case_dir/vsrc src_port=$p1 dst_dir=$case_dir/vdst dst_port=$p2
+}
+
+# small_cluster_shape: on the source, roles vf_app and "vf owner" (a password, a comment, a membership,
+# settings), databases vf_main (owner, comment, ACL, settings; a keyed and a keyless table), vf_files
+# (8 large objects) and vf_skip.
+small_cluster_shape() {
+  psql_src postgres >/dev/null <<'SQL' || fail "could not make the source's roles and databases"
+CREATE ROLE vf_app LOGIN PASSWORD 'app secret' CONNECTION LIMIT 5 VALID UNTIL '2031-01-01 00:00:00+00';
+CREATE ROLE "vf owner" NOLOGIN;
+COMMENT ON ROLE vf_app IS 'the application';
+GRANT "vf owner" TO vf_app WITH ADMIN OPTION;
+ALTER ROLE vf_app SET search_path = "$user", public;
+CREATE DATABASE vf_main OWNER "vf owner" CONNECTION LIMIT 20;
+CREATE DATABASE vf_files;
+CREATE DATABASE vf_skip;
+COMMENT ON DATABASE vf_main IS 'the main one';
+REVOKE TEMPORARY ON DATABASE vf_main FROM PUBLIC;
+GRANT CREATE ON DATABASE vf_main TO vf_app;
+ALTER DATABASE vf_main SET work_mem = '8MB';
+ALTER ROLE vf_app IN DATABASE vf_main SET maintenance_work_mem = '64MB';
+SQL
+  psql_src vf_main >/dev/null <<'SQL' || fail "could not fill vf_main"
+CREATE TABLE account (id bigserial PRIMARY KEY, name text NOT NULL);
+INSERT INTO account (name) SELECT 'acct ' || i FROM generate_series(1, 20000) AS i;
+CREATE TABLE note (body text);
+INSERT INTO note VALUES ('a'), ('a'), ('b');
+SQL
+  psql_src vf_files -c "SELECT lo_from_bytea(90000 + i, decode(repeat(md5(i::text), 40 * i), 'hex'))
+                        FROM generate_series(1, 8) i" >/dev/null || fail "could not make vf_files' large objects"
+  psql_src vf_skip -c "CREATE TABLE left_out (id int)" >/dev/null || fail "could not fill vf_skip"
+}
