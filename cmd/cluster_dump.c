@@ -69,9 +69,9 @@ put_database(json_writer *w, const dumped_database *d, const cluster_database *c
 	json_put_string(w, "error", cd->status == CLUSTER_DB_DONE ? NULL : cd->err.msg);
 	json_put_int(w, "tables", cd->tables);
 	json_put_uint(w, "rows", cd->rows);
-	globals_rows_put(w, "properties", &d->props.props);
-	globals_rows_put(w, "privileges", &d->props.acl);
-	globals_rows_put(w, "settings", &d->props.settings);
+	textrows_put(w, "properties", &d->props.props);
+	textrows_put(w, "privileges", &d->props.acl);
+	textrows_put(w, "settings", &d->props.settings);
 	json_put_end(w);
 }
 
@@ -95,9 +95,9 @@ write_cluster_manifest(int dir_fd, const cluster_dump_options *opt, const global
 	{
 		json_put_object(&w, "roles", JSON_LINES);
 		json_put_bool(&w, "passwords", roles->passwords && !opt->globals.no_role_passwords);
-		globals_rows_put(&w, "roles", &roles->roles);
-		globals_rows_put(&w, "memberships", &roles->members);
-		globals_rows_put(&w, "settings", &roles->settings);
+		textrows_put(&w, "roles", &roles->roles);
+		textrows_put(&w, "memberships", &roles->members);
+		textrows_put(&w, "settings", &roles->settings);
 		json_put_end(&w);
 	}
 	json_put_array(&w, "databases", JSON_LINES);
@@ -306,9 +306,9 @@ read_cluster_manifest(int dir_fd, const char *dir, globals_role_set *roles, bool
 	if ((v = json_get(root, "roles")) != NULL)
 	{
 		if (json_bool(json_get(v, "passwords"), &roles->passwords) < 0 ||
-			(rc = globals_rows_get(json_get(v, "roles"), 2, &roles->roles)) < 0 ||
-			(rc = globals_rows_get(json_get(v, "memberships"), 4, &roles->members)) < 0 ||
-			(rc = globals_rows_get(json_get(v, "settings"), 2, &roles->settings)) < 0 ||
+			(rc = textrows_get(json_get(v, "roles"), 2, &roles->roles)) < 0 ||
+			(rc = textrows_get(json_get(v, "memberships"), 4, &roles->members)) < 0 ||
+			(rc = textrows_get(json_get(v, "settings"), 2, &roles->settings)) < 0 ||
 			!globals_role_set_valid(roles))
 		{
 			rc = rc == -ENOMEM ? oom(err) : bad_cluster(err, dir, "its \"roles\" are not as a dump writes them");
@@ -360,9 +360,9 @@ read_cluster_manifest(int dir_fd, const char *dir, globals_role_set *roles, bool
 			rc = bad_cluster(err, dir, "a database lacks its name, directory, status or figures");
 			goto done;
 		}
-		if ((rc = globals_rows_get(json_get(e, "properties"), GLOBALS_DB_PROPS_COLS, &d->props.props)) < 0 ||
-			(rc = globals_rows_get(json_get(e, "privileges"), 3, &d->props.acl)) < 0 ||
-			(rc = globals_rows_get(json_get(e, "settings"), 2, &d->props.settings)) < 0 ||
+		if ((rc = textrows_get(json_get(e, "properties"), GLOBALS_DB_PROPS_COLS, &d->props.props)) < 0 ||
+			(rc = textrows_get(json_get(e, "privileges"), 3, &d->props.acl)) < 0 ||
+			(rc = textrows_get(json_get(e, "settings"), 2, &d->props.settings)) < 0 ||
 			!globals_db_props_valid(&d->props))
 		{
 			rc = rc == -ENOMEM ? oom(err) : bad_cluster(err, dir, "a database's properties are not as a dump "

@@ -76,24 +76,9 @@ oom(sl_err *err)
 
 /* ---- rows ---- */
 
-const char *
-globals_cell(const globals_rows *r, int row, int col)
-{
-	return r->cells[(size_t) row * (size_t) r->ncols + (size_t) col];
-}
-
-void
-globals_rows_fini(globals_rows *r)
-{
-	for (size_t i = 0; r->cells != NULL && i < (size_t) r->nrows * (size_t) r->ncols; i++)
-		free(r->cells[i]);
-	free(r->cells);
-	memset(r, 0, sizeof(*r));
-}
-
 /* The rows of a result, copied; 0 or -ENOMEM. */
 static int
-rows_of(const PGresult *res, globals_rows *out)
+rows_of(const PGresult *res, textrows *out)
 {
 	size_t		n = (size_t) PQntuples(res) * (size_t) PQnfields(res);
 
@@ -107,7 +92,7 @@ rows_of(const PGresult *res, globals_rows *out)
 			if (!PQgetisnull(res, i, j) &&
 				(out->cells[(size_t) i * (size_t) out->ncols + (size_t) j] = strdup(PQgetvalue(res, i, j))) == NULL)
 			{
-				globals_rows_fini(out);
+				textrows_fini(out);
 				return -ENOMEM;
 			}
 	return 0;
@@ -115,7 +100,7 @@ rows_of(const PGresult *res, globals_rows *out)
 
 /* Runs a query of source with one text parameter (or none) into rows. */
 static int
-read_rows(PGconn *source, const char *sql, const char *param, globals_rows *out, const char *what, sl_err *err)
+read_rows(PGconn *source, const char *sql, const char *param, textrows *out, const char *what, sl_err *err)
 {
 	const char *params[1] = {param};
 	PGresult   *res = NULL;
@@ -130,66 +115,6 @@ read_rows(PGconn *source, const char *sql, const char *param, globals_rows *out,
 		rc = oom(err);
 	PQclear(res);
 	return rc;
-}
-
-void
-globals_rows_put(json_writer *w, const char *key, const globals_rows *r)
-{
-	json_put_array(w, key, JSON_LINES);
-	for (int i = 0; i < r->nrows; i++)
-	{
-		json_put_array(w, NULL, JSON_INLINE);
-		for (int j = 0; j < r->ncols; j++)
-		{
-			if (globals_cell(r, i, j) == NULL)
-				json_put_null(w, NULL);
-			else
-				json_put_string(w, NULL, globals_cell(r, i, j));
-		}
-		json_put_end(w);
-	}
-	json_put_end(w);
-}
-
-int
-globals_rows_get(const json_value *v, int ncols, globals_rows *out)
-{
-	size_t		n = v != NULL && json_kind(v) == JSON_ARRAY ? json_len(v) : 0;
-
-	memset(out, 0, sizeof(*out));
-	if (v == NULL || json_kind(v) != JSON_ARRAY || n > INT32_MAX / (size_t) ncols)
-		return -EINVAL;
-	if ((out->cells = calloc(n * (size_t) ncols + 1, sizeof(char *))) == NULL)
-		return -ENOMEM;
-	out->ncols = ncols;
-	for (size_t i = 0; i < n; i++)
-	{
-		const json_value *row = json_at(v, i);
-
-		out->nrows = (int) i + 1;	/* so that a failure frees what was taken */
-		if (json_kind(row) != JSON_ARRAY || json_len(row) != (size_t) ncols)
-			goto bad;
-		for (int j = 0; j < ncols; j++)
-		{
-			const json_value *cell = json_at(row, (size_t) j);
-			size_t		len;
-			const char *text;
-
-			if (json_is_null(cell))
-				continue;
-			if ((text = json_string(cell, &len)) == NULL || strlen(text) != len)
-				goto bad;
-			if ((out->cells[i * (size_t) ncols + (size_t) j] = strdup(text)) == NULL)
-			{
-				globals_rows_fini(out);
-				return -ENOMEM;
-			}
-		}
-	}
-	return 0;
-bad:
-	globals_rows_fini(out);
-	return -EINVAL;
 }
 
 /*
@@ -414,7 +339,7 @@ globals_database_exists(PGconn *target, const char *name, sl_err *err)
 
 /* Appends the GRANTs that make an ACL read as acl (from aclexplode rows: grantee or NULL for PUBLIC, privilege, grantable). */
 static void
-append_acl(sbuf *sql, PGconn *target, const char *what, const char *owner, const globals_rows *acl)
+append_acl(sbuf *sql, PGconn *target, const char *what, const char *owner, const textrows *acl)
 {
 	sbuf_printf(sql, "REVOKE ALL ON %s FROM PUBLIC;", what);
 	if (owner != NULL)
@@ -425,12 +350,12 @@ append_acl(sbuf *sql, PGconn *target, const char *what, const char *owner, const
 	}
 	for (int i = 0; i < acl->nrows; i++)
 	{
-		sbuf_printf(sql, " GRANT %s ON %s TO ", globals_cell(acl, i, 1), what);
-		if (globals_cell(acl, i, 0) == NULL)
+		sbuf_printf(sql, " GRANT %s ON %s TO ", textrows_cell(acl, i, 1), what);
+		if (textrows_cell(acl, i, 0) == NULL)
 			sbuf_append(sql, "PUBLIC");
 		else
-			conn_append_ident(sql, target, globals_cell(acl, i, 0));
-		sbuf_append(sql, strcmp(globals_cell(acl, i, 2), "t") == 0 ? " WITH GRANT OPTION;" : ";");
+			conn_append_ident(sql, target, textrows_cell(acl, i, 0));
+		sbuf_append(sql, strcmp(textrows_cell(acl, i, 2), "t") == 0 ? " WITH GRANT OPTION;" : ";");
 	}
 }
 
@@ -477,9 +402,9 @@ globals_read_database(PGconn *source, const char *name, globals_db_props *out, s
 void
 globals_db_props_fini(globals_db_props *p)
 {
-	globals_rows_fini(&p->props);
-	globals_rows_fini(&p->acl);
-	globals_rows_fini(&p->settings);
+	textrows_fini(&p->props);
+	textrows_fini(&p->acl);
+	textrows_fini(&p->settings);
 }
 
 /* The properties as globals_read_database reads them: shapes a dump's file must have. */
@@ -492,14 +417,14 @@ globals_db_props_valid(const globals_db_props *p)
 		p->settings.ncols != 2)
 		return false;
 	for (size_t i = 0; i < sizeof(nonnull) / sizeof(nonnull[0]); i++)
-		if (globals_cell(&p->props, 0, nonnull[i]) == NULL)
+		if (textrows_cell(&p->props, 0, nonnull[i]) == NULL)
 			return false;
 	for (int i = 0; i < p->acl.nrows; i++)
-		if (globals_cell(&p->acl, i, 1) == NULL || globals_cell(&p->acl, i, 2) == NULL ||
-			strspn(globals_cell(&p->acl, i, 1), "ABCDEFGHIJKLMNOPQRSTUVWXYZ ") != strlen(globals_cell(&p->acl, i, 1)))
+		if (textrows_cell(&p->acl, i, 1) == NULL || textrows_cell(&p->acl, i, 2) == NULL ||
+			strspn(textrows_cell(&p->acl, i, 1), "ABCDEFGHIJKLMNOPQRSTUVWXYZ ") != strlen(textrows_cell(&p->acl, i, 1)))
 			return false;
 	for (int i = 0; i < p->settings.nrows; i++)
-		if (globals_cell(&p->settings, i, 1) == NULL)
+		if (textrows_cell(&p->settings, i, 1) == NULL)
 			return false;
 	return true;
 }
@@ -508,7 +433,7 @@ int
 globals_apply_database(PGconn *target, const globals_database *db, const globals_db_props *p,
 					   const globals_options *opt, sl_err *err)
 {
-	const globals_rows *props = &p->props;
+	const textrows *props = &p->props;
 	sbuf		sql;
 	sbuf		what;
 	bool		ok = true;
@@ -524,26 +449,26 @@ globals_apply_database(PGconn *target, const globals_database *db, const globals
 	if (!opt->no_owner)
 	{
 		sbuf_append(&sql, " OWNER = ");
-		conn_append_ident(&sql, target, globals_cell(props, 0, 0));
+		conn_append_ident(&sql, target, textrows_cell(props, 0, 0));
 	}
 	sbuf_append(&sql, " ENCODING = ");
-	conn_append_literal(&sql, target, globals_cell(props, 0, 1));
-	if (globals_cell(props, 0, 4)[0] == 'i' && conn_major_version(target) >= 15)
+	conn_append_literal(&sql, target, textrows_cell(props, 0, 1));
+	if (textrows_cell(props, 0, 4)[0] == 'i' && conn_major_version(target) >= 15)
 	{
 		sbuf_append(&sql, " LOCALE_PROVIDER = icu");
-		if (globals_cell(props, 0, 5) != NULL)
+		if (textrows_cell(props, 0, 5) != NULL)
 		{
 			sbuf_append(&sql, " ICU_LOCALE = ");
-			conn_append_literal(&sql, target, globals_cell(props, 0, 5));
+			conn_append_literal(&sql, target, textrows_cell(props, 0, 5));
 		}
 	}
 	else if (conn_major_version(target) >= 15)
 		sbuf_append(&sql, " LOCALE_PROVIDER = libc");
 	sbuf_append(&sql, " LC_COLLATE = ");
-	conn_append_literal(&sql, target, globals_cell(props, 0, 2));
+	conn_append_literal(&sql, target, textrows_cell(props, 0, 2));
 	sbuf_append(&sql, " LC_CTYPE = ");
-	conn_append_literal(&sql, target, globals_cell(props, 0, 3));
-	sbuf_printf(&sql, " CONNECTION LIMIT = %d", atoi(globals_cell(props, 0, 6)));
+	conn_append_literal(&sql, target, textrows_cell(props, 0, 3));
+	sbuf_printf(&sql, " CONNECTION LIMIT = %d", atoi(textrows_cell(props, 0, 6)));
 	if (db->tablespace != NULL && !opt->no_tablespaces)
 	{
 		sbuf_append(&sql, " TABLESPACE = ");
@@ -560,33 +485,33 @@ globals_apply_database(PGconn *target, const globals_database *db, const globals
 	/* then what pg_dump --create sets after it: template flag, comment, ACL, settings, in one transaction */
 	conn_append_ident(&what, target, db->target_name);
 	sbuf_reset(&sql);
-	if (strcmp(globals_cell(props, 0, 7), "t") == 0)
+	if (strcmp(textrows_cell(props, 0, 7), "t") == 0)
 		sbuf_printf(&sql, " ALTER DATABASE %s IS_TEMPLATE = true;", sbuf_str(&what));
-	if (globals_cell(props, 0, 8) != NULL)
+	if (textrows_cell(props, 0, 8) != NULL)
 	{
 		sbuf_printf(&sql, " COMMENT ON DATABASE %s IS ", sbuf_str(&what));
-		conn_append_literal(&sql, target, globals_cell(props, 0, 8));
+		conn_append_literal(&sql, target, textrows_cell(props, 0, 8));
 		sbuf_append(&sql, ";");
 	}
-	if (strcmp(globals_cell(props, 0, 9), "t") == 0 && !opt->no_privileges)
+	if (strcmp(textrows_cell(props, 0, 9), "t") == 0 && !opt->no_privileges)
 	{
 		char		on[4200];
 
 		snprintf(on, sizeof(on), "DATABASE %s", sbuf_str(&what));
 		sbuf_append(&sql, " ");
-		append_acl(&sql, target, on, opt->no_owner ? NULL : globals_cell(props, 0, 0), &p->acl);
+		append_acl(&sql, target, on, opt->no_owner ? NULL : textrows_cell(props, 0, 0), &p->acl);
 	}
 	for (int i = 0; ok && i < p->settings.nrows; i++)
 	{
-		if (globals_cell(&p->settings, i, 0) == NULL)
+		if (textrows_cell(&p->settings, i, 0) == NULL)
 			sbuf_printf(&sql, " ALTER DATABASE %s", sbuf_str(&what));
 		else
 		{
 			sbuf_append(&sql, " ALTER ROLE ");
-			conn_append_ident(&sql, target, globals_cell(&p->settings, i, 0));
+			conn_append_ident(&sql, target, textrows_cell(&p->settings, i, 0));
 			sbuf_printf(&sql, " IN DATABASE %s", sbuf_str(&what));
 		}
-		ok = append_set(&sql, target, globals_cell(&p->settings, i, 1));
+		ok = append_set(&sql, target, textrows_cell(&p->settings, i, 1));
 		sbuf_append(&sql, ";");
 	}
 	if (!ok || sbuf_failed(&what) || sbuf_failed(&sql))
@@ -697,9 +622,9 @@ globals_read_roles(PGconn *source, const globals_options *opt, globals_role_set 
 void
 globals_role_set_fini(globals_role_set *s)
 {
-	globals_rows_fini(&s->roles);
-	globals_rows_fini(&s->members);
-	globals_rows_fini(&s->settings);
+	textrows_fini(&s->roles);
+	textrows_fini(&s->members);
+	textrows_fini(&s->settings);
 }
 
 bool
@@ -708,14 +633,14 @@ globals_role_set_valid(const globals_role_set *s)
 	if (s->roles.ncols != 2 || s->members.ncols != 4 || s->settings.ncols != 2)
 		return false;
 	for (int i = 0; i < s->roles.nrows; i++)
-		if (globals_cell(&s->roles, i, 0) == NULL || globals_cell(&s->roles, i, 1) == NULL)
+		if (textrows_cell(&s->roles, i, 0) == NULL || textrows_cell(&s->roles, i, 1) == NULL)
 			return false;
 	for (int i = 0; i < s->members.nrows; i++)
-		if (globals_cell(&s->members, i, 0) == NULL || globals_cell(&s->members, i, 1) == NULL ||
-			globals_cell(&s->members, i, 2) == NULL)
+		if (textrows_cell(&s->members, i, 0) == NULL || textrows_cell(&s->members, i, 1) == NULL ||
+			textrows_cell(&s->members, i, 2) == NULL)
 			return false;
 	for (int i = 0; i < s->settings.nrows; i++)
-		if (globals_cell(&s->settings, i, 0) == NULL || globals_cell(&s->settings, i, 1) == NULL)
+		if (textrows_cell(&s->settings, i, 0) == NULL || textrows_cell(&s->settings, i, 1) == NULL)
 			return false;
 	return true;
 }
@@ -728,9 +653,9 @@ globals_role_set_valid(const globals_role_set *s)
 int
 globals_apply_roles(PGconn *target, const globals_role_set *set, globals_roles *out, sl_err *err)
 {
-	const globals_rows *roles = &set->roles;
-	const globals_rows *members = &set->members;
-	const globals_rows *settings = &set->settings;
+	const textrows *roles = &set->roles;
+	const textrows *members = &set->members;
+	const textrows *settings = &set->settings;
 	PGresult   *there = NULL;
 	sbuf		sql;
 	bool		ok = true;
@@ -743,7 +668,7 @@ globals_apply_roles(PGconn *target, const globals_role_set *set, globals_roles *
 		goto done;
 	for (int i = 0; i < roles->nrows && rc == 0; i++)
 	{
-		const char *name = globals_cell(roles, i, 0);
+		const char *name = textrows_cell(roles, i, 0);
 		bool		exists = false;
 
 		for (int j = 0; j < PQntuples(there) && !exists; j++)
@@ -753,14 +678,14 @@ globals_apply_roles(PGconn *target, const globals_role_set *set, globals_roles *
 		else
 		{
 			rc = name_list_add(&out->created, &out->ncreated, name);
-			sbuf_printf(&sql, "%s\n", globals_cell(roles, i, 1));
+			sbuf_printf(&sql, "%s\n", textrows_cell(roles, i, 1));
 		}
 	}
 	/* memberships that involve a created role; GRANTED BY where the target records it as given */
 	for (int i = 0; i < members->nrows && rc == 0; i++)
 	{
-		const char *role = globals_cell(members, i, 0);
-		const char *member = globals_cell(members, i, 1);
+		const char *role = textrows_cell(members, i, 0);
+		const char *member = textrows_cell(members, i, 1);
 
 		if (!name_listed(out->created, out->ncreated, role) && !name_listed(out->created, out->ncreated, member))
 			continue;
@@ -768,24 +693,24 @@ globals_apply_roles(PGconn *target, const globals_role_set *set, globals_roles *
 		conn_append_ident(&sql, target, role);
 		sbuf_append(&sql, " TO ");
 		conn_append_ident(&sql, target, member);
-		if (strcmp(globals_cell(members, i, 2), "t") == 0)
+		if (strcmp(textrows_cell(members, i, 2), "t") == 0)
 			sbuf_append(&sql, " WITH ADMIN OPTION");
 		/* XXX: from PostgreSQL 16 GRANTED BY needs the grantor's own ADMIN OPTION: left to the default there */
-		if (globals_cell(members, i, 3) != NULL && conn_major_version(target) < 16)
+		if (textrows_cell(members, i, 3) != NULL && conn_major_version(target) < 16)
 		{
 			sbuf_append(&sql, " GRANTED BY ");
-			conn_append_ident(&sql, target, globals_cell(members, i, 3));
+			conn_append_ident(&sql, target, textrows_cell(members, i, 3));
 		}
 		sbuf_append(&sql, ";\n");
 		out->nmemberships++;
 	}
 	for (int i = 0; i < settings->nrows && rc == 0 && ok; i++)
 	{
-		if (!name_listed(out->created, out->ncreated, globals_cell(settings, i, 0)))
+		if (!name_listed(out->created, out->ncreated, textrows_cell(settings, i, 0)))
 			continue;
 		sbuf_append(&sql, "ALTER ROLE ");
-		conn_append_ident(&sql, target, globals_cell(settings, i, 0));
-		ok = append_set(&sql, target, globals_cell(settings, i, 1));
+		conn_append_ident(&sql, target, textrows_cell(settings, i, 0));
+		ok = append_set(&sql, target, textrows_cell(settings, i, 1));
 		sbuf_append(&sql, ";\n");
 	}
 	if (rc < 0)

@@ -23,6 +23,7 @@
 
 #include "base/err.h"
 #include "codec/json.h"
+#include "codec/textrows.h"
 
 typedef struct globals_options
 {
@@ -72,31 +73,12 @@ int			globals_list_databases(PGconn *source, const globals_patterns *patterns,
 								   globals_database **out, int *count, sl_err *err);
 void		globals_databases_free(globals_database *dbs, int count);
 
-/*
- * Rows of text as a query of the source gave them (a cell NULL for SQL
- * NULL), apart from libpq, so that a dump carries them (JSON arrays of
- * strings and nulls) and a restore applies them as a clone does.
- */
-typedef struct globals_rows
-{
-	int			nrows;
-	int			ncols;
-	char	  **cells;			/* row-major, owned */
-} globals_rows;
-
-const char *globals_cell(const globals_rows *r, int row, int col);
-void		globals_rows_fini(globals_rows *r);
-void		globals_rows_put(json_writer *w, const char *key, const globals_rows *r);
-
-/* Reads v, an array of ncols-long arrays of strings or nulls; -EINVAL on another shape, -ENOMEM. */
-int			globals_rows_get(const json_value *v, int ncols, globals_rows *out);
-
 /* The source's roles, as the roles step takes them. */
 typedef struct globals_role_set
 {
-	globals_rows roles;			/* name, the statements that make it (attributes, password, comment) */
-	globals_rows members;		/* role, member, admin option (t or f), grantor or NULL */
-	globals_rows settings;		/* role, one "name=value" of its setconfig */
+	textrows roles;			/* name, the statements that make it (attributes, password, comment) */
+	textrows members;		/* role, member, admin option (t or f), grantor or NULL */
+	textrows settings;		/* role, one "name=value" of its setconfig */
 	bool		passwords;		/* the hashes were readable (pg_authid) */
 } globals_role_set;
 
@@ -149,10 +131,10 @@ int			globals_create_database(PGconn *source, PGconn *target, const globals_data
 #define GLOBALS_DB_PROPS_COLS 10
 typedef struct globals_db_props
 {
-	globals_rows props;			/* one row: owner, encoding, collate, ctype, locale provider, locale,
+	textrows props;			/* one row: owner, encoding, collate, ctype, locale provider, locale,
 								 * connection limit, template (t/f), comment, has an ACL (t/f) */
-	globals_rows acl;			/* grantee or NULL (PUBLIC), privilege, grantable (t/f), in order */
-	globals_rows settings;		/* role or NULL (the database's own), one "name=value" */
+	textrows acl;			/* grantee or NULL (PUBLIC), privilege, grantable (t/f), in order */
+	textrows settings;		/* role or NULL (the database's own), one "name=value" */
 } globals_db_props;
 
 int			globals_read_database(PGconn *source, const char *name, globals_db_props *out, sl_err *err);
