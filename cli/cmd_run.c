@@ -50,15 +50,19 @@ usage_status(FILE *out)
 			"in flight and failed, rows, bytes, rate and the time left.  A run that finished\n"
 			"removed its record, unless it ran with --keep-record.\n\n"
 			"Usage:\n"
-			"  %s status --target CONNINFO [--run RUN] [--json FILE]\n\n"
+			"  %s status --target CONNINFO [--run RUN] [--json FILE]\n"
+			"  %s status --all-databases --target CONNINFO [--database PATTERN]...\n\n"
 			"Options:\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
 			"      --run=RUN            a run number, or \"last\" (default: last)\n"
 			"      --json=FILE          write it as JSON (\"-\": standard output)\n"
 			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"      --all-databases      a cluster run: the last run of each database of the\n"
+			"                           target (its connection string names the server), one\n"
+			"                           line each; --database and --exclude-database choose\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 shown, 2 error.\n",
-			progname, progname, STATE_SCHEMA_DEFAULT);
+			progname, progname, progname, STATE_SCHEMA_DEFAULT);
 }
 
 void
@@ -69,14 +73,18 @@ usage_cleanup(FILE *out)
 			"target, and the state schema when no other run is recorded there; the copied\n"
 			"data stays.\n\n"
 			"Usage:\n"
-			"  %s cleanup --target CONNINFO --run RUN\n\n"
+			"  %s cleanup --target CONNINFO --run RUN\n"
+			"  %s cleanup --all-databases --target CONNINFO [--database PATTERN]...\n\n"
 			"Options:\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
 			"      --run=RUN            a run number, or \"last\"\n"
 			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"      --all-databases      a cluster run: the last run of each database of the\n"
+			"                           target that has one (a run with live processes is left,\n"
+			"                           and named); --database and --exclude-database choose\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 removed, 2 error.\n",
-			progname, progname, STATE_SCHEMA_DEFAULT);
+			progname, progname, progname, STATE_SCHEMA_DEFAULT);
 }
 
 /* The options of worker, status and cleanup; the target is required, the source not. */
@@ -86,15 +94,19 @@ static const struct option record_options[] = {
 	{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	RATE_LONG_OPTION,
+	{"all-databases", no_argument, NULL, OPT_ALL_DATABASES},
+	{"database", required_argument, NULL, OPT_DATABASE},
+	{"exclude-database", required_argument, NULL, OPT_EXCLUDE_DATABASE},
 	{NULL, 0, NULL, 0}
 };
 
 /* Parses a record command's options; returns 0, or the exit status to stop with (-1: help shown). */
 static int
 parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt, const char **run,
-					 void (*usage) (FILE *))
+					 cli_cluster *cc, void (*usage) (FILE *))
 {
 	int			c;
+	int			rc;
 
 	cli_defaults(co);
 	cli_run_defaults(opt);
@@ -102,7 +114,9 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 	{
 		if (c == OPT_RUN)
 			*run = optarg;
-		else if (cli_run_option(opt, c) < 0)
+		else if ((rc = cli_cluster_option(cc, c, optarg)) < 0)
+			return EXIT_USAGE;
+		else if (rc == 0 && cli_run_option(opt, c) < 0)
 			return EXIT_USAGE;
 	}
 	if (c == CLI_BAD_OPTION)
@@ -116,6 +130,15 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 		return cli_bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
 	if (co->common.target == NULL || co->common.target[0] == '\0')
 		return cli_bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (cli_cluster_finish(cc) != 0)
+		return EXIT_USAGE;
+	if (cc->all_databases && strcmp(cli_command_name, "worker") == 0)
+		return cli_bad_usage("%s", "a worker joins the run of one database: give it that database's connection "
+							 "string and run, as the cluster run's log names them");
+	if (cc->all_databases && *run == NULL)
+		*run = "last";
+	if (cc->all_databases && strcmp(*run, "last") != 0)
+		return cli_bad_usage("%s", "with --all-databases, --run takes \"last\": each database's own last run");
 	if (*run == NULL)
 		return cli_bad_usage("%s", "no run: give --run with a run number, or \"last\"");
 	if (co->common.max_rate >= 0 && strcmp(cli_command_name, "worker") != 0)
@@ -128,13 +151,14 @@ int
 cmd_worker(int argc, char **argv)
 {
 	cli_options co;
+	cli_cluster cc = {0};
 	clone_options opt = {0};
 	clone_report *report = NULL;
 	const char *run = NULL;
 	sl_err		err;
 	int			rc;
 
-	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_worker)) != 0)
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, &cc, usage_worker)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	opt.common = co.common;
 	opt.on_check = cli_show_check;
@@ -155,6 +179,7 @@ int
 cmd_status(int argc, char **argv)
 {
 	cli_options co;
+	cli_cluster cc = {0};
 	clone_options opt = {0};
 	const char *run = "last";
 	state_run	record;
@@ -162,9 +187,29 @@ cmd_status(int argc, char **argv)
 	sl_err		err;
 	int			rc;
 
-	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_status)) != 0)
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, &cc, usage_status)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
+	if (cc.all_databases)
+	{
+		run_database *dbs = NULL;
+		int			n = 0;
+
+		rc = run_databases(co.common.target, opt.state_schema, &cc.patterns, &dbs, &n, &err);
+		cli_cluster_fini(&cc);
+		if (rc < 0)
+		{
+			log_failure(&err);
+			return EXIT_USAGE;
+		}
+		run_databases_status(dbs, n, opt.state_schema);
+		if (co.json_path != NULL)
+			rc = report_cluster_status_json(co.json_path, dbs, n) < 0 ? EXIT_USAGE : EXIT_OK;
+		else
+			report_cluster_status(stdout, dbs, n);
+		run_databases_free(dbs, n);
+		return rc;
+	}
 	if (run_status(co.common.target, opt.state_schema, run, &record, &sum, &err) < 0)
 	{
 		log_failure(&err);
@@ -176,10 +221,66 @@ cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * cleanup --all-databases: each database's last run record, unless the run
+ * has live processes; 0 when every one was removed, else EXIT_USAGE.
+ */
+static int
+cleanup_cluster(const cli_options *co, const clone_options *opt, const cli_cluster *cc)
+{
+	run_database *dbs = NULL;
+	int			n = 0;
+	int			left = 0;
+	sl_err		err;
+
+	err_clear(&err);
+	if (run_databases(co->common.target, opt->state_schema, &cc->patterns, &dbs, &n, &err) < 0)
+	{
+		log_failure(&err);
+		return EXIT_USAGE;
+	}
+	run_databases_status(dbs, n, opt->state_schema);
+	for (int i = 0; i < n; i++)
+	{
+		run_database *d = &dbs[i];
+		int64_t		removed = 0;
+		bool		dropped = false;
+
+		if (!d->loaded)
+		{
+			if (err_is_set(&d->err))
+			{
+				log_error("database \"%s\": %s", d->name, d->err.msg);
+				left++;
+			}
+			continue;
+		}
+		if (strcmp(d->run.status, "running") == 0 && d->run.processes > 0)
+		{
+			log_error("database \"%s\": run %lld is running (%d live processes): left as it is; stop it first",
+					  d->name, (long long) d->run.id, d->run.processes);
+			left++;
+			continue;
+		}
+		err_clear(&d->err);
+		if (run_cleanup(d->conninfo, opt->state_schema, "last", &removed, &dropped, &d->err) < 0)
+		{
+			log_error("database \"%s\": %s", d->name, d->err.msg);
+			left++;
+			continue;
+		}
+		log_info("database \"%s\": run %lld removed%s", d->name, (long long) removed,
+				 dropped ? ", and the state schema with it" : "");
+	}
+	run_databases_free(dbs, n);
+	return left > 0 ? EXIT_USAGE : EXIT_OK;
+}
+
 int
 cmd_cleanup(int argc, char **argv)
 {
 	cli_options co;
+	cli_cluster cc = {0};
 	clone_options opt = {0};
 	const char *run = NULL;
 	int64_t		removed = 0;
@@ -187,9 +288,15 @@ cmd_cleanup(int argc, char **argv)
 	sl_err		err;
 	int			rc;
 
-	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, usage_cleanup)) != 0)
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, &cc, usage_cleanup)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
+	if (cc.all_databases)
+	{
+		rc = cleanup_cluster(&co, &opt, &cc);
+		cli_cluster_fini(&cc);
+		return rc;
+	}
 	if (run_cleanup(co.common.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
 	{
 		log_failure(&err);

@@ -327,6 +327,44 @@ report_cluster_verify_summary(FILE *out, const cluster_verify_report *r, bool ve
 }
 
 void
+report_cluster_status(FILE *out, const run_database *dbs, int n)
+{
+	int			width = 8;
+	int			running = 0;
+	char		name[512];
+	char		size[32];
+
+	for (int i = 0; i < n; i++)
+	{
+		int			len = (int) strlen(display_name(dbs[i].name, name, sizeof(name)));
+
+		if (len > width)
+			width = len > 60 ? 60 : len;
+	}
+	fprintf(out, "%-*s %5s  %-11s %-9s %11s %12s %10s  %s\n", width, "database", "run", "status", "step", "chunks",
+			"rows", "bytes", "last error");
+	for (int i = 0; i < n; i++)
+	{
+		const run_database *d = &dbs[i];
+		char		chunks[32];
+
+		if (!d->loaded)
+		{
+			fprintf(out, "%-*s %5s  %s\n", width, display_name(d->name, name, sizeof(name)), "-",
+					err_is_set(&d->err) ? d->err.msg : "no record (none ran here, or its run finished)");
+			continue;
+		}
+		running += strcmp(d->run.status, "running") == 0;
+		snprintf(chunks, sizeof(chunks), "%d/%d", d->sum.done, d->sum.chunks);
+		sbuf_format_bytes(d->sum.bytes, size, sizeof(size));
+		fprintf(out, "%-*s %5lld  %-11s %-9s %11s %12llu %10s  %s\n", width, display_name(d->name, name, sizeof(name)),
+				(long long) d->run.id, d->run.paused ? "paused" : d->run.status, d->run.step, chunks,
+				(unsigned long long) d->sum.rows, size, d->sum.last_error);
+	}
+	fprintf(out, "cluster: %d databases, %d with a run running\n", n, running);
+}
+
+void
 report_status(FILE *out, const state_run *run, const state_summary *sum)
 {
 	char		size[32];

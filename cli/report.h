@@ -12,6 +12,7 @@
 #include "cmd/cluster.h"
 #include "cmd/cluster_verify.h"
 #include "cmd/forecast.h"
+#include "cmd/run.h"
 #include "base/err.h"
 #include "engine/verify.h"
 
@@ -32,6 +33,12 @@ void		report_cluster_summary(FILE *out, const cluster_report *r);
 /* The same as JSON (status done, partial or failed; an array "databases"), written like report_json. */
 int			report_cluster_json(const char *path, const cluster_report *r, const common_options *common,
 								bool no_role_passwords, const sl_err *err);
+
+/* status --all-databases: a line per database with its last run's status and progress. */
+void		report_cluster_status(FILE *out, const run_database *dbs, int n);
+
+/* The same as JSON: an array "databases", each with its last run as report_status_json gives it. */
+int			report_cluster_status_json(const char *path, const run_database *dbs, int n);
 
 /* A verification's findings: catalog differences, differing chunks, per-table lines, the verdict. */
 void		report_verify_summary(FILE *out, const verify_report *r, bool verbose);

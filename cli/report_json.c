@@ -450,19 +450,13 @@ report_cluster_verify_json(const char *path, const cluster_verify_report *r, con
 	return doc_finish(&d, path);
 }
 
-int
-report_status_json(const char *path, const state_run *run, const state_summary *sum)
+static void
+put_status(json_writer *w, const state_run *run, const state_summary *sum)
 {
-	report_doc	d;
-	json_writer *w = &d.w;
 	double		rate;
 	double		eta;
-	int			rc;
 
 	status_rates(sum, &rate, &eta);
-	sbuf_init(&d.text, REPORT_CAP);
-	json_writer_init(w, &d.text);
-	json_put_object(w, NULL, JSON_INLINE);
 	json_put_int(w, "run", run->id);
 	json_put_string(w, "status", run->status);
 	json_put_string(w, "step", run->step);
@@ -484,17 +478,59 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 	else
 		json_put_null(w, "eta_seconds");
 	json_put_string(w, "last_error", sum->last_error[0] != '\0' ? sum->last_error : NULL);
-	/* one line, to stdout with "-": no temporary file to rename */
-	json_put_end(w);
-	if ((rc = json_writer_finish(w)) == 0 && (rc = sbuf_append(&d.text, "\n")) == 0)
+}
+
+/* A status document, one line: to stdout with "-" (no temporary file to rename), else into path. */
+static int
+status_finish(report_doc *d, const char *path)
+{
+	int			rc;
+
+	json_put_end(&d->w);
+	if ((rc = json_writer_finish(&d->w)) == 0 && (rc = sbuf_append(&d->text, "\n")) == 0)
 	{
 		if (strcmp(path, "-") == 0)
-			rc = fflush(stdout) == 0 ? write_all(STDOUT_FILENO, d.text.data, d.text.len) : -errno;
+			rc = fflush(stdout) == 0 ? write_all(STDOUT_FILENO, d->text.data, d->text.len) : -errno;
 		else
-			rc = write_file(path, &d.text, false);
+			rc = write_file(path, &d->text, false);
 	}
-	sbuf_fini(&d.text);
+	sbuf_fini(&d->text);
 	return rc;
+}
+
+int
+report_status_json(const char *path, const state_run *run, const state_summary *sum)
+{
+	report_doc	d;
+
+	sbuf_init(&d.text, REPORT_CAP);
+	json_writer_init(&d.w, &d.text);
+	json_put_object(&d.w, NULL, JSON_INLINE);
+	put_status(&d.w, run, sum);
+	return status_finish(&d, path);
+}
+
+int
+report_cluster_status_json(const char *path, const run_database *dbs, int n)
+{
+	report_doc	d;
+
+	sbuf_init(&d.text, REPORT_CAP);
+	json_writer_init(&d.w, &d.text);
+	json_put_object(&d.w, NULL, JSON_INLINE);
+	json_put_array(&d.w, "databases", JSON_INLINE);
+	for (int i = 0; i < n; i++)
+	{
+		json_put_object(&d.w, NULL, JSON_INLINE);
+		json_put_string(&d.w, "name", dbs[i].name);
+		json_put_bool(&d.w, "recorded", dbs[i].loaded);
+		json_put_string(&d.w, "error", err_is_set(&dbs[i].err) ? dbs[i].err.msg : NULL);
+		if (dbs[i].loaded)
+			put_status(&d.w, &dbs[i].run, &dbs[i].sum);
+		json_put_end(&d.w);
+	}
+	json_put_end(&d.w);
+	return status_finish(&d, path);
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -101,4 +102,71 @@ run_cleanup(const char *target, const char *schema, const char *which, int64_t *
 	state_fini(&st);
 	conn_close(&conn);
 	return rc;
+}
+
+int
+run_databases(const char *target, const char *schema, const globals_patterns *patterns, run_database **out, int *n,
+			  sl_err *err)
+{
+	globals_database *dbs = NULL;
+	run_database *list = NULL;
+	PGconn	   *conn = NULL;
+	int			ndbs = 0;
+	int			rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = globals_connect(&conn, target, NULL, SIDE_TARGET, err)) < 0 ||
+		(rc = globals_list_databases(conn, patterns, &dbs, &ndbs, err)) < 0)
+		goto done;
+	conn_close(&conn);
+	if ((list = calloc((size_t) ndbs + 1, sizeof(run_database))) == NULL)
+	{
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int i = 0; i < ndbs; i++)
+	{
+		run_database *d = &list[i];
+		state		st = {0};
+
+		err_clear(&d->err);
+		if ((d->name = strdup(dbs[i].name)) == NULL || conn_info_with_dbname(target, dbs[i].name, &d->conninfo) < 0)
+		{
+			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+			run_databases_free(list, i + 1);
+			list = NULL;
+			goto done;
+		}
+		if (conn_open(&conn, d->conninfo, SIDE_TARGET, NULL, &d->err) == 0 &&
+			state_init(&st, conn, schema, &d->err) == 0)
+			d->recorded = state_exists(&st, &d->err) > 0;
+		state_fini(&st);
+		conn_close(&conn);
+	}
+	*out = list;
+	*n = ndbs;
+done:
+	conn_close(&conn);
+	globals_databases_free(dbs, ndbs);
+	return rc;
+}
+
+void
+run_databases_free(run_database *dbs, int n)
+{
+	for (int i = 0; dbs != NULL && i < n; i++)
+	{
+		free(dbs[i].name);
+		free(dbs[i].conninfo);
+	}
+	free(dbs);
+}
+
+void
+run_databases_status(run_database *dbs, int n, const char *schema)
+{
+	for (int i = 0; i < n; i++)
+		if (dbs[i].recorded)
+			dbs[i].loaded = run_status(dbs[i].conninfo, schema, "last", &dbs[i].run, &dbs[i].sum, &dbs[i].err) == 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "engine/globals.h"
 #include "engine/state.h"
 
 /* A run's record and progress (which: a run number or "last"). */
@@ -33,5 +34,31 @@ int			run_throttle(const char *target, const char *schema, const char *which, in
  */
 int			run_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
 						bool *schema_dropped, sl_err *err);
+
+/*
+ * --all-databases: the runs of a cluster run are recorded each in its own
+ * database.  The target's connectable databases but template0 and
+ * template1 that the patterns choose, and for each whether it holds a
+ * run record in schema, with its connection string.  A database that
+ * cannot be read is listed with its error.
+ */
+typedef struct run_database
+{
+	char	   *name;
+	char	   *conninfo;		/* the target's, naming this database */
+	bool		recorded;		/* the schema holds run records */
+	sl_err		err;			/* why it could not be looked at */
+	/* run_databases_status: its last run */
+	bool		loaded;
+	state_run	run;
+	state_summary sum;
+} run_database;
+
+int			run_databases(const char *target, const char *schema, const globals_patterns *patterns,
+						  run_database **out, int *n, sl_err *err);
+void		run_databases_free(run_database *dbs, int n);
+
+/* The last run of each recorded database, into its run and sum (loaded), or its err. */
+void		run_databases_status(run_database *dbs, int n, const char *schema);
 
 #endif

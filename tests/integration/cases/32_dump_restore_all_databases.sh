@@ -107,6 +107,14 @@ PY
   wait_for vf_main "SELECT count(*) > 0 FROM pgsluice.chunk WHERE status = 'done'"
   kill -KILL -- "-$clone_pid"
   wait "$clone_pid" 2>/dev/null || true
+  sluice status --target "$(dst_conn postgres)" --all-databases --database 'vf_*' --json "$case_dir/status.json" \
+    || fail "status --all-databases exited with status $?"
+  "$python" - "$case_dir/status.json" <<'PY' || fail "status --all-databases does not show vf_main's run cut short"
+import json, sys
+d = {x["name"]: x for x in json.load(open(sys.argv[1]))["databases"]}
+assert d["vf_main"]["recorded"] and d["vf_main"]["run"] > 0, d
+assert 0 < d["vf_main"]["done"] < d["vf_main"]["chunks"], d["vf_main"]
+PY
   sluice restore --dir "$dump" --target "$(dst_conn postgres)" --all-databases --no-roles --resume last \
     || fail "restore --all-databases --resume last exited with status $?"
   grep -q 'database "vf_main": going on with its run' "$case_dir/err" || fail "vf_main did not go on with its run"
@@ -114,4 +122,23 @@ PY
   expect_identical vf_files vf_files
   large_objects dst vf_files >"$case_dir/lo.resumed" || fail "could not read the large objects"
   diff "$case_dir/lo.src" "$case_dir/lo.resumed" || fail "the large objects differ after the resume"
+
+  echo "== status and cleanup --all-databases of runs that kept their record"
+  sluice restore --dir "$dump" --target "$(dst_conn postgres)" --all-databases --no-roles --keep-record \
+    --database-map vf_main=vk_main --database-map vf_files=vk_files --database-map postgres=vk_postgres \
+    || fail "restore --keep-record exited with status $?"
+  sluice status --target "$(dst_conn postgres)" --all-databases --database 'vk_*' || fail "status exited with $?"
+  for db in vk_main vk_files vk_postgres; do
+    grep -q "^$db  *1  done " "$case_dir/out" || fail "status does not show $db's run 1 as done"
+  done
+  sluice cleanup --target "$(dst_conn postgres)" --all-databases --database 'vk_*' || fail "cleanup exited with $?"
+  grep -q 'database "vk_main": run 1 removed, and the state schema with it' "$case_dir/err" \
+    || fail "cleanup does not say what it removed"
+  [ "$(psql_dst vk_main -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgsluice'")" = 0 ] \
+    || fail "the state schema is still in vk_main"
+  sluice status --target "$(dst_conn postgres)" --all-databases --database 'vk_*' || fail "status exited with $?"
+  grep -q '^vk_main .*no record' "$case_dir/out" || fail "status still shows a record in vk_main"
+  status=0
+  sluice worker --target "$(dst_conn postgres)" --all-databases || status=$?
+  [ "$status" -eq 2 ] || fail "worker --all-databases exited with status $status (want 2)"
 }
