@@ -48,7 +48,8 @@ usage_clone(FILE *out)
 			"      --no-roles           leave the roles out (they must be there)\n"
 			"      --no-role-passwords  create roles without their password hashes\n"
 			"      --database-jobs=N    databases copied at once, each by a process of its own\n"
-			"                           (default: twice --jobs, at most --jobs + 4); their\n"
+			"                           (default: three times --jobs, at most --jobs + 6,\n"
+			"                           fewer where a server lacks the connection slots); their\n"
 			"                           chunks in flight stay at --jobs in all\n\n"
 			FILTER_HELP
 			"  With --table, only the chosen relations are created, as pg_dump --table does:\n"

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/sbuf.h"
 #include "engine/catalog.h"
+#include "engine/check.h"
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/progress.h"
@@ -310,7 +311,38 @@ start_database(const cluster_options *opt, cluster_report *r, int i, const globa
 int
 cluster_default_database_jobs(int jobs)
 {
-	return 2 * jobs < jobs + 4 ? 2 * jobs : jobs + 4;
+	return 3 * jobs < jobs + 6 ? 3 * jobs : jobs + 6;
+}
+
+/*
+ * Fewer databases at once than *concurrent where either server has not
+ * the sessions for them: each database's process opens up to --jobs + 2
+ * on each side (its workers, its snapshot holder or control session, and
+ * pg_dump's, or pg_restore's leader).  At least one.
+ */
+static int
+cap_by_sessions(PGconn *source, PGconn *target, int jobs, int *concurrent, sl_err *err)
+{
+	int			per_database = (jobs > 0 ? jobs : 1) + 2;
+	int			room[2];
+	int			rc;
+
+	if ((rc = check_server_room(source, SIDE_SOURCE, &room[0], err)) < 0 ||
+		(rc = check_server_room(target, SIDE_TARGET, &room[1], err)) < 0)
+		return rc;
+	for (int side = 0; side < 2; side++)
+		if (*concurrent > 1 && room[side] / per_database < *concurrent)
+		{
+			int			fits = room[side] / per_database > 1 ? room[side] / per_database : 1;
+
+			log_info("cluster: %d databases at once, not %d: the %s has %d free connection slots, and each "
+					 "database takes up to %d", fits, *concurrent, side == 0 ? "source" : "target", room[side],
+					 per_database);
+			*concurrent = fits;
+		}
+	if (*concurrent < 1)
+		*concurrent = 1;
+	return 0;
 }
 
 int
@@ -382,8 +414,8 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 	/* 4. the databases, up to --jobs at once, their chunks in flight --jobs in all */
 	concurrent = opt->database_jobs > 0 ? opt->database_jobs : cluster_default_database_jobs(opt->clone.common.jobs);
 	concurrent = concurrent < ndbs ? concurrent : ndbs;
-	if (concurrent < 1)
-		concurrent = 1;
+	if ((rc = cap_by_sessions(source, target, opt->clone.common.jobs, &concurrent, err)) < 0)
+		goto done;
 	if ((kids = calloc((size_t) concurrent, sizeof(child))) == NULL)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");

@@ -96,8 +96,9 @@ int			cluster_clone_run(const cluster_options *opt, cluster_report **report_out,
 void		cluster_report_destroy(cluster_report *report);
 
 /*
- * How many databases are copied at once by default: twice --jobs, at most
- * --jobs + 4.  A small database spends most of its time in pg_dump,
+ * How many databases are copied at once by default: three times --jobs, at
+ * most --jobs + 6 (and no more than the servers' free connection slots
+ * hold).  A small database spends most of its time in pg_dump,
  * pg_restore and CREATE DATABASE, which wait more than they work, so more
  * of them than --jobs keep the servers busy; the slots still hold the
  * chunks in flight at --jobs.

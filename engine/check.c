@@ -170,6 +170,24 @@ read_server(check_ctx *c, server *s)
 	return 0;
 }
 
+int
+check_server_room(PGconn *conn, sl_side side, int *free_slots, sl_err *err)
+{
+	check_ctx	c;
+	server		s = {.conn = conn, .side = side, .where = side == SIDE_SOURCE ? CHECK_SOURCE : CHECK_TARGET,
+	.name = side == SIDE_SOURCE ? "source" : "target"};
+	int			rc;
+
+	memset(&c, 0, sizeof(c));
+	err_clear(&c.err);
+	*free_slots = 0;
+	if ((rc = read_server(&c, &s)) < 0)
+		err_take(err, &c.err);
+	else
+		*free_slots = check_free_slots(&s.slots);
+	return rc;
+}
+
 /* Opens s read-only and reads what it is; an unreachable server is a blocker finding. */
 static int
 connect_server(check_ctx *c, server *s, const char *conninfo)

@@ -175,4 +175,10 @@ typedef struct check_slots
 /* Sessions a run may open there: the fewest that any limit leaves. */
 int			check_free_slots(const check_slots *slots);
 
+/*
+ * The sessions that conn's user may still open on its server and database
+ * (check_free_slots), into *free_slots; 0 or a negative errno.
+ */
+int			check_server_room(PGconn *conn, sl_side side, int *free_slots, sl_err *err);
+
 #endif

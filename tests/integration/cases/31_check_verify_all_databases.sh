@@ -51,6 +51,15 @@ done = {x["name"]: x for x in json.load(open(sys.argv[2]))["databases"]}
 assert done["vf_main"]["tables"] == len(plan["vf_main"]["tables"]), (done["vf_main"], plan["vf_main"]["tables"])
 PY
 
+  echo "== as many databases at once as the servers' connection slots hold"
+  sluice clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases --no-roles \
+    --database 'vf_*' --exclude-database vf_skip --database-map vf_main=vc_main --database-map vf_files=vc_files \
+    --jobs 60 --database-jobs 2 || fail "clone --jobs 60 exited with status $?"
+  grep -q 'cluster: 1 databases at once, not 2: the source has [0-9]* free connection slots, and each database takes up to 62' \
+    "$case_dir/err" || fail "the run did not hold itself to the connection slots"
+  expect_identical vf_main vc_main
+  psql_dst postgres -c "DROP DATABASE vc_main" -c "DROP DATABASE vc_files" >/dev/null || fail "could not drop vc_"
+
   echo "== check --all-databases after it: the databases hold the tables"
   status=0
   sluice check --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
