@@ -369,24 +369,11 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 	/* 1. the databases */
 	if ((rc = globals_list_databases(source, &opt->patterns, &dbs, &ndbs, err)) < 0)
 		goto done;
-	r->databases = calloc((size_t) ndbs + 1, sizeof(cluster_database));
 	exists = calloc((size_t) ndbs + 1, sizeof(bool));
-	if (r->databases == NULL || exists == NULL)
+	if (exists == NULL || cluster_report_add(r, dbs, ndbs) < 0)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;
-	}
-	r->ndatabases = ndbs;
-	for (int i = 0; i < ndbs; i++)
-	{
-		r->databases[i].name = strdup(dbs[i].name);
-		r->databases[i].target_name = strdup(dbs[i].target_name);
-		r->databases[i].bytes = dbs[i].bytes;
-		if (r->databases[i].name == NULL || r->databases[i].target_name == NULL)
-		{
-			rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
-			goto done;
-		}
 	}
 	log_info("cluster: %d database%s to copy, largest first", ndbs, ndbs == 1 ? "" : "s");
 
@@ -449,6 +436,29 @@ done:
 	conn_close(&target);
 	*report_out = r;
 	return rc;
+}
+
+int
+cluster_report_add(cluster_report *r, const globals_database *dbs, int n)
+{
+	cluster_database *grown = realloc(r->databases, sizeof(cluster_database) * ((size_t) r->ndatabases + (size_t) n + 1));
+
+	if (grown == NULL)
+		return -ENOMEM;
+	r->databases = grown;
+	for (int i = 0; i < n; i++)
+	{
+		cluster_database *d = &r->databases[r->ndatabases];
+
+		memset(d, 0, sizeof(*d));
+		d->name = strdup(dbs[i].name);
+		d->target_name = strdup(dbs[i].target_name != NULL ? dbs[i].target_name : dbs[i].name);
+		d->bytes = dbs[i].bytes;
+		r->ndatabases++;
+		if (d->name == NULL || d->target_name == NULL)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 void

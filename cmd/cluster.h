@@ -95,6 +95,9 @@ int			cluster_clone_run(const cluster_options *opt, cluster_report **report_out,
 
 void		cluster_report_destroy(cluster_report *report);
 
+/* Appends databases dbs[0..n) to r, pending (a NULL target name: the same); 0 or -ENOMEM. */
+int			cluster_report_add(cluster_report *r, const globals_database *dbs, int n);
+
 /*
  * How many databases are copied at once by default: three times --jobs, at
  * most --jobs + 6 (and no more than the servers' free connection slots

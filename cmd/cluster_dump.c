@@ -42,19 +42,6 @@ oom(sl_err *err)
 	return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 }
 
-static cluster_report *
-report_new(int n)
-{
-	cluster_report *r = calloc(1, sizeof(*r));
-
-	if (r != NULL && (r->databases = calloc((size_t) n + 1, sizeof(cluster_database))) == NULL)
-	{
-		free(r);
-		return NULL;
-	}
-	return r;
-}
-
 /* ---- dump ---- */
 
 static void
@@ -168,24 +155,16 @@ cluster_dump_run(const cluster_dump_options *opt, cluster_report **report_out, s
 	if ((rc = globals_connect(&source, opt->dump.common.source, NULL, SIDE_SOURCE, err)) < 0 ||
 		(rc = globals_list_databases(source, &opt->patterns, &dbs, &ndbs, err)) < 0)
 		goto done;
-	if ((r = report_new(ndbs)) == NULL || (dumped = calloc((size_t) ndbs + 1, sizeof(dumped_database))) == NULL)
+	if ((r = calloc(1, sizeof(*r))) == NULL || (dumped = calloc((size_t) ndbs + 1, sizeof(dumped_database))) == NULL ||
+		cluster_report_add(r, dbs, ndbs) < 0)
 	{
 		rc = oom(err);
 		goto done;
 	}
-	r->ndatabases = ndbs;
 	for (int i = 0; i < ndbs; i++)
 	{
 		snprintf(dumped[i].dir, sizeof(dumped[i].dir), "db-%04d", i + 1);
 		dumped[i].db = dbs[i];
-		r->databases[i].name = strdup(dbs[i].name);
-		r->databases[i].target_name = strdup(dbs[i].name);
-		r->databases[i].bytes = dbs[i].bytes;
-		if (r->databases[i].name == NULL || r->databases[i].target_name == NULL)
-		{
-			rc = oom(err);
-			goto done;
-		}
 	}
 	if ((rc = dump_dir_open(opt->dump.dir, &dir_fd, err)) < 0)
 		goto done;
@@ -567,23 +546,17 @@ cluster_restore_run(const cluster_restore_options *opt, cluster_report **report_
 		err_hint(err, "Create the roles on the target first and restore with --no-roles.");
 		goto done;
 	}
-	if ((r = report_new(ndbs)) == NULL || (exists = calloc((size_t) ndbs + 1, sizeof(bool))) == NULL)
+	if ((r = calloc(1, sizeof(*r))) == NULL || (exists = calloc((size_t) ndbs + 1, sizeof(bool))) == NULL)
 	{
 		rc = oom(err);
 		goto done;
 	}
-	r->ndatabases = ndbs;
 	for (int i = 0; i < ndbs; i++)
-	{
-		r->databases[i].name = strdup(dbs[i].db.name);
-		r->databases[i].target_name = strdup(dbs[i].db.target_name);
-		r->databases[i].bytes = dbs[i].db.bytes;
-		if (r->databases[i].name == NULL || r->databases[i].target_name == NULL)
+		if (cluster_report_add(r, &dbs[i].db, 1) < 0)
 		{
 			rc = oom(err);
 			goto done;
 		}
-	}
 	if ((rc = globals_connect(&target, opt->restore.common.target, NULL, SIDE_TARGET, err)) < 0)
 		goto done;
 	log_info("cluster: %d database%s to restore from \"%s\"", ndbs, ndbs == 1 ? "" : "s", opt->restore.dir);
