@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/report.h"
+#include "engine/conn.h"
+#include "engine/stop.h"
 #include "cmd/clone.h"
 #include "cmd/run.h"
 #include "engine/state.h"
@@ -24,12 +27,17 @@ usage_worker(FILE *out)
 			"copies the chunks no one has taken, each in one target transaction with its\n"
 			"record, until none are left free.\n\n"
 			"Usage:\n"
-			"  %s worker --target CONNINFO --run RUN [OPTION]...\n\n"
+			"  %s worker --target CONNINFO --run RUN [OPTION]...\n"
+			"  %s worker --all-databases --target CONNINFO [OPTION]...\n\n"
 			"Options:\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
 			"  -s, --source=CONNINFO    source database (default: the run's, without its\n"
 			"                           password: .pgpass or PGPASSWORD supply it)\n"
 			"      --run=RUN            the run to join: its number, or \"last\"\n"
+			"      --all-databases      join a clone --all-databases: every running run of the\n"
+			"                           target's databases (the connection strings name the\n"
+			"                           servers), going round until none is running;\n"
+			"                           --database and --exclude-database choose\n"
 			"  -j, --jobs=N             worker threads (default: 4)\n"
 			"      --retries=N          attempts after a transient failure (default: %d)\n"
 			"      --state-schema=NAME  where the run is recorded (default: %s)\n"
@@ -39,7 +47,7 @@ usage_worker(FILE *out)
 			"      --metrics-file, --metrics-listen, -q, -v   as for clone\n"
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: as for clone.\n",
-			progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
+			progname, progname, progname, progname, DEFAULT_RETRIES, STATE_SCHEMA_DEFAULT);
 }
 
 void
@@ -132,9 +140,6 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 		return cli_bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
 	if (cli_cluster_finish(cc) != 0)
 		return EXIT_USAGE;
-	if (cc->all_databases && strcmp(cli_command_name, "worker") == 0)
-		return cli_bad_usage("%s", "a worker joins the run of one database: give it that database's connection "
-							 "string and run, as the cluster run's log names them");
 	if (cc->all_databases && *run == NULL)
 		*run = "last";
 	if (cc->all_databases && strcmp(*run, "last") != 0)
@@ -145,6 +150,84 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 		return cli_bad_usage("--max-rate goes with clone, verify, dump, restore and worker; to change a "
 						 "running run's cap: %s throttle --run RUN --max-rate RATE", progname);
 	return cli_start(co);
+}
+
+/*
+ * worker --all-databases: joins, database by database, every run of the
+ * target's databases that is running, and goes round again until a pass
+ * finds none running: the databases of a cluster run start one after the
+ * other.  The exit status of the first join that failed, else 0.
+ */
+static int
+worker_cluster(const cli_options *co, const clone_options *base, const cli_cluster *cc)
+{
+	const sl_err *first = NULL;
+	sl_err		failed;
+	int			joined = 0;
+	int			chunks = 0;
+
+	err_clear(&failed);
+	for (;;)
+	{
+		run_database *dbs = NULL;
+		int			n = 0;
+		int			running = 0;
+		sl_err		err;
+
+		err_clear(&err);
+		if (run_databases(co->common.target, base->state_schema, &cc->patterns, &dbs, &n, &err) < 0)
+		{
+			log_failure(&err);
+			return cli_exit_code(&err);
+		}
+		run_databases_status(dbs, n, base->state_schema);
+		for (int i = 0; i < n && !atomic_load(stop_flag()); i++)
+		{
+			clone_options opt = *base;
+			clone_report *report = NULL;
+			char	   *source = NULL;
+			char		id[32];
+
+			if (!dbs[i].loaded || strcmp(dbs[i].run.status, "running") != 0)
+				continue;
+			running++;
+			/* the source named, or the run's own */
+			if (base->common.source != NULL && base->common.source[0] != '\0' &&
+				conn_info_with_dbname(base->common.source, dbs[i].name, &source) < 0)
+				continue;
+			opt.common.source = source;
+			opt.common.target = dbs[i].conninfo;
+			snprintf(id, sizeof(id), "%lld", (long long) dbs[i].run.id);
+			err_clear(&err);
+			log_set_label(dbs[i].name);
+			if (clone_join(&opt, id, &report, &err) < 0)
+			{
+				log_failure(&err);
+				if (first == NULL)
+				{
+					failed = err;
+					first = &failed;
+				}
+			}
+			else if (report != NULL && report->chunks_done > 0)
+			{
+				joined++;
+				chunks += report->chunks_done;
+			}
+			log_set_label(NULL);
+			clone_report_destroy(report);
+			free(source);
+		}
+		run_databases_free(dbs, n);
+		if (running == 0 || atomic_load(stop_flag()))
+			break;
+		sleep(1);				/* the cluster run's next databases start meanwhile */
+	}
+	cli_end();
+	log_info("cluster: this worker copied %d chunks of %d runs", chunks, joined);
+	if (atomic_load(stop_flag()))
+		return EXIT_INTERRUPTED;
+	return first != NULL ? cli_exit_code(first) : EXIT_OK;
 }
 
 int
@@ -162,6 +245,12 @@ cmd_worker(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	opt.common = co.common;
 	opt.on_check = cli_show_check;
+	if (cc.all_databases)
+	{
+		rc = worker_cluster(&co, &opt, &cc);
+		cli_cluster_fini(&cc);
+		return rc;
+	}
 	err_clear(&err);
 	rc = clone_join(&opt, run, &report, &err);
 	cli_end();

@@ -60,6 +60,22 @@ PY
   expect_identical vf_main vc_main
   psql_dst postgres -c "DROP DATABASE vc_main" -c "DROP DATABASE vc_files" >/dev/null || fail "could not drop vc_"
 
+  echo "== a worker joins a cluster run from elsewhere, database by database"
+  echo "+ pgsluice clone --all-databases --max-rate 128kB &"
+  "$bin" clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases --no-roles \
+    --database 'vf_*' --exclude-database vf_skip --database-map vf_main=vw_main --database-map vf_files=vw_files \
+    --jobs 1 --chunk-size 64kB --split-all --max-rate 128kB --progress-interval 0 \
+    >"$case_dir/first.out" 2>"$case_dir/first.err" &
+  clone_pid=$!
+  wait_for vw_main "SELECT to_regclass('pgsluice.chunk') IS NOT NULL AND EXISTS (SELECT FROM pgsluice.chunk WHERE status = 'done')"
+  sluice worker --target "$(dst_conn postgres)" --all-databases --database 'vw_*' --jobs 1 \
+    || fail "worker --all-databases exited with status $?"
+  wait "$clone_pid" || { cat "$case_dir/first.err"; fail "the cluster run exited with status $?"; }
+  grep -q 'cluster: this worker copied [1-9][0-9]* chunks of [1-9] runs' "$case_dir/err" \
+    || fail "the worker copied no chunk"
+  expect_identical vf_main vw_main
+  psql_dst postgres -c "DROP DATABASE vw_main" -c "DROP DATABASE vw_files" >/dev/null || fail "could not drop vw_"
+
   echo "== check --all-databases after it: the databases hold the tables"
   status=0
   sluice check --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
