@@ -350,9 +350,8 @@ cmd_clone(int argc, char **argv)
 	opt.on_check = cli_show_check;
 	if (cli_cluster_finish(&cc) != 0)
 		return EXIT_USAGE;
-	if (cc.all_databases && (opt.spill_dir != NULL || co.metrics_file != NULL || co.metrics_listen != NULL))
-		return cli_bad_usage("%s", "--all-databases does not take --spill, --metrics-file or --metrics-listen: "
-							 "they are for one database at a time");
+	if (cc.all_databases && opt.spill_dir != NULL)
+		return cli_bad_usage("%s", "--all-databases does not take --spill: it is for one database at a time");
 	if (cc.all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
 		return cli_bad_usage("%s", "with --all-databases, --resume takes \"last\": each database goes on with "
 							 "its own last run");

@@ -18,6 +18,7 @@
 #include "engine/check.h"
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/metrics.h"
 #include "engine/progress.h"
 #include "engine/slots.h"
 #include "engine/state.h"
@@ -126,7 +127,7 @@ check_targets(const cluster_options *opt, cluster_report *r, PGconn *target, boo
  * (a PQfinish would end the parent's sessions).
  */
 static void __attribute__((noreturn))
-child_copy(const cluster_options *opt, const cluster_database *d, int fd, int concurrent)
+child_copy(const cluster_options *opt, const cluster_database *d, int index, int fd, int concurrent)
 {
 	clone_options copt = opt->clone;
 	clone_report *report = NULL;
@@ -139,6 +140,7 @@ child_copy(const cluster_options *opt, const cluster_database *d, int fd, int co
 	memset(&res, 0, sizeof(res));
 	err_clear(&res.err);
 	log_set_label(d->name);
+	metrics_use_slot(index);
 	if (opt->progress_seconds > 0)
 		(void) progress_start(false, opt->progress_seconds);
 	if (conn_info_with_dbname(opt->clone.common.source, d->name, &src_info) < 0 ||
@@ -301,7 +303,7 @@ start_database(const cluster_options *opt, cluster_report *r, int i, const globa
 	if (pid == 0)
 	{
 		close(fds[0]);
-		child_copy(opt, d, fds[1], concurrent);
+		child_copy(opt, d, i, fds[1], concurrent);
 	}
 	close(fds[1]);
 	*slot = (child) {pid, fds[0], i, clock_seconds(), false};
@@ -410,6 +412,20 @@ cluster_clone_run(const cluster_options *opt, cluster_report **report_out, sl_er
 	}
 	if ((rc = slots_share(opt->clone.common.jobs, err)) < 0)
 		goto done;
+	{
+		char	  **names = calloc((size_t) ndbs + 1, sizeof(char *));
+
+		for (int i = 0; names != NULL && i < ndbs; i++)
+			names[i] = r->databases[i].name;
+		rc = names == NULL ? -ENOMEM : ndbs > 0 ? metrics_share(ndbs, names) : 0;
+		free(names);
+		if (rc < 0)
+		{
+			rc = err_set(err, SIDE_LOCAL, rc, "could not share the metrics with the databases' processes: %s",
+						 strerror(-rc));
+			goto done;
+		}
+	}
 	progress_stop();			/* no thread but this one while it forks */
 	for (int i = 0; i < ndbs && rc == 0; i++)
 	{

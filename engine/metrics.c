@@ -2,7 +2,11 @@
  * metrics.c: Prometheus text exposition of the run's counters, to a file and
  * over HTTP.  See metrics.h.
  *
- * The counters are atomics in one static struct.  One background thread,
+ * The counters are atomics in one struct: this process's own, or, in a
+ * cluster run, one of the slots that metrics_share maps shared before the
+ * databases' processes are forked, each of which counts into its own
+ * (metrics_use_slot) while the parent renders them all, a series per
+ * database.  One background thread,
  * started by the first of metrics_file_start and metrics_listen_start, loops
  * on poll() over an eventfd (metrics_stop and the start functions write it
  * to wake the thread) and the listening socket, with a timeout that ends at
@@ -39,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,9 +63,9 @@ typedef struct rate_sample
 	uint64_t	bytes;
 } rate_sample;
 
-static struct metrics_state
+/* The counters of one process, or of one database's process in a cluster run (metrics_share). */
+typedef struct metrics_counters
 {
-	/* any thread, no lock */
 	_Atomic uint64_t rows;
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t chunks_done;
@@ -68,7 +73,16 @@ static struct metrics_state
 	_Atomic uint64_t retries;
 	atomic_int	in_flight;
 	atomic_int	planned;
+	char		database[COMMAND_MAX];	/* shared: the slot's database */
+} metrics_counters;
 
+static metrics_counters own;
+static metrics_counters *counters = &own;	/* where this process counts */
+static metrics_counters *shared;	/* metrics_share's slots, MAP_SHARED; NULL: none */
+static int	nshared;
+
+static struct metrics_state
+{
 	pthread_mutex_t lock;
 
 	/* guarded by lock */
@@ -111,6 +125,62 @@ wall_now(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* The bytes of the whole run: this process's, or every database's of a cluster run. */
+static uint64_t
+total_bytes(void)
+{
+	uint64_t	sum = 0;
+
+	if (shared == NULL)
+		return atomic_load(&counters->bytes);
+	for (int i = 0; i < nshared; i++)
+		sum += atomic_load(&shared[i].bytes);
+	return sum;
+}
+
+int
+metrics_share(int n, char *const *databases)
+{
+	metrics_counters *slots;
+
+	if (n < 1)
+		return -EINVAL;
+	slots = mmap(NULL, sizeof(metrics_counters) * (size_t) n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (slots == MAP_FAILED)
+		return -errno;
+	for (int i = 0; i < n; i++)
+	{
+		size_t		len = strlen(databases[i]);
+
+		len = len < COMMAND_MAX ? len : COMMAND_MAX - 1;
+		while (len > 0 && len < strlen(databases[i]) && ((unsigned char) databases[i][len] & 0xC0) == 0x80)
+			len--;
+		memcpy(slots[i].database, databases[i], len);
+		slots[i].database[len] = '\0';
+	}
+	pthread_mutex_lock(&state.lock);
+	shared = slots;
+	nshared = n;
+	pthread_mutex_unlock(&state.lock);
+	return 0;
+}
+
+void
+metrics_use_slot(int i)
+{
+	/* a fork's child: the parent's thread is not here, its lock may have been held */
+	pthread_mutex_init(&state.lock, NULL);
+	if (state.listen_fd >= 0)
+		close(state.listen_fd);
+	if (state.wake_fd >= 0)
+		close(state.wake_fd);
+	state.listen_fd = state.wake_fd = -1;
+	state.file_path = NULL;		/* the parent's to write */
+	state.thread_running = false;
+	if (shared != NULL && i >= 0 && i < nshared)
+		counters = &shared[i];
+}
+
 /* Caller holds the lock. */
 static void
 start_step_locked(const char *command)
@@ -128,7 +198,7 @@ start_step_locked(const char *command)
 	state.command[len] = '\0';
 	state.start_wall = wall_now();
 	state.start_mono = clock_seconds();
-	state.start_bytes = atomic_load(&state.bytes);
+	state.start_bytes = total_bytes();
 	state.nsamples = 0;
 	state.next_sample = 0;
 	state.begun = true;
@@ -140,53 +210,53 @@ metrics_begin(const char *command, int chunks_planned)
 	pthread_mutex_lock(&state.lock);
 	start_step_locked(command != NULL ? command : "");
 	pthread_mutex_unlock(&state.lock);
-	atomic_store(&state.planned, chunks_planned > 0 ? chunks_planned : 0);
+	atomic_store(&counters->planned, chunks_planned > 0 ? chunks_planned : 0);
 }
 
 void
 metrics_add_planned(int n)
 {
-	atomic_fetch_add(&state.planned, n);
+	atomic_fetch_add(&counters->planned, n);
 }
 
 void
 metrics_add_rows(uint64_t n)
 {
-	atomic_fetch_add_explicit(&state.rows, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counters->rows, n, memory_order_relaxed);
 }
 
 void
 metrics_add_bytes(uint64_t n)
 {
-	atomic_fetch_add_explicit(&state.bytes, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counters->bytes, n, memory_order_relaxed);
 }
 
 void
 metrics_chunk_started(void)
 {
-	atomic_fetch_add_explicit(&state.in_flight, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counters->in_flight, 1, memory_order_relaxed);
 }
 
 void
 metrics_chunk_finished(bool ok)
 {
-	atomic_fetch_sub_explicit(&state.in_flight, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&counters->in_flight, 1, memory_order_relaxed);
 	if (ok)
-		atomic_fetch_add_explicit(&state.chunks_done, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&counters->chunks_done, 1, memory_order_relaxed);
 	else
-		atomic_fetch_add_explicit(&state.chunks_failed, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&counters->chunks_failed, 1, memory_order_relaxed);
 }
 
 void
 metrics_chunk_put_back(void)
 {
-	atomic_fetch_sub_explicit(&state.in_flight, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&counters->in_flight, 1, memory_order_relaxed);
 }
 
 void
 metrics_add_retry(void)
 {
-	atomic_fetch_add_explicit(&state.retries, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counters->retries, 1, memory_order_relaxed);
 }
 
 static void
@@ -194,7 +264,7 @@ take_sample(void)
 {
 	pthread_mutex_lock(&state.lock);
 	state.samples[state.next_sample].at = clock_seconds();
-	state.samples[state.next_sample].bytes = atomic_load(&state.bytes);
+	state.samples[state.next_sample].bytes = total_bytes();
 	state.next_sample = (state.next_sample + 1) % NSAMPLES;
 	if (state.nsamples < NSAMPLES)
 		state.nsamples++;
@@ -206,7 +276,7 @@ static double
 rate_locked(void)
 {
 	double		now = clock_seconds();
-	uint64_t	bytes = atomic_load(&state.bytes);
+	uint64_t	bytes = total_bytes();
 	double		base_at = state.start_mono;
 	uint64_t	base_bytes = state.start_bytes;
 
@@ -256,24 +326,6 @@ render_family(sbuf *out, const char *name, const char *type, const char *help,
 }
 
 static void
-render_counter(sbuf *out, const char *name, const char *help, const char *label, uint64_t value)
-{
-	char		text[32];
-
-	snprintf(text, sizeof(text), "%" PRIu64, value);
-	render_family(out, name, "counter", help, label, text);
-}
-
-static void
-render_int(sbuf *out, const char *name, const char *help, const char *label, int value)
-{
-	char		text[32];
-
-	snprintf(text, sizeof(text), "%d", value);
-	render_family(out, name, "gauge", help, label, text);
-}
-
-static void
 render_double(sbuf *out, const char *name, const char *help, const char *label, double value)
 {
 	char		text[64];
@@ -282,10 +334,49 @@ render_double(sbuf *out, const char *name, const char *help, const char *label, 
 	render_family(out, name, "gauge", help, label, text);
 }
 
+/* The counters a family shows, by its index in families[]. */
+static int64_t
+counter_value(const metrics_counters *c, int which)
+{
+	switch (which)
+	{
+		case 0:
+			return (int64_t) atomic_load(&c->rows);
+		case 1:
+			return (int64_t) atomic_load(&c->bytes);
+		case 2:
+			return (int64_t) atomic_load(&c->chunks_done);
+		case 3:
+			return (int64_t) atomic_load(&c->chunks_failed);
+		case 4:
+			return (int64_t) atomic_load(&c->retries);
+		case 5:
+			return atomic_load(&c->in_flight);
+		default:
+			return atomic_load(&c->planned);
+	}
+}
+
+static const struct
+{
+	const char *name;
+	const char *type;
+	const char *help;
+}			families[] = {
+	{"pgsluice_rows_total", "counter", "Rows moved by COPY."},
+	{"pgsluice_bytes_total", "counter", "COPY data bytes moved."},
+	{"pgsluice_chunks_done_total", "counter", "Chunks finished successfully."},
+	{"pgsluice_chunks_failed_total", "counter", "Chunks that finished with an error."},
+	{"pgsluice_retries_total", "counter", "Chunk attempts retried after a transient error."},
+	{"pgsluice_chunks_in_flight", "gauge", "Chunks being worked on now."},
+	{"pgsluice_chunks_planned", "gauge", "Chunks in the plan of the current command."},
+};
+
 int
 metrics_render(sbuf *out)
 {
 	char		label[COMMAND_MAX * 2];
+	char		database[COMMAND_MAX * 2];
 	double		start_wall;
 	double		rate;
 
@@ -297,21 +388,26 @@ metrics_render(sbuf *out)
 	rate = rate_locked();
 	pthread_mutex_unlock(&state.lock);
 
-	render_counter(out, "pgsluice_rows_total",
-				   "Rows moved by COPY.", label, atomic_load(&state.rows));
-	render_counter(out, "pgsluice_bytes_total",
-				   "COPY data bytes moved.", label, atomic_load(&state.bytes));
-	render_counter(out, "pgsluice_chunks_done_total",
-				   "Chunks finished successfully.", label, atomic_load(&state.chunks_done));
-	render_counter(out, "pgsluice_chunks_failed_total",
-				   "Chunks that finished with an error.", label, atomic_load(&state.chunks_failed));
-	render_counter(out, "pgsluice_retries_total",
-				   "Chunk attempts retried after a transient error.", label,
-				   atomic_load(&state.retries));
-	render_int(out, "pgsluice_chunks_in_flight",
-			   "Chunks being worked on now.", label, atomic_load(&state.in_flight));
-	render_int(out, "pgsluice_chunks_planned",
-			   "Chunks in the plan of the current command.", label, atomic_load(&state.planned));
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
+	{
+		if (shared == NULL)
+		{
+			char		text[32];
+
+			snprintf(text, sizeof(text), "%" PRId64, counter_value(counters, (int) f));
+			render_family(out, families[f].name, families[f].type, families[f].help, label, text);
+			continue;
+		}
+		/* a cluster run: a series per database */
+		sbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", families[f].name, families[f].help, families[f].name,
+					families[f].type);
+		for (int i = 0; i < nshared; i++)
+		{
+			escape_label(shared[i].database, database);
+			sbuf_printf(out, "%s{command=\"%s\",database=\"%s\"} %" PRId64 "\n", families[f].name, label, database,
+						counter_value(&shared[i], (int) f));
+		}
+	}
 	render_double(out, "pgsluice_bytes_per_second",
 				  "COPY bytes per second over about the last 10 seconds, over the whole command before that.",
 				  label, rate);

@@ -49,6 +49,21 @@ void		metrics_add_retry(void);
 int			metrics_render(sbuf *out);
 
 /*
+ * A cluster run, before it forks: n slots of counters in memory shared
+ * with the children, one per database (named for the "database" label);
+ * the parent then renders every slot, a series per database, and the
+ * rate of them all.  0 or a negative errno.  The slots last as long as
+ * the process.
+ */
+int			metrics_share(int n, char *const *databases);
+
+/*
+ * In a child forked after metrics_share: count into slot i, and leave the
+ * file and the listener to the parent.
+ */
+void		metrics_use_slot(int i);
+
+/*
  * Writes the metrics to path now, so that a bad path fails here with an error
  * that names it, then every interval_seconds from the background thread, each
  * time to path + ".tmp" renamed over path.  A periodic write that fails is

@@ -43,7 +43,14 @@ PY
 
   sluice clone --source "$(src_conn postgres)" --target "$(dst_conn postgres)" --all-databases \
     --exclude-database vf_skip --jobs 2 --chunk-size 256kB --json "$case_dir/clone.json" \
-    || fail "clone --all-databases exited with status $?"
+    --metrics-file "$case_dir/cluster.prom" || fail "clone --all-databases exited with status $?"
+  for want in 'pgsluice_rows_total{command="clone",database="vf_main"} 20003' \
+              'pgsluice_rows_total{command="clone",database="vf_files"} 8' \
+              'pgsluice_chunks_done_total{command="clone",database="vf_main"} 5' \
+              'pgsluice_chunks_in_flight{command="clone",database="vf_main"} 0' \
+              'pgsluice_bytes_per_second{command="clone"} '; do
+    grep -qF "$want" "$case_dir/cluster.prom" || fail "the metrics lack: $want"
+  done
   "$python" - "$case_dir/plan.json" "$case_dir/clone.json" <<'PY' || fail "the clone did not take the planned chunks"
 import json, sys
 plan = {x["name"]: x for x in json.load(open(sys.argv[1]))["databases"]}
