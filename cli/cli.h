@@ -242,6 +242,9 @@ int			cli_cluster_finish(const cli_cluster *cc);
 
 void		cli_cluster_fini(cli_cluster *cc);
 
+/* The cluster options of the command that runs; freed by main, as cli_table_filter. */
+extern cli_cluster cli_databases;
+
 /*
  * After clone, dump or restore --all-databases: the summary (unless the run
  * was refused before it wrote anything), the JSON report, the error; the

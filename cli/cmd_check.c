@@ -78,7 +78,7 @@ cmd_check(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	clone_options run = {0};
 	check_options opt = {0};
 	check_report *report = NULL;
@@ -102,7 +102,7 @@ cmd_check(int argc, char **argv)
 				opt.spill_dir = optarg;
 				break;
 			default:
-				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&run, c) < 0))
+				if ((rc = cli_cluster_option(cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&run, c) < 0))
 					return EXIT_USAGE;
 				break;
 		}
@@ -117,24 +117,23 @@ cmd_check(int argc, char **argv)
 	co.progress_seconds = 0;	/* a few queries: nothing to show progress of */
 	if ((rc = cli_finish(&co, argc, argv)) != 0)
 		return rc;
-	if (cli_cluster_finish(&cc) != 0)
+	if (cli_cluster_finish(cc) != 0)
 		return EXIT_USAGE;
-	if (cc.all_databases && opt.spill_dir != NULL)
+	if (cc->all_databases && opt.spill_dir != NULL)
 		return cli_bad_usage("%s", "--all-databases does not take --spill: it is for one database at a time");
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
 	opt.state_schema = run.state_schema;
 
 	err_clear(&err);
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
-		cluster_check_options copt = {opt, cc.patterns, cc.no_roles, cc.no_role_passwords};
+		cluster_check_options copt = {opt, cc->patterns, cc->no_roles, cc->no_role_passwords};
 
 		rc = cluster_check_run(&copt, &report, &err);
 	}
 	else
 		rc = check_run(&opt, &report, &err);
-	cli_cluster_fini(&cc);
 	if (report != NULL)
 		report_check(stdout, report, co.level < LOG_INFO, co.level >= LOG_VERBOSE);
 	if (co.json_path != NULL && report != NULL)

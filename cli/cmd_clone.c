@@ -250,7 +250,7 @@ cmd_clone(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	cluster_options cluster = {0};
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	cli_options co;
 	clone_options opt = {0};
 	bool		spill_option = false;	/* one that only --spill takes */
@@ -320,10 +320,10 @@ cmd_clone(int argc, char **argv)
 			case OPT_DATABASE_JOBS:
 				if (args_parse_int(optarg, 1, 256, &cluster.database_jobs) < 0)
 					return cli_bad_usage("invalid value \"%s\" for --database-jobs: want a number from 1 to 256", optarg);
-				cc.used = true;
+				cc->used = true;
 				break;
 			default:
-				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&opt, c) < 0))
+				if ((rc = cli_cluster_option(cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&opt, c) < 0))
 					return EXIT_USAGE;
 				break;
 		}
@@ -348,18 +348,18 @@ cmd_clone(int argc, char **argv)
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
 	opt.on_check = cli_show_check;
-	if (cli_cluster_finish(&cc) != 0)
+	if (cli_cluster_finish(cc) != 0)
 		return EXIT_USAGE;
-	if (cc.all_databases && opt.spill_dir != NULL)
+	if (cc->all_databases && opt.spill_dir != NULL)
 		return cli_bad_usage("%s", "--all-databases does not take --spill: it is for one database at a time");
-	if (cc.all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
+	if (cc->all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
 		return cli_bad_usage("%s", "with --all-databases, --resume takes \"last\": each database goes on with "
 							 "its own last run");
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
-		cluster.patterns = cc.patterns;
-		cluster.no_roles = cc.no_roles;
-		cluster.globals.no_role_passwords = cc.no_role_passwords;
+		cluster.patterns = cc->patterns;
+		cluster.no_roles = cc->no_roles;
+		cluster.globals.no_role_passwords = cc->no_role_passwords;
 		cluster.resume = opt.resume != NULL;
 		opt.resume = NULL;
 		cluster.progress_seconds = co.level >= LOG_INFO ? co.progress_seconds : 0;
@@ -368,7 +368,6 @@ cmd_clone(int argc, char **argv)
 		cluster.globals.no_privileges = opt.common.no_privileges;
 		cluster.globals.no_tablespaces = opt.common.no_tablespaces;
 		rc = run_cluster(&cluster, &co);
-		cli_cluster_fini(&cc);
 		return rc;
 	}
 

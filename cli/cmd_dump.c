@@ -75,7 +75,7 @@ cmd_dump(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	dump_options opt = {0};
 	dump_report *report = NULL;
 	sl_err		err;
@@ -98,7 +98,7 @@ cmd_dump(int argc, char **argv)
 				opt.best_effort = true;
 				break;
 			default:
-				if ((rc = cli_cluster_option(&cc, c, optarg)) <= 0)
+				if ((rc = cli_cluster_option(cc, c, optarg)) <= 0)
 					return rc < 0 ? EXIT_USAGE : cli_bad_usage("%s", "invalid option");
 				break;
 		}
@@ -116,13 +116,13 @@ cmd_dump(int argc, char **argv)
 		return cli_bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	if (opt.dir == NULL || opt.dir[0] == '\0')
 		return cli_bad_usage("%s", "no directory: give --dir");
-	if (cli_cluster_finish(&cc) != 0)
+	if (cli_cluster_finish(cc) != 0)
 		return EXIT_USAGE;
-	if (co.json_path != NULL && !cc.all_databases)
+	if (co.json_path != NULL && !cc->all_databases)
 		return cli_bad_usage("%s", "--json goes with --all-databases");
-	if (cc.all_databases && cc.patterns.nmap > 0)
+	if (cc->all_databases && cc->patterns.nmap > 0)
 		return cli_bad_usage("%s", "dump --all-databases does not take --database-map: give it to the restore");
-	if (cc.all_databases && (co.metrics_file != NULL || co.metrics_listen != NULL))
+	if (cc->all_databases && (co.metrics_file != NULL || co.metrics_listen != NULL))
 		return cli_bad_usage("%s", "--all-databases does not take --metrics-file or --metrics-listen: they are "
 							 "for one database at a time");
 	if ((rc = cli_start(&co)) != 0)
@@ -131,19 +131,18 @@ cmd_dump(int argc, char **argv)
 	opt.common.filter = &cli_table_filter;
 	opt.on_check = cli_show_check;
 	err_clear(&err);
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
 		cluster_dump_options copt = {0};
 		cluster_report *creport = NULL;
 
 		copt.dump = opt;
-		copt.patterns = cc.patterns;
-		copt.no_roles = cc.no_roles;
-		copt.globals.no_role_passwords = cc.no_role_passwords;
+		copt.patterns = cc->patterns;
+		copt.no_roles = cc->no_roles;
+		copt.globals.no_role_passwords = cc->no_role_passwords;
 		rc = cluster_dump_run(&copt, &creport, &err);
-		rc = cli_cluster_report(creport, &co, &opt.common, cc.no_role_passwords, rc, &err);
+		rc = cli_cluster_report(creport, &co, &opt.common, cc->no_role_passwords, rc, &err);
 		cluster_report_destroy(creport);
-		cli_cluster_fini(&cc);
 		return rc;
 	}
 	rc = dump_run(&opt, &report, &err);

@@ -96,7 +96,7 @@ cmd_plan(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	int			database_jobs = 0;
 	forecast_options opt = {0};
 	forecast   *f = NULL;
@@ -115,9 +115,9 @@ cmd_plan(int argc, char **argv)
 		{
 			if (args_parse_int(optarg, 1, 256, &database_jobs) < 0)
 				return cli_bad_usage("invalid value \"%s\" for --database-jobs: want a number from 1 to 256", optarg);
-			cc.used = true;
+			cc->used = true;
 		}
-		else if ((rc = cli_cluster_option(&cc, c, optarg)) <= 0)
+		else if ((rc = cli_cluster_option(cc, c, optarg)) <= 0)
 			return rc < 0 ? EXIT_USAGE : cli_bad_usage("%s", "invalid option");
 	}
 	if (c == CLI_BAD_OPTION)
@@ -132,7 +132,7 @@ cmd_plan(int argc, char **argv)
 	if (co.common.source == NULL || co.common.source[0] == '\0')
 		return cli_bad_usage("%s", "no source database: give --source or set PGSLUICE_SOURCE");
 	co.progress_seconds = 0;
-	if (cli_cluster_finish(&cc) != 0)
+	if (cli_cluster_finish(cc) != 0)
 		return EXIT_USAGE;
 	if ((rc = cli_start(&co)) != 0)
 		return rc;
@@ -140,11 +140,10 @@ cmd_plan(int argc, char **argv)
 	opt.common.target = co.common.target != NULL && co.common.target[0] != '\0' ? co.common.target : NULL;
 	opt.common.filter = &cli_table_filter;
 	err_clear(&err);
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
-		rc = plan_cluster(&opt, &cc, database_jobs > 0 ? database_jobs
+		rc = plan_cluster(&opt, cc, database_jobs > 0 ? database_jobs
 						  : cluster_default_database_jobs(opt.common.jobs), &co);
-		cli_cluster_fini(&cc);
 		return rc;
 	}
 	rc = forecast_run(&opt, &f, &err);

@@ -80,7 +80,7 @@ cmd_restore(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	clone_options run = {0};
 	restore_options opt = {0};
 	restore_report *report = NULL;
@@ -104,7 +104,7 @@ cmd_restore(int argc, char **argv)
 				opt.keep_record = true;
 				break;
 			default:
-				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&run, c) < 0))
+				if ((rc = cli_cluster_option(cc, c, optarg)) < 0 || (rc == 0 && cli_run_option(&run, c) < 0))
 					return EXIT_USAGE;
 				break;
 		}
@@ -122,18 +122,18 @@ cmd_restore(int argc, char **argv)
 		return cli_bad_usage("%s", "no directory: give --dir");
 	if (co.common.target == NULL || co.common.target[0] == '\0')
 		return cli_bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
-	if (cli_cluster_finish(&cc) != 0)
+	if (cli_cluster_finish(cc) != 0)
 		return EXIT_USAGE;
-	if (co.json_path != NULL && !cc.all_databases)
+	if (co.json_path != NULL && !cc->all_databases)
 		return cli_bad_usage("%s", "--json goes with --all-databases");
-	if (cc.all_databases != cluster_dump_is_cluster(opt.dir))
-		return cli_bad_usage("\"%s\" %s", opt.dir, cc.all_databases
+	if (cc->all_databases != cluster_dump_is_cluster(opt.dir))
+		return cli_bad_usage("\"%s\" %s", opt.dir, cc->all_databases
 							 ? "is not a dump --all-databases (it has no " CLUSTER_MANIFEST "): restore it without --all-databases"
 							 : "holds a dump --all-databases (" CLUSTER_MANIFEST "): restore it with --all-databases");
-	if (cc.all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
+	if (cc->all_databases && opt.resume != NULL && strcmp(opt.resume, "last") != 0)
 		return cli_bad_usage("%s", "with --all-databases, --resume takes \"last\": each database goes on with "
 							 "its own last run");
-	if (cc.all_databases && (co.metrics_file != NULL || co.metrics_listen != NULL))
+	if (cc->all_databases && (co.metrics_file != NULL || co.metrics_listen != NULL))
 		return cli_bad_usage("%s", "--all-databases does not take --metrics-file or --metrics-listen: they are "
 							 "for one database at a time");
 	if ((rc = cli_start(&co)) != 0)
@@ -143,7 +143,7 @@ cmd_restore(int argc, char **argv)
 	opt.retries = run.retries;
 	opt.on_check = cli_show_check;
 	err_clear(&err);
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
 		cluster_restore_options copt = {0};
 		cluster_report *creport = NULL;
@@ -151,15 +151,14 @@ cmd_restore(int argc, char **argv)
 		copt.resume = opt.resume != NULL;
 		opt.resume = NULL;
 		copt.restore = opt;
-		copt.patterns = cc.patterns;
-		copt.no_roles = cc.no_roles;
+		copt.patterns = cc->patterns;
+		copt.no_roles = cc->no_roles;
 		copt.globals.no_owner = opt.common.no_owner;
 		copt.globals.no_privileges = opt.common.no_privileges;
 		copt.globals.no_tablespaces = opt.common.no_tablespaces;
 		rc = cluster_restore_run(&copt, &creport, &err);
 		rc = cli_cluster_report(creport, &co, &opt.common, false, rc, &err);
 		cluster_report_destroy(creport);
-		cli_cluster_fini(&cc);
 		return rc;
 	}
 	rc = restore_run(&opt, &report, &err);

@@ -234,21 +234,20 @@ int
 cmd_worker(int argc, char **argv)
 {
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	clone_options opt = {0};
 	clone_report *report = NULL;
 	const char *run = NULL;
 	sl_err		err;
 	int			rc;
 
-	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, &cc, usage_worker)) != 0)
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, cc, usage_worker)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	opt.common = co.common;
 	opt.on_check = cli_show_check;
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
-		rc = worker_cluster(&co, &opt, &cc);
-		cli_cluster_fini(&cc);
+		rc = worker_cluster(&co, &opt, cc);
 		return rc;
 	}
 	err_clear(&err);
@@ -268,7 +267,7 @@ int
 cmd_status(int argc, char **argv)
 {
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	clone_options opt = {0};
 	const char *run = "last";
 	state_run	record;
@@ -276,16 +275,15 @@ cmd_status(int argc, char **argv)
 	sl_err		err;
 	int			rc;
 
-	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, &cc, usage_status)) != 0)
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, cc, usage_status)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
 		run_database *dbs = NULL;
 		int			n = 0;
 
-		rc = run_databases(co.common.target, opt.state_schema, &cc.patterns, &dbs, &n, &err);
-		cli_cluster_fini(&cc);
+		rc = run_databases(co.common.target, opt.state_schema, &cc->patterns, &dbs, &n, &err);
 		if (rc < 0)
 		{
 			log_failure(&err);
@@ -369,7 +367,7 @@ int
 cmd_cleanup(int argc, char **argv)
 {
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	clone_options opt = {0};
 	const char *run = NULL;
 	int64_t		removed = 0;
@@ -377,13 +375,12 @@ cmd_cleanup(int argc, char **argv)
 	sl_err		err;
 	int			rc;
 
-	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, &cc, usage_cleanup)) != 0)
+	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, cc, usage_cleanup)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	err_clear(&err);
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
-		rc = cleanup_cluster(&co, &opt, &cc);
-		cli_cluster_fini(&cc);
+		rc = cleanup_cluster(&co, &opt, cc);
 		return rc;
 	}
 	if (run_cleanup(co.common.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)

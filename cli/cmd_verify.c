@@ -142,7 +142,7 @@ cmd_verify(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
-	cli_cluster cc = {0};
+	cli_cluster *cc = &cli_databases;
 	verify_options opt = {0};
 	verify_report *report = NULL;
 	sl_err		err;
@@ -174,7 +174,7 @@ cmd_verify(int argc, char **argv)
 					return VERIFY_EXIT_ERROR;
 				break;
 			default:
-				if ((rc = cli_cluster_option(&cc, c, optarg)) < 0)
+				if ((rc = cli_cluster_option(cc, c, optarg)) < 0)
 					return VERIFY_EXIT_ERROR;
 				if (rc == 0)
 					return cli_bad_usage("%s", "invalid option"), VERIFY_EXIT_ERROR;
@@ -188,20 +188,19 @@ cmd_verify(int argc, char **argv)
 		usage_verify(stdout);
 		return EXIT_OK;
 	}
-	if (cli_finish(&co, argc, argv) != 0 || cli_cluster_finish(&cc) != 0)
+	if (cli_finish(&co, argc, argv) != 0 || cli_cluster_finish(cc) != 0)
 		return VERIFY_EXIT_ERROR;
-	if (!cc.all_databases && (co.common.no_owner || co.common.no_privileges || co.common.no_tablespaces))
+	if (!cc->all_databases && (co.common.no_owner || co.common.no_privileges || co.common.no_tablespaces))
 		return cli_bad_usage("%s", "--no-owner, --no-privileges and --no-tablespaces go with --all-databases"),
 			VERIFY_EXIT_ERROR;
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;
-	if (cc.all_databases)
+	if (cc->all_databases)
 	{
 		if (opt.snapshot != NULL || co.metrics_file != NULL || co.metrics_listen != NULL)
 			return cli_bad_usage("%s", "--all-databases does not take --snapshot, --metrics-file or "
 								 "--metrics-listen: they are for one database at a time"), VERIFY_EXIT_ERROR;
-		rc = verify_cluster(&opt, &cc, &co);
-		cli_cluster_fini(&cc);
+		rc = verify_cluster(&opt, cc, &co);
 		return rc;
 	}
 

@@ -18,6 +18,7 @@
 const char *progname = "pgsluice";
 const char *cli_command_name = "clone";
 cat_filter	cli_table_filter;
+cli_cluster cli_databases;
 
 static const cli_command commands[] = {
 	{"clone", "copy a database: schema, data, sequences, indexes and constraints", cmd_clone, usage_clone},
@@ -143,5 +144,6 @@ main(int argc, char **argv)
 	cli_command_name = c->name;
 	rc = c->run(argc - 1, argv + 1);
 	filter_free(&cli_table_filter);
+	cli_cluster_fini(&cli_databases);
 	return rc;
 }
