@@ -111,7 +111,13 @@ enum
 	OPT_NO_ROLES,
 	OPT_NO_ROLE_PASSWORDS,
 	OPT_NO_TABLESPACES,
-	OPT_DATABASE_JOBS
+	OPT_DATABASE_JOBS,
+	OPT_FOLLOW,
+	OPT_FOLLOW_SOURCE,
+	OPT_FORCE,
+	OPT_MAX_WAIT,
+	OPT_SEQUENCE_MARGIN,
+	OPT_MAX_SLOT_WAL
 };
 
 /* The table selection of clone, verify, plan, check and dump (engine/filter.h). */
@@ -276,6 +282,8 @@ int			cmd_status(int argc, char **argv);
 void		usage_status(FILE *out);
 int			cmd_throttle(int argc, char **argv);
 void		usage_throttle(FILE *out);
+int			cmd_cutover(int argc, char **argv);
+void		usage_cutover(FILE *out);
 int			cmd_cleanup(int argc, char **argv);
 void		usage_cleanup(FILE *out);
 

@@ -47,6 +47,9 @@ usage_check(FILE *out)
 			"      --chunk-size=SIZE    the clone's heap bytes per chunk (default: 64MB)\n"
 			"      --data-only          the clone loads into the target's existing tables\n"
 			"      --spill=DIR          the clone spills chunk files into DIR\n"
+			"      --follow             the clone follows (clone --follow): wal_level, slots\n"
+			"                           and WAL senders, the roles' rights, and a key or a\n"
+			"                           replica identity on every chosen table\n"
 			"      --no-owner, --no-privileges, --no-tablespaces, --pg-bindir=DIR,\n"
 			"      --state-schema=NAME\n"
 			"                           as for clone\n"
@@ -70,6 +73,7 @@ cmd_check(int argc, char **argv)
 		{"chunk-size", required_argument, NULL, OPT_CHUNK_SIZE},
 		{"data-only", no_argument, NULL, OPT_DATA_ONLY},
 		{"spill", required_argument, NULL, OPT_SPILL},
+		{"follow", no_argument, NULL, OPT_FOLLOW},
 		SCHEMA_LONG_OPTIONS,
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
 		{"json", required_argument, NULL, OPT_JSON},
@@ -93,6 +97,9 @@ cmd_check(int argc, char **argv)
 	{
 		switch (c)
 		{
+			case OPT_FOLLOW:
+				opt.follow = true;
+				break;
 			case OPT_DATA_ONLY:
 				opt.data_only = true;
 				break;

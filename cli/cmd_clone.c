@@ -51,6 +51,16 @@ usage_clone(FILE *out)
 			"                           (default: three times --jobs, at most --jobs + 6,\n"
 			"                           fewer where a server lacks the connection slots); their\n"
 			"                           chunks in flight stay at --jobs in all\n\n"
+			"Live follow:\n"
+			"      --follow             keep the target in sync after the copy, through\n"
+			"                           PostgreSQL's logical replication: a publication of the\n"
+			"                           chosen tables and a slot on the source, whose snapshot\n"
+			"                           the copy reads at, then a subscription on the target;\n"
+			"                           the clone exits once it streams, and \"%s cutover\"\n"
+			"                           ends it (with --all-databases, one per database)\n"
+			"      --follow-source=CONNINFO\n"
+			"                           how the target's server reaches the source, with its\n"
+			"                           password (default: --source)\n\n"
 			FILTER_HELP
 			"  With --table, only the chosen relations are created, as pg_dump --table does:\n"
 			"  not their schemas, types or functions; create those first, or choose with\n"
@@ -122,7 +132,7 @@ usage_clone(FILE *out)
 			"  -?, --help               show this help, then exit\n\n"
 			"Exit status: 0 success, 1 other failure, 2 bad usage, 3 source error,\n"
 			"4 target error, 5 interrupted, 6 --verify found the target different.\n",
-			progname, progname, progname);
+			progname, progname, progname, progname);
 }
 
 /* Appends str quoted for a POSIX shell. */
@@ -187,6 +197,24 @@ say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
 			  interrupted ? "was interrupted" : "stopped", cmd);
 }
 
+/* A follow run streams: how far behind, and how to end it. */
+static void
+say_cutover(const clone_options *opt, const clone_report *r)
+{
+	char		cmd[4096];
+	char		lag[32];
+
+	snprintf(cmd, sizeof(cmd), "%s cutover --target ", progname);
+	shell_conninfo(cmd, sizeof(cmd), opt->common.target);
+	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --run %lld", (long long) r->run_id);
+	if (strcmp(opt->state_schema, STATE_SCHEMA_DEFAULT) != 0)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --state-schema %s", opt->state_schema);
+	sbuf_format_bytes((uint64_t) r->replication.lag_bytes, lag, sizeof(lag));
+	printf("follow: run %lld streams through subscription %s, %s behind the source (lag %.1f s)\n"
+		   "follow: once the application has stopped writing to the source: %s --verify\n",
+		   (long long) r->run_id, r->follow_name, lag, r->replication.lag_seconds, cmd);
+}
+
 /* clone --all-databases: the run, its report, and how to resume each database that failed. */
 static int
 run_cluster(cluster_options *opt, const cli_options *co)
@@ -247,6 +275,8 @@ cmd_clone(int argc, char **argv)
 		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 		CLUSTER_LONG_OPTIONS,
 		{"database-jobs", required_argument, NULL, OPT_DATABASE_JOBS},
+		{"follow", no_argument, NULL, OPT_FOLLOW},
+		{"follow-source", required_argument, NULL, OPT_FOLLOW_SOURCE},
 		{NULL, 0, NULL, 0}
 	};
 	cluster_options cluster = {0};
@@ -312,6 +342,12 @@ cmd_clone(int argc, char **argv)
 			case OPT_KEEP_RECORD:
 				opt.keep_record = true;
 				break;
+			case OPT_FOLLOW:
+				opt.follow = true;
+				break;
+			case OPT_FOLLOW_SOURCE:
+				opt.follow_source = optarg;
+				break;
 			case OPT_COMPRESS_LEVEL:
 				if (cli_parse_compress_level(optarg, &opt.compress_level) < 0)
 					return EXIT_USAGE;
@@ -343,6 +379,11 @@ cmd_clone(int argc, char **argv)
 	if (opt.resume != NULL && (opt.data_only || opt.truncate || opt.split_all))
 		return cli_bad_usage("%s", "--resume takes the run's own --data-only, --truncate and chunks: "
 						 "leave out --data-only, --truncate and --split-all");
+	if (opt.follow_source != NULL && !opt.follow)
+		return cli_bad_usage("%s", "--follow-source goes with --follow");
+	if (opt.follow && (opt.best_effort || opt.spill_dir != NULL))
+		return cli_bad_usage("%s", "--follow reads at its slot's snapshot while the slot streams what comes "
+							 "after it: it does not take --best-effort or --spill");
 	if (spill_option && opt.spill_dir == NULL)
 		return cli_bad_usage("%s", "--load-jobs, --spill-limit, --keep-spill and --compress-level go with --spill");
 	opt.common = co.common;
@@ -378,6 +419,8 @@ cmd_clone(int argc, char **argv)
 		report_summary(stdout, report);
 	if (report != NULL && report->verify != NULL && rc == 0 && co.level > LOG_ERROR)
 		report_verify_summary(stdout, report->verify, co.level >= LOG_VERBOSE);
+	if (report != NULL && report->following && rc == 0 && co.level > LOG_ERROR)
+		say_cutover(&opt, report);
 	if (co.json_path != NULL && report != NULL)
 	{
 		int			jrc = report_json(co.json_path, report, &opt, rc < 0 ? &err : NULL);

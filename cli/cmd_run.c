@@ -65,6 +65,10 @@ usage_status(FILE *out)
 			"      --run=RUN            a run number, or \"last\" (default: last)\n"
 			"      --json=FILE          write it as JSON (\"-\": standard output)\n"
 			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -s, --source=CONNINFO    a follow run's source, for its replication's lag and\n"
+			"                           slot (default: the run's, without its password)\n"
+			"      --max-slot-wal=SIZE  warn when a follow run's slot holds more WAL than SIZE\n"
+			"                           (default: 50GB)\n"
 			"      --all-databases      a cluster run: the last run of each database of the\n"
 			"                           target (its connection string names the server), one\n"
 			"                           line each; --database and --exclude-database choose\n"
@@ -79,7 +83,9 @@ usage_cleanup(FILE *out)
 	fprintf(out,
 			"%s cleanup removes a run's record (its row and its chunks' rows) from the\n"
 			"target, and the state schema when no other run is recorded there; the copied\n"
-			"data stays.\n\n"
+			"data stays.  A follow run's subscription (target), slot and publication\n"
+			"(source) go first, found by their name, which is the run's: nothing else is\n"
+			"touched; when the source cannot be reached the record stays.\n\n"
 			"Usage:\n"
 			"  %s cleanup --target CONNINFO --run RUN\n"
 			"  %s cleanup --all-databases --target CONNINFO [--database PATTERN]...\n\n"
@@ -87,6 +93,8 @@ usage_cleanup(FILE *out)
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
 			"      --run=RUN            a run number, or \"last\"\n"
 			"      --state-schema=NAME  where runs are recorded (default: %s)\n"
+			"  -s, --source=CONNINFO    a follow run's source (default: the run's, without its\n"
+			"                           password: .pgpass or PGPASSWORD supply it)\n"
 			"      --all-databases      a cluster run: the last run of each database of the\n"
 			"                           target that has one (a run with live processes is left,\n"
 			"                           and named); --database and --exclude-database choose\n"
@@ -105,8 +113,12 @@ static const struct option record_options[] = {
 	{"all-databases", no_argument, NULL, OPT_ALL_DATABASES},
 	{"database", required_argument, NULL, OPT_DATABASE},
 	{"exclude-database", required_argument, NULL, OPT_EXCLUDE_DATABASE},
+	{"max-slot-wal", required_argument, NULL, OPT_MAX_SLOT_WAL},
 	{NULL, 0, NULL, 0}
 };
+
+#define MAX_SLOT_WAL_DEFAULT (50LL << 30)
+static int64_t max_slot_wal = -1;	/* status --max-slot-wal; -1: not given */
 
 /* Parses a record command's options; returns 0, or the exit status to stop with (-1: help shown). */
 static int
@@ -122,6 +134,11 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 	{
 		if (c == OPT_RUN)
 			*run = optarg;
+		else if (c == OPT_MAX_SLOT_WAL)
+		{
+			if (args_parse_size(optarg, &max_slot_wal) < 0)
+				return cli_bad_usage("invalid value \"%s\" for --max-slot-wal: want a size such as 50GB", optarg);
+		}
 		else if ((rc = cli_cluster_option(cc, c, optarg)) < 0)
 			return EXIT_USAGE;
 		else if (rc == 0 && cli_run_option(opt, c) < 0)
@@ -146,6 +163,8 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 		return cli_bad_usage("%s", "with --all-databases, --run takes \"last\": each database's own last run");
 	if (*run == NULL)
 		return cli_bad_usage("%s", "no run: give --run with a run number, or \"last\"");
+	if (max_slot_wal >= 0 && strcmp(cli_command_name, "status") != 0)
+		return cli_bad_usage("%s", "--max-slot-wal goes with status");
 	if (co->common.max_rate >= 0 && strcmp(cli_command_name, "worker") != 0)
 		return cli_bad_usage("--max-rate goes with clone, verify, dump, restore and worker; to change a "
 						 "running run's cap: %s throttle --run RUN --max-rate RATE", progname);
@@ -272,6 +291,9 @@ cmd_status(int argc, char **argv)
 	const char *run = "last";
 	state_run	record;
 	state_summary sum;
+	follow_state fs;
+	const follow_state *follow = NULL;
+	char		name[FOLLOW_NAME_MAX] = "";
 	sl_err		err;
 	int			rc;
 
@@ -302,9 +324,23 @@ cmd_status(int argc, char **argv)
 		log_failure(&err);
 		return EXIT_USAGE;
 	}
+	if (record.follow && strcmp(record.step, STATE_STEP_DONE) != 0)
+	{
+		/* the source may be out of reach from here: the record is shown all the same */
+		if (run_follow_state(co.common.target, co.common.source, &record, name, sizeof(name), &fs, &err) < 0)
+		{
+			log_warning("run %lld: its replication could not be read: %s", (long long) record.id, err.msg);
+			if (err.hint[0] != '\0')
+				log_warning("hint: %s", err.hint);
+		}
+		else
+			follow = &fs;
+	}
 	if (co.json_path != NULL)
-		return report_status_json(co.json_path, &record, &sum) < 0 ? EXIT_USAGE : EXIT_OK;
+		return report_status_json(co.json_path, &record, &sum, name, follow) < 0 ? EXIT_USAGE : EXIT_OK;
 	report_status(stdout, &record, &sum);
+	if (follow != NULL)
+		report_follow(stdout, name, follow, max_slot_wal >= 0 ? max_slot_wal : MAX_SLOT_WAL_DEFAULT);
 	return EXIT_OK;
 }
 
@@ -332,6 +368,7 @@ cleanup_cluster(const cli_options *co, const clone_options *opt, const cli_clust
 		run_database *d = &dbs[i];
 		int64_t		removed = 0;
 		bool		dropped = false;
+		int			replication = 0;
 
 		if (!d->loaded)
 		{
@@ -350,14 +387,15 @@ cleanup_cluster(const cli_options *co, const clone_options *opt, const cli_clust
 			continue;
 		}
 		err_clear(&d->err);
-		if (run_cleanup(d->conninfo, opt->state_schema, "last", &removed, &dropped, &d->err) < 0)
+		if (run_cleanup(d->conninfo, NULL, opt->state_schema, "last", &removed, &dropped, &replication,
+						&d->err) < 0)
 		{
 			log_error("database \"%s\": %s", d->name, d->err.msg);
 			left++;
 			continue;
 		}
-		log_info("database \"%s\": run %lld removed%s", d->name, (long long) removed,
-				 dropped ? ", and the state schema with it" : "");
+		log_info("database \"%s\": run %lld removed%s%s", d->name, (long long) removed,
+				 replication > 0 ? ", with its replication" : "", dropped ? ", and the state schema with it" : "");
 	}
 	run_databases_free(dbs, n);
 	return left > 0 ? EXIT_USAGE : EXIT_OK;
@@ -372,6 +410,7 @@ cmd_cleanup(int argc, char **argv)
 	const char *run = NULL;
 	int64_t		removed = 0;
 	bool		schema_dropped = false;
+	int			replication = 0;
 	sl_err		err;
 	int			rc;
 
@@ -383,11 +422,15 @@ cmd_cleanup(int argc, char **argv)
 		rc = cleanup_cluster(&co, &opt, cc);
 		return rc;
 	}
-	if (run_cleanup(co.common.target, opt.state_schema, run, &removed, &schema_dropped, &err) < 0)
+	if (run_cleanup(co.common.target, co.common.source, opt.state_schema, run, &removed, &schema_dropped,
+					&replication, &err) < 0)
 	{
 		log_failure(&err);
 		return EXIT_USAGE;
 	}
+	if (replication > 0)
+		log_info("run %lld: its subscription, slot and publication removed (%d objects)", (long long) removed,
+				 replication);
 	log_info("run %lld removed%s", (long long) removed,
 			 schema_dropped ? ", and the state schema with it (no other run was recorded)" : "");
 	return EXIT_OK;

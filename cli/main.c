@@ -27,10 +27,12 @@ static const cli_command commands[] = {
 	{"dump", "write a database into a directory of compressed chunk files", cmd_dump, usage_dump},
 	{"restore", "load such a directory into a database", cmd_restore, usage_restore},
 	{"plan", "show what a clone would do, and estimate its time", cmd_plan, usage_plan},
+	{"cutover", "end a clone --follow: wait for the target, prove it, drop the replication", cmd_cutover,
+	usage_cutover},
 	{"worker", "join a clone that another process started", cmd_worker, usage_worker},
 	{"status", "show a clone's progress from its record in the target", cmd_status, usage_status},
 	{"throttle", "change a running run's rate cap, or pause and resume it", cmd_throttle, usage_throttle},
-	{"cleanup", "remove a clone's record from the target", cmd_cleanup, usage_cleanup},
+	{"cleanup", "remove a clone's record from the target, and its replication", cmd_cleanup, usage_cleanup},
 	{NULL, NULL, NULL, NULL}
 };
 

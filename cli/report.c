@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/sbuf.h"
+#include "engine/log.h"
 #include "codec/digest.h"
 #include "codec/json.h"
 #include "engine/conn.h"
@@ -555,3 +556,44 @@ report_check(FILE *out, const check_report *r, bool quiet, bool verbose)
 			check_count(r, CHECK_NOTE), check_count(r, CHECK_NOTE) == 1 ? "" : "s");
 }
 
+
+void
+report_follow(FILE *out, const char *name, const follow_state *fs, int64_t max_slot_wal)
+{
+	char		lag[32];
+	char		held[32];
+	char		limit[32];
+
+	sbuf_format_bytes((uint64_t) fs->lag_bytes, lag, sizeof(lag));
+	sbuf_format_bytes((uint64_t) fs->retained_bytes, held, sizeof(held));
+	fprintf(out, "replication: subscription %s %s, %s and %.1f s behind the source%s\n", name,
+			follow_state_word(fs), lag, fs->lag_seconds,
+			fs->apply_errors > 0 ? ", with apply errors (see the target's server log)" : "");
+	if (!fs->slot)
+		fprintf(out, "slot: %s is missing on the source: the target no longer follows it\n", name);
+	else
+		fprintf(out, "slot: %s holds %s of the source's WAL (wal_status %s)\n", name, held, fs->wal_status);
+	if (!fs->publication)
+		fprintf(out, "publication: %s is missing on the source\n", name);
+	if (fs->slot && max_slot_wal > 0 && fs->retained_bytes > max_slot_wal)
+	{
+		sbuf_format_bytes((uint64_t) max_slot_wal, limit, sizeof(limit));
+		log_warning("slot %s holds %s of WAL, more than --max-slot-wal %s: the source's disk fills while "
+					"the target is behind; cut over, or remove the run (pgsluice cleanup)", name, held, limit);
+	}
+}
+
+void
+report_cutover(FILE *out, const cutover_report *r)
+{
+	fprintf(out, "cutover: run %lld, %s\n", (long long) r->run_id, r->done ? "cut over"
+			: r->verify != NULL && !verify_identical(r->verify) ? "the target differs: replication kept"
+			: "not cut over");
+	fprintf(out, "  watch for writes  %6.1f s  (%d tables)\n", r->seconds_watch, r->tables);
+	fprintf(out, "  catch up          %6.1f s  (to %s)\n", r->seconds_catch_up, r->lsn[0] ? r->lsn : "-");
+	fprintf(out, "  sequences         %6.1f s  (%d set)\n", r->seconds_sequences, r->sequences_set);
+	if (r->verify != NULL)
+		fprintf(out, "  verify            %6.1f s\n", r->seconds_verify);
+	fprintf(out, "  teardown          %6.1f s  (%d objects dropped)\n", r->seconds_teardown, r->dropped);
+	fprintf(out, "  write downtime    %6.1f s\n", r->seconds_total);
+}

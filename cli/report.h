@@ -11,6 +11,7 @@
 #include "cmd/clone.h"
 #include "cmd/cluster.h"
 #include "cmd/cluster_verify.h"
+#include "cmd/cutover.h"
 #include "cmd/forecast.h"
 #include "cmd/run.h"
 #include "base/err.h"
@@ -58,7 +59,20 @@ int			report_verify_json(const char *path, const verify_report *r, const verify_
 void		report_status(FILE *out, const state_run *run, const state_summary *sum);
 
 /* The same as JSON, into path ("-": standard output). */
-int			report_status_json(const char *path, const state_run *run, const state_summary *sum);
+int			report_status_json(const char *path, const state_run *run, const state_summary *sum,
+							   const char *follow_name, const follow_state *fs);
+
+/*
+ * A follow run's replication, for status: the subscription's state, the
+ * lag, the WAL the slot holds (a warning past max_slot_wal bytes, 0: none).
+ */
+void		report_follow(FILE *out, const char *name, const follow_state *fs, int64_t max_slot_wal);
+
+/* The cutover's steps and their seconds: the write downtime. */
+void		report_cutover(FILE *out, const cutover_report *r);
+
+/* The same as JSON, with the error when it failed; 0 or a negative errno. */
+int			report_cutover_json(const char *path, const cutover_report *r, const sl_err *err);
 
 /* What pgsluice plan found: the tables, their split and format (verbose: every chunk), the estimate. */
 void		report_forecast(FILE *out, const forecast *f, int jobs, bool verbose);

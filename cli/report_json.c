@@ -499,7 +499,8 @@ status_finish(report_doc *d, const char *path)
 }
 
 int
-report_status_json(const char *path, const state_run *run, const state_summary *sum)
+report_status_json(const char *path, const state_run *run, const state_summary *sum, const char *follow_name,
+				   const follow_state *fs)
 {
 	report_doc	d;
 
@@ -507,6 +508,56 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 	json_writer_init(&d.w, &d.text);
 	json_put_object(&d.w, NULL, JSON_INLINE);
 	put_status(&d.w, run, sum);
+	if (fs != NULL)
+	{
+		json_put_object(&d.w, "replication", JSON_INLINE);
+		json_put_string(&d.w, "name", follow_name);
+		json_put_string(&d.w, "subscription", follow_state_word(fs));
+		json_put_bool(&d.w, "slot", fs->slot);
+		json_put_bool(&d.w, "publication", fs->publication);
+		json_put_int(&d.w, "lag_bytes", fs->lag_bytes);
+		json_put_double(&d.w, "lag_seconds", fs->lag_seconds, 3);
+		json_put_int(&d.w, "slot_retained_bytes", fs->retained_bytes);
+		json_put_string(&d.w, "wal_status", fs->wal_status);
+		json_put_int(&d.w, "apply_errors", fs->apply_errors);
+		json_put_end(&d.w);
+	}
+	return status_finish(&d, path);
+}
+
+int
+report_cutover_json(const char *path, const cutover_report *r, const sl_err *err)
+{
+	report_doc	d;
+
+	sbuf_init(&d.text, REPORT_CAP);
+	json_writer_init(&d.w, &d.text);
+	json_put_object(&d.w, NULL, JSON_LINES);
+	json_put_string(&d.w, "status", r->done ? "done" : err != NULL && err_is_set(err) ? "failed" : "different");
+	if (err != NULL && err_is_set(err))
+	{
+		json_put_string(&d.w, "error", err->msg);
+		if (err->hint[0] != '\0')
+			json_put_string(&d.w, "hint", err->hint);
+	}
+	json_put_int(&d.w, "run", r->run_id);
+	json_put_string(&d.w, "name", r->name);
+	json_put_string(&d.w, "lsn", r->lsn[0] ? r->lsn : NULL);
+	json_put_int(&d.w, "tables", r->tables);
+	json_put_int(&d.w, "writes_seen", r->writes_seen);
+	json_put_int(&d.w, "sequences_set", r->sequences_set);
+	json_put_int(&d.w, "dropped", r->dropped);
+	json_put_bool(&d.w, "record_removed", r->record_removed);
+	if (r->verify != NULL)
+		json_put_bool(&d.w, "identical", verify_identical(r->verify));
+	json_put_object(&d.w, "seconds", JSON_INLINE);
+	json_put_double(&d.w, "watch", r->seconds_watch, 3);
+	json_put_double(&d.w, "catch_up", r->seconds_catch_up, 3);
+	json_put_double(&d.w, "sequences", r->seconds_sequences, 3);
+	json_put_double(&d.w, "verify", r->seconds_verify, 3);
+	json_put_double(&d.w, "teardown", r->seconds_teardown, 3);
+	json_put_double(&d.w, "write_downtime", r->seconds_total, 3);
+	json_put_end(&d.w);
 	return status_finish(&d, path);
 }
 

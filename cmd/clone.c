@@ -72,12 +72,8 @@ check_target_tables(PGconn *target, const catalog *cat, bool data_only, sl_err *
 	return rc;
 }
 
-/*
- * Data-only mode: finds target tables that hold rows; refuses them, or with
- * truncate empties them all in one statement.
- */
-static int
-check_target_empty(PGconn *target, const catalog *cat, bool truncate, sl_err *err)
+int
+clone_empty_target(PGconn *target, const catalog *cat, bool truncate, sl_err *err)
 {
 	target_problems found;
 	sbuf		names;
@@ -162,30 +158,6 @@ lock_source_tables(PGconn *holder, const catalog *cat, sl_err *err)
 		rc = conn_exec(holder, SIDE_SOURCE, sbuf_str(&sql), err);
 	}
 	sbuf_fini(&sql);
-	return rc;
-}
-
-/* Sets every sequence of the target to the source's last_value and is_called. */
-static int
-copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int *count, sl_err *err)
-{
-	cat_sequence_value *values = calloc((size_t) cat->nsequences + 1, sizeof(cat_sequence_value));
-	char	  **names = calloc((size_t) cat->nsequences + 1, sizeof(char *));
-	int			rc;
-
-	if (values == NULL || names == NULL)
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
-	else if ((rc = catalog_read_sequences(source, SIDE_SOURCE, cat, values, err)) == 0)
-	{
-		for (int i = 0; i < cat->nsequences; i++)
-			names[i] = cat->sequences[i].qname;
-		if ((rc = catalog_write_sequences(target, cat->nsequences, names, values, err)) == 0)
-			*count = cat->nsequences;
-	}
-	if (values != NULL)
-		catalog_free_sequence_values(values, cat->nsequences);
-	free(values);
-	free(names);
 	return rc;
 }
 
@@ -390,6 +362,7 @@ options_json(const clone_options *opt, sbuf *out)
 	json_put_bool(&w, "no_privileges", opt->common.no_privileges);
 	json_put_bool(&w, "verify", opt->verify);
 	json_put_bool(&w, "split_all", opt->split_all);
+	json_put_bool(&w, "follow", opt->follow);
 	filter_json_put(opt->common.filter, &w, "filter");
 	json_put_end(&w);
 	if (json_writer_finish(&w) < 0)
@@ -468,7 +441,7 @@ clone_load_recorded_plan(state *st, clone_report *r, state_chunk **chunks, sl_er
 
 /* Records how a run ended, on a fresh connection if need be; the run's own error comes first. */
 static void
-record_end(const clone_options *opt, state *st, int64_t run_id, int rc, const sl_err *err)
+record_end(const clone_options *opt, state *st, int64_t run_id, bool following, int rc, const sl_err *err)
 {
 	sl_err		ignored;
 	PGconn	   *conn = NULL;
@@ -488,7 +461,9 @@ record_end(const clone_options *opt, state *st, int64_t run_id, int rc, const sl
 		}
 		st = &fresh;
 	}
-	if (rc == 0)
+	if (rc == 0 && following)
+		(void) state_run_set(st, run_id, "following", STATE_STEP_FOLLOW, NULL, &ignored);
+	else if (rc == 0)
 		(void) state_run_set(st, run_id, "done", STATE_STEP_DONE, NULL, &ignored);
 	else
 		(void) state_run_set(st, run_id, err->side == SIDE_INTERRUPT ? "interrupted" : "failed",
@@ -520,6 +495,7 @@ check_first(const clone_options *opt, const cat_filter *filter, bool data_only, 
 	copt.spill_dir = opt->spill_dir;
 	copt.state_schema = opt->state_schema;
 	copt.recorded = opt->resume != NULL;
+	copt.follow = r->follow;
 	copt.held_source = 1;		/* the snapshot's session */
 	copt.held_target = 1;		/* the control session */
 	rc = check_before_run("the clone", &copt, opt->on_check, opt->on_check_arg, err);
@@ -533,7 +509,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	clone_report *r;
 	PGconn	   *holder = NULL;
 	PGconn	   *control = NULL;
-	conn_settings target_settings = {NULL, 1};
+	conn_settings target_settings = {NULL, 1, 0};
 	schema_tools tools;
 	schema_options sopt = {opt->common.no_owner, opt->common.no_privileges, stop_flag(), NULL, false, NULL,
 		opt->common.no_tablespaces};
@@ -547,6 +523,8 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	char		dumpfile[PATH_MAX];
 	bool		data_only = opt->data_only;
 	bool		pre_data_done = false;
+	bool		follow_snapshot;	/* the run's point in time comes from its slot, now */
+	follow_slot slot = {0};
 	double		t_start = clock_seconds();
 	double		t;
 	int			rc;
@@ -559,6 +537,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	snprintf(r->io_backend, sizeof(r->io_backend), "none");
 	r->best_effort = opt->best_effort;
 	r->filter = opt->common.filter;
+	r->follow = opt->follow;
 
 	/* 1. connections, the run's record, the checks, the spill directory, the snapshot */
 	if ((rc = conn_open(&holder, opt->common.source, SIDE_SOURCE, NULL, err)) < 0)
@@ -596,10 +575,26 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			r->nothing_to_do = true;
 			goto done;
 		}
+		if (opt->follow && !run.follow)
+		{
+			rc = err_set(err, SIDE_USAGE, -EINVAL, "run %lld was not started with --follow: a run keeps what "
+						 "it started with; leave out --follow to resume it", (long long) run.id);
+			goto done;
+		}
 		log_info("run %lld: resuming at step %s (it was %s)", (long long) run.id, run.step, run.status);
 		data_only = run.data_only;
 		r->best_effort = run.best_effort;
+		r->follow = run.follow;
+		if (strcmp(run.step, STATE_STEP_FOLLOW) == 0)
+		{
+			/* copied and subscribed: the subscription is enabled again if need be */
+			if ((rc = clone_follow_check_slot(r, holder, control, err)) == 0)
+				rc = clone_follow_subscribe(opt, r, holder, control, err);
+			goto done;
+		}
 	}
+	follow_snapshot = r->follow && (opt->resume == NULL || strcmp(run.step, STATE_STEP_START) == 0 ||
+									strcmp(run.step, STATE_STEP_DATA) == 0);
 	if ((rc = check_first(opt, r->filter, data_only, r, err)) < 0)
 		goto done;
 	if (opt->spill_dir != NULL)
@@ -617,11 +612,16 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	}
 	if (opt->resume != NULL)
 	{
-		if ((rc = state_run_set(&st, run.id, "running", NULL, NULL, err)) < 0 ||
-			(rc = resume_snapshot(opt, &st, &run, holder, r, err)) < 0)
+		if ((rc = state_run_set(&st, run.id, "running", NULL, NULL, err)) < 0)
+			goto done;
+		if (follow_snapshot)
+			rc = clone_follow_snapshot(opt, r, &st, holder, control, run.step, &slot, err);
+		else if ((rc = resume_snapshot(opt, &st, &run, holder, r, err)) == 0 && r->follow)
+			rc = clone_follow_check_slot(r, holder, control, err);
+		if (rc < 0)
 			goto done;
 	}
-	else if (!opt->best_effort)
+	else if (!opt->best_effort && !r->follow)
 	{
 		if ((rc = conn_export_snapshot(holder, SIDE_SOURCE, r->snapshot, sizeof(r->snapshot), err)) < 0)
 			goto done;
@@ -630,7 +630,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 
 	/* 2. catalog */
 	r->data_only = data_only;
-	if ((rc = clone_load_source(r, holder, r->snapshot[0] != '\0', err)) < 0)
+	if (r->cat == NULL && (rc = clone_load_source(r, holder, r->snapshot[0] != '\0', err)) < 0)
 		goto done;
 
 	/* 3. the target, unless the run got past its schema step */
@@ -652,7 +652,7 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	{
 		if ((rc = check_target_tables(control, r->cat, data_only, err)) < 0)
 			goto done;
-		if (data_only && (rc = check_target_empty(control, r->cat, opt->truncate, err)) < 0)
+		if (data_only && (rc = clone_empty_target(control, r->cat, opt->truncate, err)) < 0)
 			goto done;
 	}
 	if (opt->resume == NULL)
@@ -681,6 +681,9 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 			goto done;
 		r->run_id = run.id;
 		log_info("run %lld: recorded in schema %s of the target", (long long) run.id, st.schema);
+		if (follow_snapshot && (rc = clone_follow_snapshot(opt, r, &st, holder, control, STATE_STEP_START,
+														  &slot, err)) < 0)
+			goto done;
 	}
 	/* --max-rate goes on record, for every process; a resumed run starts unpaused */
 	if ((rc = state_run_throttle(&st, r->run_id, opt->common.max_rate, 0, err)) < 0)
@@ -767,13 +770,15 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 	if (r->snapshot[0] != '\0' && !opt->verify && !r->snapshot_released &&
 		(rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 		goto done;
+	if (!opt->verify)
+		follow_slot_release(&slot);	/* every session that reads at the snapshot has it */
 	log_info("data: %llu rows, %.1f MB in %.1f s", (unsigned long long) r->rows,
 			 (double) r->bytes / 1048576.0, r->seconds_data);
 
 	/* 7. sequences */
 	progress_phase("sequences");
 	t = clock_seconds();
-	if ((rc = copy_sequences(holder, control, r->cat, &r->sequences_set, err)) < 0)
+	if ((rc = catalog_copy_sequences(holder, control, r->cat, 0, &r->sequences_set, err)) < 0)
 		goto done;
 	r->seconds_sequences = clock_seconds() - t;
 
@@ -802,19 +807,24 @@ clone_run(const clone_options *opt, clone_report **report_out, sl_err *err)
 		r->seconds_verify = clock_seconds() - t;
 		if (r->snapshot[0] != '\0' && (rc = conn_exec(holder, SIDE_SOURCE, "COMMIT", err)) < 0)
 			goto done;
+		follow_slot_release(&slot);
 	}
+
+	/* 10. follow: the subscription, from the slot's consistent point */
+	if (r->follow && (rc = clone_follow_subscribe(opt, r, holder, control, err)) < 0)
+		goto done;
 
 done:
 	progress_phase(NULL);
 	sched_blame_stop(rc, err);
 	if (!r->nothing_to_do && !r->refused)
-		record_end(opt, &st, r->run_id, rc, err);
+		record_end(opt, &st, r->run_id, r->following, rc, err);
 	/*
 	 * Finished: every chunk and the post-data are done, here (a worker still
 	 * on it leaves cleanly).  A verification that found differences keeps
 	 * the record, with the digests it read, for a look at them.
 	 */
-	if (rc == 0 && !r->nothing_to_do && r->run_id > 0 && st.conn != NULL)
+	if (rc == 0 && !r->nothing_to_do && !r->following && r->run_id > 0 && st.conn != NULL)
 	{
 		sl_err		kept;
 		bool		keep = opt->keep_record || (r->verify != NULL && !verify_identical(r->verify));
@@ -827,6 +837,7 @@ done:
 	}
 	free(chunks);
 	state_fini(&st);
+	follow_slot_release(&slot);
 	conn_close(&holder);
 	conn_close(&control);
 	schema_workdir_remove(workdir);

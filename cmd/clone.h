@@ -38,6 +38,7 @@
 #include "engine/catalog.h"
 #include "engine/check.h"
 #include "engine/copy.h"
+#include "engine/follow.h"
 #include "base/err.h"
 #include "engine/plan.h"
 #include "engine/state.h"
@@ -64,6 +65,8 @@ typedef struct clone_options
 	bool		keep_spill;		/* with spill_dir: keep the files once loaded */
 	int			compress_level; /* with spill_dir: zstd level; 0: the default */
 	bool		keep_record;	/* keep a finished run's record on the target */
+	bool		follow;			/* keep the target in sync afterwards (engine/follow.h) */
+	const char *follow_source;	/* with follow: how the target's server reaches the source; NULL: source */
 	/* shown the findings of the checks run before anything is written (engine/check.h); may be NULL */
 	check_shown_fn on_check;
 	void	   *on_check_arg;
@@ -130,6 +133,10 @@ typedef struct clone_report
 	double		seconds_post;	/* post-data */
 	double		seconds_verify;
 	verify_report *verify;		/* with --verify, once it ran */
+	bool		follow;			/* a follow run (asked for, or the resumed run's) */
+	char		follow_name[FOLLOW_NAME_MAX];	/* its publication, slot and subscription */
+	bool		following;		/* the subscription streams: the run waits for its cutover */
+	follow_state replication;	/* as the clone left it */
 	double		seconds_total;
 } clone_report;
 

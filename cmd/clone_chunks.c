@@ -169,7 +169,7 @@ refresh_control(clone_ctx *ctx, state *st, sl_err *err)
 {
 	PGresult   *res = PQexec(st->conn, "SELECT 1");
 	bool		alive = PQresultStatus(res) == PGRES_TUPLES_OK;
-	conn_settings settings = {ctx->cat->encoding, 1};
+	conn_settings settings = {ctx->cat->encoding, 1, 0};
 	PGconn	   *conn = NULL;
 	int			rc = 0;
 

@@ -61,6 +61,30 @@ int			clone_load_recorded_plan(state *st, clone_report *r, state_chunk **chunks,
 /* Chunks that an earlier attempt or another process copied: their figures come from the record. */
 void		clone_take_recorded_chunks(clone_report *r, const state_chunk *chunks);
 
+/*
+ * Data-only mode: finds target tables that hold rows; refuses them, or with
+ * truncate empties them all in one statement (the large objects unlinked).
+ */
+int			clone_empty_target(PGconn *target, const catalog *cat, bool truncate, sl_err *err);
+
+/*
+ * A follow run's point in time (cmd/clone_follow.c): the publication of
+ * the run's tables, a new slot with its snapshot (held by slot->repl), that
+ * snapshot in holder and r->snapshot, the catalog read at it into r->cat
+ * (read before, without a snapshot, when r->cat is NULL).  A resumed run at
+ * step data whose chunks were copied at a lost snapshot has them pending
+ * again and the target's tables emptied.
+ */
+int			clone_follow_snapshot(const clone_options *opt, clone_report *r, state *st, PGconn *holder,
+								  PGconn *control, const char *step, follow_slot *slot, sl_err *err);
+
+/* A follow run resumed past its data step: its slot must still be on the source. */
+int			clone_follow_check_slot(clone_report *r, PGconn *holder, PGconn *control, sl_err *err);
+
+/* The subscription, once the data and post-data are there; waits until it streams. */
+int			clone_follow_subscribe(const clone_options *opt, clone_report *r, PGconn *holder, PGconn *control,
+								   sl_err *err);
+
 /* The report's per-table figures, summed from its chunks. */
 void		clone_sum_tables(clone_report *r);
 

@@ -53,7 +53,7 @@ sample_read(const forecast_options *opt, forecast *f, sl_err *err)
 {
 	const cat_table *t = NULL;
 	const plan_table *pt;
-	conn_settings settings = {f->cat->encoding, 0};
+	conn_settings settings = {f->cat->encoding, 0, 0};
 	PGconn	   *conn = NULL;
 	uint64_t	rows = 0;
 	double		t0;

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "engine/conn.h"
+#include "engine/follow.h"
 
 /* Opens the target and the run record for status and cleanup. */
 static int
@@ -87,19 +88,56 @@ done:
 }
 
 int
-run_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
-			  bool *schema_dropped, sl_err *err)
+run_follow_state(const char *target, const char *source, const state_run *run, char *name, size_t namelen,
+				 follow_state *out, sl_err *err)
 {
-	PGconn	   *conn = NULL;
-	state		st = {0};
-	state_run	run;
+	PGconn	   *tconn = NULL;
+	PGconn	   *sconn = NULL;
 	int			rc;
 
-	if ((rc = open_record(target, schema, &conn, &st, err)) == 0 &&
-		(rc = state_run_load(&st, which, &run, err)) == 0 &&
-		(rc = state_run_forget(&st, run.id, schema_dropped, err)) == 0)
+	if ((rc = conn_open(&tconn, target, SIDE_TARGET, NULL, err)) == 0 &&
+		(rc = follow_name(tconn, run->id, name, namelen, err)) == 0 &&
+		(rc = conn_open(&sconn, source != NULL ? source : run->source, SIDE_SOURCE, NULL, err)) == 0)
+		rc = follow_read(sconn, tconn, name, out, err);
+	conn_close(&sconn);
+	conn_close(&tconn);
+	return rc;
+}
+
+int
+run_cleanup(const char *target, const char *source, const char *schema, const char *which, int64_t *run_id,
+			bool *schema_dropped, int *replication_dropped, sl_err *err)
+{
+	PGconn	   *conn = NULL;
+	PGconn	   *sconn = NULL;
+	state		st = {0};
+	state_run	run;
+	char		name[FOLLOW_NAME_MAX];
+	int			rc;
+
+	*replication_dropped = 0;
+	if ((rc = open_record(target, schema, &conn, &st, err)) < 0 ||
+		(rc = state_run_load(&st, which, &run, err)) < 0)
+		goto done;
+	/* a follow run's replication first: a slot left behind fills the source's disk */
+	if (run.follow && strcmp(run.step, STATE_STEP_DONE) != 0)
+	{
+		if ((rc = follow_name(conn, run.id, name, sizeof(name), err)) < 0)
+			goto done;
+		if ((rc = conn_open(&sconn, source != NULL ? source : run.source, SIDE_SOURCE, NULL, err)) < 0)
+		{
+			err_hint(err, "The record stays, so that its slot %s and publication can be removed: give "
+					 "--source (with its password), or drop them on the source by hand.", name);
+			goto done;
+		}
+		if ((rc = follow_drop(sconn, conn, name, replication_dropped, err)) < 0)
+			goto done;
+	}
+	if ((rc = state_run_forget(&st, run.id, schema_dropped, err)) == 0)
 		*run_id = run.id;
+done:
 	state_fini(&st);
+	conn_close(&sconn);
 	conn_close(&conn);
 	return rc;
 }

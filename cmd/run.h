@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "engine/follow.h"
 #include "engine/globals.h"
 #include "engine/state.h"
 
@@ -30,10 +31,20 @@ int			run_throttle(const char *target, const char *schema, const char *which, in
 
 /*
  * Removes a run's record; *run_id says which it was, *schema_dropped
- * whether the state schema went with it (see state_run_forget).
+ * whether the state schema went with it (see state_run_forget).  A follow
+ * run's subscription, slot and publication go first (source NULL: the
+ * run's recorded one), counted in *replication_dropped; when the source
+ * cannot be reached the record stays.
  */
-int			run_cleanup(const char *target, const char *schema, const char *which, int64_t *run_id,
-						bool *schema_dropped, sl_err *err);
+int			run_cleanup(const char *target, const char *source, const char *schema, const char *which,
+						int64_t *run_id, bool *schema_dropped, int *replication_dropped, sl_err *err);
+
+/*
+ * A follow run's publication, slot and subscription, as the servers say
+ * (source NULL: the run's recorded one); name gets their name.
+ */
+int			run_follow_state(const char *target, const char *source, const state_run *run, char *name,
+							 size_t namelen, follow_state *out, sl_err *err);
 
 /*
  * --all-databases: the runs of a cluster run are recorded each in its own

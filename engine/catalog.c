@@ -997,3 +997,44 @@ catalog_write_sequences(PGconn *conn, int n, char *const *names, const cat_seque
 	sbuf_fini(&sql);
 	return rc;
 }
+
+int
+catalog_copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int64_t margin, int *count,
+					   sl_err *err)
+{
+	cat_sequence_value *values = calloc((size_t) cat->nsequences + 1, sizeof(cat_sequence_value));
+	char	  **names = calloc((size_t) cat->nsequences + 1, sizeof(char *));
+	int			rc;
+
+	*count = 0;
+	if (values == NULL || names == NULL)
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
+	else if ((rc = catalog_read_sequences(source, SIDE_SOURCE, cat, values, err)) == 0)
+	{
+		for (int i = 0; i < cat->nsequences && rc == 0; i++)
+		{
+			names[i] = cat->sequences[i].qname;
+			if (margin != 0)
+			{
+				char		moved[32];
+				char	   *copy;
+
+				snprintf(moved, sizeof(moved), "%lld", strtoll(values[i].last_value, NULL, 10) + (long long) margin);
+				if ((copy = strdup(moved)) == NULL)
+					rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory copying sequences");
+				else
+				{
+					free(values[i].last_value);
+					values[i].last_value = copy;
+				}
+			}
+		}
+		if (rc == 0 && (rc = catalog_write_sequences(target, cat->nsequences, names, values, err)) == 0)
+			*count = cat->nsequences;
+	}
+	if (values != NULL)
+		catalog_free_sequence_values(values, cat->nsequences);
+	free(values);
+	free(names);
+	return rc;
+}

@@ -143,4 +143,11 @@ void		catalog_free_sequence_values(cat_sequence_value *values, int n);
 int			catalog_write_sequences(PGconn *conn, int n, char *const *names,
 									const cat_sequence_value *values, sl_err *err);
 
+/*
+ * Sets every sequence of the catalog on target to its value on source,
+ * plus margin (cutover --sequence-margin); *count gets how many.
+ */
+int			catalog_copy_sequences(PGconn *source, PGconn *target, const catalog *cat, int64_t margin,
+								   int *count, sl_err *err);
+
 #endif

@@ -501,6 +501,7 @@ static const check_step steps[] = {
 	{"extensions", check_extensions},
 	{"the target's tables", check_target_tables},
 	{"tablespaces", check_tablespaces},
+	{"replication", check_follow},
 	{"roles", check_roles},
 	{"the spill directory", check_spill},
 	{"settings", check_settings},

@@ -78,6 +78,7 @@ typedef struct check_options
 	bool		truncate;		/* with data_only: tables that hold rows are emptied first */
 	bool		recorded;		/* a resumed run: its record, and maybe its tables, are there */
 	bool		loads_only;		/* a worker joining a run: it loads the run's tables, creates nothing */
+	bool		follow;			/* clone --follow: what logical replication needs */
 	int			held_source;	/* sessions the run already has open on the source, and on the */
 	int			held_target;	/* target: among those it needs, not others' (check_before_run) */
 	const check_role *roles;	/* with no source (restore): the roles the dump's objects need */

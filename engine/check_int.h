@@ -173,6 +173,12 @@ int			check_tablespaces(check_ctx *c);
 /* --spill DIR: its file system's free space against the source's data, compressed. */
 int			check_spill(check_ctx *c);
 
+/*
+ * The slots and publications pgsluice runs left on the source; with
+ * --follow, what logical replication needs of both servers and the tables.
+ */
+int			check_follow(check_ctx *c);
+
 /* Schema mode: pg_dump and pg_restore of the newer server's major version, found as clone finds them. */
 int			check_tools(check_ctx *c);
 

@@ -12,7 +12,7 @@
 int
 chunkjob_open_source(const chunkjob_spec *spec, PGconn **source, sl_err *err)
 {
-	conn_settings settings = {spec->encoding, 0};
+	conn_settings settings = {spec->encoding, 0, 0};
 	int			rc;
 
 	conn_close(source);
@@ -24,7 +24,7 @@ chunkjob_open_source(const chunkjob_spec *spec, PGconn **source, sl_err *err)
 int
 chunkjob_open_target(const chunkjob_spec *spec, PGconn **target, sl_err *err)
 {
-	conn_settings settings = {spec->encoding, spec->target_snapshot == NULL};
+	conn_settings settings = {spec->encoding, spec->target_snapshot == NULL, 0};
 	PGresult   *res;
 	int			rc;
 

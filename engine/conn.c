@@ -195,6 +195,11 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 			values[n++] = default_values[i] != NULL ? default_values[i] : user_timeout;
 		}
 	}
+	if (settings != NULL && settings->replication)
+	{
+		keys[n] = "replication";
+		values[n++] = "database";
+	}
 	keys[n] = NULL;
 	values[n] = NULL;
 	PQconninfoFree(parsed);

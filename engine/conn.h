@@ -45,6 +45,7 @@ typedef struct conn_settings
 {
 	const char *client_encoding;	/* NULL: leave the server's default */
 	int			target;			/* nonzero: a target session (asynchronous commit) */
+	int			replication;	/* nonzero: a logical replication connection (replication=database) */
 } conn_settings;
 
 /*

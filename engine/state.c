@@ -460,6 +460,7 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 	/* a layout 1 record has no max_rate or paused: to_jsonb reads it too, as uncapped */
 	rc = state_run_sql(st, "SELECT id, source_fingerprint, source, coalesce(snapshot, ''), best_effort,"
 				 " coalesce((options->>'data_only')::boolean, false), status, step,"
+				 " coalesce((options->>'follow')::boolean, false),"
 				 " pg_catalog.to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),"
 				 " coalesce((pg_catalog.to_jsonb(r)->>'max_rate')::bigint, 0),"
 				 " coalesce((pg_catalog.to_jsonb(r)->>'paused')::boolean, false) FROM %s.run r"
@@ -482,9 +483,10 @@ state_run_load(state *st, const char *which, state_run *run, sl_err *err)
 	run->data_only = PQgetvalue(res, 0, 5)[0] == 't';
 	snprintf(run->status, sizeof(run->status), "%s", PQgetvalue(res, 0, 6));
 	snprintf(run->step, sizeof(run->step), "%s", PQgetvalue(res, 0, 7));
-	snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(res, 0, 8));
-	run->max_rate = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
-	run->paused = PQgetvalue(res, 0, 10)[0] == 't';
+	run->follow = PQgetvalue(res, 0, 8)[0] == 't';
+	snprintf(run->started_at, sizeof(run->started_at), "%s", PQgetvalue(res, 0, 9));
+	run->max_rate = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+	run->paused = PQgetvalue(res, 0, 11)[0] == 't';
 	PQclear(res);
 	return count_processes(st, run, err);
 }

@@ -49,6 +49,7 @@
 #define STATE_STEP_START "start"		/* nothing on the target yet but the run */
 #define STATE_STEP_DATA "data"			/* pre-data restored, chunks recorded */
 #define STATE_STEP_POST "post-data"		/* every chunk done; sequences and post-data next */
+#define STATE_STEP_FOLLOW "following"	/* clone --follow: replication runs until the cutover */
 #define STATE_STEP_DONE "done"
 
 typedef struct state
@@ -65,7 +66,8 @@ typedef struct state_run
 	char		snapshot[64];	/* "" without one */
 	bool		best_effort;
 	bool		data_only;
-	char		status[16];		/* running, interrupted, failed, done */
+	bool		follow;			/* clone --follow: options.follow of its record */
+	char		status[16];		/* running, interrupted, failed, following, cut over, done */
 	char		step[16];
 	char		started_at[40];	/* as the target prints it */
 	int64_t		max_rate;		/* the run's cap in bytes per second; 0: none */
@@ -175,6 +177,12 @@ int			state_run_leave(state *st, int64_t run_id, const char *process, sl_err *er
 /* A resumed run at a new point in time: the snapshot changes, best effort from now on. */
 int			state_run_rebase(state *st, int64_t run_id, const char *snapshot, bool best_effort,
 							 sl_err *err);
+
+/*
+ * Every chunk of the run pending again, as if never copied (a follow run
+ * that lost its snapshot copies again at its new one).
+ */
+int			state_chunks_reset(state *st, int64_t run_id, sl_err *err);
 
 /* Records every chunk of p (in plan order) and moves the run to step "data", in one transaction. */
 int			state_chunks_record(state *st, int64_t run_id, const catalog *cat, const plan *p,

@@ -269,6 +269,19 @@ state_chunk_commit(state *st, int64_t run_id, int chunk_no, uint64_t rows, uint6
 }
 
 int
+state_chunks_reset(state *st, int64_t run_id, sl_err *err)
+{
+	char		id[32];
+	const char *params[1] = {id};
+
+	snprintf(id, sizeof(id), "%lld", (long long) run_id);
+	return state_run_sql(st, "UPDATE %s.chunk SET status = 'pending', rows = NULL, bytes = NULL,"
+				   " source_digest = NULL, target_digest = NULL, worker = NULL, started_at = NULL,"
+				   " finished_at = NULL WHERE run_id = $1::bigint",
+				   1, params, NULL, "could not record the run's chunks on the target", err);
+}
+
+int
 state_chunks_verified(state *st, int64_t run_id, int n, const int *chunk_nos,
 					  const chunk_digest *digests, sl_err *err)
 {

@@ -644,7 +644,7 @@ static int
 open_holder(PGconn **conn, const char *conninfo, sl_side side, const char *encoding,
 			const char *import, char *exported, size_t exportlen, sl_err *err)
 {
-	conn_settings settings = {encoding, 0};
+	conn_settings settings = {encoding, 0, 0};
 	int			rc;
 
 	if ((rc = conn_open(conn, conninfo, side, &settings, err)) < 0)
