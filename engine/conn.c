@@ -786,6 +786,23 @@ conn_append_ident(sbuf *buf, PGconn *conn, const char *name)
 }
 
 int
+conn_query_params(PGconn *conn, sl_side side, const char *sql, int nparams, const char *const *params,
+				  PGresult **res, const char *what, sl_err *err)
+{
+	int			rc;
+
+	if ((rc = conn_run(conn, side, sql, nparams, params, res, err)) < 0)
+		return rc;
+	if (PQresultStatus(*res) != PGRES_TUPLES_OK)
+	{
+		rc = conn_fail(conn, *res, side, err, what);
+		PQclear(*res);
+		*res = NULL;
+	}
+	return rc;
+}
+
+int
 conn_query_sbuf(PGconn *conn, sl_side side, sbuf *sql, PGresult **res, sl_err *err)
 {
 	int			rc;

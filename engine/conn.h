@@ -79,6 +79,14 @@ int			conn_tcp_user_timeout_ms(int stall_seconds);
 int			conn_run(PGconn *conn, sl_side side, const char *sql, int nparams,
 					 const char *const *params, PGresult **res, sl_err *err);
 
+/*
+ * A query with nparams text parameters through conn_run, whose result must
+ * be rows: 0 with *res to PQclear, or a negative errno with err set from
+ * the server's message after what ("could not read the source's slots").
+ */
+int			conn_query_params(PGconn *conn, sl_side side, const char *sql, int nparams,
+							  const char *const *params, PGresult **res, const char *what, sl_err *err);
+
 /* conn_exec through conn_run: for the statements of a chunk's connection. */
 int			conn_exec_watched(PGconn *conn, sl_side side, const char *sql, sl_err *err);
 

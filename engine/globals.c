@@ -107,11 +107,9 @@ read_rows(PGconn *source, const char *sql, const char *param, textrows *out, con
 	int			rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = conn_run(source, SIDE_SOURCE, sql, param != NULL ? 1 : 0, params, &res, err)) < 0)
+	if ((rc = conn_query_params(source, SIDE_SOURCE, sql, param != NULL ? 1 : 0, params, &res, what, err)) < 0)
 		return rc;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = conn_fail(source, res, SIDE_SOURCE, err, what);
-	else if (rows_of(res, out) < 0)
+	if (rows_of(res, out) < 0)
 		rc = oom(err);
 	PQclear(res);
 	return rc;
@@ -326,13 +324,10 @@ globals_database_exists(PGconn *target, const char *name, sl_err *err)
 	PGresult   *res;
 	int			rc;
 
-	if ((rc = conn_run(target, SIDE_TARGET, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1,
-					   params, &res, err)) < 0)
+	if ((rc = conn_query_params(target, SIDE_TARGET, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1,
+								params, &res, "could not list the databases of", err)) < 0)
 		return rc;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = conn_fail(target, res, SIDE_TARGET, err, "could not list the databases of");
-	else
-		rc = PQntuples(res) > 0;
+	rc = PQntuples(res) > 0;
 	PQclear(res);
 	return rc;
 }

@@ -38,15 +38,13 @@ lobj_load_begin(PGconn *target, sl_err *err)
 	int			rc;
 
 	/* to_regclass, not CREATE ... IF NOT EXISTS, which says so in a notice each time */
-	if ((rc = conn_run(target, SIDE_TARGET, "SELECT pg_catalog.to_regclass('" LOBJ_LOAD_TABLE "') IS NOT NULL",
-					   0, NULL, &res, err)) < 0)
+	if ((rc = conn_query_params(target, SIDE_TARGET, "SELECT pg_catalog.to_regclass('" LOBJ_LOAD_TABLE "') IS NOT NULL",
+								0, NULL, &res, "could not prepare the large objects' load on", err)) < 0)
 		return rc;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = conn_fail(target, res, SIDE_TARGET, err, "could not prepare the large objects' load on");
-	exists = rc == 0 && PQgetvalue(res, 0, 0)[0] == 't';
+	exists = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
-	if (rc < 0 || exists)
-		return rc;
+	if (exists)
+		return 0;
 	return conn_exec_watched(target, SIDE_TARGET,
 					 "CREATE TEMPORARY TABLE " LOBJ_LOAD_TABLE " (oid pg_catalog.oid, data pg_catalog.bytea)"
 					 " ON COMMIT DELETE ROWS", err);
