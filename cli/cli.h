@@ -117,7 +117,8 @@ enum
 	OPT_FORCE,
 	OPT_MAX_WAIT,
 	OPT_SEQUENCE_MARGIN,
-	OPT_MAX_SLOT_WAL
+	OPT_MAX_SLOT_WAL,
+	OPT_WATCH
 };
 
 /* The table selection of clone, verify, plan, check and dump (engine/filter.h). */

@@ -198,17 +198,25 @@ say_resume(const clone_options *opt, int64_t run_id, bool interrupted)
 }
 
 /* A follow run streams: how far behind, and how to end it. */
+/* The cutover command of a follow run (run_id 0: of every database, --all-databases) into cmd. */
+static void
+cutover_command(char *cmd, size_t len, const clone_options *opt, int64_t run_id)
+{
+	snprintf(cmd, len, "%s cutover%s --target ", progname, run_id > 0 ? "" : " --all-databases");
+	shell_conninfo(cmd, len, opt->common.target);
+	if (run_id > 0)
+		snprintf(cmd + strlen(cmd), len - strlen(cmd), " --run %lld", (long long) run_id);
+	if (strcmp(opt->state_schema, STATE_SCHEMA_DEFAULT) != 0)
+		snprintf(cmd + strlen(cmd), len - strlen(cmd), " --state-schema %s", opt->state_schema);
+}
+
 static void
 say_cutover(const clone_options *opt, const clone_report *r)
 {
 	char		cmd[4096];
 	char		lag[32];
 
-	snprintf(cmd, sizeof(cmd), "%s cutover --target ", progname);
-	shell_conninfo(cmd, sizeof(cmd), opt->common.target);
-	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --run %lld", (long long) r->run_id);
-	if (strcmp(opt->state_schema, STATE_SCHEMA_DEFAULT) != 0)
-		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " --state-schema %s", opt->state_schema);
+	cutover_command(cmd, sizeof(cmd), opt, r->run_id);
 	sbuf_format_bytes((uint64_t) r->replication.lag_bytes, lag, sizeof(lag));
 	printf("follow: run %lld streams through subscription %s, %s behind the source (lag %.1f s)\n"
 		   "follow: once the application has stopped writing to the source: %s --verify\n",
@@ -226,6 +234,15 @@ run_cluster(cluster_options *opt, const cli_options *co)
 	err_clear(&err);
 	rc = cluster_clone_run(opt, &report, &err);
 	rc = cli_cluster_report(report, co, &opt->clone.common, opt->globals.no_role_passwords, rc, &err);
+	if (rc == EXIT_OK && opt->clone.follow && report != NULL)
+	{
+		char		cmd[4096];
+
+		cutover_command(cmd, sizeof(cmd), &opt->clone, 0);
+		printf("follow: each database streams through its own subscription (%s status --all-databases shows "
+			   "them)\nfollow: once the application has stopped writing to the source: %s --verify\n",
+			   progname, cmd);
+	}
 	for (int i = 0; report != NULL && i < report->ndatabases; i++)
 	{
 		const cluster_database *db = &report->databases[i];

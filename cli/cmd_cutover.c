@@ -11,6 +11,8 @@
 #include "cli/args.h"
 #include "cli/report.h"
 #include "cmd/cutover.h"
+#include "cmd/run.h"
+#include "engine/log.h"
 #include "engine/state.h"
 
 #define MAX_WAIT_DEFAULT 300
@@ -27,12 +29,19 @@ usage_cutover(FILE *out)
 			"publication and records the run as cut over.  Each step's seconds are shown:\n"
 			"together, the write downtime.\n\n"
 			"Usage:\n"
-			"  %s cutover --target CONNINFO --run RUN [OPTION]...\n\n"
+			"  %s cutover --target CONNINFO --run RUN [OPTION]...\n"
+			"  %s cutover --all-databases --target CONNINFO [OPTION]...\n\n"
 			"Options:\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
 			"  -s, --source=CONNINFO    source database (default: the run's, without its\n"
 			"                           password: .pgpass or PGPASSWORD supply it)\n"
 			"      --run=RUN            the follow run: its number, or \"last\"\n"
+			"      --all-databases      a clone --all-databases --follow: the last run of each\n"
+			"                           database of the target that follows (its connection\n"
+			"                           string names the server), every step for all of them\n"
+			"                           before the next, the watch over all at once; each\n"
+			"                           run's recorded source; --database and\n"
+			"                           --exclude-database choose\n"
 			"      --force              do not watch for writes first\n"
 			"      --max-wait=SECONDS   wait at most SECONDS for the target to catch up\n"
 			"                           (default: %d)\n"
@@ -50,7 +59,7 @@ usage_cutover(FILE *out)
 			"Exit status: 0 cut over, 1 other failure, 2 bad usage (or not a follow run),\n"
 			"3 source error (still taking writes), 4 target error (not caught up in time),\n"
 			"5 interrupted, 6 --verify found the target different (replication kept).\n",
-			progname, progname, MAX_WAIT_DEFAULT, STATE_SCHEMA_DEFAULT);
+			progname, progname, progname, MAX_WAIT_DEFAULT, STATE_SCHEMA_DEFAULT);
 }
 
 int
@@ -66,11 +75,19 @@ cmd_cutover(int argc, char **argv)
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
 		{"keep-record", no_argument, NULL, OPT_KEEP_RECORD},
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
+		{"all-databases", no_argument, NULL, OPT_ALL_DATABASES},
+		{"database", required_argument, NULL, OPT_DATABASE},
+		{"exclude-database", required_argument, NULL, OPT_EXCLUDE_DATABASE},
 		{NULL, 0, NULL, 0}
 	};
 	cli_options co;
+	cli_cluster *cc = &cli_databases;
 	cutover_options opt = {0};
 	cutover_report *report = NULL;
+	run_database *dbs = NULL;
+	const char **targets = NULL;
+	int			ndbs = 0;
+	int			n = 0;
 	sl_err		err;
 	int			wait = MAX_WAIT_DEFAULT;
 	long long	margin = 0;
@@ -119,7 +136,10 @@ cmd_cutover(int argc, char **argv)
 				opt.state_schema = optarg;
 				break;
 			default:
-				return cli_bad_usage("%s", "invalid option");
+				if ((rc = cli_cluster_option(cc, c, optarg)) < 0)
+					return EXIT_USAGE;
+				if (rc == 0)
+					return cli_bad_usage("%s", "invalid option");
 		}
 	}
 	if (c == CLI_BAD_OPTION)
@@ -133,6 +153,15 @@ cmd_cutover(int argc, char **argv)
 		return cli_bad_usage("too many arguments, starting with \"%s\"", argv[optind]);
 	if (co.common.target == NULL || co.common.target[0] == '\0')
 		return cli_bad_usage("%s", "no target database: give --target or set PGSLUICE_TARGET");
+	if (cli_cluster_finish(cc) != 0)
+		return EXIT_USAGE;
+	if (cc->all_databases && opt.run != NULL && strcmp(opt.run, "last") != 0)
+		return cli_bad_usage("%s", "with --all-databases, --run takes \"last\": each database's own last run");
+	if (cc->all_databases && co.common.source != NULL)
+		return cli_bad_usage("%s", "--all-databases takes each run's recorded source: leave out --source "
+							 "(.pgpass or PGPASSWORD give the passwords)");
+	if (cc->all_databases)
+		opt.run = "last";
 	if (opt.run == NULL)
 		return cli_bad_usage("%s", "no run: give --run with the follow run's number, or \"last\"");
 	if ((rc = cli_start(&co)) != 0)
@@ -142,18 +171,47 @@ cmd_cutover(int argc, char **argv)
 	opt.sequence_margin = margin;
 
 	err_clear(&err);
-	rc = cutover_run(&opt, &report, &err);
+	if (cc->all_databases)
+	{
+		if (run_databases(co.common.target, opt.state_schema, &cc->patterns, &dbs, &ndbs, &err) < 0)
+		{
+			cli_end();
+			log_failure(&err);
+			return EXIT_USAGE;
+		}
+		run_databases_status(dbs, ndbs, opt.state_schema);
+		targets = calloc((size_t) ndbs + 1, sizeof(char *));
+		for (int i = 0; targets != NULL && i < ndbs; i++)
+			if (dbs[i].loaded && dbs[i].run.follow && strcmp(dbs[i].run.step, STATE_STEP_FOLLOW) == 0)
+				targets[n++] = dbs[i].conninfo;
+		rc = targets == NULL ? err_set(&err, SIDE_LOCAL, -ENOMEM, "out of memory")
+			: n == 0 ? err_set(&err, SIDE_USAGE, -ENOENT, "no database of the target has a follow run that "
+							   "streams: there is nothing to cut over") : 0;
+		if (rc == 0)
+			log_info("cutover: %d databases follow", n);
+	}
+	else
+	{
+		targets = calloc(1, sizeof(char *));
+		n = 1;
+		rc = targets == NULL ? err_set(&err, SIDE_LOCAL, -ENOMEM, "out of memory") : 0;
+		if (targets != NULL)
+			targets[0] = co.common.target;
+	}
+	if (rc == 0)
+		rc = cutover_run(&opt, targets, n, &report, &err);
 	cli_end();
 	if (report != NULL && co.level > LOG_ERROR)
 	{
-		if (report->verify != NULL && !verify_identical(report->verify))
-			report_verify_summary(stdout, report->verify, co.level >= LOG_VERBOSE);
+		for (int k = 0; k < n; k++)
+			if (report[k].verify != NULL && !verify_identical(report[k].verify))
+				report_verify_summary(stdout, report[k].verify, co.level >= LOG_VERBOSE);
 		if (rc == 0)
-			report_cutover(stdout, report);
+			report_cutover(stdout, report, n);
 	}
 	if (co.json_path != NULL && report != NULL)
 	{
-		int			jrc = report_cutover_json(co.json_path, report, rc < 0 ? &err : NULL);
+		int			jrc = report_cutover_json(co.json_path, report, n, rc < 0 ? &err : NULL);
 
 		if (jrc < 0)
 		{
@@ -164,7 +222,9 @@ cmd_cutover(int argc, char **argv)
 	}
 	if (rc < 0)
 		log_failure(&err);
-	c = rc < 0 ? cli_exit_code(&err) : report->done ? EXIT_OK : EXIT_DIFFERENT;
-	cutover_report_destroy(report);
+	c = rc < 0 ? cli_exit_code(&err) : report[0].done ? EXIT_OK : EXIT_DIFFERENT;
+	cutover_reports_destroy(report, n);
+	free(targets);
+	run_databases_free(dbs, ndbs);
 	return c;
 }

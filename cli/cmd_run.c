@@ -7,12 +7,15 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/report.h"
 #include "engine/conn.h"
+#include "engine/metrics.h"
 #include "engine/stop.h"
 #include "cmd/clone.h"
 #include "cmd/run.h"
@@ -58,7 +61,7 @@ usage_status(FILE *out)
 			"in flight and failed, rows, bytes, rate and the time left.  A run that finished\n"
 			"removed its record, unless it ran with --keep-record.\n\n"
 			"Usage:\n"
-			"  %s status --target CONNINFO [--run RUN] [--json FILE]\n"
+			"  %s status --target CONNINFO [--run RUN] [--json FILE] [--watch SECONDS]\n"
 			"  %s status --all-databases --target CONNINFO [--database PATTERN]...\n\n"
 			"Options:\n"
 			"  -t, --target=CONNINFO    target database (default: $PGSLUICE_TARGET)\n"
@@ -68,7 +71,13 @@ usage_status(FILE *out)
 			"  -s, --source=CONNINFO    a follow run's source, for its replication's lag and\n"
 			"                           slot (default: the run's, without its password)\n"
 			"      --max-slot-wal=SIZE  warn when a follow run's slot holds more WAL than SIZE\n"
-			"                           (default: 50GB)\n"
+			"                           (default: 10%% of the source's free disk where this\n"
+			"                           host sees it, else 50GB)\n"
+			"      --watch=SECONDS      show it again every SECONDS (--json: rewrite FILE) while\n"
+			"                           the run runs or follows, until it ends or a signal;\n"
+			"                           with --metrics-file or --metrics-listen, the gauges\n"
+			"                           of a follow run's lag and slot stay current\n"
+			"      --metrics-file, --metrics-listen   as for clone\n"
 			"      --all-databases      a cluster run: the last run of each database of the\n"
 			"                           target (its connection string names the server), one\n"
 			"                           line each; --database and --exclude-database choose\n"
@@ -114,11 +123,12 @@ static const struct option record_options[] = {
 	{"database", required_argument, NULL, OPT_DATABASE},
 	{"exclude-database", required_argument, NULL, OPT_EXCLUDE_DATABASE},
 	{"max-slot-wal", required_argument, NULL, OPT_MAX_SLOT_WAL},
+	{"watch", required_argument, NULL, OPT_WATCH},
 	{NULL, 0, NULL, 0}
 };
 
-#define MAX_SLOT_WAL_DEFAULT (50LL << 30)
 static int64_t max_slot_wal = -1;	/* status --max-slot-wal; -1: not given */
+static int	watch_seconds;		/* status --watch; 0: once */
 
 /* Parses a record command's options; returns 0, or the exit status to stop with (-1: help shown). */
 static int
@@ -138,6 +148,11 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 		{
 			if (args_parse_size(optarg, &max_slot_wal) < 0)
 				return cli_bad_usage("invalid value \"%s\" for --max-slot-wal: want a size such as 50GB", optarg);
+		}
+		else if (c == OPT_WATCH)
+		{
+			if (args_parse_int(optarg, 1, 86400, &watch_seconds) < 0)
+				return cli_bad_usage("invalid value \"%s\" for --watch: want seconds, from 1 to 86400", optarg);
 		}
 		else if ((rc = cli_cluster_option(cc, c, optarg)) < 0)
 			return EXIT_USAGE;
@@ -163,8 +178,8 @@ parse_record_options(int argc, char **argv, cli_options *co, clone_options *opt,
 		return cli_bad_usage("%s", "with --all-databases, --run takes \"last\": each database's own last run");
 	if (*run == NULL)
 		return cli_bad_usage("%s", "no run: give --run with a run number, or \"last\"");
-	if (max_slot_wal >= 0 && strcmp(cli_command_name, "status") != 0)
-		return cli_bad_usage("%s", "--max-slot-wal goes with status");
+	if ((max_slot_wal >= 0 || watch_seconds > 0) && strcmp(cli_command_name, "status") != 0)
+		return cli_bad_usage("%s", "--max-slot-wal and --watch go with status");
 	if (co->common.max_rate >= 0 && strcmp(cli_command_name, "worker") != 0)
 		return cli_bad_usage("--max-rate goes with clone, verify, dump, restore and worker; to change a "
 						 "running run's cap: %s throttle --run RUN --max-rate RATE", progname);
@@ -282,6 +297,127 @@ cmd_worker(int argc, char **argv)
 	return rc < 0 ? cli_exit_code(&err) : EXIT_OK;
 }
 
+/* Sets the replication gauges from a follow run's state (slot: metrics_set_replication's). */
+static void
+follow_metrics(int slot, const run_follow *f)
+{
+	metrics_set_replication(slot, f->state.lag_bytes, f->state.lag_seconds, f->state.retained_bytes);
+}
+
+/*
+ * status --all-databases once; true while a database's run is running or
+ * following.  *shared: the metrics have a slot per database (the first
+ * round makes them).
+ */
+static bool
+status_cluster(const cli_options *co, const clone_options *opt, const cli_cluster *cc, bool *shared, int *rc)
+{
+	run_database *dbs = NULL;
+	int			n = 0;
+	bool		live = false;
+	sl_err		err;
+
+	err_clear(&err);
+	if (run_databases(co->common.target, opt->state_schema, &cc->patterns, &dbs, &n, &err) < 0)
+	{
+		log_failure(&err);
+		*rc = EXIT_USAGE;
+		return false;
+	}
+	run_databases_status(dbs, n, opt->state_schema);
+	run_databases_follow(dbs, n, max_slot_wal);
+	if (!*shared && n > 0 && (co->metrics_file != NULL || co->metrics_listen != NULL))
+	{
+		char	  **names = calloc((size_t) n, sizeof(char *));
+
+		/* a series per database, as the cluster run's own metrics have; the first round's databases */
+		for (int i = 0; names != NULL && i < n; i++)
+			names[i] = dbs[i].name;
+		*shared = names != NULL && metrics_share(n, names) == 0;
+		free(names);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		live = live || (dbs[i].loaded && (strcmp(dbs[i].run.status, "running") == 0 || dbs[i].follows));
+		if (*shared && dbs[i].follow_known)
+			follow_metrics(i, &dbs[i].follow);
+	}
+	if (co->json_path != NULL)
+		*rc = report_cluster_status_json(co->json_path, dbs, n) < 0 ? EXIT_USAGE : EXIT_OK;
+	else
+		report_cluster_status(stdout, dbs, n);
+	run_databases_free(dbs, n);
+	return live && *rc == EXIT_OK;
+}
+
+/* status of one run once, *run_id its number; true while it is running or following. */
+static bool
+status_run(const cli_options *co, const clone_options *opt, const char *run, int64_t *run_id, int *rc)
+{
+	state_run	record;
+	state_summary sum;
+	run_follow	follow;
+	bool		follows;
+	bool		known = false;
+	sl_err		err;
+
+	err_clear(&err);
+	if (run_status(co->common.target, opt->state_schema, run, &record, &sum, &err) < 0)
+	{
+		/* watched until it finished: a run that removed its record (a cutover, a cleanup) is done */
+		if (*run_id > 0 && err.code == -ENOENT)
+		{
+			log_info("run %lld: its record is gone: the run finished (cut over) or was removed",
+					 (long long) *run_id);
+			*rc = EXIT_OK;
+			return false;
+		}
+		log_failure(&err);
+		*rc = EXIT_USAGE;
+		return false;
+	}
+	*run_id = record.id;
+	follows = record.follow && strcmp(record.step, STATE_STEP_DONE) != 0;
+	if (follows)
+	{
+		/* the source may be out of reach from here: the record is shown all the same */
+		if (run_follow_state(co->common.target, co->common.source, &record, max_slot_wal, &follow, &err) < 0)
+		{
+			log_warning("run %lld: its replication could not be read: %s", (long long) record.id, err.msg);
+			if (err.hint[0] != '\0')
+				log_warning("hint: %s", err.hint);
+		}
+		else
+		{
+			known = true;
+			follow_metrics(-1, &follow);
+		}
+	}
+	*rc = EXIT_OK;
+	if (co->json_path != NULL)
+		*rc = report_status_json(co->json_path, &record, &sum, known ? &follow : NULL) < 0 ? EXIT_USAGE : EXIT_OK;
+	else
+	{
+		report_status(stdout, &record, &sum);
+		if (known)
+			report_follow(stdout, &follow);
+	}
+	return (strcmp(record.status, "running") == 0 || follows) && *rc == EXIT_OK;
+}
+
+/* Waits seconds, or less when a signal asks to stop; true when it did. */
+static bool
+watch_pause(int seconds)
+{
+	for (int i = 0; i < seconds * 10 && !atomic_load(stop_flag()); i++)
+	{
+		struct timespec ts = {0, 100 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(stop_flag()) != 0;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -289,59 +425,29 @@ cmd_status(int argc, char **argv)
 	cli_cluster *cc = &cli_databases;
 	clone_options opt = {0};
 	const char *run = "last";
-	state_run	record;
-	state_summary sum;
-	follow_state fs;
-	const follow_state *follow = NULL;
-	char		name[FOLLOW_NAME_MAX] = "";
-	sl_err		err;
+	char		which[32];
+	int64_t		run_id = 0;
+	bool		shared = false;
 	int			rc;
 
 	if ((rc = parse_record_options(argc, argv, &co, &opt, &run, cc, usage_status)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
-	err_clear(&err);
-	if (cc->all_databases)
+	for (;;)
 	{
-		run_database *dbs = NULL;
-		int			n = 0;
+		bool		live = cc->all_databases ? status_cluster(&co, &opt, cc, &shared, &rc)
+			: status_run(&co, &opt, run, &run_id, &rc);
 
-		rc = run_databases(co.common.target, opt.state_schema, &cc->patterns, &dbs, &n, &err);
-		if (rc < 0)
-		{
-			log_failure(&err);
-			return EXIT_USAGE;
-		}
-		run_databases_status(dbs, n, opt.state_schema);
-		if (co.json_path != NULL)
-			rc = report_cluster_status_json(co.json_path, dbs, n) < 0 ? EXIT_USAGE : EXIT_OK;
-		else
-			report_cluster_status(stdout, dbs, n);
-		run_databases_free(dbs, n);
-		return rc;
+		fflush(stdout);
+		if (watch_seconds == 0 || !live || watch_pause(watch_seconds))
+			break;
+		/* the same run each time, not one that starts meanwhile */
+		snprintf(which, sizeof(which), "%lld", (long long) run_id);
+		run = which;
+		if (co.json_path == NULL)
+			fputc('\n', stdout);
 	}
-	if (run_status(co.common.target, opt.state_schema, run, &record, &sum, &err) < 0)
-	{
-		log_failure(&err);
-		return EXIT_USAGE;
-	}
-	if (record.follow && strcmp(record.step, STATE_STEP_DONE) != 0)
-	{
-		/* the source may be out of reach from here: the record is shown all the same */
-		if (run_follow_state(co.common.target, co.common.source, &record, name, sizeof(name), &fs, &err) < 0)
-		{
-			log_warning("run %lld: its replication could not be read: %s", (long long) record.id, err.msg);
-			if (err.hint[0] != '\0')
-				log_warning("hint: %s", err.hint);
-		}
-		else
-			follow = &fs;
-	}
-	if (co.json_path != NULL)
-		return report_status_json(co.json_path, &record, &sum, name, follow) < 0 ? EXIT_USAGE : EXIT_OK;
-	report_status(stdout, &record, &sum);
-	if (follow != NULL)
-		report_follow(stdout, name, follow, max_slot_wal >= 0 ? max_slot_wal : MAX_SLOT_WAL_DEFAULT);
-	return EXIT_OK;
+	cli_end();
+	return rc;
 }
 
 /*

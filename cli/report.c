@@ -363,6 +363,18 @@ report_cluster_status(FILE *out, const run_database *dbs, int n)
 				(unsigned long long) d->sum.rows, size, d->sum.last_error);
 	}
 	fprintf(out, "cluster: %d databases, %d with a run running\n", n, running);
+	for (int i = 0; i < n; i++)
+	{
+		const run_database *d = &dbs[i];
+
+		if (!d->follows)
+			continue;
+		fprintf(out, "%s:\n", display_name(d->name, name, sizeof(name)));
+		if (d->follow_known)
+			report_follow(out, &d->follow);
+		else
+			fprintf(out, "replication: could not be read: %s\n", d->follow_err.msg);
+	}
 }
 
 void
@@ -558,42 +570,50 @@ report_check(FILE *out, const check_report *r, bool quiet, bool verbose)
 
 
 void
-report_follow(FILE *out, const char *name, const follow_state *fs, int64_t max_slot_wal)
+report_follow(FILE *out, const run_follow *f)
 {
+	const follow_state *fs = &f->state;
 	char		lag[32];
 	char		held[32];
-	char		limit[32];
 
 	sbuf_format_bytes((uint64_t) fs->lag_bytes, lag, sizeof(lag));
 	sbuf_format_bytes((uint64_t) fs->retained_bytes, held, sizeof(held));
-	fprintf(out, "replication: subscription %s %s, %s and %.1f s behind the source%s\n", name,
+	fprintf(out, "replication: subscription %s %s, %s and %.1f s behind the source%s\n", f->name,
 			follow_state_word(fs), lag, fs->lag_seconds,
 			fs->apply_errors > 0 ? ", with apply errors (see the target's server log)" : "");
 	if (!fs->slot)
-		fprintf(out, "slot: %s is missing on the source: the target no longer follows it\n", name);
+		fprintf(out, "slot: %s is missing on the source: the target no longer follows it\n", f->name);
 	else
-		fprintf(out, "slot: %s holds %s of the source's WAL (wal_status %s)\n", name, held, fs->wal_status);
+		fprintf(out, "slot: %s holds %s of the source's WAL (wal_status %s)\n", f->name, held, fs->wal_status);
 	if (!fs->publication)
-		fprintf(out, "publication: %s is missing on the source\n", name);
-	if (fs->slot && max_slot_wal > 0 && fs->retained_bytes > max_slot_wal)
-	{
-		sbuf_format_bytes((uint64_t) max_slot_wal, limit, sizeof(limit));
-		log_warning("slot %s holds %s of WAL, more than --max-slot-wal %s: the source's disk fills while "
-					"the target is behind; cut over, or remove the run (pgsluice cleanup)", name, held, limit);
-	}
+		fprintf(out, "publication: %s is missing on the source\n", f->name);
+	if (fs->slot && f->slot_wal_limit > 0 && fs->retained_bytes > f->slot_wal_limit)
+		log_warning("slot %s holds %s of WAL, more than %s: the source's disk fills while the target is "
+					"behind; cut over, or remove the run (pgsluice cleanup)", f->name, held, f->slot_wal_why);
 }
 
 void
-report_cutover(FILE *out, const cutover_report *r)
+report_cutover(FILE *out, const cutover_report *r, int n)
 {
-	fprintf(out, "cutover: run %lld, %s\n", (long long) r->run_id, r->done ? "cut over"
-			: r->verify != NULL && !verify_identical(r->verify) ? "the target differs: replication kept"
-			: "not cut over");
-	fprintf(out, "  watch for writes  %6.1f s  (%d tables)\n", r->seconds_watch, r->tables);
-	fprintf(out, "  catch up          %6.1f s  (to %s)\n", r->seconds_catch_up, r->lsn[0] ? r->lsn : "-");
-	fprintf(out, "  sequences         %6.1f s  (%d set)\n", r->seconds_sequences, r->sequences_set);
-	if (r->verify != NULL)
-		fprintf(out, "  verify            %6.1f s\n", r->seconds_verify);
-	fprintf(out, "  teardown          %6.1f s  (%d objects dropped)\n", r->seconds_teardown, r->dropped);
-	fprintf(out, "  write downtime    %6.1f s\n", r->seconds_total);
+	for (int k = 0; k < n; k++)
+	{
+		const cutover_report *d = &r[k];
+
+		if (n > 1)
+			fprintf(out, "cutover: database %s, run %lld, %s\n", d->database, (long long) d->run_id,
+					d->done ? "cut over" : "not cut over");
+		else
+			fprintf(out, "cutover: run %lld, %s\n", (long long) d->run_id, d->done ? "cut over"
+					: d->verify != NULL && !verify_identical(d->verify) ? "the target differs: replication kept"
+					: "not cut over");
+		fprintf(out, "  watch for writes  %6.1f s  (%d tables)\n", d->seconds_watch, d->tables);
+		fprintf(out, "  catch up          %6.1f s  (to %s)\n", d->seconds_catch_up, d->lsn[0] ? d->lsn : "-");
+		fprintf(out, "  sequences         %6.1f s  (%d set)\n", d->seconds_sequences, d->sequences_set);
+		if (d->verify != NULL)
+			fprintf(out, "  verify            %6.1f s  (%s)\n", d->seconds_verify,
+					verify_identical(d->verify) ? "identical" : "different");
+		fprintf(out, "  teardown          %6.1f s  (%d objects dropped)\n", d->seconds_teardown, d->dropped);
+	}
+	fprintf(out, "  write downtime    %6.1f s%s\n", n > 0 ? r[0].seconds_total : 0.0,
+			n > 1 ? "  (every database)" : "");
 }

@@ -60,19 +60,22 @@ void		report_status(FILE *out, const state_run *run, const state_summary *sum);
 
 /* The same as JSON, into path ("-": standard output). */
 int			report_status_json(const char *path, const state_run *run, const state_summary *sum,
-							   const char *follow_name, const follow_state *fs);
+							   const run_follow *follow);
 
 /*
  * A follow run's replication, for status: the subscription's state, the
- * lag, the WAL the slot holds (a warning past max_slot_wal bytes, 0: none).
+ * lag, the WAL the slot holds (a warning past its limit).
  */
-void		report_follow(FILE *out, const char *name, const follow_state *fs, int64_t max_slot_wal);
+void		report_follow(FILE *out, const run_follow *f);
 
-/* The cutover's steps and their seconds: the write downtime. */
-void		report_cutover(FILE *out, const cutover_report *r);
+/* The cutover's steps and their seconds, of each of the n databases: the write downtime. */
+void		report_cutover(FILE *out, const cutover_report *r, int n);
 
-/* The same as JSON, with the error when it failed; 0 or a negative errno. */
-int			report_cutover_json(const char *path, const cutover_report *r, const sl_err *err);
+/*
+ * The same as JSON, with the error when it failed; an array "databases"
+ * when n > 1.  0 or a negative errno.
+ */
+int			report_cutover_json(const char *path, const cutover_report *r, int n, const sl_err *err);
 
 /* What pgsluice plan found: the tables, their split and format (verbose: every chunk), the estimate. */
 void		report_forecast(FILE *out, const forecast *f, int jobs, bool verbose);

@@ -498,9 +498,30 @@ status_finish(report_doc *d, const char *path)
 	return rc;
 }
 
+/* A follow run's object "replication". */
+static void
+put_replication(json_writer *w, const run_follow *f)
+{
+	const follow_state *fs = &f->state;
+
+	json_put_object(w, "replication", JSON_INLINE);
+	json_put_string(w, "name", f->name);
+	json_put_string(w, "subscription", follow_state_word(fs));
+	json_put_bool(w, "slot", fs->slot);
+	json_put_bool(w, "publication", fs->publication);
+	json_put_int(w, "lag_bytes", fs->lag_bytes);
+	json_put_double(w, "lag_seconds", fs->lag_seconds, 3);
+	json_put_int(w, "slot_retained_bytes", fs->retained_bytes);
+	json_put_int(w, "slot_wal_limit_bytes", f->slot_wal_limit);
+	if (f->source_free_bytes >= 0)
+		json_put_int(w, "source_free_bytes", f->source_free_bytes);
+	json_put_string(w, "wal_status", fs->wal_status);
+	json_put_int(w, "apply_errors", fs->apply_errors);
+	json_put_end(w);
+}
+
 int
-report_status_json(const char *path, const state_run *run, const state_summary *sum, const char *follow_name,
-				   const follow_state *fs)
+report_status_json(const char *path, const state_run *run, const state_summary *sum, const run_follow *follow)
 {
 	report_doc	d;
 
@@ -508,56 +529,74 @@ report_status_json(const char *path, const state_run *run, const state_summary *
 	json_writer_init(&d.w, &d.text);
 	json_put_object(&d.w, NULL, JSON_INLINE);
 	put_status(&d.w, run, sum);
-	if (fs != NULL)
-	{
-		json_put_object(&d.w, "replication", JSON_INLINE);
-		json_put_string(&d.w, "name", follow_name);
-		json_put_string(&d.w, "subscription", follow_state_word(fs));
-		json_put_bool(&d.w, "slot", fs->slot);
-		json_put_bool(&d.w, "publication", fs->publication);
-		json_put_int(&d.w, "lag_bytes", fs->lag_bytes);
-		json_put_double(&d.w, "lag_seconds", fs->lag_seconds, 3);
-		json_put_int(&d.w, "slot_retained_bytes", fs->retained_bytes);
-		json_put_string(&d.w, "wal_status", fs->wal_status);
-		json_put_int(&d.w, "apply_errors", fs->apply_errors);
-		json_put_end(&d.w);
-	}
+	if (follow != NULL)
+		put_replication(&d.w, follow);
 	return status_finish(&d, path);
 }
 
+/* One database's cutover: its run, objects and steps. */
+static void
+put_cutover(json_writer *w, const cutover_report *r)
+{
+	json_put_int(w, "run", r->run_id);
+	json_put_string(w, "name", r->name);
+	json_put_string(w, "lsn", r->lsn[0] ? r->lsn : NULL);
+	json_put_int(w, "tables", r->tables);
+	json_put_int(w, "writes_seen", r->writes_seen);
+	json_put_int(w, "sequences_set", r->sequences_set);
+	json_put_int(w, "dropped", r->dropped);
+	json_put_bool(w, "record_removed", r->record_removed);
+	if (r->verify != NULL)
+		json_put_bool(w, "identical", verify_identical(r->verify));
+	json_put_object(w, "seconds", JSON_INLINE);
+	json_put_double(w, "watch", r->seconds_watch, 3);
+	json_put_double(w, "catch_up", r->seconds_catch_up, 3);
+	json_put_double(w, "sequences", r->seconds_sequences, 3);
+	json_put_double(w, "verify", r->seconds_verify, 3);
+	json_put_double(w, "teardown", r->seconds_teardown, 3);
+	json_put_double(w, "write_downtime", r->seconds_total, 3);
+	json_put_end(w);
+}
+
 int
-report_cutover_json(const char *path, const cutover_report *r, const sl_err *err)
+report_cutover_json(const char *path, const cutover_report *r, int n, const sl_err *err)
 {
 	report_doc	d;
+	bool		done = n > 0;
+	bool		identical = true;
 
+	for (int k = 0; k < n; k++)
+	{
+		done = done && r[k].done;
+		identical = identical && (r[k].verify == NULL || verify_identical(r[k].verify));
+	}
 	sbuf_init(&d.text, REPORT_CAP);
 	json_writer_init(&d.w, &d.text);
 	json_put_object(&d.w, NULL, JSON_LINES);
-	json_put_string(&d.w, "status", r->done ? "done" : err != NULL && err_is_set(err) ? "failed" : "different");
+	json_put_string(&d.w, "status", done ? "done" : err != NULL && err_is_set(err) ? "failed"
+					: !identical ? "different" : "failed");
 	if (err != NULL && err_is_set(err))
 	{
 		json_put_string(&d.w, "error", err->msg);
 		if (err->hint[0] != '\0')
 			json_put_string(&d.w, "hint", err->hint);
 	}
-	json_put_int(&d.w, "run", r->run_id);
-	json_put_string(&d.w, "name", r->name);
-	json_put_string(&d.w, "lsn", r->lsn[0] ? r->lsn : NULL);
-	json_put_int(&d.w, "tables", r->tables);
-	json_put_int(&d.w, "writes_seen", r->writes_seen);
-	json_put_int(&d.w, "sequences_set", r->sequences_set);
-	json_put_int(&d.w, "dropped", r->dropped);
-	json_put_bool(&d.w, "record_removed", r->record_removed);
-	if (r->verify != NULL)
-		json_put_bool(&d.w, "identical", verify_identical(r->verify));
-	json_put_object(&d.w, "seconds", JSON_INLINE);
-	json_put_double(&d.w, "watch", r->seconds_watch, 3);
-	json_put_double(&d.w, "catch_up", r->seconds_catch_up, 3);
-	json_put_double(&d.w, "sequences", r->seconds_sequences, 3);
-	json_put_double(&d.w, "verify", r->seconds_verify, 3);
-	json_put_double(&d.w, "teardown", r->seconds_teardown, 3);
-	json_put_double(&d.w, "write_downtime", r->seconds_total, 3);
-	json_put_end(&d.w);
+	if (n == 1)
+		put_cutover(&d.w, &r[0]);
+	else
+	{
+		json_put_array(&d.w, "databases", JSON_LINES);
+		for (int k = 0; k < n; k++)
+		{
+			json_put_object(&d.w, NULL, JSON_INLINE);
+			json_put_string(&d.w, "database", r[k].database);
+			json_put_bool(&d.w, "done", r[k].done);
+			put_cutover(&d.w, &r[k]);
+			json_put_end(&d.w);
+		}
+		json_put_end(&d.w);
+		json_put_double(&d.w, "write_downtime", n > 0 ? r[0].seconds_total : 0.0, 3);
+	}
 	return status_finish(&d, path);
 }
 
@@ -578,6 +617,10 @@ report_cluster_status_json(const char *path, const run_database *dbs, int n)
 		json_put_string(&d.w, "error", err_is_set(&dbs[i].err) ? dbs[i].err.msg : NULL);
 		if (dbs[i].loaded)
 			put_status(&d.w, &dbs[i].run, &dbs[i].sum);
+		if (dbs[i].follows && dbs[i].follow_known)
+			put_replication(&d.w, &dbs[i].follow);
+		else if (dbs[i].follows)
+			json_put_string(&d.w, "replication_error", dbs[i].follow_err.msg);
 		json_put_end(&d.w);
 	}
 	json_put_end(&d.w);

@@ -22,6 +22,7 @@
 
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/metrics.h"
 
 #define STREAMING_WAIT_SECONDS 60.0
 
@@ -114,6 +115,7 @@ clone_follow_subscribe(const clone_options *opt, clone_report *r, PGconn *holder
 		(rc = follow_wait_streaming(holder, control, r->follow_name, STREAMING_WAIT_SECONDS, &r->replication, err)) < 0)
 		return rc;
 	r->following = true;
+	metrics_set_replication(-1, r->replication.lag_bytes, r->replication.lag_seconds, r->replication.retained_bytes);
 	sbuf_format_bytes((uint64_t) r->replication.lag_bytes, lag, sizeof(lag));
 	log_info("follow: subscription %s streaming, %s behind the source", r->follow_name, lag);
 	return 0;

@@ -9,6 +9,8 @@
  * source is still, so the proof is exact; on a difference replication is
  * kept), then drops the subscription, the slot and the publication, and
  * records the run as cut over.  Each step's seconds are the write downtime.
+ * A cluster run (clone --all-databases --follow) is cut over in one
+ * command, every database's run together.
  */
 #ifndef PGSLUICE_CMD_CUTOVER_H
 #define PGSLUICE_CMD_CUTOVER_H
@@ -37,6 +39,7 @@ typedef struct cutover_options
 
 typedef struct cutover_report
 {
+	char		database[64];	/* the target database's name */
 	int64_t		run_id;			/* 0 before the run was found */
 	char		name[FOLLOW_NAME_MAX];	/* its publication, slot and subscription */
 	char		lsn[32];		/* the source's position the target applied */
@@ -51,19 +54,25 @@ typedef struct cutover_report
 	double		seconds_sequences;
 	double		seconds_verify;
 	double		seconds_teardown;
-	double		seconds_total;	/* the write downtime this command took */
+	double		seconds_total;	/* the write downtime this command took (for every database) */
 	verify_report *verify;		/* with --verify, once it ran */
 	cat_filter	filter;			/* the run's tables, from its record; the verify's */
 } cutover_report;
 
 /*
- * Runs the cutover.  *out gets the report whatever happens (NULL when it
- * could not be allocated).  0 when the run is cut over, or when --verify
- * found differences (then replication runs on and report->done is false);
- * else a negative errno.
+ * Cuts over the follow run opt->run of each of the n target databases
+ * (connection strings; n > 1 for a cluster run, each database's own run):
+ * each step is taken for every database before the next, the watch for
+ * writes over all of them at once, so that nothing is torn down until
+ * every database has caught up (and, with --verify, is identical).  *out
+ * gets n reports whatever happens (NULL when they could not be allocated).
+ * 0 when every run is cut over, or when --verify found differences (then
+ * replication runs on everywhere and no report is done); else a negative
+ * errno, err naming the database when n > 1.
  */
-int			cutover_run(const cutover_options *opt, cutover_report **out, sl_err *err);
+int			cutover_run(const cutover_options *opt, const char *const *targets, int n, cutover_report **out,
+						sl_err *err);
 
-void		cutover_report_destroy(cutover_report *r);
+void		cutover_reports_destroy(cutover_report *r, int n);
 
 #endif

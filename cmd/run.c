@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "base/sbuf.h"
 #include "engine/conn.h"
 #include "engine/follow.h"
 
@@ -87,18 +88,49 @@ done:
 	return rc;
 }
 
+/* Sets f's slot limit: given when not negative, else 10% of the source's free disk when known, else the default. */
+static void
+slot_wal_limit(run_follow *f, int64_t given)
+{
+	char		size[32];
+
+	if (given >= 0)
+	{
+		f->slot_wal_limit = given;
+		sbuf_format_bytes((uint64_t) given, size, sizeof(size));
+		snprintf(f->slot_wal_why, sizeof(f->slot_wal_why), "--max-slot-wal %s", size);
+	}
+	else if (f->source_free_bytes >= 0)
+	{
+		f->slot_wal_limit = f->source_free_bytes / 10;
+		sbuf_format_bytes((uint64_t) f->source_free_bytes, size, sizeof(size));
+		snprintf(f->slot_wal_why, sizeof(f->slot_wal_why), "10%% of the %s free on the source's WAL disk", size);
+	}
+	else
+	{
+		f->slot_wal_limit = RUN_SLOT_WAL_DEFAULT;
+		sbuf_format_bytes((uint64_t) RUN_SLOT_WAL_DEFAULT, size, sizeof(size));
+		snprintf(f->slot_wal_why, sizeof(f->slot_wal_why), "%s (the source's free disk is not known from here)",
+				 size);
+	}
+}
+
 int
-run_follow_state(const char *target, const char *source, const state_run *run, char *name, size_t namelen,
-				 follow_state *out, sl_err *err)
+run_follow_state(const char *target, const char *source, const state_run *run, int64_t max_slot_wal,
+				 run_follow *out, sl_err *err)
 {
 	PGconn	   *tconn = NULL;
 	PGconn	   *sconn = NULL;
 	int			rc;
 
+	memset(out, 0, sizeof(*out));
+	out->source_free_bytes = -1;
 	if ((rc = conn_open(&tconn, target, SIDE_TARGET, NULL, err)) == 0 &&
-		(rc = follow_name(tconn, run->id, name, namelen, err)) == 0 &&
-		(rc = conn_open(&sconn, source != NULL ? source : run->source, SIDE_SOURCE, NULL, err)) == 0)
-		rc = follow_read(sconn, tconn, name, out, err);
+		(rc = follow_name(tconn, run->id, out->name, sizeof(out->name), err)) == 0 &&
+		(rc = conn_open(&sconn, source != NULL ? source : run->source, SIDE_SOURCE, NULL, err)) == 0 &&
+		(rc = follow_read(sconn, tconn, out->name, &out->state, err)) == 0)
+		out->source_free_bytes = follow_source_free_disk(sconn);
+	slot_wal_limit(out, max_slot_wal);
 	conn_close(&sconn);
 	conn_close(&tconn);
 	return rc;
@@ -207,4 +239,18 @@ run_databases_status(run_database *dbs, int n, const char *schema)
 	for (int i = 0; i < n; i++)
 		if (dbs[i].recorded)
 			dbs[i].loaded = run_status(dbs[i].conninfo, schema, "last", &dbs[i].run, &dbs[i].sum, &dbs[i].err) == 0;
+}
+
+void
+run_databases_follow(run_database *dbs, int n, int64_t max_slot_wal)
+{
+	for (int i = 0; i < n; i++)
+	{
+		run_database *d = &dbs[i];
+
+		d->follows = d->loaded && d->run.follow && strcmp(d->run.step, STATE_STEP_DONE) != 0;
+		if (d->follows)
+			d->follow_known = run_follow_state(d->conninfo, NULL, &d->run, max_slot_wal, &d->follow,
+											   &d->follow_err) == 0;
+	}
 }

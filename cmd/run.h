@@ -39,12 +39,26 @@ int			run_throttle(const char *target, const char *schema, const char *which, in
 int			run_cleanup(const char *target, const char *source, const char *schema, const char *which,
 						int64_t *run_id, bool *schema_dropped, int *replication_dropped, sl_err *err);
 
+/* What status shows of a follow run's replication. */
+typedef struct run_follow
+{
+	char		name[FOLLOW_NAME_MAX];	/* of its publication, slot and subscription */
+	follow_state state;
+	int64_t		source_free_bytes;	/* follow_source_free_disk: -1 when not known */
+	int64_t		slot_wal_limit; /* the WAL the slot may hold before status warns */
+	char		slot_wal_why[160];	/* where that limit comes from, for the warning */
+} run_follow;
+
+#define RUN_SLOT_WAL_DEFAULT (50LL << 30)	/* where the source's free disk is not known */
+
 /*
  * A follow run's publication, slot and subscription, as the servers say
- * (source NULL: the run's recorded one); name gets their name.
+ * (source NULL: the run's recorded one), into *out.  The slot's limit is
+ * max_slot_wal when it is not negative (--max-slot-wal), else 10% of the
+ * source's free disk when known, else RUN_SLOT_WAL_DEFAULT.
  */
-int			run_follow_state(const char *target, const char *source, const state_run *run, char *name,
-							 size_t namelen, follow_state *out, sl_err *err);
+int			run_follow_state(const char *target, const char *source, const state_run *run,
+							 int64_t max_slot_wal, run_follow *out, sl_err *err);
 
 /*
  * --all-databases: the runs of a cluster run are recorded each in its own
@@ -63,6 +77,11 @@ typedef struct run_database
 	bool		loaded;
 	state_run	run;
 	state_summary sum;
+	/* run_databases_follow: a follow run's replication (known), or why it could not be read */
+	bool		follows;
+	bool		follow_known;
+	run_follow	follow;
+	sl_err		follow_err;
 } run_database;
 
 int			run_databases(const char *target, const char *schema, const globals_patterns *patterns,
@@ -71,5 +90,8 @@ void		run_databases_free(run_database *dbs, int n);
 
 /* The last run of each recorded database, into its run and sum (loaded), or its err. */
 void		run_databases_status(run_database *dbs, int n, const char *schema);
+
+/* After run_databases_status: each loaded follow run's replication, read through its recorded source. */
+void		run_databases_follow(run_database *dbs, int n, int64_t max_slot_wal);
 
 #endif

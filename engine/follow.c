@@ -8,10 +8,13 @@
 #include "engine/follow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/sbuf.h"
@@ -20,6 +23,9 @@
 #include "engine/state.h"
 
 #define POLL_SECONDS 0.1
+#define CURRENT_DATABASE_OID "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())"
+#define READ_SLOTS "could not read the source's replication slots"
+#define READ_SUBSCRIPTIONS "could not read the target's subscriptions"
 #define SLOT_RELEASE_SECONDS 15.0	/* a disabled subscription's walsender takes a moment to leave */
 
 static void
@@ -139,38 +145,12 @@ follow_slot_release(follow_slot *slot)
 int
 follow_slot_exists(PGconn *source, const char *name, sl_err *err)
 {
-	const char *params[1] = {name};
-	PGresult   *res;
+	follow_state st;
 	int			rc;
 
-	if ((rc = conn_run(source, SIDE_SOURCE, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_replication_slots"
-					   " WHERE slot_name = $1", 1, params, &res, err)) < 0)
+	if ((rc = follow_read(source, NULL, name, &st, err)) < 0)
 		return rc;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = conn_fail(source, res, SIDE_SOURCE, err, "could not read the source's slots");
-	else
-		rc = atoi(PQgetvalue(res, 0, 0)) > 0;
-	PQclear(res);
-	return rc;
-}
-
-/* Runs a parameterized query whose result is rows; *res to PQclear. */
-static int
-query_params(PGconn *conn, sl_side side, const char *sql, int nparams, const char *const *params,
-			 PGresult **res, sl_err *err)
-{
-	int			rc;
-
-	if ((rc = conn_run(conn, side, sql, nparams, params, res, err)) < 0)
-		return rc;
-	if (PQresultStatus(*res) != PGRES_TUPLES_OK && PQresultStatus(*res) != PGRES_COMMAND_OK)
-	{
-		rc = conn_fail(conn, *res, side, err, side == SIDE_SOURCE ? "source query failed"
-					   : "target query failed");
-		PQclear(*res);
-		*res = NULL;
-	}
-	return rc;
+	return st.slot;
 }
 
 int
@@ -183,8 +163,8 @@ follow_subscribe(PGconn *source, PGconn *target, const char *source_conninfo, co
 	bool		exists;
 	int			rc;
 
-	if ((rc = query_params(source, SIDE_SOURCE, "SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots"
-						   " WHERE slot_name = $1", 1, params, &res, err)) < 0)
+	if ((rc = conn_query_params(source, SIDE_SOURCE, "SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots"
+								" WHERE slot_name = $1", 1, params, &res, READ_SLOTS, err)) < 0)
 		return rc;
 	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
 	{
@@ -194,9 +174,9 @@ follow_subscribe(PGconn *source, PGconn *target, const char *source_conninfo, co
 	}
 	snprintf(lsn, sizeof(lsn), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	if ((rc = query_params(target, SIDE_TARGET, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_subscription"
-						   " WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_catalog.pg_database"
-						   "   WHERE datname = pg_catalog.current_database())", 1, params, &res, err)) < 0)
+	if ((rc = conn_query_params(target, SIDE_TARGET, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_subscription"
+								" WHERE subname = $1 AND subdbid = " CURRENT_DATABASE_OID, 1, params, &res,
+								READ_SUBSCRIPTIONS, err)) < 0)
 		return rc;
 	exists = atoi(PQgetvalue(res, 0, 0)) > 0;
 	PQclear(res);
@@ -220,8 +200,7 @@ follow_subscribe(PGconn *source, PGconn *target, const char *source_conninfo, co
 		conn_append_literal(&sql, target, lsn);
 		sbuf_append(&sql, "::pg_catalog.pg_lsn) FROM pg_catalog.pg_subscription s WHERE s.subname = ");
 		conn_append_literal(&sql, target, name);
-		sbuf_append(&sql, " AND s.subdbid = (SELECT oid FROM pg_catalog.pg_database"
-					" WHERE datname = pg_catalog.current_database())");
+		sbuf_append(&sql, " AND s.subdbid = " CURRENT_DATABASE_OID);
 		if ((rc = exec_sbuf(target, SIDE_TARGET, &sql, err)) < 0)
 			return rc;
 		log_verbose("follow: subscription %s created, its origin at %s", name, lsn);
@@ -243,16 +222,16 @@ follow_read(PGconn *source, PGconn *target, const char *name, follow_state *out,
 	memset(out, 0, sizeof(*out));
 	if (source != NULL)
 	{
-		rc = query_params(source, SIDE_SOURCE,
+		rc = conn_query_params(source, SIDE_SOURCE,
 						  "SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_publication WHERE pubname = $1),"
 						  " pg_catalog.pg_current_wal_lsn(), s.slot_name IS NOT NULL, coalesce(s.wal_status, ''),"
 						  " coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.restart_lsn), 0)::bigint,"
 						  " coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn), 0)::bigint,"
 						  " coalesce(s.confirmed_flush_lsn::text, ''),"
 						  " coalesce((SELECT extract(epoch FROM r.replay_lag) FROM pg_catalog.pg_stat_replication r"
-						  "   WHERE r.pid = s.active_pid), 0)"
+						  "   WHERE r.pid = s.active_pid), 0), coalesce(s.active, false)"
 						  " FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_replication_slots s ON s.slot_name = $1",
-						  1, params, &res, err);
+						  1, params, &res, READ_SLOTS, err);
 		if (rc < 0)
 			return rc;
 		out->publication = atoi(PQgetvalue(res, 0, 0)) > 0;
@@ -263,20 +242,20 @@ follow_read(PGconn *source, PGconn *target, const char *name, follow_state *out,
 		out->lag_bytes = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 		snprintf(out->applied_lsn, sizeof(out->applied_lsn), "%s", PQgetvalue(res, 0, 6));
 		out->lag_seconds = out->lag_bytes > 0 ? strtod(PQgetvalue(res, 0, 7), NULL) : 0;
+		out->slot_active = PQgetvalue(res, 0, 8)[0] == 't';
 		if (out->lag_bytes < 0)
 			out->lag_bytes = 0;
 		PQclear(res);
 	}
 	if (target != NULL)
 	{
-		rc = query_params(target, SIDE_TARGET,
+		rc = conn_query_params(target, SIDE_TARGET,
 						  "SELECT s.subenabled, (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_subscription a"
 						  "   WHERE a.subid = s.oid AND a.pid IS NOT NULL AND a.relid IS NULL),"
 						  " coalesce((SELECT t.apply_error_count FROM pg_catalog.pg_stat_subscription_stats t"
 						  "   WHERE t.subid = s.oid), 0)"
-						  " FROM pg_catalog.pg_subscription s WHERE s.subname = $1 AND s.subdbid ="
-						  "   (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
-						  1, params, &res, err);
+						  " FROM pg_catalog.pg_subscription s WHERE s.subname = $1 AND s.subdbid = "
+						  CURRENT_DATABASE_OID, 1, params, &res, READ_SUBSCRIPTIONS, err);
 		if (rc < 0)
 			return rc;
 		if (PQntuples(res) > 0)
@@ -289,6 +268,42 @@ follow_read(PGconn *source, PGconn *target, const char *name, follow_state *out,
 		PQclear(res);
 	}
 	return 0;
+}
+
+int64_t
+follow_source_free_disk(PGconn *source)
+{
+	PGresult   *res = NULL;
+	sl_err		err;
+	char		path[4096];
+	uint64_t	identifier = 0;
+	unsigned long long want;
+	struct statvfs vfs;
+	int			fd;
+	bool		same;
+
+	err_clear(&err);
+	if (conn_query(source, SIDE_SOURCE, "SELECT pg_catalog.current_setting('data_directory', true),"
+				   " (SELECT system_identifier FROM pg_catalog.pg_control_system())", &res, &err) < 0)
+		return -1;
+	if (PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1) || PQgetvalue(res, 0, 0)[0] != '/')
+	{
+		PQclear(res);
+		return -1;
+	}
+	want = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(path, sizeof(path), "%s/global/pg_control", PQgetvalue(res, 0, 0));
+	/* pg_control begins with the system identifier, in the server's byte order: this host's, if it is here */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	same = fd >= 0 && read(fd, &identifier, sizeof(identifier)) == (ssize_t) sizeof(identifier) &&
+		identifier == want;
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/pg_wal", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!same || statvfs(path, &vfs) != 0)
+		return -1;
+	return (int64_t) ((uint64_t) vfs.f_bavail * (uint64_t) vfs.f_frsize);
 }
 
 const char *
@@ -309,20 +324,8 @@ follow_wait_streaming(PGconn *source, PGconn *target, const char *name, double m
 		if ((rc = follow_read(source, target, name, out, err)) < 0)
 			return rc;
 		/* streaming: the apply worker runs and the slot has a session */
-		if (out->streaming && out->slot)
-		{
-			const char *params[1] = {name};
-			PGresult   *res = NULL;
-			bool		active;
-
-			if ((rc = query_params(source, SIDE_SOURCE, "SELECT active FROM pg_catalog.pg_replication_slots"
-								   " WHERE slot_name = $1", 1, params, &res, err)) < 0)
-				return rc;
-			active = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
-			PQclear(res);
-			if (active)
-				return 0;
-		}
+		if (out->streaming && out->slot_active)
+			return 0;
 		if (clock_seconds() > deadline)
 			break;
 		pause_seconds(POLL_SECONDS);
@@ -349,9 +352,9 @@ follow_wait_applied(PGconn *source, PGconn *target, const char *name, const char
 		PGresult   *res = NULL;
 		bool		applied;
 
-		if ((rc = query_params(source, SIDE_SOURCE, "SELECT coalesce(confirmed_flush_lsn >= $2::pg_catalog.pg_lsn,"
-							   " false) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-							   2, params, &res, err)) < 0)
+		if ((rc = conn_query_params(source, SIDE_SOURCE, "SELECT coalesce(confirmed_flush_lsn >= $2::pg_catalog.pg_lsn,"
+									" false) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+									2, params, &res, READ_SLOTS, err)) < 0)
 			return rc;
 		if (PQntuples(res) == 0)
 		{
@@ -382,31 +385,24 @@ drop_slot(PGconn *source, const char *name, int *dropped, sl_err *err)
 	const char *params[1] = {name};
 	double		deadline = clock_seconds() + SLOT_RELEASE_SECONDS;
 	PGresult   *res = NULL;
+	follow_state st;
 	int			rc;
 
 	for (;;)
 	{
-		bool		active;
-
-		if ((rc = query_params(source, SIDE_SOURCE, "SELECT active FROM pg_catalog.pg_replication_slots"
-							   " WHERE slot_name = $1", 1, params, &res, err)) < 0)
+		if ((rc = follow_read(source, NULL, name, &st, err)) < 0)
 			return rc;
-		if (PQntuples(res) == 0)
-		{
-			PQclear(res);
+		if (!st.slot)
 			return 0;
-		}
-		active = PQgetvalue(res, 0, 0)[0] == 't';
-		PQclear(res);
-		if (!active)
+		if (!st.slot_active)
 			break;
 		if (clock_seconds() > deadline)
 			return err_set(err, SIDE_SOURCE, -EBUSY, "slot \"%s\" is still in use on the source after %.0f s",
 						   name, SLOT_RELEASE_SECONDS);
 		pause_seconds(POLL_SECONDS);
 	}
-	if ((rc = query_params(source, SIDE_SOURCE, "SELECT pg_catalog.pg_drop_replication_slot($1)", 1, params,
-						   &res, err)) < 0)
+	if ((rc = conn_query_params(source, SIDE_SOURCE, "SELECT pg_catalog.pg_drop_replication_slot($1)", 1, params,
+								&res, "could not drop the source's replication slot", err)) < 0)
 		return rc;
 	PQclear(res);
 	(*dropped)++;

@@ -83,6 +83,7 @@ typedef struct follow_state
 {
 	bool		publication;	/* on the source */
 	bool		slot;
+	bool		slot_active;	/* a session streams from the slot */
 	bool		subscription;	/* on the target */
 	bool		enabled;		/* the subscription */
 	bool		streaming;		/* its apply worker runs */
@@ -96,6 +97,15 @@ typedef struct follow_state
 } follow_state;
 
 int			follow_read(PGconn *source, PGconn *target, const char *name, follow_state *out, sl_err *err);
+
+/*
+ * The bytes free on the disk of the source's WAL, when this host sees it:
+ * the server's data directory is here, its pg_control has the server's
+ * system identifier (so it is that server's, not a namesake), and
+ * statvfs() reads its pg_wal.  -1 when not known (another host, no right to
+ * read the setting or the directory): never an error.
+ */
+int64_t		follow_source_free_disk(PGconn *source);
 
 /* The subscription's state in a word: streaming, enabled, disabled, missing. */
 const char *follow_state_word(const follow_state *s);

@@ -73,6 +73,11 @@ typedef struct metrics_counters
 	_Atomic uint64_t retries;
 	atomic_int	in_flight;
 	atomic_int	planned;
+	/* a follow run's replication (metrics_set_replication); lag_millis: seconds * 1000 */
+	atomic_bool replication;
+	_Atomic int64_t lag_bytes;
+	_Atomic int64_t lag_millis;
+	_Atomic int64_t retained_bytes;
 	char		database[COMMAND_MAX];	/* shared: the slot's database */
 } metrics_counters;
 
@@ -259,6 +264,17 @@ metrics_add_retry(void)
 	atomic_fetch_add_explicit(&counters->retries, 1, memory_order_relaxed);
 }
 
+void
+metrics_set_replication(int slot, int64_t lag_bytes, double lag_seconds, int64_t retained_bytes)
+{
+	metrics_counters *c = shared != NULL && slot >= 0 && slot < nshared ? &shared[slot] : counters;
+
+	atomic_store(&c->lag_bytes, lag_bytes);
+	atomic_store(&c->lag_millis, (int64_t) llround(lag_seconds * 1000.0));
+	atomic_store(&c->retained_bytes, retained_bytes);
+	atomic_store(&c->replication, true);
+}
+
 static void
 take_sample(void)
 {
@@ -372,6 +388,52 @@ static const struct
 	{"pgsluice_chunks_planned", "gauge", "Chunks in the plan of the current command."},
 };
 
+static const struct
+{
+	const char *name;
+	const char *help;
+}			replication_families[] = {
+	{"pgsluice_replication_lag_bytes", "WAL bytes of the source that the follow run's target has not applied."},
+	{"pgsluice_replication_lag_seconds", "Seconds the follow run's target is behind (the source's replay_lag)."},
+	{"pgsluice_slot_retained_bytes", "WAL bytes the follow run's slot holds on the source."},
+};
+
+/* A follow run's replication gauges, of the slots (or this process) that have set them. */
+static void
+render_replication(sbuf *out, const char *label)
+{
+	int			n = shared != NULL ? nshared : 1;
+	char		database[COMMAND_MAX * 2];
+	bool		any = false;
+
+	for (int i = 0; i < n; i++)
+		any = any || atomic_load(&(shared != NULL ? &shared[i] : counters)->replication);
+	if (!any)
+		return;
+	for (size_t f = 0; f < sizeof(replication_families) / sizeof(replication_families[0]); f++)
+	{
+		sbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", replication_families[f].name,
+					replication_families[f].help, replication_families[f].name);
+		for (int i = 0; i < n; i++)
+		{
+			const metrics_counters *c = shared != NULL ? &shared[i] : counters;
+
+			if (!atomic_load(&c->replication))
+				continue;
+			sbuf_printf(out, "%s{command=\"%s\"", replication_families[f].name, label);
+			if (shared != NULL)
+			{
+				escape_label(c->database, database);
+				sbuf_printf(out, ",database=\"%s\"", database);
+			}
+			if (f == 1)
+				sbuf_printf(out, "} %.3f\n", (double) atomic_load(&c->lag_millis) / 1000.0);
+			else
+				sbuf_printf(out, "} %" PRId64 "\n", atomic_load(f == 0 ? &c->lag_bytes : &c->retained_bytes));
+		}
+	}
+}
+
 int
 metrics_render(sbuf *out)
 {
@@ -408,6 +470,7 @@ metrics_render(sbuf *out)
 						counter_value(&shared[i], (int) f));
 		}
 	}
+	render_replication(out, label);
 	render_double(out, "pgsluice_bytes_per_second",
 				  "COPY bytes per second over about the last 10 seconds, over the whole command before that.",
 				  label, rate);

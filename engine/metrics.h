@@ -45,6 +45,15 @@ void		metrics_chunk_finished(bool ok);	/* in flight -1; done or failed +1 */
 void		metrics_chunk_put_back(void);	/* in flight -1: to be run later */
 void		metrics_add_retry(void);
 
+/*
+ * A follow run's replication, as status or clone --follow last read it: the
+ * gauges pgsluice_replication_lag_bytes, pgsluice_replication_lag_seconds
+ * and pgsluice_slot_retained_bytes, shown from the first call on.  slot is
+ * the database's of metrics_share (status --all-databases sets them all
+ * from one process), or -1: where this process counts.
+ */
+void		metrics_set_replication(int slot, int64_t lag_bytes, double lag_seconds, int64_t retained_bytes);
+
 /* Appends the exposition text to out; 0 or -ENOMEM. */
 int			metrics_render(sbuf *out);
 

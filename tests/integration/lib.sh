@@ -404,16 +404,40 @@ extra_cluster_start() {
   PGCLUSTER_CONF="$*" pgcluster_start "$dir" "$port" || fail "could not start the cluster in $dir"
 }
 
-# own_cluster_pair: a source and a target cluster of the case's own (the suite's share their roles
-# with every case), which src_conn, psql_src and the others then reach.
+# own_cluster_pair [SOURCE_SETTINGS [TARGET_SETTINGS]]: a source and a target cluster of the case's
+# own (the suite's share their roles with every case), which src_conn, psql_src and the others then
+# reach; each SETTINGS is a list of NAME=VALUE separated by spaces.
 own_cluster_pair() {
   local p1 p2
   p1=$(closed_port)
   p2=$(closed_port)
   while [ "$p2" = "$p1" ]; do p2=$(closed_port); done
-  extra_cluster_start "$case_dir/vsrc" "$p1"
-  extra_cluster_start "$case_dir/vdst" "$p2"
+  # shellcheck disable=SC2086 # each setting a word
+  extra_cluster_start "$case_dir/vsrc" "$p1" ${1:-}
+  # shellcheck disable=SC2086
+  extra_cluster_start "$case_dir/vdst" "$p2" ${2:-}
   src_dir=$case_dir/vsrc src_port=$p1 dst_dir=$case_dir/vdst dst_port=$p2
+}
+
+# follow_cluster_pair DB SCALE [source-only]: own_cluster_pair with logical replication from the source,
+# database DB on both (on the source only, for a clone --all-databases) and pgbench's tables of scale
+# SCALE in the source's.
+follow_cluster_pair() {
+  own_cluster_pair "wal_level=logical max_replication_slots=10 max_wal_senders=10" \
+    "max_replication_slots=10 max_logical_replication_workers=6"
+  psql_src postgres -c "CREATE DATABASE $1" >/dev/null || fail "could not create the source database"
+  [ "${3:-}" = source-only ] || psql_dst postgres -c "CREATE DATABASE $1" >/dev/null \
+    || fail "could not create the target database"
+  "$bindir/pgbench" -i -q -s "$2" -h "$src_dir" -p "$src_port" -U postgres "$1" >"$case_dir/init.out" 2>&1 \
+    || { cat "$case_dir/init.out"; fail "pgbench -i failed"; }
+}
+
+# pgbench_start DB RATE SECONDS: pgbench writing to source database DB at RATE transactions a second
+# for SECONDS, in the background; its pid in pgbench_pid, its output in $case_dir/pgbench.out.
+pgbench_start() {
+  "$bindir/pgbench" -n -c 2 -R "$2" -T "$3" -h "$src_dir" -p "$src_port" -U postgres "$1" \
+    >"$case_dir/pgbench.out" 2>&1 &
+  pgbench_pid=$!
 }
 
 # small_cluster_shape: on the source, roles vf_app and "vf owner" (a password, a comment, a membership,

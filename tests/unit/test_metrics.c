@@ -196,6 +196,44 @@ Test(metrics, render_shows_the_values_added, .timeout = 10)
 	free(text);
 }
 
+Test(metrics, replication_gauges_only_once_set, .timeout = 10)
+{
+	char	   *text;
+
+	metrics_begin("status", 0);
+	text = render();
+	cr_assert_null(strstr(text, "pgsluice_replication_lag_bytes"), "a run that does not follow has them:\n%s", text);
+	free(text);
+	metrics_set_replication(-1, 123456, 1.25, 987654321);
+	metrics_set_replication(-1, 4096, 0.5, 987660000);
+	text = render();
+	cr_assert_not_null(strstr(text, "# TYPE pgsluice_replication_lag_bytes gauge\n"
+							  "pgsluice_replication_lag_bytes{command=\"status\"} 4096\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "pgsluice_replication_lag_seconds{command=\"status\"} 0.500\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "# HELP pgsluice_slot_retained_bytes "), "%s", text);
+	cr_assert_not_null(strstr(text, "pgsluice_slot_retained_bytes{command=\"status\"} 987660000\n"), "%s", text);
+	free(text);
+}
+
+Test(metrics, replication_gauges_per_database_that_follows, .timeout = 10)
+{
+	char	   *names[] = {"app", "billing", "quiet"};
+	char	   *text;
+
+	cr_assert_eq(metrics_share(3, names), 0);
+	metrics_begin("status", 0);
+	metrics_set_replication(0, 10, 0.0, 100);
+	metrics_set_replication(1, 20, 2.0, 200);
+	text = render();
+	cr_assert_not_null(strstr(text, "pgsluice_replication_lag_bytes{command=\"status\",database=\"app\"} 10\n"),
+					   "%s", text);
+	cr_assert_not_null(strstr(text, "pgsluice_slot_retained_bytes{command=\"status\",database=\"billing\"} 200\n"),
+					   "%s", text);
+	cr_assert_null(strstr(text, "lag_bytes{command=\"status\",database=\"quiet\"}"), "%s", text);
+	cr_assert_eq(count_substrings(text, "# TYPE pgsluice_replication_lag_seconds gauge"), 1, "%s", text);
+	free(text);
+}
+
 Test(metrics, start_and_update_times_are_unix_seconds, .timeout = 10)
 {
 	double		before = (double) time(NULL);

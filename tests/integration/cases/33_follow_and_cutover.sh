@@ -1,32 +1,14 @@
 # clone --follow while pgbench writes, status with the lag, cutover --verify; a keyless table refused first
 # timeout: 400
 
-# pgbench_start DB SECONDS: pgbench writing to source database DB at a fixed rate, in the background.
-pgbench_start() {
-  "$bindir/pgbench" -n -c 2 -R 200 -T "$2" -h "$src_dir" -p "$src_port" -U postgres "$1" \
-    >"$case_dir/pgbench.out" 2>&1 &
-  pgbench_pid=$!
-}
-
 case_main() {
-  local p1 p2
-  p1=$(closed_port)
-  p2=$(closed_port)
-  while [ "$p2" = "$p1" ]; do p2=$(closed_port); done
-  extra_cluster_start "$case_dir/fsrc" "$p1" wal_level=logical max_replication_slots=10 max_wal_senders=10
-  extra_cluster_start "$case_dir/fdst" "$p2" max_replication_slots=10 max_logical_replication_workers=4
-  src_dir=$case_dir/fsrc src_port=$p1 dst_dir=$case_dir/fdst dst_port=$p2
-
-  psql_src postgres -c "CREATE DATABASE bench" >/dev/null || fail "could not create the source database"
-  "$bindir/pgbench" -i -q -s 3 -h "$src_dir" -p "$src_port" -U postgres bench >"$case_dir/init.out" 2>&1 \
-    || { cat "$case_dir/init.out"; fail "pgbench -i failed"; }
+  follow_cluster_pair bench 3
   psql_src bench >/dev/null <<'SQL' || fail "could not add the keyless table"
 CREATE TABLE pgbench_notes (body text);
 INSERT INTO pgbench_notes VALUES ('a'), ('a'), ('b');
 CREATE SEQUENCE note_seq;
 SELECT setval('note_seq', 77);
 SQL
-  psql_dst postgres -c "CREATE DATABASE bench" >/dev/null || fail "could not create the target database"
 
   echo "== a table with no key and no replica identity stops clone --follow before anything is made"
   status=0
@@ -48,7 +30,7 @@ SQL
     >/dev/null || fail "could not set the replica identities"
 
   echo "== clone --follow while pgbench writes"
-  pgbench_start bench 40
+  pgbench_start bench 200 40
   sleep 2
   sluice clone --follow --source "$(src_conn bench)" --target "$(dst_conn bench)" --jobs 2 --chunk-size 1MB \
     --progress-interval 0 || fail "clone --follow exited with status $?"
@@ -71,7 +53,29 @@ import json, sys
 r = json.load(open(sys.argv[1]))["replication"]
 assert r["subscription"] == "streaming" and r["slot"] and r["publication"], r
 assert r["lag_bytes"] >= 0 and r["slot_retained_bytes"] >= 0 and r["wal_status"] == "reserved", r
+# the source runs here: the limit is a tenth of its WAL disk's free space
+assert r["source_free_bytes"] > 0 and r["slot_wal_limit_bytes"] == r["source_free_bytes"] // 10, r
 PY
+  sluice status --target "$(dst_conn bench)" --run 1 --max-slot-wal 1B || fail "status --max-slot-wal exited with $?"
+  grep -q "more than --max-slot-wal 1 B" "$case_dir/err" || fail "status does not warn past --max-slot-wal"
+
+  echo "== status --watch keeps the replication's gauges current, and ends on a signal"
+  echo "+ pgsluice status --run 1 --watch 1 --metrics-file ... &"
+  "$bin" status --target "$(dst_conn bench)" --run 1 --watch 1 --metrics-file "$case_dir/follow.prom" \
+    >"$case_dir/watch.out" 2>"$case_dir/watch.err" &
+  watch_pid=$!
+  for _ in $(seq 1 100); do
+    [ "$(grep -c '^replication: ' "$case_dir/watch.out" 2>/dev/null)" -ge 3 ] && break
+    sleep 0.1
+  done
+  [ "$(grep -c '^replication: ' "$case_dir/watch.out")" -ge 3 ] || fail "status --watch did not show the run three times"
+  kill -TERM "$watch_pid"
+  status=0
+  wait "$watch_pid" || status=$?
+  [ "$status" -eq 0 ] || { cat "$case_dir/watch.err"; fail "status --watch exited with status $status on SIGTERM"; }
+  for gauge in pgsluice_replication_lag_bytes pgsluice_replication_lag_seconds pgsluice_slot_retained_bytes; do
+    grep -q "^$gauge{command=\"status\"} [0-9]" "$case_dir/follow.prom" || fail "the metrics have no $gauge"
+  done
   sluice check --source "$(src_conn bench)" --target "$(dst_conn postgres)" || true
   grep -q "slot $name (database bench, streaming" "$case_dir/out" || fail "check does not list the run's slot"
 

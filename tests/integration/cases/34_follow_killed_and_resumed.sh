@@ -2,22 +2,10 @@
 # timeout: 400
 
 case_main() {
-  local p1 p2
-  p1=$(closed_port)
-  p2=$(closed_port)
-  while [ "$p2" = "$p1" ]; do p2=$(closed_port); done
-  extra_cluster_start "$case_dir/ksrc" "$p1" wal_level=logical max_replication_slots=10 max_wal_senders=10
-  extra_cluster_start "$case_dir/kdst" "$p2" max_replication_slots=10 max_logical_replication_workers=4
-  src_dir=$case_dir/ksrc src_port=$p1 dst_dir=$case_dir/kdst dst_port=$p2
-
-  psql_src postgres -c "CREATE DATABASE bench" >/dev/null || fail "could not create the source database"
-  "$bindir/pgbench" -i -q -s 4 -h "$src_dir" -p "$src_port" -U postgres bench >"$case_dir/init.out" 2>&1 \
-    || { cat "$case_dir/init.out"; fail "pgbench -i failed"; }
+  follow_cluster_pair bench 4
   psql_src bench -c "ALTER TABLE pgbench_history REPLICA IDENTITY FULL" >/dev/null || fail "could not set the replica identity"
-  psql_dst postgres -c "CREATE DATABASE bench" >/dev/null || fail "could not create the target database"
 
-  "$bindir/pgbench" -n -c 2 -R 150 -T 45 -h "$src_dir" -p "$src_port" -U postgres bench >"$case_dir/pgbench.out" 2>&1 &
-  pgbench_pid=$!
+  pgbench_start bench 150 45
 
   echo "== clone --follow, slowed down, killed once some chunks are done"
   echo "+ pgsluice clone --follow ... --max-rate 4MB &"
