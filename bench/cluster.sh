@@ -39,62 +39,10 @@ for value in "$scale" "$small" "$jobs" "$rounds"; do
   case "$value" in ''|*[!0-9]*|0) echo "bench/cluster.sh: \"$value\" is not a positive whole number" >&2; exit 2 ;; esac
 done
 
-say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench/cluster.sh: error: %s\n' "$*" >&2; exit 2; }
-now() { date +%s.%N; }
-
-say "installing what the benchmark needs (tools/deps.sh bench)"
-"$repo/tools/deps.sh" bench >/dev/null || die "tools/deps.sh bench failed"
-if [ -n "${PGSLUICE:-}" ]; then
-  pgsluice_src=$PGSLUICE
-else
-  say "building pgsluice (RelWithDebInfo) in build-bench/"
-  cmake -S "$repo" -B "$repo/build-bench" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSLUICE_TESTS=OFF >/dev/null \
-    || die "cmake could not configure build-bench/"
-  cmake --build "$repo/build-bench" -j "$(nproc)" >/dev/null || die "the build of pgsluice failed"
-  pgsluice_src=$repo/build-bench/pgsluice
-fi
-
-# shellcheck disable=SC1091  # tools/pgcluster.sh, found at run time
-. "$repo/tools/pgcluster.sh"
-bindir=$(pgcluster_bindir) || die "no PostgreSQL server binaries"
-compare=$repo/tests/integration/compare.sh
-work=$(mktemp -d "${TMPDIR:-/tmp}/pgsluice-bench-cluster.XXXXXX") || die "no temporary directory"
-chmod 0711 "$work"
-src_dir=$work/source
-dst_dir=$work/target
-src_port=55452
-dst_port=55453
-logs=$work/logs
-mkdir -p "$logs"
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [ "$keep" = 1 ]; then
-    echo "bench/cluster.sh: kept $work; the clusters still run" >&2
-  else
-    pgcluster_stop "$src_dir" >/dev/null 2>&1 || true
-    pgcluster_stop "$dst_dir" >/dev/null 2>&1 || true
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'echo "bench/cluster.sh: interrupted" >&2; exit 130' INT
-trap 'echo "bench/cluster.sh: terminated" >&2; exit 143' TERM
-pgsluice=$work/pgsluice
-cp "$pgsluice_src" "$pgsluice"
-
-say "starting the source and the target cluster in $work"
-export PGCLUSTER_DEFAULTS=0
-export PGCLUSTER_CONF="shared_buffers=1GB max_wal_size=8GB checkpoint_timeout=30min maintenance_work_mem=512MB synchronous_commit=on fsync=on"
-pgcluster_start "$src_dir" "$src_port" >"$logs/start.log" 2>&1 || die "the source cluster did not start"
-pgcluster_start "$dst_dir" "$dst_port" >>"$logs/start.log" 2>&1 || die "the target cluster did not start"
-unset PGCLUSTER_CONF PGCLUSTER_DEFAULTS
-src_conn() { printf 'host=%s port=%s user=postgres dbname=%s' "$src_dir" "$src_port" "$1"; }
-dst_conn() { printf 'host=%s port=%s user=postgres dbname=%s' "$dst_dir" "$dst_port" "$1"; }
-psql_src() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -d "$(src_conn "$db")" "$@"; }
-psql_dst() { local db=$1; shift; "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -d "$(dst_conn "$db")" "$@"; }
+bench_name=bench/cluster.sh
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+bench_start 55452 55453 "" ""
 
 say "making the cluster shape: bc_big at SCALE $scale and $small small databases"
 psql_src postgres -c "CREATE DATABASE bc_big" >/dev/null

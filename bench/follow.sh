@@ -51,67 +51,15 @@ for value in "$scale" "$rate" "$jobs" "$rounds" "$steady"; do
   case "$value" in ''|*[!0-9]*|0) echo "bench/follow.sh: \"$value\" is not a positive whole number" >&2; exit 2 ;; esac
 done
 
-say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench/follow.sh: error: %s\n' "$*" >&2; exit 2; }
-now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-
-say "installing what the benchmark needs (tools/deps.sh bench)"
-"$repo/tools/deps.sh" bench >/dev/null || die "tools/deps.sh bench failed"
-if [ -n "${PGSLUICE:-}" ]; then
-  pgsluice_src=$PGSLUICE
-else
-  say "building pgsluice (RelWithDebInfo) in build-bench/"
-  cmake -S "$repo" -B "$repo/build-bench" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGSLUICE_TESTS=OFF >/dev/null \
-    || die "cmake could not configure build-bench/"
-  cmake --build "$repo/build-bench" -j "$(nproc)" >/dev/null || die "the build of pgsluice failed"
-  pgsluice_src=$repo/build-bench/pgsluice
-fi
-
-# shellcheck disable=SC1091  # tools/pgcluster.sh, found at run time
-. "$repo/tools/pgcluster.sh"
-bindir=$(pgcluster_bindir) || die "no PostgreSQL server binaries"
-compare=$repo/tests/integration/compare.sh
-work=$(mktemp -d "${TMPDIR:-/tmp}/pgsluice-bench-follow.XXXXXX") || die "no temporary directory"
-chmod 0711 "$work"
-src_dir=$work/source
-dst_dir=$work/target
-src_port=55462
-dst_port=55463
-logs=$work/logs
-mkdir -p "$logs"
 pgbench_pid=
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  [ -n "$pgbench_pid" ] && kill "$pgbench_pid" 2>/dev/null
-  if [ "$keep" = 1 ]; then
-    echo "bench/follow.sh: kept $work; the clusters still run" >&2
-  else
-    pgcluster_stop "$dst_dir" >/dev/null 2>&1 || true
-    pgcluster_stop "$src_dir" >/dev/null 2>&1 || true
-    rm -rf "$work"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'echo "bench/follow.sh: interrupted" >&2; exit 130' INT
-trap 'echo "bench/follow.sh: terminated" >&2; exit 143' TERM
-pgsluice=$work/pgsluice
-cp "$pgsluice_src" "$pgsluice"
+bench_stop_extra() { if [ -n "$pgbench_pid" ]; then kill -TERM "$pgbench_pid" 2>/dev/null; fi; }
 
-say "starting the source and the target cluster in $work"
-export PGCLUSTER_DEFAULTS=0
-base_conf="shared_buffers=1GB max_wal_size=8GB checkpoint_timeout=30min maintenance_work_mem=512MB synchronous_commit=on fsync=on"
-PGCLUSTER_CONF="$base_conf wal_level=logical max_replication_slots=10 max_wal_senders=10" \
-  pgcluster_start "$src_dir" "$src_port" >"$logs/start.log" 2>&1 || die "the source cluster did not start"
-PGCLUSTER_CONF="$base_conf max_replication_slots=10 max_logical_replication_workers=6 max_sync_workers_per_subscription=$jobs" \
-  pgcluster_start "$dst_dir" "$dst_port" >>"$logs/start.log" 2>&1 || die "the target cluster did not start"
-unset PGCLUSTER_DEFAULTS
-src_conn() { printf 'host=%s port=%s user=postgres dbname=%s' "$src_dir" "$src_port" "$1"; }
-dst_conn() { printf 'host=%s port=%s user=postgres dbname=%s' "$dst_dir" "$dst_port" "$1"; }
-psql_src() { local db=$1; shift; "$bindir/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$(src_conn "$db")" "$@"; }
-psql_dst() { local db=$1; shift; "$bindir/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$(dst_conn "$db")" "$@"; }
+bench_name=bench/follow.sh
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+bench_start 55462 55463 "wal_level=logical max_replication_slots=10 max_wal_senders=10" \
+  "max_replication_slots=10 max_logical_replication_workers=6 max_sync_workers_per_subscription=$jobs"
 
 say "making the shape: pgbench at SCALE $scale"
 psql_src postgres -c "CREATE DATABASE bench" >/dev/null
@@ -121,7 +69,8 @@ total=$(psql_src postgres -c "SELECT pg_size_pretty(pg_database_size('bench'))")
 say "    bench: $total"
 
 reset_target() {
-  psql_dst postgres -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench" >/dev/null
+  psql_dst postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS bench" \
+    -c "CREATE DATABASE bench" >/dev/null
   psql_src bench -c "TRUNCATE pgbench_history" -c "VACUUM" -c CHECKPOINT >/dev/null
   psql_dst postgres -c CHECKPOINT >/dev/null
   sync
@@ -154,7 +103,7 @@ pgbench_start() {
   pgbench_pid=$!
 }
 pgbench_stop() {
-  kill -INT "$pgbench_pid" 2>/dev/null || true
+  kill -TERM "$pgbench_pid" 2>/dev/null || true  # a background job ignores SIGINT
   wait "$pgbench_pid" 2>/dev/null || true
   pgbench_pid=
 }
