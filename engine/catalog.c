@@ -348,7 +348,7 @@ load_columns(PGconn *conn, catalog *cat, sl_err *err)
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	append_tables_cte(&sql, cat);
 	sbuf_printf(&sql, "SELECT a.attrelid, pg_catalog.quote_ident(a.attname),"
-				"       pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid"
+				"       pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid, a.attlen < 0"
 				" FROM pg_catalog.pg_attribute a JOIN tabs t ON t.oid = a.attrelid"
 				" WHERE a.attnum > 0 AND NOT a.attisdropped %s"
 				" ORDER BY a.attrelid, a.attnum",
@@ -371,6 +371,7 @@ load_columns(PGconn *conn, catalog *cat, sl_err *err)
 				t->cols[i].name = dup_value(res, row + i, 1);
 				t->cols[i].type = dup_value(res, row + i, 2);
 				t->cols[i].type_oid = uint_value(res, row + i, 3);
+				t->cols[i].varlena = PQgetvalue(res, row + i, 4)[0] == 't';
 			}
 		}
 		row += n;

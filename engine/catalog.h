@@ -40,6 +40,7 @@ typedef struct cat_column
 	char	   *name;			/* quoted identifier */
 	char	   *type;			/* format_type(), e.g. "numeric(18,4)" */
 	uint32_t	type_oid;
+	bool		varlena;		/* of a type with no fixed length: its values may be long */
 	const ctype *shape;			/* owned by the catalog */
 } cat_column;
 

@@ -9,7 +9,9 @@
  */
 #include "engine/drill.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -23,6 +25,10 @@
 #define SHOW_CAP (1u << 20)		/* one row or change list in a report */
 #define DRILL_RATE_BATCH (256u << 10)	/* source bytes read between charges to --max-rate */
 #define NULL_FIELD "\\N"
+#define DRILL_TAG_SHORT 's'
+#define DRILL_TAG_LONG 'L'
+#define DRILL_WINDOW_BYTES 16		/* shown each side of a long value's first difference */
+#define INDEX_MAX_KEYS_GUESS 32		/* PostgreSQL's INDEX_MAX_KEYS */
 
 typedef struct field
 {
@@ -66,6 +72,12 @@ typedef struct drill_ctx
 	row_set		set;
 	int			side;			/* being read */
 	int			oom;
+	/* long values: each such column comes tagged (see drill_copy_sql) */
+	bool	   *tagged;			/* t->ncols flags */
+	bool		any_tagged;
+	PGconn	   *conns[2];		/* where a long value's first difference is looked up; NULL: not */
+	const char *predicate;		/* the chunk's */
+	sl_err	   *err;			/* a failed lookup's */
 } drill_ctx;
 
 const char *
@@ -214,6 +226,232 @@ row_set_clear(row_set *set)
 	memset(set, 0, sizeof(*set));
 }
 
+/* ---- long values ---- */
+
+static size_t
+first_difference(field a, field b)
+{
+	size_t		i = 0;
+
+	while (i < a.len && i < b.len && a.p[i] == b.p[i])
+		i++;
+	return i;
+}
+
+/*
+ * A tagged field without its tag: *is_long when it stands for a long value
+ * (then the field is "<bytes>:<md5>").  Untagged fields come as they are.
+ */
+static field
+untag(const drill_ctx *d, int col, field f, bool *is_long)
+{
+	*is_long = false;
+	if (!d->tagged[col] || is_null(f) || f.len == 0)
+		return f;
+	*is_long = f.p[0] == DRILL_TAG_LONG;
+	return (field) {f.p + 1, f.len - 1};
+}
+
+/* The bytes of a long value's text, from its "<bytes>:<md5>" field. */
+static uint64_t
+long_bytes(field f)
+{
+	return strtoull(f.p, NULL, 10);
+}
+
+/* COPY text's escapes undone: the value's text (out holds at least f.len + 1 bytes); its length. */
+static size_t
+copy_unescape(field f, char *out)
+{
+	size_t		n = 0;
+
+	for (size_t i = 0; i < f.len; i++)
+	{
+		char		c = f.p[i];
+
+		if (c != '\\' || i + 1 == f.len)
+		{
+			out[n++] = c;
+			continue;
+		}
+		c = f.p[++i];
+		switch (c)
+		{
+			case 'b': out[n++] = '\b'; break;
+			case 'f': out[n++] = '\f'; break;
+			case 'n': out[n++] = '\n'; break;
+			case 'r': out[n++] = '\r'; break;
+			case 't': out[n++] = '\t'; break;
+			case 'v': out[n++] = '\v'; break;
+			case 'x':
+				{
+					int			v = 0,
+								k = 0;
+
+					while (k < 2 && i + 1 < f.len && isxdigit((unsigned char) f.p[i + 1]))
+					{
+						char		h = f.p[++i];
+
+						v = v * 16 + (isdigit((unsigned char) h) ? h - '0' : (tolower((unsigned char) h) - 'a' + 10));
+						k++;
+					}
+					out[n++] = k > 0 ? (char) v : 'x';
+				}
+				break;
+			default:
+				if (c >= '0' && c <= '7')
+				{
+					int			v = c - '0';
+
+					for (int k = 1; k < 3 && i + 1 < f.len && f.p[i + 1] >= '0' && f.p[i + 1] <= '7'; k++)
+						v = v * 8 + (f.p[++i] - '0');
+					out[n++] = (char) v;
+				}
+				else
+					out[n++] = c;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/*
+ * "WHERE" of one row of the chunk, by the text of its key (as the drill-down
+ * matched it, and whatever the key's types: text equality is pg_catalog's),
+ * with the key's values as parameters $1... into params (each freed by the
+ * caller).  0 or -ENOMEM.
+ */
+static int
+row_where(const drill_ctx *d, const field *fields, sbuf *sql, char **params)
+{
+	sbuf_printf(sql, " FROM ONLY %s WHERE (%s)", d->t->qname, d->predicate != NULL ? d->predicate : "true");
+	for (int k = 0; k < d->nkeys; k++)
+	{
+		field		f = fields[d->key_cols[k]];
+
+		if ((params[k] = malloc(f.len + 1)) == NULL)
+			return -ENOMEM;
+		copy_unescape(f, params[k]);
+		sbuf_printf(sql, " AND pg_catalog.format('%%s', %s) OPERATOR(pg_catalog.=) $%d", d->t->cols[d->key_cols[k]].name,
+					k + 1);
+	}
+	return sbuf_failed(sql) ? -ENOMEM : 0;
+}
+
+/* Runs sql with the key's parameters on side s, rows of binary results; 0 or a negative errno. */
+static int
+lookup(drill_ctx *d, int s, const char *sql, char *const *params, PGresult **res)
+{
+	sl_side		who = s ? SIDE_TARGET : SIDE_SOURCE;
+
+	*res = PQexecParams(d->conns[s], sql, d->nkeys, NULL, (const char *const *) params, NULL, NULL, 1);
+	if (PQresultStatus(*res) == PGRES_TUPLES_OK)
+		return 0;
+	conn_fail(d->conns[s], *res, who, d->err, "could not look up where a long value differs");
+	PQclear(*res);
+	*res = NULL;
+	return -EIO;
+}
+
+/* A window of bytes, with what is not printable ASCII as \xNN. */
+static void
+show_bytes(sbuf *out, const char *p, size_t n)
+{
+	sbuf_append(out, "'");
+	for (size_t i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) p[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+			sbuf_appendn(out, p + i, 1);
+		else
+			sbuf_printf(out, "\\x%02x", c);
+	}
+	sbuf_append(out, "'");
+}
+
+/*
+ * Where column col of one row (fields: either side's, for its key) first
+ * differs between the sides, found without reading the values whole: the
+ * md5 of each DRILL_BLOCK_BYTES block of its text on each side, then the
+ * first differing block of both.  Appends "first different at byte N:
+ * 'window' on the source, 'window' on the target" to detail, or says why
+ * not.  0, or a negative errno (the lookup's error in d->err).
+ */
+static int
+locate_difference(drill_ctx *d, const field *fields, int col, sbuf *detail)
+{
+	PGresult   *res[2] = {NULL, NULL};
+	char	   *params[INDEX_MAX_KEYS_GUESS] = {0};
+	const char *name = d->t->cols[col].name;
+	sbuf		sql;
+	int			block = -1;
+	int			rc;
+
+	if (d->conns[0] == NULL || d->nkeys > INDEX_MAX_KEYS_GUESS)
+		return 0;
+	sbuf_init(&sql, SBUF_DEFAULT_CAP);
+	sbuf_printf(&sql, "SELECT pg_catalog.md5(pg_catalog.substr(v.b, (g - 1) * %u + 1, %u))"
+				" FROM (SELECT pg_catalog.textsend(pg_catalog.format('%%s', %s)) AS b", DRILL_BLOCK_BYTES,
+				DRILL_BLOCK_BYTES, name);
+	rc = row_where(d, fields, &sql, params);
+	/* OFFSET 0: the value's text is made once, not once per block */
+	sbuf_printf(&sql, " OFFSET 0) AS v, pg_catalog.generate_series(1, (pg_catalog.length(v.b) + %u) / %u) AS g ORDER BY g",
+				DRILL_BLOCK_BYTES - 1, DRILL_BLOCK_BYTES);
+	for (int s = 0; s < 2 && rc == 0; s++)
+		rc = sbuf_failed(&sql) ? -ENOMEM : lookup(d, s, sbuf_str(&sql), params, &res[s]);
+	if (rc == 0)
+	{
+		int			n0 = PQntuples(res[0]),
+					n1 = PQntuples(res[1]);
+
+		for (int i = 0; block < 0 && (i < n0 || i < n1); i++)
+			if (i >= n0 || i >= n1 || PQgetlength(res[0], i, 0) != PQgetlength(res[1], i, 0) ||
+				memcmp(PQgetvalue(res[0], i, 0), PQgetvalue(res[1], i, 0), (size_t) PQgetlength(res[0], i, 0)) != 0)
+				block = i;
+	}
+	PQclear(res[0]);
+	PQclear(res[1]);
+	res[0] = res[1] = NULL;
+	if (rc == 0 && block >= 0)
+	{
+		/* that block of both sides: its bytes, raw */
+		sbuf_reset(&sql);
+		sbuf_printf(&sql, "SELECT pg_catalog.substr(v.b, %llu, %u) FROM (SELECT pg_catalog.textsend("
+					"pg_catalog.format('%%s', %s)) AS b", (unsigned long long) block * DRILL_BLOCK_BYTES + 1,
+					DRILL_BLOCK_BYTES, name);
+		for (int k = 0; k < d->nkeys; k++)
+			free(params[k]);
+		memset(params, 0, sizeof(params));
+		rc = row_where(d, fields, &sql, params);
+		sbuf_append(&sql, " OFFSET 0) AS v");
+		for (int s = 0; s < 2 && rc == 0; s++)
+			rc = sbuf_failed(&sql) ? -ENOMEM : lookup(d, s, sbuf_str(&sql), params, &res[s]);
+	}
+	if (rc == 0 && block >= 0 && PQntuples(res[0]) == 1 && PQntuples(res[1]) == 1)
+	{
+		const char *a = PQgetvalue(res[0], 0, 0);
+		const char *b = PQgetvalue(res[1], 0, 0);
+		size_t		na = (size_t) PQgetlength(res[0], 0, 0);
+		size_t		nb = (size_t) PQgetlength(res[1], 0, 0);
+		size_t		i = first_difference((field) {a, na}, (field) {b, nb});
+		size_t		from = i > DRILL_WINDOW_BYTES ? i - DRILL_WINDOW_BYTES : 0;
+
+		sbuf_printf(detail, ", first different at byte %llu: ",
+					(unsigned long long) block * DRILL_BLOCK_BYTES + i);
+		show_bytes(detail, a + from, (na < i + DRILL_WINDOW_BYTES ? na : i + DRILL_WINDOW_BYTES) - from);
+		sbuf_append(detail, " on the source, ");
+		show_bytes(detail, b + from, (nb < i + DRILL_WINDOW_BYTES ? nb : i + DRILL_WINDOW_BYTES) - from);
+		sbuf_append(detail, " on the target");
+	}
+	PQclear(res[0]);
+	PQclear(res[1]);
+	for (int k = 0; k < d->nkeys && k < INDEX_MAX_KEYS_GUESS; k++)
+		free(params[k]);
+	sbuf_fini(&sql);
+	return rc;
+}
+
 /* ---- reports ---- */
 
 static void
@@ -238,30 +476,38 @@ show_value(sbuf *out, field f)
 	sbuf_printf(out, "...(%zu bytes)", f.len);
 }
 
+/* One field of column col as a report shows it: a long value by its size and md5. */
+static void
+show_field(sbuf *out, const drill_ctx *d, int col, field f)
+{
+	bool		is_long;
+	field		v = untag(d, col, f, &is_long);
+
+	if (is_long)
+	{
+		const char *colon = memchr(v.p, ':', v.len);
+
+		sbuf_printf(out, "(%llu bytes of text, md5 %.*s)", (unsigned long long) long_bytes(v),
+					colon != NULL ? (int) (v.len - (size_t) (colon + 1 - v.p)) : 0, colon != NULL ? colon + 1 : "");
+	}
+	else
+		show_value(out, v);
+}
+
 /* "(a, b)=(1, x)" of the given columns (all when cols is NULL). */
 static void
-show_tuple(sbuf *out, const cat_table *t, const field *fields, const int *cols, int n)
+show_tuple(sbuf *out, const drill_ctx *d, const field *fields, const int *cols, int n)
 {
 	sbuf_append(out, "(");
 	for (int i = 0; i < n; i++)
-		sbuf_printf(out, "%s%s", i ? ", " : "", t->cols[cols ? cols[i] : i].name);
+		sbuf_printf(out, "%s%s", i ? ", " : "", d->t->cols[cols ? cols[i] : i].name);
 	sbuf_append(out, ")=(");
 	for (int i = 0; i < n; i++)
 	{
 		sbuf_append(out, i ? ", " : "");
-		show_value(out, fields[cols ? cols[i] : i]);
+		show_field(out, d, cols ? cols[i] : i, fields[cols ? cols[i] : i]);
 	}
 	sbuf_append(out, ")");
-}
-
-static size_t
-first_difference(field a, field b)
-{
-	size_t		i = 0;
-
-	while (i < a.len && i < b.len && a.p[i] == b.p[i])
-		i++;
-	return i;
 }
 
 static int
@@ -295,8 +541,8 @@ report_row(drill_ctx *d, const row_entry *e, drill_kind kind, uint64_t count, dr
 	if (split_fields(e->line, e->len, f, d->t->ncols) == d->t->ncols)
 	{
 		if (by_key)
-			show_tuple(&key, d->t, f, d->key_cols, d->nkeys);
-		show_tuple(&detail, d->t, f, NULL, d->t->ncols);
+			show_tuple(&key, d, f, d->key_cols, d->nkeys);
+		show_tuple(&detail, d, f, NULL, d->t->ncols);
 	}
 	else
 		sbuf_appendn(&detail, e->line, e->len);
@@ -323,24 +569,58 @@ report_change(drill_ctx *d, const row_entry *s, const row_entry *t, drill_result
 	split_fields(t->line, t->len, ft, ncols);
 	sbuf_init(&key, SHOW_CAP);
 	sbuf_init(&detail, SHOW_CAP);
-	show_tuple(&key, d->t, fs, d->key_cols, d->nkeys);
-	for (int c = 0, n = 0; c < ncols; c++)
+	show_tuple(&key, d, fs, d->key_cols, d->nkeys);
+	rc = 0;
+	for (int c = 0, n = 0; c < ncols && rc == 0; c++)
 	{
+		bool		long_s,
+					long_t;
+		field		vs,
+					vt;
+
 		if (fs[c].len == ft[c].len && memcmp(fs[c].p, ft[c].p, fs[c].len) == 0)
 			continue;
+		vs = untag(d, c, fs[c], &long_s);
+		vt = untag(d, c, ft[c], &long_t);
 		sbuf_printf(&detail, "%scolumn %s: ", n++ ? "; " : "", d->t->cols[c].name);
-		if (fs[c].len > DRILL_SHOW_BYTES || ft[c].len > DRILL_SHOW_BYTES)
-			sbuf_printf(&detail, "%zu bytes of text on the source, %zu on the target, first different "
-						"at byte %zu", fs[c].len, ft[c].len, first_difference(fs[c], ft[c]));
-		else
+		if (is_null(vs) || is_null(vt) ||
+			(!long_s && !long_t && vs.len <= DRILL_SHOW_BYTES && vt.len <= DRILL_SHOW_BYTES))
 		{
-			show_value(&detail, fs[c]);
+			show_field(&detail, d, c, fs[c]);
 			sbuf_append(&detail, " on the source, ");
-			show_value(&detail, ft[c]);
+			show_field(&detail, d, c, ft[c]);
 			sbuf_append(&detail, " on the target");
 		}
+		else if (long_s || long_t)
+		{
+			/* compared by digests: where they differ is asked of the servers */
+			sbuf_printf(&detail, "%llu bytes of text on the source, %llu on the target",
+						(unsigned long long) (long_s ? long_bytes(vs) : vs.len),
+						(unsigned long long) (long_t ? long_bytes(vt) : vt.len));
+			rc = locate_difference(d, fs, c, &detail);
+		}
+		else
+		{
+			/* counted in the value's text, as for a long value, not in COPY's escapes */
+			char	   *a = malloc(vs.len + 1);
+			char	   *b = malloc(vt.len + 1);
+
+			if (a == NULL || b == NULL)
+				rc = -ENOMEM;
+			else
+			{
+				field		ua = {a, copy_unescape(vs, a)};
+				field		ub = {b, copy_unescape(vt, b)};
+
+				sbuf_printf(&detail, "%zu bytes of text on the source, %zu on the target, first different "
+							"at byte %zu", ua.len, ub.len, first_difference(ua, ub));
+			}
+			free(a);
+			free(b);
+		}
 	}
-	rc = add_diff(out, DRILL_CHANGED, 1, &key, &detail);
+	if (rc == 0)
+		rc = add_diff(out, DRILL_CHANGED, 1, &key, &detail);
 	sbuf_fini(&key);
 	sbuf_fini(&detail);
 	free(ft);
@@ -512,6 +792,18 @@ ctx_init(drill_ctx *d, const cat_table *t, uint64_t expected_rows)
 		if (d->key_cols[k] < 0)
 			d->nkeys = 0;
 	}
+	/* the long values of columns outside the key: compared by digests (drill_copy_sql) */
+	if ((d->tagged = calloc((size_t) t->ncols + 1, sizeof(bool))) == NULL)
+		return -ENOMEM;
+	for (int c = 0; c < t->ncols && !t->large_objects; c++)
+	{
+		bool		in_key = false;
+
+		for (int k = 0; k < d->nkeys; k++)
+			in_key = in_key || d->key_cols[k] == c;
+		d->tagged[c] = t->cols[c].varlena && !in_key;
+		d->any_tagged = d->any_tagged || d->tagged[c];
+	}
 	/* a few dozen rows per bucket */
 	d->nbuckets = 64;
 	while (d->nbuckets < DRILL_MAX_BUCKETS && (uint64_t) d->nbuckets * 16 < expected_rows)
@@ -525,6 +817,7 @@ ctx_fini(drill_ctx *d)
 	row_set_clear(&d->set);
 	free(d->fields);
 	free(d->key_cols);
+	free(d->tagged);
 	free(d->buckets[0]);
 	free(d->buckets[1]);
 	free(d->in_batch);
@@ -608,6 +901,48 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
 	return rc;
 }
 
+/*
+ * The drill-down's COPY of the chunk, as text.  A tagged column comes as
+ * 's' and its text, or, when its text is longer than DRILL_LONG_BYTES, as
+ * 'L', the text's bytes, ':' and its md5: equal values read alike on both
+ * sides, however each stores them, and no row is ever long.  The text is
+ * the type's output function's (format's %s), as COPY prints it.
+ */
+static void
+drill_copy_sql(sbuf *out, const drill_ctx *d, const char *predicate)
+{
+	const cat_table *t = d->t;
+
+	if (!d->any_tagged)
+	{
+		plan_copy_out_sql(out, t, predicate, true);
+		return;
+	}
+	sbuf_append(out, "COPY (SELECT ");
+	for (int c = 0; c < t->ncols; c++)
+	{
+		const char *col = t->cols[c].name;
+
+		sbuf_append(out, c ? ", " : "");
+		if (!d->tagged[c])
+		{
+			sbuf_append(out, col);
+			continue;
+		}
+		/* the text made once (OFFSET 0 keeps the subquery from being folded into each use) */
+		sbuf_printf(out, "CASE WHEN pg_catalog.num_nulls(%1$s) OPERATOR(pg_catalog.=) 1 THEN NULL ELSE"
+					" (SELECT CASE WHEN pg_catalog.octet_length(s.v) OPERATOR(pg_catalog.<=) %2$u"
+					" THEN pg_catalog.concat('%3$c', s.v)"
+					" ELSE pg_catalog.concat('%4$c', pg_catalog.octet_length(s.v), ':', pg_catalog.md5(s.v)) END"
+					" FROM (SELECT pg_catalog.format('%%s', %1$s) AS v OFFSET 0) AS s) END", col, DRILL_LONG_BYTES,
+					DRILL_TAG_SHORT, DRILL_TAG_LONG);
+	}
+	sbuf_printf(out, " FROM ONLY %s", t->qname);
+	if (predicate != NULL)
+		sbuf_printf(out, " WHERE %s", predicate);
+	sbuf_append(out, ") TO STDOUT (FORMAT text)");
+}
+
 int
 drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *predicate,
 			uint64_t expected_rows, uint64_t limit, const atomic_int *stop,
@@ -622,8 +957,13 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 
 	memset(out, 0, sizeof(*out));
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	plan_copy_out_sql(&sql, t, predicate, true);
-	if ((rc = ctx_init(&d, t, expected_rows)) < 0 || sbuf_failed(&sql) ||
+	if ((rc = ctx_init(&d, t, expected_rows)) == 0)
+		drill_copy_sql(&sql, &d, predicate);
+	d.conns[0] = source;
+	d.conns[1] = target;
+	d.predicate = predicate;
+	d.err = err;
+	if (rc < 0 || sbuf_failed(&sql) ||
 		(d.buckets[0] = calloc(d.nbuckets, sizeof(bucket))) == NULL ||
 		(d.buckets[1] = calloc(d.nbuckets, sizeof(bucket))) == NULL ||
 		(d.in_batch = calloc(d.nbuckets, 1)) == NULL ||
@@ -662,7 +1002,8 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 		for (int s = 0; s < 2 && rc == 0; s++)
 			rc = read_side(&d, conns[s], s, sbuf_str(&sql), collect_row, stop, what, err);
 		out->passes++;
-		if (rc == 0 && (rc = match_set(&d, limit, out)) < 0)
+		/* a failed lookup of where a long value differs has said why */
+		if (rc == 0 && (rc = match_set(&d, limit, out)) == -ENOMEM)
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: out of memory comparing rows", what);
 		row_set_clear(&d.set);
 		if (i < ndiffer && out->rows >= limit)

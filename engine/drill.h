@@ -18,6 +18,14 @@
  *     rows extra on it; rows matched by content carry their multiplicity.
  * Key values are only tested for equality (of their text), never ordered.
  *
+ * No row is read whole when a value in it is long: a value of a column of
+ * variable length outside the key whose text passes DRILL_LONG_BYTES is
+ * read as its length and md5, which the servers compute, so that memory
+ * stays bounded by DRILL_BATCH_BYTES whatever the values.  Where two long
+ * values differ is then asked of the servers, by the md5 of each
+ * DRILL_BLOCK_BYTES block of their text, and the first differing block of
+ * both sides read: the report names the byte, with a window around it.
+ *
  * Thread safety: a drill-down runs on the caller's thread over the caller's
  * two connections, which it leaves idle on success.
  */
@@ -35,6 +43,8 @@
 #define DRILL_BATCH_BYTES (64u << 20)	/* row text held per side and pass */
 #define DRILL_MAX_BUCKETS (1u << 18)
 #define DRILL_SHOW_BYTES 64				/* of a value, in a report */
+#define DRILL_LONG_BYTES 8192			/* a longer value (its text) is compared by its md5 */
+#define DRILL_BLOCK_BYTES (1u << 20)	/* where long values differ: md5s of blocks this long */
 
 typedef enum drill_kind
 {

@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config libpq-dev liburing-dev libzstd-dev libxxh
       postgresql-15 postgresql-client-15 postgresql-contrib)
 case "$what" in
   build) ;;
-  test) pkgs+=(libcriterion-dev clang libclang-rt-14-dev tmux prometheus curl) ;;
+  test) pkgs+=(libcriterion-dev clang libclang-rt-14-dev tmux prometheus curl time) ;;
   bench) pkgs+=(pgcopydb gnuplot-nox python3) ;;
   *) echo "usage: tools/deps.sh [build|test|bench]" >&2; exit 2 ;;
 esac

@@ -10,7 +10,8 @@
 
 #include "engine/drill.h"
 
-static cat_column cols[] = {{"id", "integer", 23, NULL}, {"v", "text", 25, NULL}, {"w", "text", 25, NULL}};
+static cat_column cols[] = {{.name = "id", .type = "integer", .type_oid = 23}, {.name = "v", .type = "text", .type_oid = 25},
+	{.name = "w", .type = "text", .type_oid = 25}};
 static cat_key_column id_key[] = {{"id", "integer", true, "pg_catalog"}};
 static const cat_table keyed = {.qname = "public.t", .ncols = 3, .cols = cols,
 	.key_kind = KEY_PRIMARY, .nkeys = 1, .keys = id_key};

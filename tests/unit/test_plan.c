@@ -99,7 +99,7 @@ Test(plan, ctid_ranges_cover_the_heap_without_gaps, .timeout = 10)
 	sbuf_fini(&out);
 }
 
-static cat_column cols[] = {{"id", "bigint", 20, NULL}, {"\"Name\"", "text", 25, NULL}};
+static cat_column cols[] = {{.name = "id", .type = "bigint", .type_oid = 20}, {.name = "\"Name\"", .type = "text", .type_oid = 25}};
 
 Test(plan, copy_statements_name_columns_and_format, .timeout = 10)
 {
