@@ -118,7 +118,11 @@ enum
 	OPT_MAX_WAIT,
 	OPT_SEQUENCE_MARGIN,
 	OPT_MAX_SLOT_WAL,
-	OPT_WATCH
+	OPT_WATCH,
+	OPT_REPAIR,
+	OPT_REPAIR_SQL,
+	OPT_REPAIR_CHUNK_LIMIT,
+	OPT_REPAIR_WHOLE_TABLES
 };
 
 /* The table selection of clone, verify, plan, check and dump (engine/filter.h). */

@@ -88,6 +88,9 @@ usage_clone(FILE *out)
 			"                           (both sides are read with --best-effort)\n"
 			"      --max-diffs=N        with --verify: name at most N differing rows\n"
 			"                           (default: 1000)\n"
+			"      --repair             with --verify: a target that differs is repaired, as\n"
+			"                           verify --repair does, and checked again before the\n"
+			"                           clone ends\n"
 			"      --resume=RUN         go on with a run that stopped (its number, or \"last\"):\n"
 			"                           the chunks it copied are skipped\n"
 			"      --require-consistent with --resume: refuse when the run's snapshot is gone\n"
@@ -278,6 +281,7 @@ cmd_clone(int argc, char **argv)
 		{"best-effort", no_argument, NULL, OPT_BEST_EFFORT},
 		SCHEMA_LONG_OPTIONS,
 		{"verify", no_argument, NULL, OPT_VERIFY},
+		{"repair", no_argument, NULL, OPT_REPAIR},
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
 		{"state-schema", required_argument, NULL, OPT_STATE_SCHEMA},
 		{"resume", required_argument, NULL, OPT_RESUME},
@@ -326,6 +330,9 @@ cmd_clone(int argc, char **argv)
 				break;
 			case OPT_VERIFY:
 				opt.verify = true;
+				break;
+			case OPT_REPAIR:
+				opt.repair = true;
 				break;
 			case OPT_MAX_DIFFS:
 				if (cli_parse_max_diffs(optarg, &opt.max_diffs) < 0)
@@ -396,6 +403,9 @@ cmd_clone(int argc, char **argv)
 	if (opt.resume != NULL && (opt.data_only || opt.truncate || opt.split_all))
 		return cli_bad_usage("%s", "--resume takes the run's own --data-only, --truncate and chunks: "
 						 "leave out --data-only, --truncate and --split-all");
+	if (opt.repair && (!opt.verify || opt.follow))
+		return cli_bad_usage("%s", "--repair goes with --verify, and not with --follow (a target that "
+							 "replication writes to is repaired after the cutover, by verify --repair)");
 	if (opt.follow_source != NULL && !opt.follow)
 		return cli_bad_usage("%s", "--follow-source goes with --follow");
 	if (opt.follow && (opt.best_effort || opt.spill_dir != NULL))

@@ -27,7 +27,8 @@ usage_verify(FILE *out)
 			"16 chunks and 1/N of the data (--jobs N) is read whole, in one pass, and by its\n"
 			"chunks only if it differs.  A chunk that differs is narrowed down to its rows:\n"
 			"missing on the target, extra on it, or changed (by key, with the columns that\n"
-			"differ).\n\n"
+			"differ).  With --repair it then makes the target like the source, chunk by\n"
+			"chunk, and checks the repaired chunks again.\n\n"
 			"Usage:\n"
 			"  %s verify --source CONNINFO --target CONNINFO [OPTION]...\n\n"
 			"Connection options:\n"
@@ -60,7 +61,7 @@ usage_verify(FILE *out)
 			"      --sample=FRACTION    check this share of the chunks only, e.g. 0.05\n"
 			"      --counts             compare row counts only\n"
 			"      --max-diffs=N        name at most N differing rows, then stop (default:\n"
-			"                           1000)\n"
+			"                           1000); with --repair, repair at most N one by one\n"
 			"      --max-rate=RATE      read at most RATE of COPY data per second from the\n"
 			"                           source, e.g. 25MB (default: 0, no cap)\n"
 			"      --json=FILE          write a JSON report with every chunk checked\n"
@@ -80,7 +81,31 @@ usage_verify(FILE *out)
 			"  -q, --quiet              print errors only\n"
 			"  -v, --verbose            print a line per table; twice for debug messages\n"
 			"  -?, --help               show this help, then exit\n\n"
-			"Exit status: 0 identical, 1 different, 2 error.\n",
+			"Repair:\n"
+			"      --repair             make the target like the source: in one target\n"
+			"                           transaction per differing chunk, delete its extra and\n"
+			"                           changed rows (each by its ctid and xmin: a row changed\n"
+			"                           since is never deleted) and copy in its missing and\n"
+			"                           changed rows from the source at the verify's snapshot;\n"
+			"                           set the sequences that differ; then check the\n"
+			"                           repaired chunks again.  Triggers and foreign keys do\n"
+			"                           not fire (session_replication_role = replica); a\n"
+			"                           table missing on one side or with other columns is not\n"
+			"                           repaired.  Refused while a subscription writes into\n"
+			"                           the target database\n"
+			"      --repair-sql=FILE    write the statements --repair would run to FILE, for\n"
+			"                           psql -f, and change nothing\n"
+			"      --repair-chunk-limit=FRACTION\n"
+			"                           re-copy a chunk whole (delete its key range, copy it)\n"
+			"                           when more than this share of its rows differ, or more\n"
+			"                           than --max-diffs leaves to repair (default: 0.5)\n"
+			"      --repair-whole-tables\n"
+			"                           a table without a key may be re-copied whole too\n"
+			"                           (else its rows are repaired by content, up to\n"
+			"                           --max-diffs)\n\n"
+			"Exit status: 0 identical (after --repair: made identical), 1 different (after\n"
+			"--repair: differences remain, named; with --repair-sql: statements written),\n"
+			"2 error.\n",
 			progname, progname);
 }
 
@@ -134,6 +159,10 @@ cmd_verify(int argc, char **argv)
 		{"sample", required_argument, NULL, OPT_SAMPLE},
 		{"counts", no_argument, NULL, OPT_COUNTS},
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
+		{"repair", no_argument, NULL, OPT_REPAIR},
+		{"repair-sql", required_argument, NULL, OPT_REPAIR_SQL},
+		{"repair-chunk-limit", required_argument, NULL, OPT_REPAIR_CHUNK_LIMIT},
+		{"repair-whole-tables", no_argument, NULL, OPT_REPAIR_WHOLE_TABLES},
 		RATE_LONG_OPTION,
 		CLUSTER_LONG_OPTIONS,
 		{"no-owner", no_argument, NULL, OPT_NO_OWNER},
@@ -173,6 +202,21 @@ cmd_verify(int argc, char **argv)
 				if (cli_parse_max_diffs(optarg, &opt.max_diffs) < 0)
 					return VERIFY_EXIT_ERROR;
 				break;
+			case OPT_REPAIR:
+				opt.repair = true;
+				break;
+			case OPT_REPAIR_SQL:
+				opt.repair_sql = optarg;
+				break;
+			case OPT_REPAIR_CHUNK_LIMIT:
+				opt.repair_chunk_limit = strtod(optarg, &end);
+				if (*end != '\0' || !(opt.repair_chunk_limit > 0.0 && opt.repair_chunk_limit <= 1.0))
+					return cli_bad_usage("invalid value \"%s\" for --repair-chunk-limit: want a fraction above "
+										 "0, at most 1, such as 0.5", optarg), VERIFY_EXIT_ERROR;
+				break;
+			case OPT_REPAIR_WHOLE_TABLES:
+				opt.repair_whole_tables = true;
+				break;
 			default:
 				if ((rc = cli_cluster_option(cc, c, optarg)) < 0)
 					return VERIFY_EXIT_ERROR;
@@ -192,6 +236,15 @@ cmd_verify(int argc, char **argv)
 		return VERIFY_EXIT_ERROR;
 	if (!cc->all_databases && (co.common.no_owner || co.common.no_privileges || co.common.no_tablespaces))
 		return cli_bad_usage("%s", "--no-owner, --no-privileges and --no-tablespaces go with --all-databases"),
+			VERIFY_EXIT_ERROR;
+	if (opt.repair && opt.repair_sql != NULL)
+		return cli_bad_usage("%s", "--repair and --repair-sql: choose one (the file is what --repair would run)"),
+			VERIFY_EXIT_ERROR;
+	if ((opt.repair || opt.repair_sql != NULL) && (opt.counts || opt.sample < 1.0 || cc->all_databases))
+		return cli_bad_usage("%s", "--repair and --repair-sql read every row of one database: not with --counts, "
+							 "--sample or --all-databases"), VERIFY_EXIT_ERROR;
+	if (!opt.repair && opt.repair_sql == NULL && (opt.repair_chunk_limit > 0 || opt.repair_whole_tables))
+		return cli_bad_usage("%s", "--repair-chunk-limit and --repair-whole-tables go with --repair or --repair-sql"),
 			VERIFY_EXIT_ERROR;
 	opt.common = co.common;
 	opt.common.filter = &cli_table_filter;

@@ -197,6 +197,51 @@ print_diff(FILE *out, const drill_diff *d)
 		fprintf(out, "  %s: %s\n", what, d->detail);
 }
 
+/* What a repair did of one chunk, and the rows it repaired. */
+static void
+print_repair(FILE *out, const verify_report *r, const plan_chunk *pc, const repair_result *res)
+{
+	char		name[512];
+	bool		written = r->repair_sql != NULL;
+	const char *what = res->state == REPAIR_ROWS ? (written ? "to repair" : "repaired")
+		: res->state == REPAIR_RECOPIED ? (written ? "to re-copy" : "re-copied")
+		: res->state == REPAIR_LEFT ? "not repaired" : "repair failed";
+
+	fprintf(out, "%s: table %s chunk %d (%s)", what, display_name(r->source_cat->tables[pc->table].qname, name,
+																	sizeof(name)), pc->seq,
+			pc->predicate ? pc->predicate : "whole table");
+	if (res->state == REPAIR_LEFT || res->state == REPAIR_FAILED)
+		fprintf(out, ": %s\n", res->why != NULL ? res->why : "out of memory");
+	else if (written)
+		fprintf(out, ": %s\n", res->state == REPAIR_RECOPIED ? "more rows differ than may be named one by one"
+				: "the rows below");
+	else
+		fprintf(out, ": %llu rows deleted, %llu copied in, %.1f MB in %.2f s\n", (unsigned long long) res->deleted,
+				(unsigned long long) res->inserted, (double) res->bytes / 1e6, res->seconds);
+	for (int d = 0; d < res->found.ndiffs; d++)
+		print_diff(out, &res->found.diffs[d]);
+}
+
+/* The repair's totals, after the findings. */
+static void
+print_repair_totals(FILE *out, const verify_report *r)
+{
+	int			chunks = r->chunks_repaired + r->chunks_recopied;
+
+	if (r->repair_sql != NULL)
+	{
+		fprintf(out, "repair: the statements for %d chunks (%d of them re-copied whole) and %d sequences are in "
+				"%s; nothing was changed%s\n", chunks, r->chunks_recopied, r->sequences_set, r->repair_sql,
+				r->chunks_left > 0 ? "; some chunks cannot be repaired (above)" : "");
+		return;
+	}
+	fprintf(out, "repair: %d chunks repaired row by row, %d re-copied whole, %d not repaired, %d rolled back; "
+			"%llu rows deleted, %llu copied in (%.1f MB); %d sequences set; in %.1f s, checked again in %.1f s\n",
+			r->chunks_repaired, r->chunks_recopied, r->chunks_left, r->chunks_repair_failed,
+			(unsigned long long) r->rows_deleted, (unsigned long long) r->rows_inserted,
+			(double) r->bytes_written / 1e6, r->sequences_set, r->seconds_repair, r->seconds_recheck);
+}
+
 void
 report_verify_summary(FILE *out, const verify_report *r, bool verbose)
 {
@@ -205,14 +250,20 @@ report_verify_summary(FILE *out, const verify_report *r, bool verbose)
 
 	for (int i = 0; i < r->nproblems; i++)
 		fprintf(out, "difference: %s\n", r->problems[i]);
+	if (r->repaired && r->catalog_problems > 0)
+		fprintf(out, "not repaired: the tables above.  A table missing on one side, or with other columns, is "
+				"made alike by hand, then copied again with clone --data-only --truncate --table NAME\n");
 	if (r->source_cat == NULL || r->plan == NULL || r->chunks == NULL)
 		return;
+	for (int i = 0; i < r->plan->nchunks; i++)
+		if (r->chunks[i].repair.state != REPAIR_NONE)
+			print_repair(out, r, &r->plan->chunks[i], &r->chunks[i].repair);
 	for (int i = 0; i < r->plan->nchunks; i++)
 	{
 		const plan_chunk *pc = &r->plan->chunks[i];
 		const verify_chunk *vc = &r->chunks[i];
 
-		if (vc->status != VERIFY_DIFFERENT)
+		if (vc->status != VERIFY_DIFFERENT || (r->repair_sql != NULL && vc->repair.state != REPAIR_NONE))
 			continue;
 		fprintf(out, "difference: table %s chunk %d (%s): %llu rows on the source, %llu on the target%s\n",
 				display_name(r->source_cat->tables[pc->table].qname, name, sizeof(name)), pc->seq,
@@ -221,7 +272,7 @@ report_verify_summary(FILE *out, const verify_report *r, bool verbose)
 				vc->source.rows == vc->target.rows ? ", rows differ" : "");
 		for (int d = 0; d < vc->drill.ndiffs; d++)
 			print_diff(out, &vc->drill.diffs[d]);
-		if (vc->drill.truncated)
+		if (vc->drill.truncated && vc->repair.state == REPAIR_NONE)
 			fprintf(out, "  (more rows differ in this chunk: the --max-diffs limit was reached)\n");
 	}
 	if (verbose)
@@ -255,6 +306,8 @@ report_verify_summary(FILE *out, const verify_report *r, bool verbose)
 	if (r->chunks_not_checked > 0)
 		fprintf(out, "%d chunks were not checked: the --max-diffs limit was reached first\n",
 				r->chunks_not_checked);
+	if (r->repaired)
+		print_repair_totals(out, r);
 }
 
 /* What one database of a cluster verification came to, in a few words. */

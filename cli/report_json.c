@@ -254,9 +254,37 @@ put_verify(json_writer *w, const verify_report *r, bool counts)
 		}
 		if (vc->status == VERIFY_DIFFERENT && vc->drill.passes > 0)
 			put_diffs(w, &vc->drill);
+		if (vc->repair.state != REPAIR_NONE)
+		{
+			json_put_object(w, "repair", JSON_INLINE);
+			json_put_string(w, "state", repair_state_name(vc->repair.state));
+			json_put_string(w, "why", vc->repair.why);
+			json_put_uint(w, "deleted", vc->repair.deleted);
+			json_put_uint(w, "inserted", vc->repair.inserted);
+			json_put_uint(w, "bytes", vc->repair.bytes);
+			json_put_double(w, "seconds", vc->repair.seconds, 3);
+			put_diffs(w, &vc->repair.found);
+			json_put_end(w);
+		}
 		json_put_end(w);
 	}
 	json_put_end(w);
+	if (r->repaired)
+	{
+		json_put_object(w, "repair", JSON_INLINE);
+		json_put_string(w, "sql_file", r->repair_sql);
+		json_put_int(w, "chunks_repaired", r->chunks_repaired);
+		json_put_int(w, "chunks_recopied", r->chunks_recopied);
+		json_put_int(w, "chunks_left", r->chunks_left);
+		json_put_int(w, "chunks_rolled_back", r->chunks_repair_failed);
+		json_put_uint(w, "rows_deleted", r->rows_deleted);
+		json_put_uint(w, "rows_inserted", r->rows_inserted);
+		json_put_uint(w, "bytes_written", r->bytes_written);
+		json_put_int(w, "sequences_set", r->sequences_set);
+		json_put_double(w, "seconds", r->seconds_repair, 3);
+		json_put_double(w, "seconds_check_again", r->seconds_recheck, 3);
+		json_put_end(w);
+	}
 }
 
 int

@@ -209,6 +209,7 @@ verify_clone(const clone_options *opt, clone_report *r, const char *snapshot, sl
 	vopt.common.filter = r->filter;
 	vopt.sample = 1.0;
 	vopt.max_diffs = opt->max_diffs;
+	vopt.repair = opt->repair;
 	if (snapshot != NULL)
 	{
 		digests = calloc((size_t) r->plan->nchunks + 1, sizeof(chunk_digest));

@@ -54,6 +54,7 @@ typedef struct clone_options
 	bool		best_effort;	/* no snapshot: each chunk consistent alone */
 	bool		verify;			/* verify the copy at the end */
 	uint64_t	max_diffs;		/* differing rows the verification names */
+	bool		repair;			/* a verification that differs repairs (verify_options.repair) */
 	const char *state_schema;	/* where the run is recorded on the target */
 	const char *resume;			/* NULL: a new run; else a run number or "last" */
 	bool		require_consistent; /* refuse to resume at a new point in time */

@@ -965,7 +965,25 @@ catalog_free_sequence_values(cat_sequence_value *values, int n)
 		free(values[i].last_value);
 }
 
-#define SEQUENCES_PER_SETVAL 500
+void
+catalog_setval_sql(sbuf *out, PGconn *conn, int from, int to, char *const *names,
+				   const cat_sequence_value *values)
+{
+	sbuf_append(out, "SELECT ");
+	for (int i = from; i < to; i++)
+	{
+		char	   *name = PQescapeLiteral(conn, names[i], strlen(names[i]));
+		char	   *value = PQescapeLiteral(conn, values[i].last_value, strlen(values[i].last_value));
+
+		if (name == NULL || value == NULL)
+			out->failed = true;
+		else
+			sbuf_printf(out, "%spg_catalog.setval(%s, %s::bigint, %s)", i > from ? ", " : "",
+						name, value, values[i].is_called ? "true" : "false");
+		PQfreemem(name);
+		PQfreemem(value);
+	}
+}
 
 int
 catalog_write_sequences(PGconn *conn, int n, char *const *names, const cat_sequence_value *values,
@@ -975,23 +993,11 @@ catalog_write_sequences(PGconn *conn, int n, char *const *names, const cat_seque
 	int			rc = 0;
 
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
-	for (int start = 0; start < n && rc == 0; start += SEQUENCES_PER_SETVAL)
+	for (int start = 0; start < n && rc == 0; start += CATALOG_SEQUENCES_PER_SETVAL)
 	{
 		sbuf_reset(&sql);
-		sbuf_append(&sql, "SELECT ");
-		for (int i = start; i < n && i < start + SEQUENCES_PER_SETVAL; i++)
-		{
-			char	   *name = PQescapeLiteral(conn, names[i], strlen(names[i]));
-			char	   *value = PQescapeLiteral(conn, values[i].last_value, strlen(values[i].last_value));
-
-			if (name == NULL || value == NULL)
-				sql.failed = true;
-			else
-				sbuf_printf(&sql, "%spg_catalog.setval(%s, %s::bigint, %s)", i > start ? ", " : "",
-							name, value, values[i].is_called ? "true" : "false");
-			PQfreemem(name);
-			PQfreemem(value);
-		}
+		catalog_setval_sql(&sql, conn, start, start + CATALOG_SEQUENCES_PER_SETVAL < n ? start + CATALOG_SEQUENCES_PER_SETVAL : n,
+						   names, values);
 		rc = sbuf_failed(&sql) ? err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory setting sequences")
 			: conn_exec(conn, SIDE_TARGET, sbuf_str(&sql), err);
 	}

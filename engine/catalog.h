@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/sbuf.h"
 #include "codec/ctype.h"
 #include "base/err.h"
 #include "engine/filter.h"
@@ -143,6 +144,12 @@ void		catalog_free_sequence_values(cat_sequence_value *values, int n);
  */
 int			catalog_write_sequences(PGconn *conn, int n, char *const *names,
 									const cat_sequence_value *values, sl_err *err);
+
+#define CATALOG_SEQUENCES_PER_SETVAL 500	/* in one statement */
+
+/* Appends the one statement that sets sequences from to to-1 (escaped for conn). */
+void		catalog_setval_sql(sbuf *out, PGconn *conn, int from, int to, char *const *names,
+							   const cat_sequence_value *values);
 
 /*
  * Sets every sequence of the catalog on target to its value on source,

@@ -226,11 +226,7 @@ conn_open(PGconn **out, const char *conninfo, sl_side side,
 	 * privileges (CVE-2018-1058; pg_dump has done this since 2018).  A role's or
 	 * database's own search_path setting is overridden here too.
 	 */
-	sbuf_append(&sql, "SET search_path = ''; "
-				"SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; "
-				"SET extra_float_digits = 3; SET timezone = 'UTC'; SET row_security = off; "
-				"SET statement_timeout = 0; SET lock_timeout = 0; "
-				"SET idle_in_transaction_session_timeout = 0; SET bytea_output = 'hex'");
+	sbuf_append(&sql, CONN_SESSION_SETTINGS);
 
 	/*
 	 * The catalog's recursive queries are estimated far above jit_above_cost,

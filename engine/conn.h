@@ -41,6 +41,17 @@
 
 #define CONN_STALL_DEFAULT_SECONDS 60
 
+/*
+ * What every session sets first (conn_open says why): values print alike
+ * on both sides, and no name resolves to an object a user created.  A
+ * repair's SQL file (engine/repair.h) sets the same.
+ */
+#define CONN_SESSION_SETTINGS \
+	"SET search_path = ''; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'postgres'; " \
+	"SET extra_float_digits = 3; SET timezone = 'UTC'; SET row_security = off; " \
+	"SET statement_timeout = 0; SET lock_timeout = 0; " \
+	"SET idle_in_transaction_session_timeout = 0; SET bytea_output = 'hex'"
+
 typedef struct conn_settings
 {
 	const char *client_encoding;	/* NULL: leave the server's default */

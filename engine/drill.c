@@ -44,6 +44,11 @@ typedef struct row_entry
 	uint64_t	hash;			/* of the line */
 	uint64_t	key_hash;		/* of its key fields; 0 when matched by content */
 	uint64_t	count[2];		/* 0 source, 1 target */
+	/* with positions: each side's tuples, "ctid:xmin" space-separated, and the next not taken */
+	char	   *pos[2];
+	size_t		pos_len[2];
+	size_t		pos_cap[2];
+	size_t		pos_next[2];
 } row_entry;
 
 typedef struct row_set
@@ -75,6 +80,7 @@ typedef struct drill_ctx
 	/* long values: each such column comes tagged (see drill_copy_sql) */
 	bool	   *tagged;			/* t->ncols flags */
 	bool		any_tagged;
+	bool		positions;		/* each line ends in its tuple's "ctid:xmin" */
 	PGconn	   *conns[2];		/* where a long value's first difference is looked up; NULL: not */
 	const char *predicate;		/* the chunk's */
 	sl_err	   *err;			/* a failed lookup's */
@@ -187,8 +193,33 @@ row_set_grow(row_set *set)
 	return 0;
 }
 
+/* Appends one tuple's place to the entry's list of side s. */
 static int
-row_set_add(row_set *set, int side, const char *line, size_t len, uint64_t hash, uint64_t khash)
+add_position(row_entry *e, int s, field pos)
+{
+	if (e->pos_len[s] + pos.len + 2 > e->pos_cap[s])
+	{
+		size_t		cap = e->pos_cap[s] ? e->pos_cap[s] * 2 : 32;
+		char	   *grown;
+
+		while (cap < e->pos_len[s] + pos.len + 2)
+			cap *= 2;
+		if ((grown = realloc(e->pos[s], cap)) == NULL)
+			return -ENOMEM;
+		e->pos[s] = grown;
+		e->pos_cap[s] = cap;
+	}
+	if (e->pos_len[s] > 0)
+		e->pos[s][e->pos_len[s]++] = ' ';
+	memcpy(e->pos[s] + e->pos_len[s], pos.p, pos.len);
+	e->pos_len[s] += pos.len;
+	e->pos[s][e->pos_len[s]] = '\0';
+	return 0;
+}
+
+/* Counts one line of side s (pos: its tuple, or len 0). */
+static int
+row_set_add(row_set *set, int side, const char *line, size_t len, uint64_t hash, uint64_t khash, field pos)
 {
 	size_t		j;
 
@@ -201,7 +232,7 @@ row_set_add(row_set *set, int side, const char *line, size_t len, uint64_t hash,
 		if (e->hash == hash && e->len == len && memcmp(e->line, line, len) == 0)
 		{
 			e->count[side]++;
-			return 0;
+			return pos.len > 0 ? add_position(e, side, pos) : 0;
 		}
 	}
 	set->slots[j].line = malloc(len + 1);
@@ -214,6 +245,33 @@ row_set_add(row_set *set, int side, const char *line, size_t len, uint64_t hash,
 	set->slots[j].key_hash = khash;
 	set->slots[j].count[side] = 1;
 	set->used++;
+	return pos.len > 0 ? add_position(&set->slots[j], side, pos) : 0;
+}
+
+/*
+ * The next n tuples of the entry's side s, space-separated, into *out
+ * (NULL when the lines came without their places).  0 or -ENOMEM.
+ */
+static int
+take_positions(row_entry *e, int s, uint64_t n, char **out)
+{
+	size_t		from = e->pos_next[s];
+	size_t		at = from;
+
+	*out = NULL;
+	if (e->pos[s] == NULL || n == 0)
+		return 0;
+	for (uint64_t i = 0; i < n && at < e->pos_len[s]; i++)
+	{
+		const char *sp = memchr(e->pos[s] + at, ' ', e->pos_len[s] - at);
+
+		at = sp != NULL ? (size_t) (sp - e->pos[s]) + 1 : e->pos_len[s];
+	}
+	e->pos_next[s] = at;
+	if (at > from && e->pos[s][at - 1] == ' ')
+		at--;
+	if ((*out = strndup(e->pos[s] + from, at - from)) == NULL)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -221,7 +279,11 @@ static void
 row_set_clear(row_set *set)
 {
 	for (size_t i = 0; i < set->nslots; i++)
+	{
 		free(set->slots[i].line);
+		free(set->slots[i].pos[0]);
+		free(set->slots[i].pos[1]);
+	}
 	free(set->slots);
 	memset(set, 0, sizeof(*set));
 }
@@ -510,31 +572,40 @@ show_tuple(sbuf *out, const drill_ctx *d, const field *fields, const int *cols, 
 	sbuf_append(out, ")");
 }
 
+/* Adds one difference; takes copy and remove (the tuples, or NULL) whatever it returns. */
 static int
-add_diff(drill_result *out, drill_kind kind, uint64_t count, sbuf *key, sbuf *detail)
+add_diff(drill_result *out, drill_kind kind, uint64_t count, sbuf *key, sbuf *detail, char *copy, char *remove)
 {
-	drill_diff *grown;
+	drill_diff *grown = NULL;
 
-	if (sbuf_failed(detail) || (key != NULL && sbuf_failed(key)))
-		return -ENOMEM;
-	grown = realloc(out->diffs, sizeof(drill_diff) * (size_t) (out->ndiffs + 1));
+	if (!sbuf_failed(detail) && (key == NULL || !sbuf_failed(key)))
+		grown = realloc(out->diffs, sizeof(drill_diff) * (size_t) (out->ndiffs + 1));
 	if (grown == NULL)
+	{
+		free(copy);
+		free(remove);
 		return -ENOMEM;
+	}
 	out->diffs = grown;
-	out->diffs[out->ndiffs++] = (drill_diff) {kind, count, key ? sbuf_take(key) : NULL, sbuf_take(detail)};
+	out->diffs[out->ndiffs++] = (drill_diff) {kind, count, key ? sbuf_take(key) : NULL, sbuf_take(detail),
+		copy, remove};
 	out->rows += count;
 	return 0;
 }
 
 /* A row on one side only, count times. */
 static int
-report_row(drill_ctx *d, const row_entry *e, drill_kind kind, uint64_t count, drill_result *out)
+report_row(drill_ctx *d, row_entry *e, drill_kind kind, uint64_t count, drill_result *out)
 {
 	field	   *f = d->fields;
 	sbuf		key;
 	sbuf		detail;
 	bool		by_key = e->key_hash != 0;
+	char	   *tuples;
 	int			rc;
+
+	if (take_positions(e, kind == DRILL_MISSING ? 0 : 1, count, &tuples) < 0)
+		return -ENOMEM;
 
 	sbuf_init(&key, SHOW_CAP);
 	sbuf_init(&detail, SHOW_CAP);
@@ -546,7 +617,8 @@ report_row(drill_ctx *d, const row_entry *e, drill_kind kind, uint64_t count, dr
 	}
 	else
 		sbuf_appendn(&detail, e->line, e->len);
-	rc = add_diff(out, kind, count, by_key ? &key : NULL, &detail);
+	rc = add_diff(out, kind, count, by_key ? &key : NULL, &detail, kind == DRILL_MISSING ? tuples : NULL,
+				  kind == DRILL_MISSING ? NULL : tuples);
 	sbuf_fini(&key);
 	sbuf_fini(&detail);
 	return rc;
@@ -554,7 +626,7 @@ report_row(drill_ctx *d, const row_entry *e, drill_kind kind, uint64_t count, dr
 
 /* One key, other values: names each column that differs, with both values. */
 static int
-report_change(drill_ctx *d, const row_entry *s, const row_entry *t, drill_result *out)
+report_change(drill_ctx *d, row_entry *s, row_entry *t, drill_result *out)
 {
 	int			ncols = d->t->ncols;
 	field	   *fs = d->fields;
@@ -620,7 +692,18 @@ report_change(drill_ctx *d, const row_entry *s, const row_entry *t, drill_result
 		}
 	}
 	if (rc == 0)
-		rc = add_diff(out, DRILL_CHANGED, 1, &key, &detail);
+	{
+		char	   *copy = NULL;
+		char	   *remove = NULL;
+
+		if (take_positions(s, 0, 1, &copy) < 0 || take_positions(t, 1, 1, &remove) < 0)
+		{
+			free(copy);
+			rc = -ENOMEM;
+		}
+		else
+			rc = add_diff(out, DRILL_CHANGED, 1, &key, &detail, copy, remove);
+	}
 	sbuf_fini(&key);
 	sbuf_fini(&detail);
 	free(ft);
@@ -825,20 +908,21 @@ ctx_fini(drill_ctx *d)
 }
 
 static int
-count_row(drill_ctx *d, const char *line, size_t len)
+count_row(drill_ctx *d, const char *line, size_t len, field pos)
 {
 	uint64_t	h,
 				kh;
 	bucket	   *b = &d->buckets[d->side][bucket_of(d, line, len, &h, &kh)];
 	XXH128_hash_t full = XXH3_128bits(line, len);
 
+	(void) pos;
 	chunk_digest_add(&b->digest, full.low64, full.high64);
 	b->bytes += len;
 	return 0;
 }
 
 static int
-collect_row(drill_ctx *d, const char *line, size_t len)
+collect_row(drill_ctx *d, const char *line, size_t len, field pos)
 {
 	uint64_t	h,
 				kh;
@@ -846,13 +930,46 @@ collect_row(drill_ctx *d, const char *line, size_t len)
 
 	if (!d->in_batch[b])
 		return 0;
-	return row_set_add(&d->set, d->side, line, len, h, kh);
+	return row_set_add(&d->set, d->side, line, len, h, kh, pos);
 }
 
-/* Reads one side's COPY text of the chunk, handing each line (without its newline) to fn. */
+/* Counts one line into the batch, whatever its bucket (drill_match_lines). */
+static int
+collect_all(drill_ctx *d, const char *line, size_t len, field pos)
+{
+	uint64_t	h,
+				kh;
+
+	bucket_of(d, line, len, &h, &kh);
+	return row_set_add(&d->set, d->side, line, len, h, kh, pos);
+}
+
+/*
+ * With positions, the line's last field is its tuple: *pos gets it, and the
+ * length of the line (len bytes) without it is returned.
+ */
+static size_t
+split_position(const drill_ctx *d, const char *row, size_t len, field *pos)
+{
+	const char *tab;
+
+	if (!d->positions)
+		return len;
+	if (d->t->ncols == 0)
+	{
+		*pos = (field) {row, len};
+		return 0;
+	}
+	if ((tab = memrchr(row, '\t', len)) == NULL)
+		return len;				/* not of this shape: matched, never repaired */
+	*pos = (field) {tab + 1, (size_t) (row + len - tab - 1)};
+	return (size_t) (tab - row);
+}
+
+/* Reads one side's COPY text of the chunk, handing each line (without its newline, or its tuple) to fn. */
 static int
 read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
-		  int (*fn) (drill_ctx *, const char *, size_t), const atomic_int *stop,
+		  int (*fn) (drill_ctx *, const char *, size_t, field), const atomic_int *stop,
 		  const char *what, sl_err *err)
 {
 	sl_side		who = side ? SIDE_TARGET : SIDE_SOURCE;
@@ -872,11 +989,14 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
 	{
 		char	   *row = NULL;
 		int			n = PQgetCopyData(conn, &row, 0);
+		size_t		len;
+		field		pos = {NULL, 0};
 
 		if (n == -1)
 			break;
 		if (n < 0)
 			return conn_fail(conn, NULL, who, err, what);
+		len = split_position(d, row, n > 0 && row[n - 1] == '\n' ? (size_t) n - 1 : (size_t) n, &pos);
 		/* the source's bytes count for --max-rate, charged in batches, not per row */
 		if (side == 0 && (uncharged += (uint64_t) n) >= DRILL_RATE_BATCH)
 		{
@@ -885,7 +1005,7 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
 		}
 		if (stop != NULL && atomic_load(stop))
 			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
-		else if ((rc = fn(d, row, n > 0 && row[n - 1] == '\n' ? (size_t) n - 1 : (size_t) n)) < 0)
+		else if ((rc = fn(d, row, len, pos)) < 0)
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: out of memory comparing rows", what);
 		PQfreemem(row);
 		if (rc < 0)
@@ -906,14 +1026,15 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
  * 's' and its text, or, when its text is longer than DRILL_LONG_BYTES, as
  * 'L', the text's bytes, ':' and its md5: equal values read alike on both
  * sides, however each stores them, and no row is ever long.  The text is
- * the type's output function's (format's %s), as COPY prints it.
+ * the type's output function's (format's %s), as COPY prints it.  With
+ * positions, each row ends in the "ctid:xmin" of its tuple.
  */
 static void
 drill_copy_sql(sbuf *out, const drill_ctx *d, const char *predicate)
 {
 	const cat_table *t = d->t;
 
-	if (!d->any_tagged)
+	if (!d->any_tagged && !d->positions)
 	{
 		plan_copy_out_sql(out, t, predicate, true);
 		return;
@@ -937,6 +1058,8 @@ drill_copy_sql(sbuf *out, const drill_ctx *d, const char *predicate)
 					" FROM (SELECT pg_catalog.format('%%s', %1$s) AS v OFFSET 0) AS s) END", col, DRILL_LONG_BYTES,
 					DRILL_TAG_SHORT, DRILL_TAG_LONG);
 	}
+	if (d->positions)
+		sbuf_printf(out, "%spg_catalog.concat(ctid, ':', xmin)", t->ncols ? ", " : "");
 	sbuf_printf(out, " FROM ONLY %s", t->qname);
 	if (predicate != NULL)
 		sbuf_printf(out, " WHERE %s", predicate);
@@ -945,7 +1068,7 @@ drill_copy_sql(sbuf *out, const drill_ctx *d, const char *predicate)
 
 int
 drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *predicate,
-			uint64_t expected_rows, uint64_t limit, const atomic_int *stop,
+			uint64_t expected_rows, uint64_t limit, bool positions, const atomic_int *stop,
 			const char *what, drill_result *out, sl_err *err)
 {
 	PGconn	   *conns[2] = {source, target};
@@ -958,7 +1081,10 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 	memset(out, 0, sizeof(*out));
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	if ((rc = ctx_init(&d, t, expected_rows)) == 0)
+	{
+		d.positions = positions && !t->large_objects;
 		drill_copy_sql(&sql, &d, predicate);
+	}
 	d.conns[0] = source;
 	d.conns[1] = target;
 	d.predicate = predicate;
@@ -1015,7 +1141,7 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 
 		sbuf_init(&none, SHOW_CAP);
 		sbuf_append(&none, "the rows differ in their binary form only; their text is the same on both sides");
-		if ((rc = add_diff(out, DRILL_UNEXPLAINED, 0, NULL, &none)) < 0)
+		if ((rc = add_diff(out, DRILL_UNEXPLAINED, 0, NULL, &none, NULL, NULL)) < 0)
 			rc = err_set(err, SIDE_LOCAL, rc, "%s: out of memory", what);
 		sbuf_fini(&none);
 	}
@@ -1031,7 +1157,7 @@ done:
 
 int
 drill_match_lines(const cat_table *t, const char *const *lines[2], const int nlines[2],
-				  uint64_t limit, drill_result *out)
+				  uint64_t limit, bool positions, drill_result *out)
 {
 	drill_ctx	d;
 	int			rc;
@@ -1039,17 +1165,16 @@ drill_match_lines(const cat_table *t, const char *const *lines[2], const int nli
 	memset(out, 0, sizeof(*out));
 	if ((rc = ctx_init(&d, t, 0)) < 0)
 		goto done;
+	d.positions = positions;
 	for (int s = 0; s < 2 && rc == 0; s++)
 	{
 		d.side = s;
 		for (int i = 0; i < nlines[s] && rc == 0; i++)
 		{
-			uint64_t	h,
-						kh;
-			size_t		len = strlen(lines[s][i]);
+			field		pos = {NULL, 0};
+			size_t		len = split_position(&d, lines[s][i], strlen(lines[s][i]), &pos);
 
-			bucket_of(&d, lines[s][i], len, &h, &kh);
-			rc = row_set_add(&d.set, s, lines[s][i], len, h, kh);
+			rc = collect_all(&d, lines[s][i], len, pos);
 		}
 	}
 	if (rc == 0)
@@ -1068,6 +1193,8 @@ drill_result_fini(drill_result *res)
 	{
 		free(res->diffs[i].key);
 		free(res->diffs[i].detail);
+		free(res->diffs[i].copy);
+		free(res->diffs[i].remove);
 	}
 	free(res->diffs);
 	memset(res, 0, sizeof(*res));

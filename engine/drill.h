@@ -26,6 +26,11 @@
  * DRILL_BLOCK_BYTES block of their text, and the first differing block of
  * both sides read: the report names the byte, with a window around it.
  *
+ * For a repair (engine/repair.h), each row is also read with its place:
+ * "ctid:xmin", the tuple it is on each side.  Every reported row then
+ * carries the source tuples to copy and the target tuples to delete that
+ * make the sides alike, as many of each as the row's count.
+ *
  * Thread safety: a drill-down runs on the caller's thread over the caller's
  * two connections, which it leaves idle on success.
  */
@@ -60,6 +65,9 @@ typedef struct drill_diff
 	uint64_t	count;			/* rows with this content (duplicates), else 1 */
 	char	   *key;			/* "(id)=(42)"; NULL for rows matched by content */
 	char	   *detail;			/* the row, or for a changed row what changed */
+	/* with positions: "ctid:xmin" of the tuples, space-separated; NULL: none */
+	char	   *copy;			/* source tuples to copy (missing, changed) */
+	char	   *remove;			/* target tuples to delete (extra, changed) */
 } drill_diff;
 
 typedef struct drill_result
@@ -75,12 +83,12 @@ typedef struct drill_result
  * Drills into one chunk of table t (predicate: the chunk's WHERE clause, or
  * NULL for the whole table).  source and target are connections in the
  * transactions the chunk's digests were read in.  expected_rows (the larger
- * side's count) sizes the buckets; limit caps the rows named.  Returns 0 or
- * a negative errno (err says why); out is filled either way and freed with
- * drill_result_fini.
+ * side's count) sizes the buckets; limit caps the rows named; positions
+ * asks for each row's tuples, for a repair.  Returns 0 or a negative errno
+ * (err says why); out is filled either way and freed with drill_result_fini.
  */
 int			drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *predicate,
-						uint64_t expected_rows, uint64_t limit, const atomic_int *stop,
+						uint64_t expected_rows, uint64_t limit, bool positions, const atomic_int *stop,
 						const char *what, drill_result *out, sl_err *err);
 
 void		drill_result_fini(drill_result *res);
@@ -89,9 +97,10 @@ const char *drill_kind_name(drill_kind kind);
 
 /*
  * The matching step alone, pure, for tests: lines[s] holds nlines[s] rows
- * of side s (0 source, 1 target) as COPY text without the newline.
+ * of side s (0 source, 1 target) as COPY text without the newline, with
+ * positions each ending in its tuple's field.
  */
 int			drill_match_lines(const cat_table *t, const char *const *lines[2], const int nlines[2],
-							  uint64_t limit, drill_result *out);
+							  uint64_t limit, bool positions, drill_result *out);
 
 #endif

@@ -73,6 +73,11 @@ typedef struct metrics_counters
 	_Atomic uint64_t retries;
 	atomic_int	in_flight;
 	atomic_int	planned;
+	/* a verify's repair (metrics_add_repair) */
+	_Atomic uint64_t repair_deleted;
+	_Atomic uint64_t repair_inserted;
+	_Atomic uint64_t repair_bytes;
+	_Atomic uint64_t repair_recopied;
 	/* a follow run's replication (metrics_set_replication); lag_millis: seconds * 1000 */
 	atomic_bool replication;
 	_Atomic int64_t lag_bytes;
@@ -265,6 +270,16 @@ metrics_add_retry(void)
 }
 
 void
+metrics_add_repair(uint64_t deleted, uint64_t inserted, uint64_t bytes, bool recopied)
+{
+	atomic_fetch_add_explicit(&counters->repair_deleted, deleted, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counters->repair_inserted, inserted, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counters->repair_bytes, bytes, memory_order_relaxed);
+	if (recopied)
+		atomic_fetch_add_explicit(&counters->repair_recopied, 1, memory_order_relaxed);
+}
+
+void
 metrics_set_replication(int slot, int64_t lag_bytes, double lag_seconds, int64_t retained_bytes)
 {
 	metrics_counters *c = shared != NULL && slot >= 0 && slot < nshared ? &shared[slot] : counters;
@@ -368,8 +383,16 @@ counter_value(const metrics_counters *c, int which)
 			return (int64_t) atomic_load(&c->retries);
 		case 5:
 			return atomic_load(&c->in_flight);
-		default:
+		case 6:
 			return atomic_load(&c->planned);
+		case 7:
+			return (int64_t) atomic_load(&c->repair_deleted);
+		case 8:
+			return (int64_t) atomic_load(&c->repair_inserted);
+		case 9:
+			return (int64_t) atomic_load(&c->repair_bytes);
+		default:
+			return (int64_t) atomic_load(&c->repair_recopied);
 	}
 }
 
@@ -386,6 +409,10 @@ static const struct
 	{"pgsluice_retries_total", "counter", "Chunk attempts retried after a transient error."},
 	{"pgsluice_chunks_in_flight", "gauge", "Chunks being worked on now."},
 	{"pgsluice_chunks_planned", "gauge", "Chunks in the plan of the current command."},
+	{"pgsluice_repair_rows_deleted_total", "counter", "Target rows a verify --repair deleted."},
+	{"pgsluice_repair_rows_inserted_total", "counter", "Source rows a verify --repair copied in."},
+	{"pgsluice_repair_bytes_total", "counter", "COPY data bytes a verify --repair wrote."},
+	{"pgsluice_repair_chunks_recopied_total", "counter", "Chunks a verify --repair re-copied whole."},
 };
 
 static const struct

@@ -44,6 +44,7 @@ void		metrics_chunk_started(void);	/* in flight +1 */
 void		metrics_chunk_finished(bool ok);	/* in flight -1; done or failed +1 */
 void		metrics_chunk_put_back(void);	/* in flight -1: to be run later */
 void		metrics_add_retry(void);
+void		metrics_add_repair(uint64_t deleted, uint64_t inserted, uint64_t bytes, bool recopied);
 
 /*
  * A follow run's replication, as status or clone --follow last read it: the

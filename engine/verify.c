@@ -24,11 +24,14 @@
 #include "engine/chunkjob.h"
 #include "engine/conn.h"
 #include "engine/log.h"
+#include "engine/metrics.h"
 #include "engine/sched.h"
+#include "engine/stop.h"
 #include "io/stall.h"
 
 #define VERIFY_WAIT_MS 200
 #define ANY_TARGET_VERSION 1000 /* binary safety as the types themselves allow */
+#define REPAIR_CHUNK_LIMIT_DEFAULT 0.5
 
 const char *
 verify_status_name(verify_status status)
@@ -204,6 +207,8 @@ typedef struct verify_ctx
 	pthread_mutex_t drill_lock; /* one drill-down at a time */
 	uint64_t	rows_named;		/* by all drill-downs so far; guarded by drill_lock */
 	atomic_int	halt;			/* max_diffs reached: no more chunks */
+	bool		repairing;		/* drill-downs read the rows' tuples; a chunk past its limit is
+								 * re-copied, and max_diffs does not end the pass */
 } verify_ctx;
 
 typedef struct verify_worker
@@ -392,24 +397,51 @@ digest_chunk(verify_worker *w, const verify_table *vt, const cat_table *t, const
 	return rc;
 }
 
-/* Names the rows of a differing chunk, while the run may still name rows. */
+/* The rows of a chunk of rows rows past which a repair re-copies it whole. */
+static uint64_t
+repair_share(const verify_options *opt, uint64_t rows)
+{
+	double		share = opt->repair_chunk_limit > 0 ? opt->repair_chunk_limit : REPAIR_CHUNK_LIMIT_DEFAULT;
+	uint64_t	n = (uint64_t) (share * (double) rows);
+
+	return n > 0 ? n : 1;
+}
+
+/*
+ * Names the rows of a differing chunk, while the run may still name rows.
+ * For a repair, a chunk with more of them than it may name is to be
+ * re-copied: its drill.truncated says so, and the rows it named are let go
+ * (they count for nothing), so that the chunks after it are still named.
+ */
 static int
 drill_down(verify_ctx *ctx, verify_worker *w, const cat_table *t, const plan_chunk *pc,
 		   verify_chunk *vc, const char *what, sl_err *err)
 {
 	uint64_t	rows = vc->source.rows > vc->target.rows ? vc->source.rows : vc->target.rows;
+	uint64_t	limit;
 	int			rc = 0;
 
-	if (ctx->opt->max_diffs == 0)
+	if (ctx->opt->max_diffs == 0 && !ctx->repairing)
 		return 0;
 	pthread_mutex_lock(&ctx->drill_lock);
-	if (ctx->rows_named >= ctx->opt->max_diffs)
-		vc->drill.truncated = ctx->opt->max_diffs > 0;
-	else if ((rc = drill_chunk(w->source, w->target, t, pc->predicate, rows,
-							   ctx->opt->max_diffs - ctx->rows_named, w->stop, what,
-							   &vc->drill, err)) == 0)
-		ctx->rows_named += vc->drill.rows;
-	if (ctx->rows_named >= ctx->opt->max_diffs)
+	limit = ctx->opt->max_diffs > ctx->rows_named ? ctx->opt->max_diffs - ctx->rows_named : 0;
+	if (ctx->repairing && limit > repair_share(ctx->opt, rows))
+		limit = repair_share(ctx->opt, rows);
+	if (limit == 0)
+		vc->drill.truncated = true;
+	else if ((rc = drill_chunk(w->source, w->target, t, pc->predicate, rows, limit, ctx->repairing, w->stop,
+							   what, &vc->drill, err)) == 0)
+	{
+		if (ctx->repairing && vc->drill.truncated)
+		{
+			drill_result_fini(&vc->drill);
+			vc->drill.truncated = true;
+			log_verbose("%s: more rows differ than may be named: to be re-copied whole", what);
+		}
+		else
+			ctx->rows_named += vc->drill.rows;
+	}
+	if (!ctx->repairing && ctx->rows_named >= ctx->opt->max_diffs)
 		atomic_store(&ctx->halt, 1);
 	pthread_mutex_unlock(&ctx->drill_lock);
 	if (rc < 0 || vc->drill.passes == 0)
@@ -655,6 +687,264 @@ open_holder(PGconn **conn, const char *conninfo, sl_side side, const char *encod
 	return conn_import_snapshot(*conn, side, import, err);
 }
 
+/* The report's totals, from its chunks (but the bytes read, which each pass adds). */
+static void
+tally(verify_report *r)
+{
+	r->chunks_not_checked = r->chunks_checked = r->chunks_different = 0;
+	r->rows_source = r->rows_target = r->rows_different = 0;
+	r->diffs_truncated = false;
+	r->chunks_repaired = r->chunks_recopied = r->chunks_left = r->chunks_repair_failed = 0;
+	r->rows_deleted = r->rows_inserted = r->bytes_written = 0;
+	for (int t = 0; t < r->source_cat->ntables; t++)
+	{
+		r->tables[t].chunks_checked = r->tables[t].chunks_different = 0;
+		r->tables[t].rows_source = r->tables[t].rows_target = 0;
+	}
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		const verify_chunk *vc = &r->chunks[i];
+		verify_table *vt = &r->tables[r->plan->chunks[i].table];
+
+		r->chunks_repaired += vc->repair.state == REPAIR_ROWS;
+		r->chunks_recopied += vc->repair.state == REPAIR_RECOPIED;
+		r->chunks_left += vc->repair.state == REPAIR_LEFT;
+		r->chunks_repair_failed += vc->repair.state == REPAIR_FAILED;
+		r->rows_deleted += vc->repair.deleted;
+		r->rows_inserted += vc->repair.inserted;
+		r->bytes_written += vc->repair.bytes;
+		r->chunks_not_checked += vc->status == VERIFY_PENDING;
+		/* the rows named: those left after a repair, or, of a chunk not checked again, those found */
+		r->rows_different += vc->drill.passes == 0 && vc->status == VERIFY_DIFFERENT ? vc->repair.found.rows
+			: vc->drill.rows;
+		r->diffs_truncated |= vc->drill.truncated;
+		if (vc->status != VERIFY_EQUAL && vc->status != VERIFY_DIFFERENT)
+			continue;
+		r->chunks_checked++;
+		vt->chunks_checked++;
+		vt->rows_source += vc->source.rows;
+		vt->rows_target += vc->target.rows;
+		r->rows_source += vc->source.rows;
+		r->rows_target += vc->target.rows;
+		if (vc->status == VERIFY_DIFFERENT)
+		{
+			r->chunks_different++;
+			vt->chunks_different++;
+		}
+	}
+}
+
+/* Adds the bytes the pass read of the chunks checked (of those skip leaves in, when given). */
+static void
+add_bytes(verify_report *r, const uint8_t *skip)
+{
+	for (int i = 0; i < r->plan->nchunks; i++)
+		if ((skip == NULL || !skip[i]) &&
+			(r->chunks[i].status == VERIFY_EQUAL || r->chunks[i].status == VERIFY_DIFFERENT))
+			r->bytes += r->chunks[i].bytes;
+}
+
+/*
+ * A repair is refused where a subscription writes into the target
+ * database (a clone --follow run's): the next change it applies to a
+ * repaired row would undo the repair, or the repair the change.
+ */
+static int
+refuse_followed(PGconn *target, sl_err *err)
+{
+	PGresult   *res;
+	int			rc;
+
+	if ((rc = conn_query(target, SIDE_TARGET, "SELECT s.subname FROM pg_catalog.pg_subscription s "
+						 "WHERE s.subenabled AND s.subdbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM "
+						 "pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) "
+						 "pg_catalog.current_database()) ORDER BY 1 LIMIT 1", &res, err)) < 0)
+		return rc;
+	if (PQntuples(res) > 0)
+	{
+		rc = err_set(err, SIDE_TARGET, -EBUSY, "not repairing: subscription \"%s\" replicates into the target "
+					 "database, and the changes it applies would race with the repair's", PQgetvalue(res, 0, 0));
+		err_hint(err, "Cut over first (pgsluice cutover), or disable the subscription, then repair.");
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Sets the target's sequences that differ from the source's, or writes the statement. */
+static int
+repair_sequence_values(verify_report *r, repair_session *rs, PGconn *source, PGconn *target, sl_err *err)
+{
+	const catalog *sc = r->source_cat;
+	const catalog *tc = r->target_cat;
+	cat_sequence_value *sv = calloc((size_t) sc->nsequences + 1, sizeof(cat_sequence_value));
+	cat_sequence_value *tv = calloc((size_t) tc->nsequences + 1, sizeof(cat_sequence_value));
+	cat_sequence_value *set = calloc((size_t) sc->nsequences + 1, sizeof(cat_sequence_value));
+	char	  **names = calloc((size_t) sc->nsequences + 1, sizeof(char *));
+	int			n = 0;
+	int			rc;
+
+	if (sv == NULL || tv == NULL || set == NULL || names == NULL)
+		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory comparing sequences");
+	else if ((rc = catalog_read_sequences(source, SIDE_SOURCE, sc, sv, err)) == 0 &&
+			 (rc = catalog_read_sequences(target, SIDE_TARGET, tc, tv, err)) == 0)
+	{
+		for (int i = 0; i < sc->nsequences; i++)
+		{
+			int			j = catalog_find_sequence(tc, sc->sequences[i].qname);
+
+			if (j >= 0 && (strcmp(sv[i].last_value, tv[j].last_value) != 0 || sv[i].is_called != tv[j].is_called))
+			{
+				names[n] = sc->sequences[i].qname;
+				set[n++] = sv[i];
+			}
+		}
+		if (n > 0 && (rc = repair_sequences(rs, n, names, set, err)) == 0)
+			r->sequences_set = n;
+	}
+	if (sv != NULL)
+		catalog_free_sequence_values(sv, sc->nsequences);
+	if (tv != NULL)
+		catalog_free_sequence_values(tv, tc->nsequences);
+	free(sv);
+	free(tv);
+	free(set);					/* its values were sv's */
+	free(names);
+	return rc;
+}
+
+/* Repairs chunk i of the report's plan (engine/repair.h), if it may be. */
+static int
+repair_one(verify_ctx *ctx, repair_session *rs, int i, sl_err *err)
+{
+	verify_report *r = ctx->r;
+	const plan_chunk *pc = &r->plan->chunks[i];
+	const cat_table *t = &r->source_cat->tables[pc->table];
+	const verify_table *vt = &r->tables[pc->table];
+	verify_chunk *vc = &r->chunks[i];
+	repair_result *res = &vc->repair;
+	bool		recopy = vc->drill.truncated;
+	char		what[512];
+	int			rc = 0;
+
+	plan_chunk_describe(pc, t, what, sizeof(what));
+	res->found = vc->drill;
+	memset(&vc->drill, 0, sizeof(vc->drill));
+	if (res->found.ndiffs == 1 && res->found.diffs[0].kind == DRILL_UNEXPLAINED)
+	{
+		res->state = REPAIR_LEFT;
+		res->why = strdup("its rows differ in their binary form only, their text is the same: a copy "
+						  "would be the same");
+	}
+	else if (recopy && t->nkeys == 0 && !ctx->opt->repair_whole_tables)
+	{
+		res->state = REPAIR_LEFT;
+		res->why = strdup("more of its rows differ than --max-diffs (or --repair-chunk-limit) lets verify "
+						  "name, and a table without a key is re-copied whole only with --repair-whole-tables");
+	}
+	else
+		rc = repair_chunk(rs, t, vt->target->oid, pc->predicate, vt->source_columns.text, recopy, what, res, err);
+	if (rc < 0)
+		return rc;
+	if (rs->sql == NULL && (res->state == REPAIR_ROWS || res->state == REPAIR_RECOPIED))
+		metrics_add_repair(res->deleted, res->inserted, res->bytes, res->state == REPAIR_RECOPIED);
+	if (res->state == REPAIR_LEFT || res->state == REPAIR_FAILED)
+		log_warning("repair: %s: %s", what, res->why != NULL ? res->why : "out of memory");
+	else if (rs->sql == NULL)
+		log_verbose("repair: %s: %s, %llu rows deleted, %llu copied in, %.2f s", what,
+					repair_state_name(res->state), (unsigned long long) res->deleted,
+					(unsigned long long) res->inserted, res->seconds);
+	return 0;
+}
+
+/*
+ * The repair of every differing chunk, one after the other, and of the
+ * sequences; then, on the target, the repaired chunks checked again at a
+ * new snapshot of it (target is the holder, made again), the source at its
+ * own still.  With repair_sql the statements are written, and nothing
+ * is checked again, since nothing changed.
+ */
+static int
+repair_and_check(verify_ctx *ctx, PGconn *source, PGconn **target, char *target_snapshot, size_t len,
+				 sl_err *err)
+{
+	const verify_options *opt = ctx->opt;
+	verify_report *r = ctx->r;
+	repair_session rs;
+	FILE	   *sql = NULL;
+	uint8_t    *again = NULL;
+	double		t0 = clock_seconds();
+	int			nagain = 0;
+	int			chunks_done = 0;
+	int			rc;
+
+	if (opt->repair_sql != NULL && (sql = fopen(opt->repair_sql, "w")) == NULL)
+		return err_set(err, SIDE_LOCAL, -errno, "could not create the repair file \"%s\": %s", opt->repair_sql,
+					   strerror(errno));
+	r->repaired = true;
+	r->repair_sql = opt->repair_sql;
+	rc = repair_open(&rs, source, opt->common.target, ctx->encoding, sql, err);
+	for (int i = 0; rc == 0 && i < r->plan->nchunks; i++)
+	{
+		if (r->chunks[i].status != VERIFY_DIFFERENT)
+			continue;
+		if (atomic_load(stop_flag()))
+			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "repair: interrupted");
+		else
+			rc = repair_one(ctx, &rs, i, err);
+	}
+	if (rc == 0)
+		rc = repair_sequence_values(r, &rs, source, *target, err);
+	repair_close(&rs);
+	if (sql != NULL && fclose(sql) != 0 && rc == 0)
+		rc = err_set(err, SIDE_LOCAL, -EIO, "could not write the repair file \"%s\": %s", opt->repair_sql,
+					 strerror(errno));
+	r->seconds_repair = clock_seconds() - t0;
+	tally(r);
+	if (rc < 0 || opt->repair_sql != NULL)
+		return rc;
+
+	/* the sequences as they are now */
+	for (int i = r->catalog_problems; i < r->nproblems; i++)
+		free(r->problems[i]);
+	r->nproblems = r->catalog_problems;
+	if ((rc = compare_sequences(r, source, *target, err)) < 0)
+		return rc;
+
+	if ((again = calloc((size_t) r->plan->nchunks + 1, 1)) == NULL)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	for (int i = 0; i < r->plan->nchunks; i++)
+	{
+		verify_chunk *vc = &r->chunks[i];
+
+		again[i] = vc->repair.state != REPAIR_ROWS && vc->repair.state != REPAIR_RECOPIED;
+		if (again[i])
+			continue;
+		nagain++;
+		vc->status = VERIFY_PENDING;
+		vc->bytes = 0;
+	}
+	if (nagain > 0)
+	{
+		sched_options sopt = {opt->common.jobs, "verify", r->source_cat, again, &ctx->halt, NULL};
+
+		log_info("verify: checking the %d repaired chunks again", nagain);
+		t0 = clock_seconds();
+		conn_close(target);
+		ctx->repairing = false;
+		ctx->rows_named = 0;
+		ctx->full = r->plan;
+		atomic_store(&ctx->halt, 0);
+		if ((rc = open_holder(target, opt->common.target, SIDE_TARGET, ctx->encoding, NULL, target_snapshot, len,
+							  err)) == 0)
+			rc = sched_run(&verify_ops, ctx, r->plan, &sopt, &chunks_done, err);
+		r->seconds_recheck = clock_seconds() - t0;
+		tally(r);
+		add_bytes(r, again);
+	}
+	free(again);
+	return rc;
+}
+
 int
 verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 {
@@ -707,7 +997,12 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = compare_catalogs(r, err)) < 0 || (rc = compare_sequences(r, source, target, err)) < 0)
+	ctx.repairing = opt->repair || opt->repair_sql != NULL;
+	if ((rc = compare_catalogs(r, err)) < 0)
+		goto done;
+	r->catalog_problems = r->nproblems;
+	if ((rc = compare_sequences(r, source, target, err)) < 0 ||
+		(opt->repair && (rc = refuse_followed(target, err)) < 0))
 		goto done;
 	log_info("verify: %d tables on the source, %d on the target, %d to compare; %d catalog differences",
 			 r->source_cat->ntables, r->target_cat->ntables, r->tables_compared, r->nproblems);
@@ -774,37 +1069,19 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 
 		rc = sched_run(&verify_ops, &ctx, r->plan, &sopt, &chunks_done, err);
 	}
-	pthread_mutex_destroy(&ctx.drill_lock);
 	if (report_parts(r, full, parts) < 0 && rc == 0)
 	{
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
 		goto done;
 	}
-	for (int i = 0; i < r->plan->nchunks; i++)
-	{
-		const verify_chunk *vc = &r->chunks[i];
-		verify_table *vt = &r->tables[r->plan->chunks[i].table];
-
-		r->chunks_not_checked += vc->status == VERIFY_PENDING;
-		r->rows_different += vc->drill.rows;
-		r->diffs_truncated |= vc->drill.truncated;
-		if (vc->status != VERIFY_EQUAL && vc->status != VERIFY_DIFFERENT)
-			continue;
-		r->chunks_checked++;
-		vt->chunks_checked++;
-		vt->rows_source += vc->source.rows;
-		vt->rows_target += vc->target.rows;
-		r->rows_source += vc->source.rows;
-		r->rows_target += vc->target.rows;
-		r->bytes += vc->bytes;
-		if (vc->status == VERIFY_DIFFERENT)
-		{
-			r->chunks_different++;
-			vt->chunks_different++;
-		}
-	}
+	tally(r);
+	add_bytes(r, NULL);
+	if (ctx.repairing)
+		rc = repair_and_check(&ctx, source, &target, target_snapshot, sizeof(target_snapshot), err);
 
 done:
+	if (ctx.r != NULL)
+		pthread_mutex_destroy(&ctx.drill_lock);
 	conn_close(&source);
 	conn_close(&target);
 	free(skip);
@@ -845,7 +1122,10 @@ verify_report_destroy(verify_report *r)
 	free(r->problems);
 	free(r->tables);
 	for (int i = 0; r->chunks != NULL && i < r->plan->nchunks; i++)
+	{
 		drill_result_fini(&r->chunks[i].drill);
+		repair_result_fini(&r->chunks[i].repair);
+	}
 	free(r->chunks);
 	plan_destroy(r->owned_plan);
 	catalog_destroy(r->owned_cat);

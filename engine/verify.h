@@ -24,6 +24,16 @@
  * clone split by ctid is read whole), and the source only to drill down,
  * at the clone's snapshot, which the clone holds until the pass ends.
  *
+ * A repair (verify_options.repair) drills into every differing chunk with
+ * the rows' tuples, once the pass is over repairs them one chunk after the
+ * other (engine/repair.h), the rows from the source at its snapshot, sets
+ * the sequences that differ, then checks the repaired chunks again on both
+ * sides, the target at a new snapshot: the report is that check's.  A chunk
+ * with more differing rows than max_diffs leaves to name (or than
+ * repair_chunk_limit of its rows) is re-copied whole, if it has a key or
+ * repair_whole_tables allows.  A table missing on one side, or with other
+ * columns, is not repaired; nor is a target that a subscription writes to.
+ *
  * Both sides are read in read-only REPEATABLE READ transactions at one
  * snapshot per side: exported by a holder connection, or, for the source,
  * one the caller names (--snapshot, exported by another session).
@@ -40,6 +50,7 @@
 #include "base/err.h"
 #include "engine/plan.h"
 #include "engine/reader.h"
+#include "engine/repair.h"
 #include "io/loop.h"
 #include "engine/options.h"
 
@@ -49,7 +60,13 @@ typedef struct verify_options
 	const char *snapshot;		/* source snapshot to read at; NULL: export one */
 	double		sample;			/* share of chunks checked, (0, 1]; 1: all */
 	bool		counts;			/* compare row counts only */
-	uint64_t	max_diffs;		/* differing rows to name; 0: none, no drill-down */
+	uint64_t	max_diffs;		/* differing rows to name (to repair one by one, with a repair);
+								 * 0: none, no drill-down */
+	/* a repair (engine/repair.h): of the chunks that differ, once all are checked */
+	bool		repair;			/* make the target like the source, then check again */
+	const char *repair_sql;		/* write the statements to this file instead; changes nothing */
+	double		repair_chunk_limit; /* share of a chunk's rows past which it is re-copied whole */
+	bool		repair_whole_tables;	/* a table without a key may be re-copied whole */
 	/* after a clone (all NULL otherwise), borrowed */
 	const catalog *clone_catalog;	/* the clone's source catalog */
 	const plan *clone_plan;		/* its plan over clone_catalog */
@@ -73,6 +90,8 @@ typedef struct verify_chunk
 	uint64_t	bytes;			/* both sides */
 	double		seconds;
 	drill_result drill;			/* the rows that differ, for a different chunk */
+	repair_result repair;		/* what a repair did of it; then drill is what the check after
+								 * found */
 } verify_chunk;
 
 typedef struct verify_table
@@ -99,6 +118,8 @@ typedef struct verify_report
 	verify_table *tables;		/* parallel to source_cat->tables */
 	int			nproblems;		/* differences found in the catalogs */
 	char	  **problems;
+	int			catalog_problems;	/* problems before this one are the tables', the rest the
+									 * sequences' */
 	int			tables_compared;
 	int			chunks_checked;
 	int			chunks_different;
@@ -112,6 +133,19 @@ typedef struct verify_report
 								 * its chunks counts twice */
 	double		seconds;
 	char		io_backend[16];
+	/* a repair's; the findings above are then those of the check after it */
+	bool		repaired;		/* a repair ran (or wrote its statements) */
+	const char *repair_sql;		/* the file it wrote them to, borrowed; NULL: it ran */
+	int			chunks_repaired;	/* row by row */
+	int			chunks_recopied;
+	int			chunks_left;	/* not repaired: repair.why says why */
+	int			chunks_repair_failed;	/* rolled back */
+	uint64_t	rows_deleted;
+	uint64_t	rows_inserted;
+	uint64_t	bytes_written;	/* of COPY data */
+	int			sequences_set;
+	double		seconds_repair;
+	double		seconds_recheck;
 } verify_report;
 
 /*

@@ -34,8 +34,10 @@ repo=$(cd -P -- "$here/../.." && pwd)
 bindir=$(pgcluster_bindir) || return 2
 psql_bin=$bindir/psql
 pg_dump_bin=$bindir/pg_dump
+pg_restore_bin=$bindir/pg_restore
 if [ ! -x "$psql_bin" ]; then psql_bin=$(command -v psql) || return 2; fi
 if [ ! -x "$pg_dump_bin" ]; then pg_dump_bin=$(command -v pg_dump) || return 2; fi
+if [ ! -x "$pg_restore_bin" ]; then pg_restore_bin=$(command -v pg_restore) || return 2; fi
 compare=$here/compare.sh
 python=$(command -v python3 || true)
 

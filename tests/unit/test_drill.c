@@ -3,7 +3,8 @@
  * on both sides cancel out, duplicates counted; rows with the same key are
  * one changed row with the columns that differ named; the rest are missing
  * or extra; a NULL in the key makes a row match by content; the limit on
- * rows named holds.
+ * rows named holds; with positions, each difference names the source
+ * tuples to copy and the target tuples to delete, as many as its count.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -25,7 +26,7 @@ match(const cat_table *t, const char *const *src, int nsrc, const char *const *d
 	const int	n[2] = {nsrc, ndst};
 	drill_result res;
 
-	cr_assert_eq(drill_match_lines(t, lines, n, limit, &res), 0);
+	cr_assert_eq(drill_match_lines(t, lines, n, limit, false, &res), 0);
 	return res;
 }
 
@@ -167,5 +168,52 @@ Test(drill, long_values_are_cut_in_reports, .timeout = 10)
 	r = match(&keyless, src, 1, NULL, 0, 10);
 	cr_assert_eq(r.ndiffs, 1);
 	cr_assert(strstr(r.diffs[0].detail, "...(100 bytes)") != NULL, "%s", r.diffs[0].detail);
+	drill_result_fini(&r);
+}
+
+static drill_result
+match_positions(const cat_table *t, const char *const *src, int nsrc, const char *const *dst, int ndst)
+{
+	const char *const *lines[2] = {src, dst};
+	const int	n[2] = {nsrc, ndst};
+	drill_result res;
+
+	cr_assert_eq(drill_match_lines(t, lines, n, 100, true, &res), 0);
+	return res;
+}
+
+Test(drill, positions_name_what_to_copy_and_delete, .timeout = 10)
+{
+	const char *src[] = {"1\ta\tx\t(0,1):10", "2\tb\tx\t(0,2):10", "3\tc\tx\t(0,3):10"};
+	const char *dst[] = {"1\ta\tx\t(5,1):20", "2\tB\tx\t(5,2):20", "4\td\tx\t(5,3):20"};
+	drill_result r = match_positions(&keyed, src, 3, dst, 3);
+
+	cr_assert_eq(r.ndiffs, 3, "got %d differences", r.ndiffs);
+	cr_assert_eq(r.diffs[0].kind, DRILL_MISSING);
+	cr_assert_str_eq(r.diffs[0].copy, "(0,3):10");
+	cr_assert_null(r.diffs[0].remove);
+	cr_assert_str_eq(r.diffs[0].detail, "(id, v, w)=(3, c, x)", "the tuple is not part of the row");
+	cr_assert_eq(r.diffs[1].kind, DRILL_EXTRA);
+	cr_assert_null(r.diffs[1].copy);
+	cr_assert_str_eq(r.diffs[1].remove, "(5,3):20");
+	cr_assert_eq(r.diffs[2].kind, DRILL_CHANGED);
+	cr_assert_str_eq(r.diffs[2].copy, "(0,2):10");
+	cr_assert_str_eq(r.diffs[2].remove, "(5,2):20");
+	drill_result_fini(&r);
+}
+
+Test(drill, positions_of_duplicates_count, .timeout = 10)
+{
+	const char *src[] = {"1\ta\tx\t(0,1):7", "1\ta\tx\t(0,2):7", "1\ta\tx\t(0,3):7", "2\tb\tx\t(0,4):7"};
+	const char *dst[] = {"1\ta\tx\t(9,1):8", "2\tb\tx\t(9,2):8", "2\tb\tx\t(9,3):8", "2\tb\tx\t(9,4):8"};
+	drill_result r = match_positions(&keyless, src, 4, dst, 4);
+
+	cr_assert_eq(r.ndiffs, 2, "got %d differences", r.ndiffs);
+	cr_assert_eq(r.diffs[0].kind, DRILL_MISSING);
+	cr_assert_eq(r.diffs[0].count, 2);
+	cr_assert_str_eq(r.diffs[0].copy, "(0,1):7 (0,2):7");
+	cr_assert_eq(r.diffs[1].kind, DRILL_EXTRA);
+	cr_assert_eq(r.diffs[1].count, 2);
+	cr_assert_str_eq(r.diffs[1].remove, "(9,2):8 (9,3):8");
 	drill_result_fini(&r);
 }
