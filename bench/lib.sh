@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2154,SC2034  # the caller's variables, and those given to it
-# bench/lib.sh: what the shape benchmarks (cluster.sh, follow.sh) share, sourced by them: messages,
-# the pgsluice binary, a work directory with a source and a target cluster, stopped and removed at
-# the end whatever happens.
+# bench/lib.sh: what the shape benchmarks (cluster.sh, follow.sh, repair.sh) share, sourced by
+# them: messages, the pgsluice binary, a work directory with a source and a target cluster,
+# stopped and removed at the end whatever happens.
 #
 # Before sourcing: bench_name (the script's path, for messages), repo (the checkout), keep (1: leave the
 # clusters running and the directory in place). bench_start then gives pgsluice, bindir, compare,

@@ -1073,15 +1073,18 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 {
 	PGconn	   *conns[2] = {source, target};
 	drill_ctx	d;
-	sbuf		sql;
+	sbuf		count_sql;		/* pass 1's: the rows alone */
+	sbuf		sql;			/* the passes after it: with their tuples, for a repair */
 	uint32_t   *differ = NULL;
 	uint32_t	ndiffer = 0;
 	int			rc;
 
 	memset(out, 0, sizeof(*out));
+	sbuf_init(&count_sql, SBUF_DEFAULT_CAP);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	if ((rc = ctx_init(&d, t, expected_rows)) == 0)
 	{
+		drill_copy_sql(&count_sql, &d, predicate);
 		d.positions = positions && !t->large_objects;
 		drill_copy_sql(&sql, &d, predicate);
 	}
@@ -1089,7 +1092,7 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 	d.conns[1] = target;
 	d.predicate = predicate;
 	d.err = err;
-	if (rc < 0 || sbuf_failed(&sql) ||
+	if (rc < 0 || sbuf_failed(&sql) || sbuf_failed(&count_sql) ||
 		(d.buckets[0] = calloc(d.nbuckets, sizeof(bucket))) == NULL ||
 		(d.buckets[1] = calloc(d.nbuckets, sizeof(bucket))) == NULL ||
 		(d.in_batch = calloc(d.nbuckets, 1)) == NULL ||
@@ -1100,10 +1103,12 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 	}
 
 	/* pass 1: a digest per bucket on each side */
+	d.positions = false;
 	for (int s = 0; s < 2 && rc == 0; s++)
-		rc = read_side(&d, conns[s], s, sbuf_str(&sql), count_row, stop, what, err);
+		rc = read_side(&d, conns[s], s, sbuf_str(&count_sql), count_row, stop, what, err);
 	if (rc < 0)
 		goto done;
+	d.positions = positions && !t->large_objects;
 	out->passes = 1;
 	for (uint32_t b = 0; b < d.nbuckets; b++)
 		if (!chunk_digest_equal(&d.buckets[0][b].digest, &d.buckets[1][b].digest))
@@ -1151,6 +1156,7 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 done:
 	free(differ);
 	ctx_fini(&d);
+	sbuf_fini(&count_sql);
 	sbuf_fini(&sql);
 	return rc;
 }

@@ -20,6 +20,8 @@
 #include "engine/log.h"
 #include "engine/plan.h"
 
+#define REPAIR_SEND_BYTES (1 << 20)	/* of a row's COPY data, per message to the target */
+
 const char *
 repair_state_name(repair_state state)
 {
@@ -285,8 +287,13 @@ stream_rows(repair_session *rs, const char *out_sql, const char *in_sql, uint64_
 		if (rs->sql != NULL)
 			rc = fwrite(buf, 1, (size_t) n, rs->sql) == (size_t) n ? 0
 				: err_set(err, SIDE_LOCAL, -EIO, "could not write the repair statements");
-		else if (PQputCopyData(rs->target, buf, n) != 1)
-			rc = conn_fail(rs->target, NULL, SIDE_TARGET, err, what);
+		else
+		{
+			/* in pieces, each sent before the next is taken: libpq holds no second copy of a long row */
+			for (int off = 0; off < n && rc == 0; off += REPAIR_SEND_BYTES)
+				if (PQputCopyData(rs->target, buf + off, n - off < REPAIR_SEND_BYTES ? n - off : REPAIR_SEND_BYTES) != 1)
+					rc = conn_fail(rs->target, NULL, SIDE_TARGET, err, what);
+		}
 		PQfreemem(buf);
 		if (rc < 0)
 			break;
@@ -430,8 +437,8 @@ repair_chunk(repair_session *rs, const cat_table *t, uint32_t target_oid, const 
 
 	res->deleted = res->inserted = res->bytes = 0;
 	if (t->large_objects)
-		return set_state(res, REPAIR_LEFT, "large objects are not repaired one by one: copy them again "
-						 "with clone --data-only --truncate --large-objects");
+		return set_state(res, REPAIR_LEFT, "large objects are not repaired one by one: unlink the target's "
+						 "(lo_unlink), then copy them again with clone --data-only");
 	if (rs->sql == NULL && !rs->replica)
 	{
 		if ((rc = has_triggers(rs, target_oid, err)) < 0)

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,17 +153,24 @@ compare_catalogs(verify_report *r, sl_err *err)
 	return 0;
 }
 
-/* Compares every sequence's last_value and is_called. */
+/*
+ * Compares every sequence's last_value and is_called; with fix, those that
+ * differ are then set on the target to the source's (or the statement is
+ * written), and r->sequences_set counts them.
+ */
 static int
-compare_sequences(verify_report *r, PGconn *source, PGconn *target, sl_err *err)
+compare_sequences(verify_report *r, PGconn *source, PGconn *target, repair_session *fix, sl_err *err)
 {
 	const catalog *sc = r->source_cat;
 	const catalog *tc = r->target_cat;
 	cat_sequence_value *sv = calloc((size_t) sc->nsequences + 1, sizeof(cat_sequence_value));
 	cat_sequence_value *tv = calloc((size_t) tc->nsequences + 1, sizeof(cat_sequence_value));
+	cat_sequence_value *set = calloc((size_t) sc->nsequences + 1, sizeof(cat_sequence_value));
+	char	  **names = calloc((size_t) sc->nsequences + 1, sizeof(char *));
+	int			n = 0;
 	int			rc;
 
-	if (sv == NULL || tv == NULL)
+	if (sv == NULL || tv == NULL || set == NULL || names == NULL)
 		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory comparing sequences");
 	else if ((rc = catalog_read_sequences(source, SIDE_SOURCE, sc, sv, err)) == 0 &&
 			 (rc = catalog_read_sequences(target, SIDE_TARGET, tc, tv, err)) == 0)
@@ -174,16 +182,22 @@ compare_sequences(verify_report *r, PGconn *source, PGconn *target, sl_err *err)
 			if (j < 0)
 				rc = add_problem(r, "sequence %s is missing on the target", sc->sequences[i].qname);
 			else if (strcmp(sv[i].last_value, tv[j].last_value) != 0 || sv[i].is_called != tv[j].is_called)
+			{
 				rc = add_problem(r, "sequence %s is at %s%s on the source, %s%s on the target",
 								 sc->sequences[i].qname, sv[i].last_value,
 								 sv[i].is_called ? "" : " (not yet called)", tv[j].last_value,
 								 tv[j].is_called ? "" : " (not yet called)");
+				names[n] = sc->sequences[i].qname;
+				set[n++] = sv[i];
+			}
 		}
 		for (int j = 0; j < tc->nsequences && rc == 0; j++)
 			if (catalog_find_sequence(sc, tc->sequences[j].qname) < 0)
 				rc = add_problem(r, "sequence %s exists on the target only", tc->sequences[j].qname);
 		if (rc < 0)
 			rc = err_set(err, SIDE_LOCAL, rc, "out of memory comparing sequences");
+		if (rc == 0 && fix != NULL && n > 0 && (rc = repair_sequences(fix, n, names, set, err)) == 0)
+			r->sequences_set = n;
 	}
 	if (sv != NULL)
 		catalog_free_sequence_values(sv, sc->nsequences);
@@ -191,6 +205,8 @@ compare_sequences(verify_report *r, PGconn *source, PGconn *target, sl_err *err)
 		catalog_free_sequence_values(tv, tc->nsequences);
 	free(sv);
 	free(tv);
+	free(set);					/* its values were sv's */
+	free(names);
 	return rc;
 }
 
@@ -770,46 +786,13 @@ refuse_followed(PGconn *target, sl_err *err)
 	return rc;
 }
 
-/* Sets the target's sequences that differ from the source's, or writes the statement. */
-static int
-repair_sequence_values(verify_report *r, repair_session *rs, PGconn *source, PGconn *target, sl_err *err)
+/* Lets go of the sequences' differences, to find them again. */
+static void
+forget_sequence_problems(verify_report *r)
 {
-	const catalog *sc = r->source_cat;
-	const catalog *tc = r->target_cat;
-	cat_sequence_value *sv = calloc((size_t) sc->nsequences + 1, sizeof(cat_sequence_value));
-	cat_sequence_value *tv = calloc((size_t) tc->nsequences + 1, sizeof(cat_sequence_value));
-	cat_sequence_value *set = calloc((size_t) sc->nsequences + 1, sizeof(cat_sequence_value));
-	char	  **names = calloc((size_t) sc->nsequences + 1, sizeof(char *));
-	int			n = 0;
-	int			rc;
-
-	if (sv == NULL || tv == NULL || set == NULL || names == NULL)
-		rc = err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory comparing sequences");
-	else if ((rc = catalog_read_sequences(source, SIDE_SOURCE, sc, sv, err)) == 0 &&
-			 (rc = catalog_read_sequences(target, SIDE_TARGET, tc, tv, err)) == 0)
-	{
-		for (int i = 0; i < sc->nsequences; i++)
-		{
-			int			j = catalog_find_sequence(tc, sc->sequences[i].qname);
-
-			if (j >= 0 && (strcmp(sv[i].last_value, tv[j].last_value) != 0 || sv[i].is_called != tv[j].is_called))
-			{
-				names[n] = sc->sequences[i].qname;
-				set[n++] = sv[i];
-			}
-		}
-		if (n > 0 && (rc = repair_sequences(rs, n, names, set, err)) == 0)
-			r->sequences_set = n;
-	}
-	if (sv != NULL)
-		catalog_free_sequence_values(sv, sc->nsequences);
-	if (tv != NULL)
-		catalog_free_sequence_values(tv, tc->nsequences);
-	free(sv);
-	free(tv);
-	free(set);					/* its values were sv's */
-	free(names);
-	return rc;
+	for (int i = r->catalog_problems; i < r->nproblems; i++)
+		free(r->problems[i]);
+	r->nproblems = r->catalog_problems;
 }
 
 /* Repairs chunk i of the report's plan (engine/repair.h), if it may be. */
@@ -892,22 +875,24 @@ repair_and_check(verify_ctx *ctx, PGconn *source, PGconn **target, char *target_
 		else
 			rc = repair_one(ctx, &rs, i, err);
 	}
+	/* the sequences: the differences found again, and set */
+	forget_sequence_problems(r);
 	if (rc == 0)
-		rc = repair_sequence_values(r, &rs, source, *target, err);
+		rc = compare_sequences(r, source, *target, &rs, err);
 	repair_close(&rs);
 	if (sql != NULL && fclose(sql) != 0 && rc == 0)
 		rc = err_set(err, SIDE_LOCAL, -EIO, "could not write the repair file \"%s\": %s", opt->repair_sql,
 					 strerror(errno));
+	if (sql != NULL && rc < 0)
+		(void) unlink(opt->repair_sql);	/* no half of the statements is left to be replayed */
 	r->seconds_repair = clock_seconds() - t0;
 	tally(r);
 	if (rc < 0 || opt->repair_sql != NULL)
 		return rc;
 
 	/* the sequences as they are now */
-	for (int i = r->catalog_problems; i < r->nproblems; i++)
-		free(r->problems[i]);
-	r->nproblems = r->catalog_problems;
-	if ((rc = compare_sequences(r, source, *target, err)) < 0)
+	forget_sequence_problems(r);
+	if ((rc = compare_sequences(r, source, *target, NULL, err)) < 0)
 		return rc;
 
 	if ((again = calloc((size_t) r->plan->nchunks + 1, 1)) == NULL)
@@ -1001,7 +986,7 @@ verify_run(const verify_options *opt, verify_report **report_out, sl_err *err)
 	if ((rc = compare_catalogs(r, err)) < 0)
 		goto done;
 	r->catalog_problems = r->nproblems;
-	if ((rc = compare_sequences(r, source, target, err)) < 0 ||
+	if ((rc = compare_sequences(r, source, target, NULL, err)) < 0 ||
 		(opt->repair && (rc = refuse_followed(target, err)) < 0))
 		goto done;
 	log_info("verify: %d tables on the source, %d on the target, %d to compare; %d catalog differences",

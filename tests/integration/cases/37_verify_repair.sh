@@ -71,7 +71,8 @@ SQL
   # --repair: exit 0, a second verify agrees, so does plain SQL, and few rows were written
   before=$(rows_written rep)
   sluice verify --source "$(src_conn src)" --target "$(dst_conn rep)" --jobs 2 --progress-interval 0 \
-    --repair --json "$case_dir/repair.json" || fail "verify --repair exited with status $?"
+    --repair --json "$case_dir/repair.json" --metrics-file "$case_dir/metrics.prom" \
+    || fail "verify --repair exited with status $?"
   grep -q "^repaired: table public.toasty" "$case_dir/out" || fail "the summary does not list the repaired chunks"
   grep -q "1 sequences set" "$case_dir/out" || fail "the summary does not say the sequence was set"
   python3 - "$case_dir/repair.json" <<'PY' || fail "the JSON report does not list the repaired rows"
@@ -83,6 +84,8 @@ kinds = [d["kind"] for c in v["chunks"] if "repair" in c for d in c["repair"]["r
 assert kinds.count("missing") >= 3 and kinds.count("extra") == 1 and kinds.count("changed") >= 2, kinds
 assert v["status"] == "identical", v["status"]
 PY
+  grep -Eq '^pgsluice_repair_rows_inserted_total\{command="verify"\} [1-9]' "$case_dir/metrics.prom" \
+    || fail "the metrics do not count the rows the repair copied in"
   sleep 1
   after=$(rows_written rep)
   echo "rows written by the repair: $((after - before))"
