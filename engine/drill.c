@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #define SHOW_CAP (1u << 20)		/* one row or change list in a report */
 #define DRILL_RATE_BATCH (256u << 10)	/* source bytes read between charges to --max-rate */
+#define DRILL_WAIT_MS 200			/* between looks at the stop request while the servers work */
 #define NULL_FIELD "\\N"
 #define DRILL_TAG_SHORT 's'
 #define DRILL_TAG_LONG 'L'
@@ -211,7 +213,8 @@ add_position(row_entry *e, int s, field pos)
 	}
 	if (e->pos_len[s] > 0)
 		e->pos[s][e->pos_len[s]++] = ' ';
-	memcpy(e->pos[s] + e->pos_len[s], pos.p, pos.len);
+	for (size_t i = 0; i < pos.len; i++)	/* "ctid\txmin" kept as "ctid:xmin" */
+		e->pos[s][e->pos_len[s] + i] = pos.p[i] == '\t' ? ':' : pos.p[i];
 	e->pos_len[s] += pos.len;
 	e->pos[s][e->pos_len[s]] = '\0';
 	return 0;
@@ -945,79 +948,158 @@ collect_all(drill_ctx *d, const char *line, size_t len, field pos)
 }
 
 /*
- * With positions, the line's last field is its tuple: *pos gets it, and the
- * length of the line (len bytes) without it is returned.
+ * With positions, the line's last two fields are its tuple's ctid and xmin:
+ * *pos gets them, "ctid\txmin", and the length of the line (len bytes)
+ * without them is returned.
  */
 static size_t
 split_position(const drill_ctx *d, const char *row, size_t len, field *pos)
 {
-	const char *tab;
+	const char *xmin;
+	const char *ctid;
 
-	if (!d->positions)
-		return len;
+	if (!d->positions || (xmin = memrchr(row, '\t', len)) == NULL)
+		return len;				/* not of this shape: matched, never repaired */
 	if (d->t->ncols == 0)
 	{
 		*pos = (field) {row, len};
 		return 0;
 	}
-	if ((tab = memrchr(row, '\t', len)) == NULL)
-		return len;				/* not of this shape: matched, never repaired */
-	*pos = (field) {tab + 1, (size_t) (row + len - tab - 1)};
-	return (size_t) (tab - row);
+	if ((ctid = memrchr(row, '\t', (size_t) (xmin - row))) == NULL)
+		return len;
+	*pos = (field) {ctid + 1, (size_t) (row + len - ctid - 1)};
+	return (size_t) (ctid - row);
 }
 
-/* Reads one side's COPY text of the chunk, handing each line (without its newline, or its tuple) to fn. */
-static int
-read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
-		  int (*fn) (drill_ctx *, const char *, size_t, field), const atomic_int *stop,
-		  const char *what, sl_err *err)
+/* One side's COPY of the chunk, read while the other's is. */
+typedef struct side_read
 {
-	sl_side		who = side ? SIDE_TARGET : SIDE_SOURCE;
-	PGresult   *res = PQexec(conn, sql);
-	uint64_t	uncharged = 0;	/* source bytes not yet charged to --max-rate */
+	PGconn	   *conn;
+	sl_side		who;
+	bool		done;
+	uint64_t	uncharged;		/* source bytes not yet charged to --max-rate */
+} side_read;
+
+/* Hands one line of side s to fn; the source's bytes are charged to --max-rate in batches. */
+static int
+take_line(drill_ctx *d, side_read *r, int s, char *row, int n, int (*fn) (drill_ctx *, const char *, size_t, field),
+		  const atomic_int *stop, const char *what, sl_err *err)
+{
+	field		pos = {NULL, 0};
+	size_t		len = split_position(d, row, n > 0 && row[n - 1] == '\n' ? (size_t) n - 1 : (size_t) n, &pos);
+	int			rc;
+
+	if (s == 0 && (r->uncharged += (uint64_t) n) >= DRILL_RATE_BATCH)
+	{
+		(void) rate_limit_wait(r->uncharged, stop);
+		r->uncharged = 0;
+	}
+	if (stop != NULL && atomic_load(stop))
+		return err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
+	d->side = s;
+	if ((rc = fn(d, row, len, pos)) < 0)
+		return err_set(err, SIDE_LOCAL, rc, "%s: out of memory comparing rows", what);
+	return 0;
+}
+
+/* The end of side r's COPY: its command's result. */
+static int
+end_side(side_read *r, const atomic_int *stop, const char *what, sl_err *err)
+{
+	PGresult   *res;
 	int			rc = 0;
 
-	d->side = side;
-	if (PQresultStatus(res) != PGRES_COPY_OUT)
-	{
-		rc = conn_fail(conn, res, who, err, what);
-		PQclear(res);
-		return rc;
-	}
-	PQclear(res);
-	for (;;)
-	{
-		char	   *row = NULL;
-		int			n = PQgetCopyData(conn, &row, 0);
-		size_t		len;
-		field		pos = {NULL, 0};
-
-		if (n == -1)
-			break;
-		if (n < 0)
-			return conn_fail(conn, NULL, who, err, what);
-		len = split_position(d, row, n > 0 && row[n - 1] == '\n' ? (size_t) n - 1 : (size_t) n, &pos);
-		/* the source's bytes count for --max-rate, charged in batches, not per row */
-		if (side == 0 && (uncharged += (uint64_t) n) >= DRILL_RATE_BATCH)
-		{
-			(void) rate_limit_wait(uncharged, stop);
-			uncharged = 0;
-		}
-		if (stop != NULL && atomic_load(stop))
-			rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
-		else if ((rc = fn(d, row, len, pos)) < 0)
-			rc = err_set(err, SIDE_LOCAL, rc, "%s: out of memory comparing rows", what);
-		PQfreemem(row);
-		if (rc < 0)
-			return rc;			/* the connection is mid-COPY: the caller drops it */
-	}
-	while ((res = PQgetResult(conn)) != NULL)
+	r->done = true;
+	while ((res = PQgetResult(r->conn)) != NULL)
 	{
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
-			rc = conn_fail(conn, res, who, err, what);
+			rc = conn_fail(r->conn, res, r->who, err, what);
 		PQclear(res);
 	}
-	(void) rate_limit_wait(uncharged, stop);
+	(void) rate_limit_wait(r->uncharged, stop);
+	return rc;
+}
+
+/*
+ * Reads both sides' COPY text of the chunk at once (each server makes its
+ * rows while the other does), handing each line (without its newline, or
+ * its tuple) to fn with d->side saying whose.  On an error a side may be
+ * left mid-COPY: the caller drops the connections.
+ */
+static int
+read_sides(drill_ctx *d, PGconn *const conns[2], const char *sql,
+		   int (*fn) (drill_ctx *, const char *, size_t, field), const atomic_int *stop,
+		   const char *what, sl_err *err)
+{
+	side_read	r[2] = {{conns[0], SIDE_SOURCE, false, 0}, {conns[1], SIDE_TARGET, false, 0}};
+	int			rc = 0;
+
+	for (int s = 0; s < 2; s++)
+		if (!PQsendQuery(r[s].conn, sql))
+			return conn_fail(r[s].conn, NULL, r[s].who, err, what);
+	for (int s = 0; s < 2 && rc == 0; s++)
+	{
+		PGresult   *res;
+
+		/* the COPY's first result comes at once (or its error) */
+		if ((res = PQgetResult(r[s].conn)) == NULL || PQresultStatus(res) != PGRES_COPY_OUT)
+		{
+			rc = conn_fail(r[s].conn, res, r[s].who, err, what);
+			PQclear(res);
+			while ((res = PQgetResult(r[s].conn)) != NULL)
+				PQclear(res);
+			return rc;
+		}
+		PQclear(res);
+	}
+	while (rc == 0 && !(r[0].done && r[1].done))
+	{
+		bool		moved = false;
+
+		for (int s = 0; s < 2 && rc == 0; s++)
+		{
+			char	   *row = NULL;
+			int			n;
+
+			if (r[s].done)
+				continue;
+			n = PQgetCopyData(r[s].conn, &row, 1);
+			if (n > 0)
+			{
+				rc = take_line(d, &r[s], s, row, n, fn, stop, what, err);
+				moved = true;
+			}
+			else if (n == -1)
+			{
+				rc = end_side(&r[s], stop, what, err);
+				moved = true;
+			}
+			else if (n < 0)
+				rc = conn_fail(r[s].conn, NULL, r[s].who, err, what);
+			PQfreemem(row);
+		}
+		if (rc == 0 && !moved)
+		{
+			struct pollfd fds[2];
+			nfds_t		nfds = 0;
+			int			side_of[2];
+
+			for (int s = 0; s < 2; s++)
+				if (!r[s].done)
+				{
+					fds[nfds] = (struct pollfd) {PQsocket(r[s].conn), POLLIN, 0};
+					side_of[nfds++] = s;
+				}
+			if (poll(fds, nfds, DRILL_WAIT_MS) < 0 && errno != EINTR)
+				rc = err_set(err, SIDE_LOCAL, -errno, "%s: waiting for the servers failed: %s", what,
+							 strerror(errno));
+			for (nfds_t i = 0; i < nfds && rc == 0; i++)
+				if (fds[i].revents != 0 && !PQconsumeInput(r[side_of[i]].conn))
+					rc = conn_fail(r[side_of[i]].conn, NULL, r[side_of[i]].who, err, what);
+			if (rc == 0 && stop != NULL && atomic_load(stop))
+				rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
+		}
+	}
 	return rc;
 }
 
@@ -1027,7 +1109,8 @@ read_side(drill_ctx *d, PGconn *conn, int side, const char *sql,
  * 'L', the text's bytes, ':' and its md5: equal values read alike on both
  * sides, however each stores them, and no row is ever long.  The text is
  * the type's output function's (format's %s), as COPY prints it.  With
- * positions, each row ends in the "ctid:xmin" of its tuple.
+ * positions, each row ends in the ctid and the xmin of its tuple, as two
+ * fields.
  */
 static void
 drill_copy_sql(sbuf *out, const drill_ctx *d, const char *predicate)
@@ -1059,7 +1142,7 @@ drill_copy_sql(sbuf *out, const drill_ctx *d, const char *predicate)
 					DRILL_TAG_SHORT, DRILL_TAG_LONG);
 	}
 	if (d->positions)
-		sbuf_printf(out, "%spg_catalog.concat(ctid, ':', xmin)", t->ncols ? ", " : "");
+		sbuf_printf(out, "%sctid, xmin", t->ncols ? ", " : "");
 	sbuf_printf(out, " FROM ONLY %s", t->qname);
 	if (predicate != NULL)
 		sbuf_printf(out, " WHERE %s", predicate);
@@ -1104,8 +1187,7 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 
 	/* pass 1: a digest per bucket on each side */
 	d.positions = false;
-	for (int s = 0; s < 2 && rc == 0; s++)
-		rc = read_side(&d, conns[s], s, sbuf_str(&count_sql), count_row, stop, what, err);
+	rc = read_sides(&d, conns, sbuf_str(&count_sql), count_row, stop, what, err);
 	if (rc < 0)
 		goto done;
 	d.positions = positions && !t->large_objects;
@@ -1130,8 +1212,7 @@ drill_chunk(PGconn *source, PGconn *target, const cat_table *t, const char *pred
 			bytes += d.buckets[0][b].bytes + d.buckets[1][b].bytes;
 			rows += d.buckets[0][b].digest.rows + d.buckets[1][b].digest.rows;
 		}
-		for (int s = 0; s < 2 && rc == 0; s++)
-			rc = read_side(&d, conns[s], s, sbuf_str(&sql), collect_row, stop, what, err);
+		rc = read_sides(&d, conns, sbuf_str(&sql), collect_row, stop, what, err);
 		out->passes++;
 		/* a failed lookup of where a long value differs has said why */
 		if (rc == 0 && (rc = match_set(&d, limit, out)) == -ENOMEM)

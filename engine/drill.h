@@ -27,7 +27,7 @@
  * both sides read: the report names the byte, with a window around it.
  *
  * For a repair (engine/repair.h), each row is also read with its place:
- * "ctid:xmin", the tuple it is on each side.  Every reported row then
+ * the ctid and xmin of the tuple it is on each side ("ctid:xmin").  Every reported row then
  * carries the source tuples to copy and the target tuples to delete that
  * make the sides alike, as many of each as the row's count.
  *
@@ -98,7 +98,7 @@ const char *drill_kind_name(drill_kind kind);
 /*
  * The matching step alone, pure, for tests: lines[s] holds nlines[s] rows
  * of side s (0 source, 1 target) as COPY text without the newline, with
- * positions each ending in its tuple's field.
+ * positions each ending in its tuple's ctid and xmin fields.
  */
 int			drill_match_lines(const cat_table *t, const char *const *lines[2], const int nlines[2],
 							  uint64_t limit, bool positions, drill_result *out);

@@ -10,6 +10,7 @@
 #include "engine/repair.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,11 @@
 #include "engine/conn.h"
 #include "engine/log.h"
 #include "engine/plan.h"
+#include "engine/stop.h"
 
-#define REPAIR_SEND_BYTES (1 << 20)	/* of a row's COPY data, per message to the target */
+#define REPAIR_SEND_BYTES (256u << 10)	/* of COPY data, per message to the target */
+#define REPAIR_PIPE_BYTES (1u << 20)
+#define REPAIR_WAIT_MS 200			/* between looks at the stop request while the source works */
 
 const char *
 repair_state_name(repair_state state)
@@ -78,6 +82,9 @@ repair_open(repair_session *rs, PGconn *source, const char *target, const char *
 	memset(rs, 0, sizeof(*rs));
 	rs->source = source;
 	rs->sql = sql;
+	if ((rs->read_buf = malloc(READER_BUF_BYTES)) == NULL || io_pipe_init(&rs->pipe, REPAIR_PIPE_BYTES) < 0)
+		return err_set(err, SIDE_LOCAL, -ENOMEM, "out of memory");
+	rs->piped = true;
 	if (sql != NULL)
 	{
 		fprintf(sql, "-- the session settings the rows below were printed in\n"
@@ -111,6 +118,11 @@ void
 repair_close(repair_session *rs)
 {
 	conn_close(&rs->target);
+	if (rs->piped)
+		io_pipe_fini(&rs->pipe);
+	free(rs->read_buf);
+	rs->read_buf = NULL;
+	rs->piped = false;
 }
 
 /* The tuples one side's rows name, in a token list of the found diffs; tokens checked. */
@@ -240,17 +252,36 @@ comment(FILE *out, const char *what, const char *doing)
 	fprintf(out, ": %s\n", doing);
 }
 
+/* Sends what the pipe holds to the target's COPY, or writes it into the file. */
+static int
+drain(repair_session *rs, const char *what, sl_err *err)
+{
+	const uint8_t *span;
+	size_t		n;
+
+	while ((n = io_pipe_peek(&rs->pipe, &span, REPAIR_SEND_BYTES)) > 0)
+	{
+		if (rs->sql != NULL ? fwrite(span, 1, n, rs->sql) != n : PQputCopyData(rs->target, (const char *) span, (int) n) != 1)
+			return rs->sql != NULL ? err_set(err, SIDE_LOCAL, -EIO, "could not write the repair statements")
+				: conn_fail(rs->target, NULL, SIDE_TARGET, err, what);
+		io_pipe_consume(&rs->pipe, n);
+	}
+	return 0;
+}
+
 /*
- * Streams the source's COPY (out_sql, at the verify's snapshot) into the
- * target's (in_sql), or into the file as the COPY's data.  *rows, *bytes:
- * what was written.
+ * Streams the source's COPY (out_sql, at the verify's snapshot; its columns
+ * as the verify reads them) into the target's (in_sql), or into the file as
+ * the COPY's data, through the session's pipe: on an unencrypted source
+ * connection the rows are read from the socket where they lie, so that a
+ * long value is never held whole.  *rows, *bytes: what was written.
  */
 static int
-stream_rows(repair_session *rs, const char *out_sql, const char *in_sql, uint64_t *rows, uint64_t *bytes,
-			char **refused, const char *what, sl_err *err)
+stream_rows(repair_session *rs, const copy_reader_columns *columns, const char *out_sql, const char *in_sql,
+			uint64_t *rows, uint64_t *bytes, char **refused, const char *what, sl_err *err)
 {
+	copy_reader reader;
 	PGresult   *res;
-	uint64_t	lines = 0;
 	int			rc = 0;
 
 	if (rs->sql != NULL)
@@ -266,48 +297,33 @@ stream_rows(repair_session *rs, const char *out_sql, const char *in_sql, uint64_
 		}
 		PQclear(res);
 	}
-	res = PQexec(rs->source, out_sql);
-	if (PQresultStatus(res) != PGRES_COPY_OUT)
-		rc = conn_fail(rs->source, res, SIDE_SOURCE, err, what);
-	PQclear(res);
-	while (rc == 0)
+	memset(&reader, 0, sizeof(reader));
+	io_pipe_clear(&rs->pipe);
+	rc = copy_reader_begin(&reader, rs->source, SIDE_SOURCE, columns, out_sql, !conn_encrypted(rs->source),
+						   rs->read_buf, what, err);
+	reader.stop = stop_flag();
+	while (rc == 0 && !reader.done)
 	{
-		char	   *buf = NULL;
-		int			n = PQgetCopyData(rs->source, &buf, 0);
+		if ((rc = copy_reader_step(&reader, &rs->pipe)) == 0)
+			rc = drain(rs, what, err);
+		if (rc == 0 && !reader.done && copy_reader_wants_socket(&reader, &rs->pipe))
+		{
+			struct pollfd fd = {PQsocket(rs->source), POLLIN, 0};
 
-		if (n == -1)
-			break;
-		if (n < 0)
-		{
-			rc = conn_fail(rs->source, NULL, SIDE_SOURCE, err, what);
-			break;
+			if (poll(&fd, 1, REPAIR_WAIT_MS) < 0 && errno != EINTR)
+				rc = err_set(err, SIDE_LOCAL, -errno, "%s: waiting for the source failed: %s", what, strerror(errno));
+			else if (atomic_load(stop_flag()))
+				rc = err_set(err, SIDE_INTERRUPT, -EINTR, "%s: interrupted", what);
 		}
-		*bytes += (uint64_t) n;
-		lines++;
-		if (rs->sql != NULL)
-			rc = fwrite(buf, 1, (size_t) n, rs->sql) == (size_t) n ? 0
-				: err_set(err, SIDE_LOCAL, -EIO, "could not write the repair statements");
-		else
-		{
-			/* in pieces, each sent before the next is taken: libpq holds no second copy of a long row */
-			for (int off = 0; off < n && rc == 0; off += REPAIR_SEND_BYTES)
-				if (PQputCopyData(rs->target, buf + off, n - off < REPAIR_SEND_BYTES ? n - off : REPAIR_SEND_BYTES) != 1)
-					rc = conn_fail(rs->target, NULL, SIDE_TARGET, err, what);
-		}
-		PQfreemem(buf);
-		if (rc < 0)
-			break;
 	}
-	while (rc == 0 && (res = PQgetResult(rs->source)) != NULL)
-	{
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			rc = conn_fail(rs->source, res, SIDE_SOURCE, err, what);
-		PQclear(res);
-	}
+	if (rc == 0)
+		rc = copy_reader_finish(&reader);
+	*bytes += reader.bytes;
+	copy_reader_end(&reader);
 	if (rs->sql != NULL)
 	{
 		fputs("\\.\n", rs->sql);
-		*rows += lines;
+		*rows += reader.server_rows;
 		return rc == 0 && ferror(rs->sql) ? err_set(err, SIDE_LOCAL, -EIO, "could not write the repair statements")
 			: rc;
 	}
@@ -365,7 +381,8 @@ has_triggers(repair_session *rs, uint32_t oid, sl_err *err)
 
 /* The statements of a chunk: its deletes, then its copies. */
 static int
-repair_statements(repair_session *rs, const cat_table *t, const char *predicate, bool text, bool recopy,
+repair_statements(repair_session *rs, const cat_table *t, const char *predicate,
+				  const copy_reader_columns *columns, bool recopy,
 				  const char *what, repair_result *res, char **refused, uint64_t *want_deleted,
 				  uint64_t *want_inserted, sl_err *err)
 {
@@ -380,16 +397,17 @@ repair_statements(repair_session *rs, const cat_table *t, const char *predicate,
 	tuple_list_init(&l);
 	sbuf_init(&sql, SBUF_DEFAULT_CAP);
 	sbuf_init(&in, SBUF_DEFAULT_CAP);
-	plan_copy_in_sql(&in, t, text, false);
+	plan_copy_in_sql(&in, t, columns->text, false);
 	if (recopy)
 	{
 		sbuf_printf(&sql, "DELETE FROM ONLY %s%s%s", t->qname, predicate ? " WHERE " : "", predicate ? predicate : "");
 		rc = sbuf_failed(&sql) ? -ENOMEM : statement(rs, sbuf_str(&sql), &res->deleted, refused, err);
 		sbuf_reset(&sql);
-		copy_out_sql(&sql, t, predicate, NULL, text);
+		copy_out_sql(&sql, t, predicate, NULL, columns->text);
 		if (rc == 0 && *refused == NULL)
 			rc = sbuf_failed(&sql) || sbuf_failed(&in) ? -ENOMEM
-				: stream_rows(rs, sbuf_str(&sql), sbuf_str(&in), &res->inserted, &res->bytes, refused, what, err);
+				: stream_rows(rs, columns, sbuf_str(&sql), sbuf_str(&in), &res->inserted, &res->bytes, refused, what,
+							  err);
 		goto done;
 	}
 	/* the target's tuples: each deleted only while it is the version the verify read */
@@ -409,10 +427,11 @@ repair_statements(repair_session *rs, const cat_table *t, const char *predicate,
 	while (rc == 0 && *refused == NULL && (rc = next_batch(&res->found, true, &next, &at, &l)) == 0 && l.n > 0)
 	{
 		sbuf_reset(&sql);
-		copy_out_sql(&sql, t, NULL, sbuf_str(&l.ctids), text);
+		copy_out_sql(&sql, t, NULL, sbuf_str(&l.ctids), columns->text);
 		*want_inserted += l.n;
 		rc = sbuf_failed(&sql) || sbuf_failed(&in) ? -ENOMEM
-			: stream_rows(rs, sbuf_str(&sql), sbuf_str(&in), &res->inserted, &res->bytes, refused, what, err);
+			: stream_rows(rs, columns, sbuf_str(&sql), sbuf_str(&in), &res->inserted, &res->bytes, refused, what,
+							  err);
 	}
 done:
 	if (rc == -EINVAL)
@@ -427,14 +446,16 @@ done:
 
 int
 repair_chunk(repair_session *rs, const cat_table *t, uint32_t target_oid, const char *predicate,
-			 bool text, bool recopy, const char *what, repair_result *res, sl_err *err)
+			 const copy_reader_columns *columns, bool recopy, const char *what, repair_result *res, sl_err *err)
 {
+	copy_reader_columns as_text = *columns; /* a file's rows are COPY text */
 	double		t0 = clock_seconds();
 	char	   *refused = NULL;
 	uint64_t	want_deleted = 0;
 	uint64_t	want_inserted = 0;
 	int			rc;
 
+	as_text.text = true;
 	res->deleted = res->inserted = res->bytes = 0;
 	if (t->large_objects)
 		return set_state(res, REPAIR_LEFT, "large objects are not repaired one by one: unlink the target's "
@@ -451,7 +472,7 @@ repair_chunk(repair_session *rs, const cat_table *t, uint32_t target_oid, const 
 		comment(rs->sql, what, recopy ? "re-copied whole" : "its differing rows replaced");
 	rc = statement(rs, "BEGIN", NULL, &refused, err);
 	if (rc == 0 && refused == NULL)
-		rc = repair_statements(rs, t, predicate, text || rs->sql != NULL, recopy, what, res, &refused,
+		rc = repair_statements(rs, t, predicate, rs->sql != NULL ? &as_text : columns, recopy, what, res, &refused,
 							   &want_deleted, &want_inserted, err);
 	/* on the target, every named tuple must have been there still, and copied */
 	if (rc == 0 && refused == NULL && rs->sql == NULL && !recopy && res->deleted != want_deleted)

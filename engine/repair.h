@@ -9,7 +9,9 @@
  *     is rolled back as failed;
  *   - the source tuples of its missing and changed rows are copied in by
  *     ctid, at the verify's snapshot (a source session in it), as COPY does
- *     in a clone: in binary where the table moves in binary.
+ *     in a clone: in binary where the table moves in binary, read from the
+ *     source's socket where the rows lie (engine/reader.h) and sent on in
+ *     pieces, so that a long value is never held whole.
  * A changed row is replaced (deleted and inserted), not updated: COPY moves
  * the whole row as the clone does, whatever its types, a long value
  * streamed rather than spelled as a literal, and PostgreSQL writes a whole
@@ -41,6 +43,8 @@
 #include "base/err.h"
 #include "engine/catalog.h"
 #include "engine/drill.h"
+#include "engine/reader.h"
+#include "io/pipe.h"
 
 #define REPAIR_BATCH_TUPLES 10000	/* tuples per DELETE and per COPY of the source */
 
@@ -70,6 +74,9 @@ typedef struct repair_session
 	PGconn	   *target;			/* owned: the write session; NULL with sql */
 	FILE	   *sql;			/* the statements go here instead; borrowed */
 	bool		replica;		/* session_replication_role = replica is set */
+	uint8_t    *read_buf;		/* READER_BUF_BYTES: the source's rows, read where they lie */
+	io_pipe		pipe;			/* from the source's COPY to the target's, or the file */
+	bool		piped;			/* pipe is set up */
 } repair_session;
 
 /*
@@ -85,13 +92,14 @@ void		repair_close(repair_session *rs);
 /*
  * Repairs one chunk of table t (predicate: its WHERE clause, or NULL for the
  * whole table), whose rows res->found names; target_oid is the table's on
- * the target; text: the table moves as text.  With recopy, the chunk is
- * deleted and copied whole.  Fills res; returns 0 when the chunk was
+ * the target; columns: the source's columns as the verify reads them (in
+ * binary or as text).  With recopy, the chunk is deleted and copied whole.  Fills res; returns 0 when the chunk was
  * repaired, left or rolled back (res->state says which), or a negative
  * errno when a session broke (err says why).
  */
 int			repair_chunk(repair_session *rs, const cat_table *t, uint32_t target_oid, const char *predicate,
-						 bool text, bool recopy, const char *what, repair_result *res, sl_err *err);
+						 const copy_reader_columns *columns, bool recopy, const char *what, repair_result *res,
+						 sl_err *err);
 
 /* Sets n sequences of the target to the source's values (or writes the statement). */
 int			repair_sequences(repair_session *rs, int n, char *const *names, const cat_sequence_value *values,

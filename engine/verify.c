@@ -825,7 +825,7 @@ repair_one(verify_ctx *ctx, repair_session *rs, int i, sl_err *err)
 						  "name, and a table without a key is re-copied whole only with --repair-whole-tables");
 	}
 	else
-		rc = repair_chunk(rs, t, vt->target->oid, pc->predicate, vt->source_columns.text, recopy, what, res, err);
+		rc = repair_chunk(rs, t, vt->target->oid, pc->predicate, &vt->source_columns, recopy, what, res, err);
 	if (rc < 0)
 		return rc;
 	if (rs->sql == NULL && (res->state == REPAIR_ROWS || res->state == REPAIR_RECOPIED))

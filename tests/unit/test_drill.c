@@ -184,8 +184,8 @@ match_positions(const cat_table *t, const char *const *src, int nsrc, const char
 
 Test(drill, positions_name_what_to_copy_and_delete, .timeout = 10)
 {
-	const char *src[] = {"1\ta\tx\t(0,1):10", "2\tb\tx\t(0,2):10", "3\tc\tx\t(0,3):10"};
-	const char *dst[] = {"1\ta\tx\t(5,1):20", "2\tB\tx\t(5,2):20", "4\td\tx\t(5,3):20"};
+	const char *src[] = {"1\ta\tx\t(0,1)\t10", "2\tb\tx\t(0,2)\t10", "3\tc\tx\t(0,3)\t10"};
+	const char *dst[] = {"1\ta\tx\t(5,1)\t20", "2\tB\tx\t(5,2)\t20", "4\td\tx\t(5,3)\t20"};
 	drill_result r = match_positions(&keyed, src, 3, dst, 3);
 
 	cr_assert_eq(r.ndiffs, 3, "got %d differences", r.ndiffs);
@@ -204,8 +204,8 @@ Test(drill, positions_name_what_to_copy_and_delete, .timeout = 10)
 
 Test(drill, positions_of_duplicates_count, .timeout = 10)
 {
-	const char *src[] = {"1\ta\tx\t(0,1):7", "1\ta\tx\t(0,2):7", "1\ta\tx\t(0,3):7", "2\tb\tx\t(0,4):7"};
-	const char *dst[] = {"1\ta\tx\t(9,1):8", "2\tb\tx\t(9,2):8", "2\tb\tx\t(9,3):8", "2\tb\tx\t(9,4):8"};
+	const char *src[] = {"1\ta\tx\t(0,1)\t7", "1\ta\tx\t(0,2)\t7", "1\ta\tx\t(0,3)\t7", "2\tb\tx\t(0,4)\t7"};
+	const char *dst[] = {"1\ta\tx\t(9,1)\t8", "2\tb\tx\t(9,2)\t8", "2\tb\tx\t(9,3)\t8", "2\tb\tx\t(9,4)\t8"};
 	drill_result r = match_positions(&keyless, src, 4, dst, 4);
 
 	cr_assert_eq(r.ndiffs, 2, "got %d differences", r.ndiffs);

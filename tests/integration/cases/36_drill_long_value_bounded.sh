@@ -1,4 +1,5 @@
-# verify's drill-down of a 48 MB value changed by one byte: names the byte, in bounded memory
+# verify's drill-down of a 48 MB value changed by one byte names the byte, and its repair copies the
+# value, both in bounded memory
 # timeout: 300
 
 case_main() {
@@ -31,6 +32,22 @@ SQL
   else
     [ "$rss" -lt "$limit" ] || fail "verify took $rss kB of memory (want less than $limit kB)"
   fi
+
+  # the repair streams the value from the source's socket to the target's: it is never held whole
+  echo "+ /usr/bin/time -f %M pgsluice verify --repair ..."
+  status=0
+  /usr/bin/time -o "$case_dir/rss" -f %M "$bin" verify --source "$(src_conn longval)" \
+    --target "$(dst_conn longval)" --jobs 2 --progress-interval 0 --repair >"$case_dir/out" 2>"$case_dir/err" || status=$?
+  cat "$case_dir/out" "$case_dir/err"
+  [ "$status" -eq 0 ] || fail "verify --repair exited with status $status"
+  grep -q "^repaired: table public.doc chunk 1 (whole table): 1 rows deleted, 1 copied in" "$case_dir/out" \
+    || fail "the changed row was not repaired"
+  rss=$(tail -n 1 "$case_dir/rss")
+  echo "verify --repair's peak RSS: $rss kB"
+  if ! ldd "$bin" | grep -q libasan; then
+    [ "$rss" -lt "$limit" ] || fail "verify --repair took $rss kB of memory (want less than $limit kB)"
+  fi
+  expect_identical longval longval
   psql_src postgres -c "DROP DATABASE longval" >/dev/null
   psql_dst postgres -c "DROP DATABASE longval" >/dev/null
 }
