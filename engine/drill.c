@@ -931,19 +931,8 @@ collect_row(drill_ctx *d, const char *line, size_t len, field pos)
 				kh;
 	uint32_t	b = bucket_of(d, line, len, &h, &kh);
 
-	if (!d->in_batch[b])
+	if (d->in_batch != NULL && !d->in_batch[b])	/* drill_match_lines has no batches: all lines count */
 		return 0;
-	return row_set_add(&d->set, d->side, line, len, h, kh, pos);
-}
-
-/* Counts one line into the batch, whatever its bucket (drill_match_lines). */
-static int
-collect_all(drill_ctx *d, const char *line, size_t len, field pos)
-{
-	uint64_t	h,
-				kh;
-
-	bucket_of(d, line, len, &h, &kh);
 	return row_set_add(&d->set, d->side, line, len, h, kh, pos);
 }
 
@@ -1261,7 +1250,7 @@ drill_match_lines(const cat_table *t, const char *const *lines[2], const int nli
 			field		pos = {NULL, 0};
 			size_t		len = split_position(&d, lines[s][i], strlen(lines[s][i]), &pos);
 
-			rc = collect_all(&d, lines[s][i], len, pos);
+			rc = collect_row(&d, lines[s][i], len, pos);
 		}
 	}
 	if (rc == 0)

@@ -65,7 +65,8 @@ typedef struct verify_options
 	/* a repair (engine/repair.h): of the chunks that differ, once all are checked */
 	bool		repair;			/* make the target like the source, then check again */
 	const char *repair_sql;		/* write the statements to this file instead; changes nothing */
-	double		repair_chunk_limit; /* share of a chunk's rows past which it is re-copied whole */
+	double		repair_chunk_limit; /* share of a chunk's rows past which it is re-copied whole;
+									 * 0: half */
 	bool		repair_whole_tables;	/* a table without a key may be re-copied whole */
 	/* after a clone (all NULL otherwise), borrowed */
 	const catalog *clone_catalog;	/* the clone's source catalog */
